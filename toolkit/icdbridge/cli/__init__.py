@@ -1,0 +1,1 @@
+"""The ``icdbridge`` command line: a thin layer over the public Python API."""

@@ -1,0 +1,78 @@
+"""Entry point of the ``icdbridge`` command.
+
+Each subcommand lives in its own module of :mod:`icdbridge.cli` and only calls public library
+functions. Modules import nothing heavy at import time (torch, data files), so ``--help`` is fast.
+User errors (:class:`icdbridge.IcdbridgeError`) are printed as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+
+from icdbridge.errors import IcdbridgeError
+
+HELP = """\
+icdbridge: ICD terminologies, lossless crosswalks, zero-shot coding models and honest evaluation.
+
+Look up and compare codes of ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11; migrate whole datasets
+between code systems with a loss report; train and run a label-embedding model that can score
+codes never seen in training; and evaluate coding models with flat, ranking and hierarchical
+(CoPHE) metrics.
+"""
+
+GROUPS: dict[str, str] = {
+    "codes": "icdbridge.cli.codes",
+    "datasets": "icdbridge.cli.datasets",
+}
+"""Subcommand groups: name → module exposing a ``typer.Typer`` called ``app``."""
+
+COMMANDS: dict[str, str] = {
+    "demo": "icdbridge.cli.demo:demo",
+    "map": "icdbridge.cli.map:map_command",
+    "evaluate": "icdbridge.cli.evaluate:evaluate_command",
+    "train": "icdbridge.cli.train:train_command",
+    "predict": "icdbridge.cli.predict:predict_command",
+}
+"""Single commands: name → ``module:function``."""
+
+
+def build_app() -> typer.Typer:
+    """Assemble the Typer application from :data:`GROUPS` and :data:`COMMANDS`."""
+    app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich", add_completion=False)
+    for name, module in GROUPS.items():
+        app.add_typer(import_module(module).app, name=name)
+    for name, target in COMMANDS.items():
+        module, _, function = target.partition(":")
+        app.command(name)(getattr(import_module(module), function))
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user errors become one line on stderr and exit status 2."""
+    app = build_app()
+    try:
+        app(args=argv, standalone_mode=False)
+    except IcdbridgeError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except SystemExit:
+        raise
+    except Exception as error:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
