@@ -14,14 +14,15 @@ import typer
 
 from icdbridge.errors import IcdbridgeError
 
-HELP = """\
-icdbridge: ICD terminologies, lossless crosswalks, zero-shot coding models and honest evaluation.
-
-Look up and compare codes of ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11; migrate whole datasets
-between code systems with a loss report; train and run a label-embedding model that can score
-codes never seen in training; and evaluate coding models with flat, ranking and hierarchical
-(CoPHE) metrics.
-"""
+HELP = (
+    "icdbridge: ICD terminologies, lossless crosswalks, zero-shot coding models and honest "
+    "evaluation.\n\n"
+    "Look up and compare codes of ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11; migrate whole "
+    "datasets between code systems with a loss report; train and run a label-embedding model that "
+    "scores codes never seen in training; evaluate coding models with flat, ranking and "
+    "hierarchical (CoPHE) metrics.\n\n"
+    "Start with [bold]icdbridge demo[/bold]; every command has --help."
+)
 
 GROUPS: dict[str, str] = {
     "codes": "icdbridge.cli.codes",

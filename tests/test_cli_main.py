@@ -1,0 +1,33 @@
+"""The CLI entry point: user errors are one line and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from icdbridge.cli import main as cli
+
+
+def test_help_lists_every_registered_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for name in [*cli.GROUPS, *cli.COMMANDS]:
+        assert name in out
+
+
+def test_user_error_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["codes", "lookup", "E11.9", "--system", "icd99"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "icd99" in err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["no-such-command"])
+    assert exit_info.value.code != 0
+    assert "Traceback" not in capsys.readouterr().err
