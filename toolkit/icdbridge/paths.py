@@ -19,7 +19,7 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Return the cache folder (``$ICDBRIDGE_CACHE``, default ``~/.cache/icdbridge``), creating it."""
+    """Return the cache folder (``$ICDBRIDGE_CACHE``, default ``~/.cache/icdbridge``)."""
     path = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "icdbridge")).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -42,7 +42,9 @@ COMMANDS: dict[str, str] = {
 
 def build_app() -> typer.Typer:
     """Assemble the Typer application from :data:`GROUPS` and :data:`COMMANDS`."""
-    app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich", add_completion=False)
+    app = typer.Typer(
+        help=HELP, no_args_is_help=True, rich_markup_mode="rich", add_completion=False
+    )
     for name, module in GROUPS.items():
         app.add_typer(import_module(module).app, name=name)
     for name, target in COMMANDS.items():
@@ -52,27 +54,17 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user errors become one line on stderr and exit status 2."""
+    """Run the CLI; user errors become one line on stderr and exit status 2.
+
+    Usage errors, ``--help`` and exit codes are handled by Typer (standalone mode); an
+    :class:`~icdbridge.errors.IcdbridgeError` raised anywhere below is caught here.
+    """
     app = build_app()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="icdbridge")
     except IcdbridgeError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except SystemExit:
-        raise
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -8,6 +8,23 @@ Example:
 """
 
 from icdbridge.codes.base import ROOT, Node, Terminology
-from icdbridge.codes.registry import SYSTEMS, get_terminology, terminology_class
+from icdbridge.codes.hierarchy_file import CustomTerminology, export_hierarchy, load_hierarchy
+from icdbridge.codes.registry import (
+    SYSTEMS,
+    get_terminology,
+    register_hierarchy,
+    terminology_class,
+)
 
-__all__ = ["ROOT", "SYSTEMS", "Node", "Terminology", "get_terminology", "terminology_class"]
+__all__ = [
+    "ROOT",
+    "SYSTEMS",
+    "CustomTerminology",
+    "Node",
+    "Terminology",
+    "export_hierarchy",
+    "get_terminology",
+    "load_hierarchy",
+    "register_hierarchy",
+    "terminology_class",
+]

