@@ -1,8 +1,154 @@
-"""`icdbridge evaluate` (under construction)."""
+"""`icdbridge evaluate`: flat, ranking, frequency-bucket and CoPHE metrics of predictions."""
 
-from icdbridge.errors import IcdbridgeError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 
-def evaluate_command() -> None:
-    """Under construction."""
-    raise IcdbridgeError("icdbridge evaluate is not implemented yet")
+def evaluate_command(
+    gold: Annotated[Path, typer.Option(help="Gold codes: JSONL {id, codes} or TSV id<TAB>code.")],
+    pred: Annotated[
+        Path,
+        typer.Option(
+            help="Predictions: JSONL {id, codes} / {id, scores}, or TSV id<TAB>code[<TAB>score]."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder (metrics.json, report.md, plots).")],
+    system: Annotated[
+        str | None, typer.Option(help="Code system: icd9cm, icd10cm, icd10who, icd11.")
+    ] = None,
+    hierarchy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Hierarchy file instead of --system: CoPHE JSON or a plain hierarchy file."
+        ),
+    ] = None,
+    train_gold: Annotated[
+        Path | None,
+        typer.Option(help="Training gold codes, for unseen / few-shot / frequent buckets."),
+    ] = None,
+    tune_threshold_on: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scored validation predictions to tune the threshold on (never the test set)."
+        ),
+    ] = None,
+    dev_gold: Annotated[Path | None, typer.Option(help="Validation gold codes.")] = None,
+    threshold_mode: Annotated[str, typer.Option(help="global or per_code.")] = "global",
+    label_space: Annotated[
+        Path | None, typer.Option(help="One code per line: the CoPHE columns / AUC label space.")
+    ] = None,
+    cophe_mode: Annotated[
+        str, typer.Option(help="compat (reference implementation, CoPHE JSON) or default.")
+    ] = "default",
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap resamples for 95% CIs (0: off).")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    gold_system: Annotated[
+        str | None,
+        typer.Option(
+            help="Cross-system: code system of the gold (and training / validation gold) files."
+        ),
+    ] = None,
+    pred_system: Annotated[
+        str | None, typer.Option(help="Cross-system: code system of the prediction files.")
+    ] = None,
+    common: Annotated[
+        str | None,
+        typer.Option(
+            help="Cross-system: the system both sides are mapped into (default: gold system)."
+        ),
+    ] = None,
+    map_policy: Annotated[
+        str, typer.Option(help="Cross-system crosswalk policy: best, all or exact.")
+    ] = "best",
+) -> None:
+    """Evaluate predictions against gold codes and write metrics.json, report.md and plots.
+
+    Documents missing from the predictions count as empty predictions; predictions for unknown
+    documents are ignored; invalid codes are reported with their file and line.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from icdbridge.eval import evaluate_files, write_outputs
+
+    result = evaluate_files(
+        gold,
+        pred,
+        system=system,
+        hierarchy=hierarchy,
+        train_gold=train_gold,
+        tune_threshold_on=tune_threshold_on,
+        dev_gold=dev_gold,
+        threshold_mode=threshold_mode,
+        label_space=label_space,
+        cophe_mode=cophe_mode,
+        bootstrap=bootstrap,
+        seed=seed,
+        gold_system=gold_system,
+        pred_system=pred_system,
+        common=common,
+        map_policy=map_policy,
+    )
+    paths = write_outputs(result, out)
+    table = Table(title=f"icdbridge evaluate — {result['inputs']['n_documents']} documents")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+
+    def row(name: str, entry: dict) -> None:
+        value = entry.get("value")
+        ci = entry.get("ci95")
+        table.add_row(
+            name, "–" if value is None else f"{value:.4f}", f"{ci[0]:.4f}–{ci[1]:.4f}" if ci else ""
+        )
+
+    for key in (
+        "micro_precision",
+        "micro_recall",
+        "micro_f1",
+        "macro_f1",
+        "exact_match",
+        "jaccard",
+    ):
+        row(f"flat {key}", result["flat"][key])
+    for key in ("map", "recall@8", "recall@15", "precision@8", "auc_pr_micro", "auc_roc_macro"):
+        row(key, result["ranking"][key])
+    if "cophe" in result:
+        row(
+            f"CoPHE overall micro_f1 ({result['cophe']['mode']})",
+            result["cophe"]["overall"]["micro_f1"],
+        )
+    for name, bucket in result.get("by_frequency", {}).items():
+        row(f"{name} recall@8 ({bucket['n_codes']['value']} codes)", bucket["recall@8"])
+    console = Console()
+    console.print(table)
+    issues = {
+        p: f["issue_counts"] for p, f in result["inputs"]["files"].items() if f["issue_counts"]
+    }
+    for path, counts in issues.items():
+        console.print(f"[yellow]input issues[/yellow] {path}: {counts} (see report.md)")
+    inputs = result["inputs"]
+    if inputs["n_documents_without_predictions"]:
+        console.print(
+            f"{inputs['n_documents_without_predictions']} gold documents without "
+            "predictions (counted as empty)"
+        )
+    if inputs["n_predicted_documents_not_in_gold"]:
+        console.print(
+            f"{inputs['n_predicted_documents_not_in_gold']} predicted documents not in "
+            "gold (ignored)"
+        )
+    cross = inputs.get("cross_system")
+    if cross:
+        for path, report in cross["mapping"].items():
+            console.print(
+                f"mapped {path} {report['from']} → {report['to']} ({report['policy']}): "
+                f"codes by outcome {report['codes_by_outcome']}"
+            )
+    console.print("wrote " + ", ".join(str(p) for p in paths))

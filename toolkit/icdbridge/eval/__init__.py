@@ -1,0 +1,48 @@
+"""Evaluation of coding models: flat, ranking, frequency buckets and CoPHE hierarchical metrics.
+
+Stateful metrics (``update / compute / reset``, restrictable to a code subset):
+:class:`FlatMetrics`, :class:`RankingMetrics`, :class:`CopheMetrics`. One-call entry points:
+:func:`evaluate` (dictionaries), :func:`evaluate_files` (files, as ``icdbridge evaluate``) and
+:func:`evaluate_ranking` (MAP / R@k overall and by training-frequency bucket).
+"""
+
+from icdbridge.eval.breakdown import FREQUENCY_BUCKETS, frequency_buckets, train_counts
+from icdbridge.eval.cophe import LEVEL_PLANS, CopheMetrics, cophe_report
+from icdbridge.eval.evaluate import METRICS, evaluate, evaluate_files, evaluate_ranking
+from icdbridge.eval.flat import FlatMetrics
+from icdbridge.eval.hierarchy import (
+    CopheHierarchy,
+    EvalHierarchy,
+    TerminologyHierarchy,
+    resolve_hierarchy,
+)
+from icdbridge.eval.io import CodeFile, read_codes
+from icdbridge.eval.ranking import RankingMetrics, average_precision, rank_codes
+from icdbridge.eval.report import write_outputs
+from icdbridge.eval.threshold import Thresholds, tune_thresholds
+
+__all__ = [
+    "FREQUENCY_BUCKETS",
+    "LEVEL_PLANS",
+    "METRICS",
+    "CodeFile",
+    "CopheHierarchy",
+    "CopheMetrics",
+    "EvalHierarchy",
+    "FlatMetrics",
+    "RankingMetrics",
+    "TerminologyHierarchy",
+    "Thresholds",
+    "average_precision",
+    "cophe_report",
+    "evaluate",
+    "evaluate_files",
+    "evaluate_ranking",
+    "frequency_buckets",
+    "rank_codes",
+    "read_codes",
+    "resolve_hierarchy",
+    "train_counts",
+    "tune_thresholds",
+    "write_outputs",
+]

@@ -1,0 +1,203 @@
+"""Write an evaluation to a folder: ``metrics.json``, ``report.md`` and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def public_metrics(result: dict[str, Any]) -> dict[str, Any]:
+    """The stable, JSON-able part of an :func:`~icdbridge.eval.evaluate` result."""
+    return {k: v for k, v in result.items() if not k.startswith("_")}
+
+
+def _v(entry: Any) -> str:
+    if isinstance(entry, dict) and "value" in entry:
+        value = entry["value"]
+        text = "–" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+        if "ci95" in entry:
+            low, high = entry["ci95"]
+            text += f" [{low:.4f}, {high:.4f}]"
+        return text
+    return str(entry)
+
+
+def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> list[str]:
+    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, row in rows.items():
+        lines.append(
+            f"| {name} | " + " | ".join(_v(row.get(c, {"value": None})) for c in columns) + " |"
+        )
+    return lines
+
+
+FLAT_COLUMNS = ["micro_precision", "micro_recall", "micro_f1", "macro_f1", "tp", "fp", "fn"]
+
+
+def markdown_report(result: dict[str, Any]) -> str:
+    """Human-readable tables of an evaluation result."""
+    inputs = result["inputs"]
+    lines = ["# Evaluation report", "", "## Inputs", ""]
+    for key in (
+        "n_documents",
+        "n_documents_without_predictions",
+        "n_predicted_documents_not_in_gold",
+        "n_gold_codes",
+        "n_predicted_codes",
+        "hierarchy",
+        "threshold",
+    ):
+        lines.append(f"- {key}: {inputs.get(key)}")
+    for path, info in inputs.get("files", {}).items():
+        lines.append(
+            f"- `{path}`: {info['n_rows']} rows, {info['n_documents']} documents, "
+            f"issues {info['issue_counts'] or 'none'}"
+        )
+        lines += [f"  - {issue}" for issue in info["issues"][:10]]
+    cross = inputs.get("cross_system")
+    if cross:
+        lines += [
+            "",
+            f"## Across code systems: gold {cross['gold_system']}, predictions "
+            f"{cross['pred_system']}, evaluated in {cross['common']} "
+            f"(crosswalk policy {cross['policy']})",
+            "",
+        ]
+        for path, report in cross["mapping"].items():
+            lines.append(
+                f"- `{path}` {report['from']} → {report['to']}: codes by outcome "
+                f"{report['codes_by_outcome']}, occurrences by outcome "
+                f"{report['occurrences_by_outcome']}"
+            )
+            if report["unmapped_examples"]:
+                lines.append(f"  - unmapped: {', '.join(report['unmapped_examples'])}")
+        lines.append(f"- unmapped codes are counted as {cross['unmapped_codes_counted_as']}")
+    lines += ["", "## Flat (thresholded)", ""]
+    lines += [f"- {k}: {_v(v)}" for k, v in result["flat"].items()]
+    lines += ["", "## Ranking", ""]
+    lines += [f"- {k}: {_v(v)}" for k, v in result["ranking"].items()]
+    if "by_frequency" in result:
+        lines += ["", "## By training frequency (unseen 0, few-shot 1–5, frequent >5)", ""]
+        cols = ["n_codes", *FLAT_COLUMNS[:4], "map", "recall@5", "recall@8", "recall@15"]
+        lines += _table(result["by_frequency"], cols)
+    if "by_chapter" in result:
+        lines += ["", "## By chapter", ""]
+        lines += _table(result["by_chapter"], ["n_codes", *FLAT_COLUMNS])
+    lines += ["", "## By hierarchy level (codes truncated)", ""]
+    lines += _table(result["by_level"], FLAT_COLUMNS)
+    if "cophe" in result:
+        cophe = result["cophe"]
+        lines += ["", f"## CoPHE ({cophe['mode']} mode)", ""]
+        rows = {name: level for name, level in cophe["levels"].items()}
+        rows["overall"] = cophe["overall"]
+        cols = [
+            "tp",
+            "fp",
+            "fn",
+            "micro_precision",
+            "micro_recall",
+            "micro_f1",
+            "macro_precision",
+            "macro_recall",
+            "macro_f1",
+            "n_columns",
+        ]
+        lines += _table(rows, cols)
+        lines += ["", "Set-based:", ""]
+        lines += _table({k: v["set_based"] for k, v in rows.items()}, cols)
+        lines += [
+            "",
+            f"Codes outside the hierarchy: {cophe['n_codes_outside_hierarchy']['value']}"
+            if isinstance(cophe["n_codes_outside_hierarchy"], dict)
+            else f"Codes outside the hierarchy: {cophe['n_codes_outside_hierarchy']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(result: dict[str, Any], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    curves = result.get("_curves") or {}
+    fig, ax = plt.subplots(figsize=(5, 4))
+    if len(curves.get("recall", [])):
+        ax.step(
+            np.r_[0, curves["recall"]],
+            np.r_[curves["precision"][0], curves["precision"]],
+            where="post",
+        )
+    ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        title="Micro precision-recall",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
+    fig.tight_layout()
+    fig.savefig(out / "precision_recall.png", dpi=100)
+    plt.close(fig)
+    written.append(out / "precision_recall.png")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    by_freq = result.get("_recall_at_k_by_frequency") or {
+        "all": {
+            int(k.split("@")[1]): v["value"]
+            for k, v in result["ranking"].items()
+            if k.startswith("recall@")
+        }
+    }
+    for name, values in by_freq.items():
+        ks = sorted(values)
+        ax.plot(ks, [values[k] for k in ks], marker="o", label=name)
+    ax.set(xlabel="k", ylabel="recall@k", title="Recall@k by training frequency", ylim=(0, 1.02))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "recall_at_k.png", dpi=100)
+    plt.close(fig)
+    written.append(out / "recall_at_k.png")
+    if "cophe" in result:
+        levels = result["cophe"]["levels"]
+        names = [*levels, "overall"]
+        rows = [*levels.values(), result["cophe"]["overall"]]
+        x = np.arange(len(names))
+        fig, ax = plt.subplots(figsize=(max(5, len(names) * 1.1), 4))
+        for i, metric in enumerate(("micro_precision", "micro_recall", "micro_f1")):
+            ax.bar(x + (i - 1) * 0.27, [r[metric]["value"] for r in rows], 0.27, label=metric)
+        ax.set_xticks(x, names, rotation=20)
+        ax.set(ylim=(0, 1.02), title=f"CoPHE per level ({result['cophe']['mode']})")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "cophe_levels.png", dpi=100)
+        plt.close(fig)
+        written.append(out / "cophe_levels.png")
+    return written
+
+
+def write_outputs(result: dict[str, Any], out_dir: str | PathLike[str]) -> list[Path]:
+    """Write ``metrics.json``, ``report.md``, ``per_code.tsv`` and the PNG plots to ``out_dir``.
+
+    Returns:
+        The paths written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(
+        json.dumps(public_metrics(result), indent=2) + "\n", encoding="utf-8"
+    )
+    (out / "report.md").write_text(markdown_report(result), encoding="utf-8")
+    written = [out / "metrics.json", out / "report.md"]
+    per_code = result.get("_per_code")
+    if per_code is not None:
+        columns = ["tp", "fp", "fn", "support", "precision", "recall", "f1"]
+        lines = ["code\t" + "\t".join(columns)]
+        for code, row in per_code.items():
+            lines.append(code + "\t" + "\t".join(f"{row[c]:.6g}" for c in columns))
+        (out / "per_code.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written.append(out / "per_code.tsv")
+    return [*written, *_plots(result, out)]
