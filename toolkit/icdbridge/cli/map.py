@@ -1,8 +1,151 @@
-"""`icdbridge map` (under construction)."""
+"""`icdbridge map`: map one code, or migrate a whole dataset, between code systems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from icdbridge.errors import IcdbridgeError
 
+if TYPE_CHECKING:
+    from icdbridge.crosswalk.model import Mapping
 
-def map_command() -> None:
-    """Under construction."""
-    raise IcdbridgeError("icdbridge map is not implemented yet")
+
+def map_command(
+    input_path: Annotated[
+        Path | None, typer.Argument(help="Dataset to migrate (.csv, .tsv, .jsonl, .parquet).")
+    ] = None,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", help="Source system: icd9cm, icd10cm, icd10who, icd11 or a custom name."
+        ),
+    ] = "icd9cm",
+    target: Annotated[str, typer.Option("--to", help="Target system.")] = "icd10cm",
+    code: Annotated[
+        str | None, typer.Option("--code", help="Map this one code and print every target.")
+    ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option("--column", help="Code column (default: the only column, or 'code')."),
+    ] = None,
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy",
+            help="all (default, lossless), best (one target; combinations kept whole) or exact.",
+        ),
+    ] = "all",
+    who_tables: Annotated[
+        Path | None,
+        typer.Option(
+            "--who-tables", help="WHO ICD-10/ICD-11 mapping tables (zip, folder or .txt)."
+        ),
+    ] = None,
+    who_release: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--who-release",
+            help="WHO table release from the data folder (2024-01, 2020-01; repeatable).",
+        ),
+    ] = None,
+    gem: Annotated[
+        Path | None,
+        typer.Option(
+            "--gem",
+            help="An original CMS GEM file for the ICD-9-CM/ICD-10-CM hop in the direction mapped.",
+        ),
+    ] = None,
+    custom_table: Annotated[
+        Path | None,
+        typer.Option(
+            "--custom-table",
+            help="CSV source,target[,relation] linking a custom system to an ICD system.",
+        ),
+    ] = None,
+    custom_name: Annotated[
+        str | None,
+        typer.Option("--custom-name", help="Name of the custom system (use it in --from/--to)."),
+    ] = None,
+    custom_target: Annotated[
+        str | None, typer.Option("--custom-target", help="ICD system the custom table maps to.")
+    ] = None,
+    explode: Annotated[
+        bool, typer.Option("--explode", help="One output row per target instead of a list column.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output file (same format as the input).")
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Report stem: writes STEM.md, STEM.json, STEM.png (default: next to the output).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --code: print the full mapping as JSON.")
+    ] = False,
+) -> None:
+    """Map codes between ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11, keeping every target.
+
+    --code CODE prints every target of one code with its provenance per hop.
+
+    INPUT -o OUTPUT migrates a dataset: every row kept, with map_status, targets and paths.
+
+    A report (STEM.md, STEM.json, STEM.png) counts rows and codes reaching the target
+    exactly, approximately, only as a residual, or not at all.
+    """
+    from icdbridge.crosswalk import get_crosswalk
+    from icdbridge.crosswalk.migrate import migrate
+
+    options: dict[str, object] = {}
+    if who_tables is not None:
+        options["who_tables"] = str(who_tables)
+    if who_release:
+        options["who_releases"] = tuple(who_release)
+    if gem is not None:
+        options["gem_9_to_10" if source == "icd9cm" else "gem_10_to_9"] = str(gem)
+    if custom_table is not None:
+        if not custom_name or not custom_target:
+            raise IcdbridgeError("--custom-table needs --custom-name and --custom-target")
+        options["custom"] = (str(custom_table), custom_name, custom_target)
+    crosswalk = get_crosswalk(source, target, **options)
+    if code is not None:
+        _print_code(crosswalk.map(code, policy=policy), as_json)
+        return
+    if input_path is None:
+        raise IcdbridgeError("give an INPUT file to migrate, or --code CODE")
+    if output is None:
+        raise IcdbridgeError("give the output file with -o/--output")
+    result = migrate(input_path, output, crosswalk, column=column, policy=policy, explode=explode)
+    stem = report if report is not None else output.with_name(output.stem + ".report")
+    paths = result.save(stem)
+    typer.echo(
+        f"{result.rows} rows ({result.codes} distinct codes) → {output} "
+        f"({result.rows_written} rows)"
+    )
+    for name, counts in sorted(result.statuses.items()):
+        typer.echo(f"  {name}: {counts['rows']} rows, {counts['codes']} codes")
+    typer.echo("report: " + ", ".join(str(p) for p in paths))
+
+
+def _print_code(mapping: Mapping, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        typer.echo(json.dumps(mapping.to_dict(), indent=2))
+        return
+    typer.echo(
+        f"{mapping.source_code} ({mapping.source_system}) → {mapping.target_system}: "
+        f"{mapping.status}, outcome {mapping.outcome}"
+    )
+    if not mapping.targets:
+        return
+    for target in mapping.targets:
+        group = f" [combination {target.group[0]}.{target.group[1]}]" if target.group else ""
+        typer.echo(
+            f"  {target.code or '-'}{group}: " + " > ".join(h.describe() for h in target.hops)
+        )

