@@ -31,11 +31,8 @@ def test_route_goes_through_the_line() -> None:
         route("icd9cm", "snomed")
 
 
-@pytest.mark.parametrize("source", SYSTEMS)
-@pytest.mark.parametrize("target", SYSTEMS)
+@pytest.mark.parametrize(("source", "target"), [(s, t) for s in SYSTEMS for t in SYSTEMS if s != t])
 def test_every_pair_maps(source: str, target: str) -> None:
-    if source == target:
-        pytest.skip("same system")
     if "icd11" in (source, target):
         require_data("who-icd10-icd11", "mappingtables-2024-01.zip")
     example = {"icd9cm": "250.00", "icd10cm": "E11.9", "icd10who": "E11.9", "icd11": "5A11"}

@@ -1,8 +1,52 @@
-"""`icdbridge predict` (under construction)."""
+"""`icdbridge predict`: rank codes of a whole terminology release for each document."""
 
-from icdbridge.errors import IcdbridgeError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 
-def predict_command() -> None:
-    """Under construction."""
-    raise IcdbridgeError("icdbridge predict is not implemented yet")
+def predict_command(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory from `icdbridge train`.")],
+    input: Annotated[Path, typer.Argument(help="Documents (JSONL: id, text, codes, system).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Predictions (JSONL).")],
+    system: Annotated[
+        str | None,
+        typer.Option("--system", "-s", help="Code system (default: the one trained on)."),
+    ] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", "-r", help="Release to predict in.")
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="Codes kept per document.")] = 50,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add evidence spans (character offsets).")
+    ] = False,
+) -> None:
+    """Score every document against the WHOLE chosen release, not just the training labels.
+
+    Each output row is {"id", "codes" (above the validated threshold), "scores" (top-k code →
+    calibrated probability, best first), "descriptions"} plus, with --explain, "evidence": per
+    code, the lexical matches and the most attended windows as {"start", "end", "text",
+    "source", "weight"} (character offsets into the input text).
+    """
+    from rich.console import Console
+
+    from icdbridge.data import read_jsonl
+    from icdbridge.model.predictor import write_predictions
+    from icdbridge.model.pretrained import from_pretrained, read_config
+
+    console = Console(stderr=True)
+    if top_k < 1:
+        raise typer.BadParameter(f"--top-k must be at least 1 (got {top_k})")
+    read_config(model_dir)  # clear error before the slow parts
+    docs = read_jsonl(input)
+    predictor = from_pretrained(model_dir, system=system, release=release, progress=True)
+    terminology = predictor.space.terminology
+    predictions = predictor.predict(docs, top_k=top_k, explain=explain, progress=True)
+    write_predictions(predictions, output, terminology)
+    console.print(
+        f"[green]wrote {output}[/green]: {len(predictions)} documents ranked over "
+        f"{len(predictor.space)} {terminology.name} {terminology.release} codes"
+    )

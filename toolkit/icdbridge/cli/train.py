@@ -1,8 +1,100 @@
-"""`icdbridge train` (under construction)."""
+"""`icdbridge train`: train a label-embedding coder on JSONL documents."""
 
-from icdbridge.errors import IcdbridgeError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 
-def train_command() -> None:
-    """Under construction."""
-    raise IcdbridgeError("icdbridge train is not implemented yet")
+def train_command(
+    train: Annotated[Path, typer.Option("--train", help="Training documents (JSONL).")],
+    dev: Annotated[
+        Path, typer.Option("--dev", help="Validation documents (JSONL): early stopping, calibration.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    system: Annotated[str, typer.Option("--system", "-s", help="Code system.")] = "icd10cm",
+    release: Annotated[
+        str | None, typer.Option("--release", "-r", help="Release (default: the system's).")
+    ] = None,
+    encoder: Annotated[
+        Path | None,
+        typer.Option("--encoder", help="Local Hugging Face model dir (default: MiniLM-L6)."),
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 25,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed (runs are reproducible).")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 16,
+    negatives: Annotated[int, typer.Option(help="Negatives sampled per document.")] = 192,
+    learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-3,
+    loss: Annotated[str, typer.Option(help="Loss: bce or contrastive.")] = "bce",
+    hierarchy: Annotated[
+        bool, typer.Option("--hierarchy/--no-hierarchy", help="Hierarchy component.")
+    ] = True,
+    lexical: Annotated[
+        bool, typer.Option("--lexical/--no-lexical", help="Lexical channel.")
+    ] = True,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.ckpt.")
+    ] = False,
+) -> None:
+    """Train a zero-shot label-embedding model (frozen encoder, trained heads).
+
+    Documents are JSONL rows {"id", "text", "codes", "system"}. Labels are embedded from the
+    code texts of the WHOLE release (cached once), so the model can later score codes that never
+    occur in training. Prints the validation MAP of every epoch, stops early, calibrates unseen
+    codes and the decision threshold on --dev, and writes OUT (config.json, model.safetensors,
+    training memory).
+    """
+    from rich.console import Console
+
+    from icdbridge.codes import get_terminology
+    from icdbridge.model.losses import LOSSES
+    from icdbridge.model.network import ModelConfig
+    from icdbridge.model.predictor import PipelineConfig
+    from icdbridge.model.training import TrainConfig, load_documents, train_model
+
+    console = Console(stderr=True)
+    if loss not in LOSSES:
+        raise typer.BadParameter(f"--loss must be one of {', '.join(LOSSES)} (got {loss!r})")
+    terminology = get_terminology(system, release)
+    train_docs = load_documents(train, terminology)
+    dev_docs = load_documents(dev, terminology)
+    pipeline = PipelineConfig(
+        system=system,
+        release=terminology.release,
+        encoder=str(encoder) if encoder else None,
+        use_lexical=lexical,
+    )
+    console.print(
+        f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "
+        f"label space: {terminology.name} {terminology.release}"
+    )
+    result = train_model(
+        train_docs,
+        dev_docs,
+        pipeline,
+        ModelConfig(use_hierarchy=hierarchy),
+        TrainConfig(
+            epochs=epochs,
+            patience=patience,
+            seed=seed,
+            batch_size=batch_size,
+            negatives=negatives,
+            learning_rate=learning_rate,
+            loss=loss,
+        ),
+        out_dir=out,
+        resume=resume,
+        progress=True,
+    )
+    for row in result.history:
+        console.print(f"epoch {row['epoch']:>3}  validation MAP {row['val_map']:.4f}")
+    calibration = result.predictor.calibrator
+    console.print(
+        f"[green]saved {out}[/green]: best validation MAP {result.best_val_map:.4f}, "
+        f"calibrated {calibration.validation_map_:.4f}, candidate recall "
+        f"{result.shortlist_recall:.3f}, threshold {calibration.threshold_:.3f}, "
+        f"{result.seconds:.0f}s"
+    )
