@@ -24,12 +24,13 @@ def predict_command(
         bool, typer.Option("--explain", help="Add evidence spans (character offsets).")
     ] = False,
 ) -> None:
-    """Score every document against the WHOLE chosen release, not just the training labels.
+    """Rank the codes of the WHOLE chosen release (not just training labels).
 
-    Each output row is {"id", "codes" (above the validated threshold), "scores" (top-k code →
-    calibrated probability, best first), "descriptions"} plus, with --explain, "evidence": per
-    code, the lexical matches and the most attended windows as {"start", "end", "text",
-    "source", "weight"} (character offsets into the input text).
+    Each output row is {"id", "codes" (above the validated threshold), "scores"
+    (top-k code → calibrated probability, best first), "descriptions"} plus,
+    with --explain, "evidence": per code, the lexical matches and the most
+    attended windows as {"start", "end", "text", "source", "weight"}
+    (character offsets into the input text).
     """
     from rich.console import Console
 

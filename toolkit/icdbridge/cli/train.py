@@ -11,7 +11,8 @@ import typer
 def train_command(
     train: Annotated[Path, typer.Option("--train", help="Training documents (JSONL).")],
     dev: Annotated[
-        Path, typer.Option("--dev", help="Validation documents (JSONL): early stopping, calibration.")
+        Path,
+        typer.Option("--dev", help="Validation documents (JSONL): early stopping, calibration."),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
     system: Annotated[str, typer.Option("--system", "-s", help="Code system.")] = "icd10cm",
@@ -41,11 +42,12 @@ def train_command(
 ) -> None:
     """Train a zero-shot label-embedding model (frozen encoder, trained heads).
 
-    Documents are JSONL rows {"id", "text", "codes", "system"}. Labels are embedded from the
-    code texts of the WHOLE release (cached once), so the model can later score codes that never
-    occur in training. Prints the validation MAP of every epoch, stops early, calibrates unseen
-    codes and the decision threshold on --dev, and writes OUT (config.json, model.safetensors,
-    training memory).
+    Documents are JSONL rows {"id", "text", "codes", "system"}. Labels are
+    embedded from the code texts of the WHOLE release (cached once), so the
+    model can later score codes that never occur in training. Prints the
+    validation MAP of every epoch, stops early, calibrates unseen codes and
+    the decision threshold on --dev, and writes OUT (config.json,
+    model.safetensors, training memory).
     """
     from rich.console import Console
 

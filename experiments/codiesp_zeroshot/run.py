@@ -1,0 +1,252 @@
+"""Run the CodiEsp zero-shot experiment and write results.md, results.json and the plot.
+
+    python experiments/codiesp_zeroshot/run.py                      # every row
+    python experiments/codiesp_zeroshot/run.py --rows tfidf,cosine,lexical
+
+Rows already in results.json and not rerun are kept, so rows can be (re)computed separately.
+See README.md in this folder for the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from baselines import BASELINE_ROWS  # noqa: E402
+from harness import ExperimentContext, ScoredRun, build_label_space, split_train  # noqa: E402
+from metrics import (  # noqa: E402
+    BUCKETS,
+    mean_ap,
+    micro_f1_at_tuned_threshold,
+    recall_at_k_by_bucket,
+    shortlist_recall,
+    train_frequency,
+)
+
+MODEL_ROWS = ("model", "model_no_hierarchy", "model_no_lexical")
+ROW_TITLES = {
+    "tfidf": "(a) TF-IDF nearest neighbours",
+    "cosine": "(b) zero-shot cosine (untuned encoder)",
+    "lexical": "(c) lexical channel alone",
+    "model": "(d) trained model",
+    "model_no_hierarchy": "(e) model without hierarchy component",
+    "model_no_lexical": "(f) model without lexical channel",
+}
+ALL_ROWS = tuple(ROW_TITLES)
+
+
+def evaluate(run: ScoredRun, ctx: ExperimentContext, frequency) -> dict:
+    """All columns of one row."""
+    gold = [set(d.codes) for d in ctx.dev_docs]
+    tune_gold = [set(d.codes) for d in ctx.tune_docs]
+    result = {
+        "map": mean_ap(gold, run.dev_scores),
+        "micro": micro_f1_at_tuned_threshold(tune_gold, run.tune_scores, gold, run.dev_scores),
+        "recall_by_bucket": recall_at_k_by_bucket(gold, run.dev_scores, frequency),
+        "shortlist_recall": (
+            shortlist_recall(run.shortlist, gold) if run.shortlist is not None else None
+        ),
+        "shortlist_size": (
+            sum(len(s) for s in run.shortlist) / len(run.shortlist) if run.shortlist else None
+        ),
+        "train_seconds": run.train_seconds,
+        "predict_docs_per_s": len(ctx.dev_docs) / run.predict_seconds
+        if run.predict_seconds > 0
+        else float("inf"),
+        "notes": run.notes,
+    }
+    return result
+
+
+def fmt(x, digits: int = 3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float) and x != x:
+        return "n/a"
+    return f"{x:.{digits}f}"
+
+
+def write_markdown(path: Path, results: dict, meta: dict) -> None:
+    lines = [
+        "# CodiEsp-D dev, full ICD-10-CM 2026 label space",
+        "",
+        f"Each row was produced by the command listed with it under Notes (seed {meta['seed']}, "
+        f"{meta['torch_threads']} torch threads); protocol in README.md. Metrics: MAP and the "
+        "tuned threshold from `icdbridge.eval`; "
+        "bucket recall@k computed in `metrics.py` (micro over gold pairs).",
+        "",
+        f"- dev: {meta['n_dev']} documents, {meta['n_dev_pairs']} gold pairs; fit "
+        f"{meta['n_fit']} / tune {meta['n_tune']} train documents",
+        f"- label space: {meta['n_labels']} codes ({meta['n_leaves']} billable 2026 leaves + "
+        f"{meta['n_labels'] - meta['n_leaves']} non-leaf/undefined codes from train gold)",
+        f"- dev gold pairs outside the label space (unreachable for every row): "
+        f"{meta['n_unreachable']} ({meta['unreachable_codes']})",
+        "- dev gold pairs by bucket: "
+        + ", ".join(f"{b} {meta['bucket_pairs'][b]}" for b in BUCKETS),
+        "",
+        "| row | MAP | micro-F1 (P/R) | unseen R@10/20/50 | few-shot R@10/20/50 | "
+        "frequent R@10/20/50 | shortlist recall (K) | train s | predict docs/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in ALL_ROWS:
+        if name not in results:
+            continue
+        r = results[name]
+        buckets = []
+        for b in BUCKETS:
+            rb = r["recall_by_bucket"][b]
+            buckets.append("/".join(fmt(rb[f"recall@{k}"], 2) for k in (10, 20, 50)))
+        shortlist = (
+            f"{fmt(r['shortlist_recall'])} ({r['shortlist_size']:.0f})"
+            if r["shortlist_recall"] is not None
+            else "–"
+        )
+        micro = r["micro"]
+        lines.append(
+            f"| {ROW_TITLES[name]} | {fmt(r['map'])} | {fmt(micro['f1'])} "
+            f"({fmt(micro['precision'], 2)}/{fmt(micro['recall'], 2)}) | "
+            + " | ".join(buckets)
+            + f" | {shortlist} | {r['train_seconds']:.0f} | {r['predict_docs_per_s']:.1f} |"
+        )
+    lines += ["", "Notes:", ""]
+    for name in ALL_ROWS:
+        if name in results and results[name].get("notes"):
+            row = results[name]
+            lines.append(
+                f"- {ROW_TITLES[name]}: {row['notes']} — `{row.get('command', '?')}` "
+                f"(encoder precision {row.get('precision', '?')})"
+            )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_plot(path: Path, results: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+    for ax, bucket in zip(axes, BUCKETS, strict=True):
+        for name in ALL_ROWS:
+            if name not in results:
+                continue
+            rb = results[name]["recall_by_bucket"][bucket]
+            ks = sorted(int(k.split("@")[1]) for k in rb if k.startswith("recall@"))
+            ax.plot(ks, [rb[f"recall@{k}"] for k in ks], marker="o", label=ROW_TITLES[name])
+        n = next(iter(results.values()))["recall_by_bucket"][bucket]["n"]
+        ax.set_title(f"{bucket} codes ({n} dev gold pairs)")
+        ax.set_xscale("log")
+        ax.set_xlabel("k")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("recall@k (micro)")
+    axes[-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("CodiEsp-D dev, full ICD-10-CM 2026 label space")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default=",".join(ALL_ROWS), help="comma-separated rows")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--fast", action="store_true", help="quick smoke run (model rows)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--out", type=Path, default=HERE, help="output folder")
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="encoder inference precision (auto: bf16 autocast on CPUs with AMX/AVX512-BF16)",
+    )
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    from icdbridge.codes import get_terminology
+    from icdbridge.data import load_codiesp
+    from icdbridge.model.encoder import default_encoder_path
+
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in ALL_ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown} (known: {', '.join(ALL_ROWS)})")
+    terminology = get_terminology("icd10cm", "2026")
+    train = load_codiesp(split="train")
+    dev = load_codiesp(split="dev")
+    fit, tune = split_train(train, args.seed)
+    labels = build_label_space(terminology, train)
+    ctx = ExperimentContext(
+        fit_docs=fit,
+        tune_docs=tune,
+        dev_docs=dev,
+        label_codes=labels,
+        terminology=terminology,
+        encoder_path=default_encoder_path(),
+        seed=args.seed,
+        fast=args.fast,
+        bf16={"auto": "auto", "fp32": False, "bf16": True}[args.precision],
+        out_dir=args.out,
+    )
+    frequency = train_frequency(train)
+    label_set = set(labels)
+    unreachable = [c for d in dev for c in set(d.codes) if c not in label_set]
+    gold_pairs = recall_at_k_by_bucket([set(d.codes) for d in dev], [{} for _ in dev], frequency)
+    meta = {
+        "seed": args.seed,
+        "n_dev": len(dev),
+        "n_fit": len(fit),
+        "n_tune": len(tune),
+        "n_dev_pairs": sum(len(set(d.codes)) for d in dev),
+        "n_labels": len(labels),
+        "n_leaves": len(terminology.codes(leaves_only=True)),
+        "n_unreachable": len(unreachable),
+        "unreachable_codes": ", ".join(sorted(set(unreachable))[:8])
+        + (" ..." if len(set(unreachable)) > 8 else ""),
+        "bucket_pairs": {b: gold_pairs[b]["n"] for b in BUCKETS},
+        "torch_threads": args.threads,
+        "precision": args.precision,
+        "command": "python experiments/codiesp_zeroshot/run.py " + " ".join(argv or sys.argv[1:]),
+    }
+
+    results_path = args.out / "results.json"
+    stored = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results = stored.get("rows", {})
+    runs: dict[str, ScoredRun] = {}
+    for name in rows:
+        if name in BASELINE_ROWS:
+            t0 = time.perf_counter()
+            runs[name] = BASELINE_ROWS[name](ctx)
+            print(f"{name}: done in {time.perf_counter() - t0:.0f}s", flush=True)
+    wanted_model_rows = [r for r in rows if r in MODEL_ROWS]
+    if wanted_model_rows:
+        if not (HERE / "model_rows.py").exists():
+            print(f"skipping {wanted_model_rows}: model_rows.py not present", flush=True)
+        else:
+            from model_rows import run_model_rows
+
+            runs.update(run_model_rows(ctx, wanted_model_rows))
+    for name, run in runs.items():
+        results[name] = evaluate(run, ctx, frequency)
+        results[name]["command"] = meta["command"].strip()
+        results[name]["precision"] = args.precision
+        print(name, f"MAP {results[name]['map']:.3f}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps({"meta": meta, "rows": results}, indent=2) + "\n")
+    write_markdown(args.out / "results.md", results, meta)
+    write_plot(args.out / "recall_at_k_by_bucket.png", results)
+    print((args.out / "results.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

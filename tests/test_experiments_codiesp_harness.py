@@ -1,0 +1,61 @@
+"""The CodiEsp experiment harness: seeded split, label space, bucket metrics by hand."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments" / "codiesp_zeroshot"))
+
+from harness import build_label_space, split_train
+from metrics import (
+    bucket_of,
+    mean_ap,
+    micro_f1_at_tuned_threshold,
+    recall_at_k_by_bucket,
+    train_frequency,
+)
+
+from icdbridge.codes import get_terminology
+from icdbridge.data import Document
+
+
+def test_split_is_seeded_and_disjoint():
+    docs = [Document(f"d{i}", "") for i in range(20)]
+    fit, tune = split_train(docs, seed=1, tune_size=5)
+    again = split_train(list(reversed(docs)), seed=1, tune_size=5)
+    assert {d.id for d in tune} == {d.id for d in again[1]}
+    assert len(fit) == 15 and not {d.id for d in fit} & {d.id for d in tune}
+
+
+def test_label_space_adds_train_codes_outside_the_leaves():
+    cm = get_terminology("icd10cm")
+    labels = build_label_space(cm, [Document("a", "", ["E11.9", "R51", "W19.XXX"])])
+    assert labels[-2:] == ["R51", "W19.XXX"]
+    assert len(labels) == len(cm.codes(leaves_only=True)) + 2
+
+
+def test_bucket_metrics_by_hand():
+    train = [Document("t1", "", ["A"]), Document("t2", "", ["A", "B"])] + [
+        Document(f"f{i}", "", ["F"]) for i in range(6)
+    ]
+    freq = train_frequency(train)
+    assert [bucket_of(c, freq) for c in "ABFZ"] == ["few-shot", "few-shot", "frequent", "unseen"]
+    gold = [{"A", "Z"}, {"F"}]
+    scores = [{"Z": 0.9, "X": 0.8, "A": 0.1}, {"Y": 0.5}]
+    # doc 1: AP = (1/1 + 2/3) / 2; doc 2: 0
+    assert mean_ap(gold, scores) == pytest.approx((1 + 2 / 3) / 2 / 2)
+    by_bucket = recall_at_k_by_bucket(gold, scores, freq, ks=(1, 3))
+    assert by_bucket["unseen"]["recall@1"] == 1.0 and by_bucket["unseen"]["n"] == 1
+    assert by_bucket["few-shot"]["recall@1"] == 0.0 and by_bucket["few-shot"]["recall@3"] == 1.0
+    assert by_bucket["frequent"]["recall@3"] == 0.0
+
+
+def test_threshold_is_tuned_on_tune_only():
+    tune_gold = [{"A"}]
+    tune_scores = [{"A": 0.7, "B": 0.2}]
+    result = micro_f1_at_tuned_threshold(tune_gold, tune_scores, [{"B"}], [{"A": 0.9, "B": 0.5}])
+    assert result["threshold"] == 0.7
+    assert result["f1"] == 0.0 and result["precision"] == 0.0

@@ -1,0 +1,227 @@
+"""Pure-tensor tests of the model components: losses, scorer, hierarchy, network, calibration."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from icdbridge.model.calibration import Calibrator, average_precision, mean_average_precision
+from icdbridge.model.hierarchy import HierarchyMixer, ancestor_table, siblings
+from icdbridge.model.losses import masked_bce, multi_positive_contrastive
+from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
+from icdbridge.model.scorer import LabelAttentionScorer
+
+# ----------------------------------------------------------------------------- losses
+
+
+def test_masked_bce_hand_computed():
+    logits = torch.tensor([[0.0, 2.0, -1.0, 5.0]])
+    targets = torch.tensor([[1.0, 0.0, 0.0, 1.0]])
+    mask = torch.tensor([[True, True, True, False]])  # last entry is padding
+    expected = (math.log(2) + math.log(1 + math.exp(2)) + math.log(1 + math.exp(-1))) / 3
+    assert masked_bce(logits, targets, mask).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_masked_bce_positive_weight():
+    logits = torch.tensor([[0.0, 0.0]])
+    targets = torch.tensor([[1.0, 0.0]])
+    mask = torch.ones(1, 2, dtype=torch.bool)
+    # weights 3 (positive) and 1 (negative), both terms log 2
+    assert masked_bce(logits, targets, mask, positive_weight=3.0).item() == pytest.approx(
+        math.log(2), rel=1e-6
+    )
+    logits = torch.tensor([[1.0, 0.0]])
+    expected = (3 * math.log(1 + math.exp(-1)) + math.log(2)) / 4
+    assert masked_bce(logits, targets, mask, positive_weight=3.0).item() == pytest.approx(
+        expected, rel=1e-6
+    )
+
+
+def test_masked_bce_ignores_padding_values():
+    logits = torch.tensor([[1.0, 100.0]])
+    other = torch.tensor([[1.0, -100.0]])
+    targets = torch.tensor([[1.0, 1.0]])
+    mask = torch.tensor([[True, False]])
+    assert masked_bce(logits, targets, mask) == masked_bce(other, targets, mask)
+
+
+def test_contrastive_hand_computed():
+    logits = torch.tensor([[2.0, 1.0, 0.0, 0.0]])
+    targets = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False]])
+    # positives 2 and 1 each against the single negative 0
+    expected = (math.log(1 + math.exp(-2)) + math.log(1 + math.exp(-1))) / 2
+    value = multi_positive_contrastive(logits, targets, mask).item()
+    assert value == pytest.approx(expected, rel=1e-6)
+
+
+def test_contrastive_decreases_when_positive_rises():
+    targets = torch.tensor([[1.0, 0.0, 0.0]])
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    low = multi_positive_contrastive(torch.tensor([[0.0, 1.0, 1.0]]), targets, mask)
+    high = multi_positive_contrastive(torch.tensor([[3.0, 1.0, 1.0]]), targets, mask)
+    assert high < low
+
+
+# ----------------------------------------------------------------------------- scorer
+
+
+def test_scorer_label_alone_equals_among_others():
+    torch.manual_seed(0)
+    scorer = LabelAttentionScorer(dim=8, hidden=4).double()
+    windows = torch.randn(1, 5, 8, dtype=torch.float64)
+    mask = torch.tensor([[True, True, True, False, False]])
+    labels = torch.randn(1, 30, 8, dtype=torch.float64)
+    together = scorer(labels, windows, mask)
+    for i in (0, 7, 29):
+        alone = scorer(labels[:, i : i + 1], windows, mask)
+        # identical up to float64 rounding of the batched matrix products
+        assert torch.allclose(
+            alone.attention_score[0, 0], together.attention_score[0, i], atol=1e-12
+        )
+        assert torch.allclose(alone.attention[0, 0], together.attention[0, i], atol=1e-12)
+
+
+def test_scorer_attention_is_a_distribution_over_real_windows():
+    torch.manual_seed(1)
+    scorer = LabelAttentionScorer(dim=6, hidden=3)
+    windows = torch.randn(2, 4, 6)
+    mask = torch.tensor([[True, True, False, False], [True, True, True, True]])
+    out = scorer(torch.randn(2, 3, 6), windows, mask)
+    assert torch.allclose(out.attention.sum(-1), torch.ones(2, 3))
+    assert torch.all(out.attention[0, :, 2:] == 0)
+    assert out.attention_score.shape == (2, 3)
+
+
+def test_scorer_max_cosine_hand_checked():
+    scorer = LabelAttentionScorer(dim=2, hidden=2)
+    windows = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]])
+    mask = torch.tensor([[True, True, False]])  # the diagonal window is padding
+    labels = torch.tensor([[[1.0, 1.0]]])
+    out = scorer(labels, windows, mask)
+    assert out.max_cosine.item() == pytest.approx(1 / math.sqrt(2), rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- hierarchy
+
+
+def test_untrained_mixer_is_identity_and_trained_mixer_borrows():
+    mixer = HierarchyMixer(dim=4, max_ancestors=2)
+    labels = torch.randn(3, 4)
+    ancestors = torch.randn(3, 2, 4)
+    mask = torch.tensor([[True, True], [True, False], [False, False]])
+    assert torch.equal(mixer(labels, ancestors, mask), labels)
+    with torch.no_grad():
+        mixer.project.weight.copy_(torch.eye(4))
+    out = mixer(labels, ancestors, mask)
+    assert torch.equal(out[2], labels[2])  # no ancestors: untouched
+    assert not torch.allclose(out[1], labels[1])
+    # the second row only has its parent: changing the masked grand-parent changes nothing
+    ancestors2 = ancestors.clone()
+    ancestors2[1, 1] += 10
+    assert torch.allclose(mixer(labels, ancestors2, mask)[1], out[1])
+
+
+def test_ancestor_table_and_siblings_on_icd10cm():
+    from icdbridge.codes import get_terminology
+
+    terminology = get_terminology("icd10cm")
+    table = ancestor_table(terminology, ["E11.9", "NOT.A.CODE"], max_ancestors=2)
+    assert table == [["E11", terminology.block("E11.9")], []]
+    sibs = siblings(terminology, "E11.9")
+    assert "E11.8" in sibs and "E11.9" not in sibs
+
+
+# ----------------------------------------------------------------------------- network
+
+
+def _batch(n_labels: int = 6, features: int = 4):
+    torch.manual_seed(3)
+    return dict(
+        windows=torch.randn(2, 5, 16),
+        window_mask=torch.tensor([[True] * 5, [True, True, False, False, False]]),
+        labels=torch.randn(2, n_labels, 16),
+        ancestors=torch.randn(2, n_labels, 3, 16),
+        ancestor_mask=torch.ones(2, n_labels, 3, dtype=torch.bool),
+        features=torch.rand(2, n_labels, features),
+    )
+
+
+def test_network_scores_are_independent_of_the_other_labels():
+    model = LabelEmbeddingModel(ModelConfig(dim=16, hidden=8, max_ancestors=3)).double()
+    batch = {k: v.double() if v.is_floating_point() else v for k, v in _batch().items()}
+    with torch.no_grad():
+        model.hierarchy.project.weight.normal_()  # make the hierarchy matter
+        model.fusion_mlp[2].weight.normal_()
+        full = model(**batch).logits
+        part = model(
+            batch["windows"],
+            batch["window_mask"],
+            batch["labels"][:, 2:3],
+            batch["ancestors"][:, 2:3],
+            batch["ancestor_mask"][:, 2:3],
+            batch["features"][:, 2:3],
+        ).logits
+    assert torch.allclose(part[:, 0], full[:, 2], atol=1e-12)
+
+
+def test_network_checks_feature_count():
+    model = LabelEmbeddingModel(ModelConfig(dim=16, hidden=8, max_ancestors=3))
+    batch = _batch(features=2)
+    with pytest.raises(ValueError, match="pair features"):
+        model(**batch)
+
+
+def test_network_without_hierarchy_or_features():
+    config = ModelConfig(dim=16, hidden=8, use_hierarchy=False, features=())
+    model = LabelEmbeddingModel(config)
+    batch = _batch()
+    out = model(batch["windows"], batch["window_mask"], batch["labels"])
+    assert out.logits.shape == (2, 6) and model.hierarchy is None
+    assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+def test_average_precision_hand_computed():
+    assert average_precision(["a", "x", "b"], {"a", "b"}) == pytest.approx((1 + 2 / 3) / 2)
+    assert average_precision(["x", "a"], {"a", "missing"}) == pytest.approx(0.5 / 2)
+    assert mean_average_precision([["a"], ["b"]], [{"a"}, set()]) == 1.0
+
+
+def test_calibrator_finds_offset_that_lifts_unseen_codes():
+    seen = {"s1", "s2", "s3"}
+    # unseen gold code "u" is always scored 2 below the seen negatives: an offset fixes it
+    scores = [{"s1": 1.0, "s2": 0.5, "u": -1.5}, {"s3": 0.8, "s1": 0.2, "u": -1.7}]
+    golds = [{"u"}, {"u"}]
+    calibrator = Calibrator().fit(scores, golds, seen)
+    assert calibrator.validation_map_ == pytest.approx(1.0)
+    assert calibrator.unseen_offset_ > 0
+    ranked = calibrator.apply(scores[0], seen)
+    assert next(iter(ranked)) == "u"
+    assert 0 < calibrator.threshold_ < 1
+    assert Calibrator.from_dict(calibrator.to_dict()) == calibrator
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.floats(-5, 5), min_size=2, max_size=8),
+    st.floats(-3, 3),
+)
+def test_calibration_keeps_order_within_seen_and_within_unseen(raws, offset):
+    calibrator = Calibrator(unseen_offset_=offset, unseen_temperature_=1.5)
+    codes = [f"c{i}" for i in range(len(raws))]
+    seen = set(codes[::2])
+    probs = calibrator.apply(dict(zip(codes, raws, strict=True)), seen)
+    for group in (seen, set(codes) - seen):
+        members = [c for c in codes if c in group]
+        for a in members:
+            for b in members:
+                raw_a, raw_b = raws[codes.index(a)], raws[codes.index(b)]
+                if raw_a > raw_b + 1e-9:
+                    assert probs[a] >= probs[b]

@@ -1,0 +1,101 @@
+"""Lexical channel: exact / bag matches with spans pointing at the text, negation, categories."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import require_data
+from icdbridge.codes import get_terminology
+from icdbridge.model.lexical import LexicalMatcher, content_words, shortened_forms, stem
+
+SMALL = ["R50.9", "J18.9", "I10", "E11.9", "E11.65", "S72.001A", "S72.001D", "K35.80", "N20.0"]
+
+
+@pytest.fixture(scope="module")
+def cm():
+    return get_terminology("icd10cm")
+
+
+@pytest.fixture(scope="module")
+def small(cm):
+    return LexicalMatcher.build(cm, SMALL)
+
+
+def test_words_and_forms():
+    assert (
+        stem("kidneys") == "kidney" and stem("injuries") == "injury" and stem("pelvis") == "pelvis"
+    )
+    assert content_words("Fracture of the Femurs") == ["fracture", "femur"]
+    assert "Pneumonia" in shortened_forms("Pneumonia, unspecified organism")
+    assert "Essential hypertension" in shortened_forms("Essential (primary) hypertension")
+    assert shortened_forms("Fracture of femur, subsequent encounter for closed fracture") == []
+    assert "acute appendicitis" in shortened_forms("Unspecified acute appendicitis")
+    assert "Hemangioma" in shortened_forms("Hemangioma unspecified site")
+    assert "Fever" in shortened_forms("Fever NOS")
+    assert shortened_forms("Pain in unspecified joint") == []  # would drop "joint"
+    assert shortened_forms("Fistula, unspecified joint") == []  # the site is not a qualifier
+    assert shortened_forms("Vomiting without nausea") == []  # a specific "without"
+    assert shortened_forms("Elevated prostate specific antigen [PSA]") == [
+        "Elevated prostate specific antigen"
+    ]
+    forms = shortened_forms("Human immunodeficiency virus [HIV] disease")
+    assert "HIV disease" in forms and "HIV" in forms
+    assert "Type 2 diabetes mellitus" in shortened_forms(
+        "Type 2 diabetes mellitus without complications"
+    )
+
+
+def test_spans_point_at_the_matched_text(small):
+    text = "The patient had pneumonia and essential hypertension; fever resolved."
+    hits = small.match(text)
+    assert {"J18.9", "I10", "R50.9"} <= set(hits)
+    for code, phrase in [("J18.9", "pneumonia"), ("R50.9", "fever")]:
+        assert [text[a:b] for a, b in hits[code].spans] == [phrase]
+    assert text[slice(*hits["I10"].spans[0])] == "essential hypertension"
+    assert hits["I10"].kind == "exact"
+
+
+def test_bag_match_in_any_order(small):
+    text = "X-ray showed a right femur neck fracture."
+    hit = small.match(text)["S72.001A"]
+    assert hit.kind == "bag"
+    assert {text[a:b] for a, b in hit.spans} >= {"right", "femur", "neck", "fracture"}
+    assert "S72.001D" not in small.match(text)  # subsequent encounter needs its full wording
+
+
+def test_negation_lowers_the_score(small):
+    pos = small.match("She has fever.")["R50.9"].score
+    neg = small.match("She has no fever.")["R50.9"].score
+    assert neg < pos * 0.5
+
+
+def test_category_phrase_goes_to_its_default_leaf(small):
+    hits = small.match("Known type 2 diabetes mellitus.")
+    assert "E11.9" in hits and "E11.65" not in hits
+    assert hits["E11.9"].score < 1.0  # inherited from the category E11, weighted down
+
+
+def test_label_space_restricts_codes(cm):
+    matcher = LexicalMatcher.build(cm, ["R50.9"])
+    assert set(matcher.match("fever and pneumonia")) == {"R50.9"}
+
+
+def test_sentences_do_not_leak_bags(small):
+    assert "S72.001A" not in small.match("Right femur is fine. Neck fracture of the hand.")
+
+
+def test_full_label_space_on_real_documents(cm):
+    from icdbridge.data import load_codiesp
+
+    require_data("codiesp")
+    matcher = LexicalMatcher.build(cm)
+    docs = load_codiesp(split="dev")[:40]
+    found = total = 0
+    for doc in docs:
+        hits = matcher.match(doc.text)
+        for hit in hits.values():
+            for a, b in hit.spans:
+                assert 0 <= a < b <= len(doc.text)
+        found += len(set(doc.codes) & set(hits))
+        total += len(set(doc.codes))
+    assert found / total > 0.2  # dictionary recall on real notes, well above chance

@@ -1,0 +1,237 @@
+"""End-to-end tests of the label-embedding model on 30 real CodiEsp documents.
+
+A small label space keeps them fast on a 2-core CPU: the gold codes of the 30 documents, their
+hierarchy siblings and 150 random ICD-10-CM leaves (seeded), embedded once per session with the
+real default encoder (MiniLM) into a temporary cache folder.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+
+import pytest
+import torch
+
+from conftest import require_data
+
+pytestmark = pytest.mark.slow
+
+N_TRAIN, N_DEV = 20, 10
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """Encoder, terminology, documents and label space shared by the tests (built once)."""
+    require_data("codiesp", "train")
+    import os
+
+    previous = os.environ.get("ICDBRIDGE_CACHE")
+    os.environ["ICDBRIDGE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    from icdbridge.codes import get_terminology
+    from icdbridge.data import load_codiesp
+    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.hierarchy import siblings
+    from icdbridge.model.predictor import PipelineConfig, build_label_space, build_lexical
+
+    terminology = get_terminology("icd10cm")
+    docs = load_codiesp(split="train")[: N_TRAIN + N_DEV]
+    gold = sorted({c for d in docs for c in d.codes})
+    near = {s for c in gold for s in siblings(terminology, c, 5)}
+    rng = random.Random(0)
+    extra = rng.sample(terminology.codes(leaves_only=True), 150)
+    codes = sorted(set(gold) | near | set(extra))
+    encoder = TextEncoder()
+    config = PipelineConfig(window_tokens=96, window_stride=96)
+    space = build_label_space(encoder, terminology, config, codes)
+    lexical = build_lexical(terminology, space.codes)
+    yield {
+        "terminology": terminology,
+        "train": docs[:N_TRAIN],
+        "dev": docs[N_TRAIN:],
+        "encoder": encoder,
+        "config": config,
+        "space": space,
+        "lexical": lexical,
+        "window_cache": {},
+    }
+    if previous is None:
+        os.environ.pop("ICDBRIDGE_CACHE", None)
+    else:
+        os.environ["ICDBRIDGE_CACHE"] = previous
+
+
+def _train(tiny, docs=None, epochs=6, seed=0, **kwargs):
+    from icdbridge.model.training import TrainConfig, train_model
+
+    return train_model(
+        docs or tiny["train"],
+        tiny["dev"],
+        replace(tiny["config"]),
+        train_config=TrainConfig(
+            epochs=epochs, batch_size=4, negatives=64, seed=seed, learning_rate=1e-2, patience=10
+        ),
+        encoder=tiny["encoder"],
+        space=tiny["space"],
+        lexical=tiny["lexical"],
+        window_cache=tiny["window_cache"],
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(tiny):
+    return _train(tiny)
+
+
+def _dev_map(predictor, docs) -> float:
+    from icdbridge.model.calibration import mean_average_precision
+
+    predictor.window_cache = None
+    predictions = predictor.predict(docs, top_k=None)
+    return mean_average_precision([list(p.scores) for p in predictions], [d.codes for d in docs])
+
+
+def test_end_to_end_beats_shuffled_label_control(tiny, trained):
+    rng = random.Random(1)
+    shuffled_codes = [list(d.codes) for d in tiny["train"]]
+    rng.shuffle(shuffled_codes)
+    control_docs = [replace(d, codes=c) for d, c in zip(tiny["train"], shuffled_codes, strict=True)]
+    control = _train(tiny, docs=control_docs)
+    real_map = _dev_map(trained.predictor, tiny["dev"])
+    control_map = _dev_map(control.predictor, tiny["dev"])
+    assert len(trained.history) >= 1
+    assert real_map > control_map + 0.02, (real_map, control_map)
+
+
+def test_predictions_rank_over_the_label_space_with_evidence(tiny, trained):
+    doc = tiny["dev"][0]
+    [prediction] = trained.predictor.predict([doc], top_k=10, explain=True)
+    assert len(prediction.scores) == 10
+    values = list(prediction.scores.values())
+    assert values == sorted(values, reverse=True)
+    assert all(0.0 <= v <= 1.0 for v in values)
+    assert set(prediction.scores) <= set(tiny["space"].codes)
+    for code, spans in prediction.evidence.items():
+        assert spans, code
+        for span in spans:
+            assert doc.text[span["start"] : span["end"]] == span["text"]
+
+
+def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained):
+    predictor = trained.predictor
+    seen = predictor.seen
+    raw = predictor.raw_scores(tiny["dev"][:3])
+    unseen_scores = [s for doc in raw for code, s in doc.items() if code not in seen]
+    assert len(unseen_scores) > 10
+    assert all(math.isfinite(s) for s in unseen_scores)
+    assert len({round(s, 6) for s in unseen_scores}) > 5
+    # one specific never-seen code scores differently in two documents
+    unseen_code = next(c for c in tiny["space"].codes if c not in seen)
+    from icdbridge.model.predictor import score_documents
+
+    features = predictor.featurize(tiny["dev"][:2])
+    from icdbridge.model.datamodule import DocumentFeatures
+
+    forced = [
+        DocumentFeatures(
+            id=f.id,
+            text=f.text,
+            spans=f.spans,
+            windows=f.windows,
+            embedding=f.embedding,
+            candidates=[unseen_code],
+            label_index=torch.tensor([tiny["space"].row[unseen_code]]),
+            features=torch.zeros(1, f.features.shape[1]),
+            hardness=torch.ones(1),
+        )
+        for f in features
+    ]
+    scores = [s[unseen_code] for s, _ in score_documents(predictor.model, tiny["space"], forced)]
+    assert all(math.isfinite(s) for s in scores)
+    assert scores[0] != scores[1]
+
+
+def test_save_load_round_trip_gives_identical_predictions(tiny, trained, tmp_path):
+    from icdbridge.model.pretrained import from_pretrained, save_pretrained
+
+    predictor = trained.predictor
+    predictor.window_cache = None
+    save_pretrained(predictor, tmp_path / "model")
+    loaded = from_pretrained(tmp_path / "model", label_codes=tiny["space"].codes)
+    docs = tiny["dev"][:4]
+    before = predictor.predict(docs, top_k=30, explain=True)
+    after = loaded.predict(docs, top_k=30, explain=True)
+    for a, b in zip(before, after, strict=True):
+        assert list(a.scores) == list(b.scores)
+        assert a.scores == pytest.approx(b.scores, abs=1e-6)
+        assert a.predicted == b.predicted
+        assert a.evidence == b.evidence
+    assert loaded.calibrator == predictor.calibrator
+
+
+def test_seeded_runs_are_reproducible(tiny, trained):
+    again = _train(tiny)
+    first = trained.predictor.model.state_dict()
+    second = again.predictor.model.state_dict()
+    for name, tensor in first.items():
+        assert torch.equal(tensor, second[name]), name
+
+
+def test_checkpoints_resume(tiny, tmp_path):
+    folder = tmp_path / "ckpt"
+    first = _train(tiny, epochs=2, checkpoint_dir=folder)
+    assert (folder / "last.ckpt").is_file()
+    resumed = _train(tiny, epochs=3, checkpoint_dir=folder, resume=True)
+    assert [h["epoch"] for h in first.history] == [0, 1]
+    assert [h["epoch"] for h in resumed.history] == [2]
+
+
+def test_from_pretrained_rejects_a_folder_that_is_not_a_model(tmp_path):
+    from icdbridge.errors import DataNotFoundError
+    from icdbridge.model.pretrained import from_pretrained
+
+    with pytest.raises(DataNotFoundError, match="not an icdbridge model directory"):
+        from_pretrained(tmp_path)
+
+
+def test_cli_predict_reports_a_bad_model_dir_in_one_line(tmp_path, capsys):
+    from icdbridge.cli.main import main
+
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"id": "a", "text": "fever", "codes": [], "system": "icd10cm"}\n')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(tmp_path), str(notes), "-o", str(tmp_path / "out.jsonl")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "not an icdbridge model directory" in err
+    assert "Traceback" not in err
+
+
+def test_load_documents_names_file_and_code(tmp_path):
+    from icdbridge.codes import get_terminology
+    from icdbridge.errors import InputFormatError
+    from icdbridge.model.training import load_documents
+
+    path = tmp_path / "train.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "x", "codes": ["e119"], "system": "icd10cm"}\n'
+        '{"id": "b", "text": "y", "codes": ["NOT A CODE!"], "system": "icd10cm"}\n'
+    )
+    with pytest.raises(InputFormatError, match=r"train\.jsonl.*document 'b'.*NOT A CODE"):
+        load_documents(path, get_terminology("icd10cm"))
+    path.write_text('{"id": "a", "text": "x", "codes": ["e119"], "system": "icd10cm"}\n')
+    assert load_documents(path, get_terminology("icd10cm"))[0].codes == ["E11.9"]
+
+
+def test_demo_codes_the_shipped_notes_with_evidence(capsys):
+    from icdbridge.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--no-tour", "--top", "3"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "demo-1" in out and "demo-5" in out
+    # the pneumonia note's pneumonia code is among its top 3, with its lexical evidence
+    assert "J18.9" in out and "'pneumonia'" in out

@@ -1,0 +1,77 @@
+"""faiss candidate index: exact search, per-document shortlist, shortlist recall."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from icdbridge.model.label_cache import LabelEmbeddings
+from icdbridge.model.retrieval import CandidateIndex, shortlist_recall
+
+
+def _unit(rows):
+    return torch.nn.functional.normalize(torch.tensor(rows, dtype=torch.float32), dim=1)
+
+
+LABELS = _unit([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+CODES = ["A00", "B00", "C00", "D00"]
+
+
+def test_search_by_hand():
+    index = CandidateIndex(CODES, LABELS)
+    scores, codes = index.search(_unit([[1, 0, 0]]), k=2)
+    assert codes == [["A00", "D00"]]
+    assert np.allclose(scores[0], [1.0, 2**-0.5], atol=1e-6)
+    assert len(index) == 4 and not index.on_gpu
+
+
+def test_shortlist_takes_max_over_pieces():
+    index = CandidateIndex(CODES, LABELS)
+    pieces = _unit([[1, 0, 0], [0, 0, 1]])
+    shortlist = index.shortlist(pieces, k=2, size=3)
+    # piece 1: A00 1.0, D00 .707; piece 2: C00 1.0, then a 0.0 tie
+    assert list(shortlist)[:2] in (["A00", "C00"], ["C00", "A00"])
+    assert shortlist["A00"] == pytest.approx(1.0) and shortlist["C00"] == pytest.approx(1.0)
+    assert len(shortlist) == 3
+    assert index.shortlists([pieces, pieces[:1]], k=1, size=5)[1] == {"A00": pytest.approx(1.0)}
+
+
+def test_shortlist_equals_brute_force_max_over_pieces():
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.nn.functional.normalize(torch.randn(500, 16, generator=generator), dim=1)
+    pieces = torch.nn.functional.normalize(torch.randn(7, 16, generator=generator), dim=1)
+    codes = [f"C{i:03d}" for i in range(500)]
+    index = CandidateIndex.from_embeddings(LabelEmbeddings(codes, labels))
+    shortlist = index.shortlist(pieces, k=20, size=20)
+    brute = (pieces @ labels.T).max(dim=0).values
+    top = torch.topk(brute, 20).indices.tolist()
+    assert set(shortlist) == {codes[i] for i in top}
+    for code, score in shortlist.items():
+        assert score == pytest.approx(float(brute[codes.index(code)]), abs=1e-5)
+
+
+def test_hnsw_finds_exact_neighbours_on_easy_data():
+    generator = torch.Generator().manual_seed(1)
+    labels = torch.nn.functional.normalize(torch.randn(300, 8, generator=generator), dim=1)
+    codes = [str(i) for i in range(300)]
+    flat = CandidateIndex(codes, labels)
+    hnsw = CandidateIndex(codes, labels, kind="hnsw")
+    _, a = flat.search(labels[:10], 5)
+    _, b = hnsw.search(labels[:10], 5)
+    overlap = np.mean([len(set(x) & set(y)) / 5 for x, y in zip(a, b, strict=True)])
+    assert overlap >= 0.9
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="unknown index kind"):
+        CandidateIndex(CODES, LABELS, kind="ivf")
+    with pytest.raises(ValueError, match="does not match"):
+        CandidateIndex(CODES[:2], LABELS)
+
+
+def test_shortlist_recall_by_hand():
+    assert shortlist_recall([{"A", "B"}, {"C"}], [["A", "D"], ["C"]]) == pytest.approx(2 / 3)
+    assert shortlist_recall([{"A"}], [["A", "A"]]) == 1.0
+    with pytest.raises(ValueError):
+        shortlist_recall([{"A"}], [])

@@ -1,0 +1,201 @@
+"""Loader for the CodiEsp corpus (CLEF eHealth 2020) in its published folder layout.
+
+Layout (as distributed on Zenodo, records 3693570 and 3837305)::
+
+    codiesp/
+      train/ trainD.tsv  text_files/*.txt  text_files_en/*.txt
+      dev/   devD.tsv    text_files/*.txt  text_files_en/*.txt
+
+``*D.tsv`` has one ``articleID<TAB>code`` row per diagnosis assignment, with lower-case dotted
+ICD-10-CM (CIE-10 2018) codes. ``text_files/`` holds the Spanish originals, ``text_files_en/`` the
+English machine translation (one sentence per line).
+
+Policy for codes (decided here, documented for every user of the loader):
+
+* Every code is normalised to ICD-10-CM's canonical form (``n44.8`` → ``N44.8``) through
+  :meth:`Terminology.normalize`; a code that is not even valid ICD-10 syntax is a malformed row
+  and raises :class:`~icdbridge.errors.InputFormatError` (file, line, value).
+* Codes of valid syntax that the chosen ICD-10-CM release does **not** define (CodiEsp uses the
+  2018 release and writes placeholder-only codes such as ``w19.xxx``) are **kept** as they are,
+  never dropped, and counted: :func:`load_codiesp_report` returns the documents together with a
+  :class:`~icdbridge.data.dataset.CodeReport` (undefined and non-leaf codes with counts), and
+  ``icdbridge datasets prepare`` prints that report. Pass ``on_undefined="error"`` to refuse them.
+* A document listed in no TSV row is kept with ``codes=[]``; a TSV row whose document has no text
+  file raises :class:`InputFormatError`. A code repeated for the same document is kept once (the
+  corpus lists a code once per document; repeated rows add nothing to a set of labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from os import PathLike
+from pathlib import Path
+
+from icdbridge.data.dataset import CodeReport, Document, check_codes
+from icdbridge.errors import DataNotFoundError, InputFormatError, InvalidCodeError
+
+SPLITS = ("train", "dev", "test")
+"""Splits of the corpus layout (the shared data folder has train and dev)."""
+
+TEXT_FOLDERS: dict[str, str] = {"en": "text_files_en", "es": "text_files"}
+"""Language → folder of the text files."""
+
+UNDEFINED_POLICIES = ("keep", "error")
+
+
+def split_dir(root: str | PathLike[str], split: str) -> Path:
+    """Return the folder of ``split``: ``root/split`` or ``root`` itself if it is that folder.
+
+    Raises:
+        InputFormatError: unknown split.
+        DataNotFoundError: the folder or its ``<split>D.tsv`` is missing.
+    """
+    if split not in SPLITS:
+        raise InputFormatError(
+            None, f"unknown CodiEsp split (expected one of {SPLITS})", value=split
+        )
+    root = Path(root)
+    for candidate in (root / split, root / "codiesp" / split, root):
+        if (candidate / f"{split}D.tsv").is_file():
+            return candidate
+    raise DataNotFoundError(
+        f"{root}: no CodiEsp {split} split here (expected {root / split / (split + 'D.tsv')}); "
+        "get the corpus with `icdbridge datasets download codiesp` or from Zenodo record 3837305"
+    )
+
+
+def _read_codes(
+    path: Path, normalize: Callable[[str], str]
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    codes: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            cells = line.split("\t")
+            if len(cells) != 2 or not cells[0].strip() or not cells[1].strip():
+                raise InputFormatError(
+                    path,
+                    "expected 'articleID<TAB>code' (2 non-empty columns)",
+                    line=number,
+                    value=line,
+                )
+            doc_id, raw_code = cells[0].strip(), cells[1].strip()
+            try:
+                code = normalize(raw_code)
+            except InvalidCodeError:
+                raise InputFormatError(
+                    path, "not a valid ICD-10-CM code", line=number, value=raw_code
+                ) from None
+            bucket = codes.setdefault(doc_id, [])
+            first_line.setdefault(doc_id, number)
+            if code not in bucket:
+                bucket.append(code)
+    return codes, first_line
+
+
+def load_codiesp_report(
+    root: str | PathLike[str],
+    split: str = "train",
+    language: str = "en",
+    *,
+    release: str | None = None,
+    on_undefined: str = "keep",
+) -> tuple[list[Document], CodeReport]:
+    """Load one CodiEsp-D split and report its codes against ICD-10-CM ``release``.
+
+    Args:
+        root: The ``codiesp`` folder (containing ``train/``, ``dev/``) or a split folder.
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        language: ``"en"`` (machine translation, ``text_files_en/``) or ``"es"`` (``text_files/``).
+        release: ICD-10-CM release to normalise and check against (``None``: the default).
+        on_undefined: ``"keep"`` (default: keep and count codes the release does not define) or
+            ``"error"`` (raise :class:`InputFormatError` on the first one).
+
+    Returns:
+        The documents sorted by id (every text file, with or without codes) and the code report.
+
+    Raises:
+        InputFormatError: malformed TSV row, code of invalid syntax, codes for a document without
+            text, unknown language/policy, or (with ``on_undefined="error"``) an undefined code.
+        DataNotFoundError: the split or its text folder is missing.
+    """
+    from icdbridge.codes import get_terminology
+
+    if language not in TEXT_FOLDERS:
+        raise InputFormatError(
+            None,
+            f"unknown CodiEsp language (expected one of {tuple(TEXT_FOLDERS)})",
+            value=language,
+        )
+    if on_undefined not in UNDEFINED_POLICIES:
+        raise InputFormatError(
+            None,
+            f"unknown policy for undefined codes (expected {UNDEFINED_POLICIES})",
+            value=on_undefined,
+        )
+    terminology = get_terminology("icd10cm", release)
+    folder = split_dir(root, split)
+    tsv = folder / f"{split}D.tsv"
+    text_dir = folder / TEXT_FOLDERS[language]
+    if not text_dir.is_dir():
+        raise DataNotFoundError(f"{text_dir}: CodiEsp text folder not found")
+    codes, first_line = _read_codes(tsv, terminology.normalize)
+    texts = {path.stem: path for path in text_dir.glob("*.txt")}
+    for doc_id, line in first_line.items():
+        if doc_id not in texts:
+            raise InputFormatError(
+                tsv, f"document has codes but no text file in {text_dir}", line=line, value=doc_id
+            )
+    docs = [
+        Document(
+            id=doc_id,
+            text=texts[doc_id].read_text(encoding="utf-8"),
+            codes=codes.get(doc_id, []),
+            system="icd10cm",
+            meta={"source": f"codiesp/{split}", "language": language},
+        )
+        for doc_id in sorted(texts)
+    ]
+    report = check_codes(docs, terminology)
+    if on_undefined == "error" and report.undefined:
+        code = sorted(report.undefined)[0]
+        raise InputFormatError(
+            tsv,
+            f"code not defined in ICD-10-CM {terminology.release} "
+            f"({len(report.undefined)} such codes; use on_undefined='keep' to keep them)",
+            value=code,
+        )
+    return docs, report
+
+
+def load_codiesp(
+    root: str | PathLike[str] | None = None,
+    split: str = "train",
+    language: str = "en",
+    *,
+    release: str | None = None,
+    on_undefined: str = "keep",
+) -> list[Document]:
+    """Load one CodiEsp-D split as :class:`Document` objects (see :func:`load_codiesp_report`).
+
+    Args:
+        root: The ``codiesp`` folder; ``None`` uses ``data_dir()/codiesp``.
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        language: ``"en"`` or ``"es"``.
+        release: ICD-10-CM release used to normalise and check codes.
+        on_undefined: ``"keep"`` or ``"error"``.
+
+    Example:
+        >>> docs = load_codiesp(split="dev")  # doctest: +SKIP
+        >>> docs[0].codes[:2]  # doctest: +SKIP
+        ['Q62.11', 'N28.89']
+    """
+    if root is None:
+        from icdbridge.paths import data_dir
+
+        root = data_dir() / "codiesp"
+    docs, _ = load_codiesp_report(root, split, language, release=release, on_undefined=on_undefined)
+    return docs

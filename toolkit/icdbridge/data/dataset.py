@@ -1,0 +1,227 @@
+"""The generic dataset format: one JSON object per line, ``{"id", "text", "codes", "system"}``.
+
+Example line::
+
+    {"id": "note-1", "text": "Type 2 diabetes without complications.", "codes": ["E11.9"],
+     "system": "icd10cm"}
+
+Reading is strict: bad JSON, a missing field, a field of the wrong type or a duplicate id raises
+:class:`~icdbridge.errors.InputFormatError` naming the file, the line and the value. Blank lines
+are allowed (they are not rows). Extra fields are kept in :attr:`Document.meta` and written back.
+Codes are kept exactly as given; :func:`check_codes` reports which are not defined (or not leaves)
+in a terminology release without dropping anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from icdbridge.errors import InputFormatError
+
+if TYPE_CHECKING:
+    from icdbridge.codes.base import Terminology
+
+REQUIRED_FIELDS: dict[str, type] = {"id": str, "text": str, "codes": list, "system": str}
+"""Field name → expected JSON type of every row."""
+
+
+@dataclass(slots=True)
+class Document:
+    """One coded (or to-be-coded) document.
+
+    Attributes:
+        id: Unique identifier within its file.
+        text: The full clinical text (never truncated).
+        codes: Gold codes (empty for unlabelled documents), in the order given.
+        system: Code-system id of ``codes`` (``"icd10cm"``...).
+        meta: Any extra fields of the JSON row, kept as they are.
+    """
+
+    id: str
+    text: str
+    codes: list[str] = field(default_factory=list)
+    system: str = "icd10cm"
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON row of this document (extra fields after the four required ones)."""
+        row: dict[str, object] = {
+            "id": self.id,
+            "text": self.text,
+            "codes": list(self.codes),
+            "system": self.system,
+        }
+        row.update({k: v for k, v in self.meta.items() if k not in row})
+        return row
+
+
+def parse_row(row: object, *, path: str | PathLike[str] | None = None, line: int | None = None):
+    """Validate one decoded JSON row and return its :class:`Document`.
+
+    Raises:
+        InputFormatError: not an object, missing field, wrong type, empty id or non-string code.
+    """
+    if not isinstance(row, dict):
+        raise InputFormatError(path, "expected a JSON object per line", line=line, value=row)
+    for name, kind in REQUIRED_FIELDS.items():
+        if name not in row:
+            raise InputFormatError(
+                path, f"missing field {name!r} (required: id, text, codes, system)", line=line
+            )
+        if not isinstance(row[name], kind):
+            raise InputFormatError(
+                path, f"field {name!r} must be a JSON {kind.__name__}", line=line, value=row[name]
+            )
+    if not row["id"].strip():
+        raise InputFormatError(path, "field 'id' must not be empty", line=line, value=row["id"])
+    for code in row["codes"]:
+        if not isinstance(code, str) or not code.strip():
+            raise InputFormatError(
+                path, "every entry of 'codes' must be a non-empty string", line=line, value=code
+            )
+    meta = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
+    return Document(
+        id=row["id"], text=row["text"], codes=list(row["codes"]), system=row["system"], meta=meta
+    )
+
+
+def iter_jsonl(path: str | PathLike[str]) -> Iterator[Document]:
+    """Yield the documents of a JSONL file one by one, validating every row.
+
+    Raises:
+        InputFormatError: bad JSON, bad row (see :func:`parse_row`) or duplicate id.
+        DataNotFoundError: the file does not exist.
+    """
+    from icdbridge.errors import DataNotFoundError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: dataset file not found")
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as error:
+                snippet = raw.strip()
+                snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
+                raise InputFormatError(
+                    path,
+                    f"invalid JSON ({error.msg} at column {error.colno})",
+                    line=number,
+                    value=snippet,
+                ) from None
+            doc = parse_row(row, path=path, line=number)
+            if doc.id in seen:
+                raise InputFormatError(
+                    path,
+                    f"duplicate id (first seen on line {seen[doc.id]})",
+                    line=number,
+                    value=doc.id,
+                )
+            seen[doc.id] = number
+            yield doc
+
+
+def read_jsonl(path: str | PathLike[str]) -> list[Document]:
+    """Read and validate a whole JSONL dataset file (see :func:`iter_jsonl`)."""
+    return list(iter_jsonl(path))
+
+
+def write_jsonl(docs: Iterable[Document], path: str | PathLike[str]) -> int:
+    """Write documents as JSONL (UTF-8, one object per line); return the number written.
+
+    Raises:
+        InputFormatError: two documents share an id.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for doc in docs:
+            if doc.id in seen:
+                raise InputFormatError(path, "duplicate document id", value=doc.id)
+            seen.add(doc.id)
+            handle.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class CodeReport:
+    """How the gold codes of a dataset relate to one terminology release.
+
+    Attributes:
+        system: Code-system id checked against.
+        release: Release checked against.
+        n_documents: Documents checked.
+        n_assignments: (document, code) pairs checked.
+        undefined: Code → number of assignments, for codes the release does not define
+            (including invalid syntax).
+        non_leaf: Code → number of assignments, for defined codes that are not leaves (billable).
+    """
+
+    system: str
+    release: str
+    n_documents: int
+    n_assignments: int
+    undefined: dict[str, int]
+    non_leaf: dict[str, int]
+
+    def summary(self) -> str:
+        """One human-readable line."""
+
+        def top(counts: dict[str, int]) -> str:
+            items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+            return ", ".join(f"{c} ×{n}" for c, n in items)
+
+        text = (
+            f"{self.n_documents} documents, {self.n_assignments} code assignments; "
+            f"{sum(self.undefined.values())} assignments ({len(self.undefined)} distinct codes) "
+            f"not defined in {self.system} {self.release}"
+        )
+        if self.undefined:
+            text += f" [{top(self.undefined)}]"
+        text += (
+            f"; {sum(self.non_leaf.values())} assignments ({len(self.non_leaf)} codes) "
+            "to non-leaf codes"
+        )
+        if self.non_leaf:
+            text += f" [{top(self.non_leaf)}]"
+        return text
+
+
+def check_codes(docs: Iterable[Document], terminology: Terminology) -> CodeReport:
+    """Count the gold codes that ``terminology`` does not define or that are not leaves.
+
+    Nothing is changed or dropped; the report is for the user (and for experiment write-ups).
+    """
+    undefined: Counter[str] = Counter()
+    non_leaf: Counter[str] = Counter()
+    n_docs = n_pairs = 0
+    for doc in docs:
+        n_docs += 1
+        for code in doc.codes:
+            n_pairs += 1
+            node = terminology.get(code)
+            if node is None:
+                undefined[code] += 1
+            elif not terminology.is_leaf(node.code):
+                non_leaf[node.code] += 1
+    return CodeReport(
+        system=terminology.system,
+        release=terminology.release,
+        n_documents=n_docs,
+        n_assignments=n_pairs,
+        undefined=dict(undefined),
+        non_leaf=dict(non_leaf),
+    )

@@ -1,0 +1,221 @@
+"""Label embeddings for a whole terminology release, cached on disk.
+
+:func:`embed_labels` encodes the label text (:mod:`icdbridge.model.label_text`) of every code with
+a :class:`~icdbridge.model.encoder.TextEncoder` and returns :class:`LabelEmbeddings` — the codes in
+order and an ``(N, dim)`` L2-normalised float32 matrix.
+
+Cache: results are stored under ``cache_dir()/label_embeddings/`` as a safetensors matrix plus a
+JSON sidecar (codes, texts, options). The cache key is a SHA-256 of the encoder identity
+(:meth:`TextEncoder.identity`: a hash of its weights, plus its inference precision), the
+``max_length`` used, and every
+``(code, label text)`` pair — so the cache is reused as long as the label texts are the same and
+rebuilt when they change (new release, other options, fine-tuned encoder). When it is rebuilt,
+texts already encoded by the same encoder in any other cache file are reused, so a new release
+only encodes its new or changed texts.
+
+Speed (see ``experiments/bench_predict.py``): identical texts are encoded once, batches are
+length-sorted (little padding), encoding runs under ``torch.inference_mode`` (and bfloat16
+autocast on CPUs with AMX / AVX512-BF16, see :func:`~icdbridge.model.encoder.bf16_supported`), and
+labels are truncated at ``max_length`` tokens (default 64: the description and its nearest
+ancestors fit; about 5% of full label texts lose the end of their last ancestor title).
+
+Example:
+    >>> from icdbridge.codes import get_terminology
+    >>> from icdbridge.model.encoder import TextEncoder
+    >>> labels = embed_labels(TextEncoder(), get_terminology("icd10cm"))  # doctest: +SKIP
+    >>> labels.matrix.shape  # doctest: +SKIP
+    torch.Size([74719, 384])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from icdbridge.model.label_text import LabelTextOptions, label_texts
+
+if TYPE_CHECKING:
+    from icdbridge.codes.base import Terminology
+    from icdbridge.model.encoder import TextEncoder
+
+CACHE_SUBDIR = "label_embeddings"
+DEFAULT_LABEL_MAX_LENGTH = 64
+
+
+@dataclass
+class LabelEmbeddings:
+    """Embeddings of a label space.
+
+    Attributes:
+        codes: Codes in row order.
+        matrix: ``(len(codes), dim)`` float32 tensor, rows L2-normalised.
+        texts: The label text of each code (same order).
+        key: Cache key (SHA-256 hex) of this set; ``""`` when not cached.
+    """
+
+    codes: list[str]
+    matrix: torch.Tensor
+    texts: list[str] = field(default_factory=list)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.codes) != self.matrix.shape[0]:
+            raise ValueError(f"{len(self.codes)} codes but {self.matrix.shape[0]} rows")
+        self._index = {code: i for i, code in enumerate(self.codes)}
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return int(self.matrix.shape[1])
+
+    def index_of(self, code: str) -> int:
+        """Row of ``code`` (raises ``KeyError`` when absent)."""
+        return self._index[code]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._index
+
+    def subset(self, codes: Sequence[str]) -> LabelEmbeddings:
+        """The embeddings of ``codes`` only, in that order."""
+        rows = torch.tensor([self._index[c] for c in codes], dtype=torch.long)
+        texts = [self.texts[i] for i in rows.tolist()] if self.texts else []
+        return LabelEmbeddings(list(codes), self.matrix[rows], texts)
+
+
+def cache_key(encoder_id: str, max_length: int, codes: Sequence[str], texts: Sequence[str]) -> str:
+    """SHA-256 over the encoder identity, ``max_length`` and every (code, text) pair."""
+    digest = hashlib.sha256()
+    digest.update(f"{encoder_id}\n{max_length}\n".encode())
+    for code, text in zip(codes, texts, strict=True):
+        digest.update(f"{code}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
+def _cache_paths(folder: Path, prefix: str, key: str) -> tuple[Path, Path]:
+    stem = f"{prefix}-{key[:20]}"
+    return folder / f"{stem}.safetensors", folder / f"{stem}.json"
+
+
+def _load(matrix_path: Path, meta_path: Path) -> tuple[dict, torch.Tensor] | None:
+    from safetensors.torch import load_file
+
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        matrix = load_file(str(matrix_path))["matrix"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if matrix.shape[0] != len(meta.get("codes", ())):
+        return None
+    return meta, matrix
+
+
+def _reusable_vectors(folder: Path, encoder_id: str, max_length: int) -> dict[str, torch.Tensor]:
+    """Text → vector from every cache file made by the same encoder and max_length."""
+    known: dict[str, torch.Tensor] = {}
+    for meta_path in sorted(folder.glob("*.json")):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if meta.get("encoder") != encoder_id or meta.get("max_length") != max_length:
+            continue
+        loaded = _load(meta_path.with_suffix(".safetensors"), meta_path)
+        if loaded is None:
+            continue
+        for text, row in zip(meta["texts"], loaded[1], strict=False):
+            known.setdefault(text, row)
+    return known
+
+
+def embed_labels(
+    encoder: TextEncoder,
+    terminology: Terminology,
+    codes: Iterable[str] | None = None,
+    options: LabelTextOptions | None = None,
+    *,
+    cache: bool = True,
+    cache_folder: str | Path | None = None,
+    batch_size: int = 128,
+    max_length: int = DEFAULT_LABEL_MAX_LENGTH,
+    progress: bool = False,
+) -> LabelEmbeddings:
+    """Embed the label texts of ``codes`` (default: every leaf code), using the on-disk cache.
+
+    Args:
+        encoder: The label encoder.
+        terminology: The terminology release the texts come from.
+        codes: Codes to embed (undefined codes use their longest defined prefix's text, see
+            :class:`LabelTextOptions`); ``None``: ``terminology.codes(leaves_only=True)``.
+        options: How label texts are built (default :class:`LabelTextOptions`).
+        cache: Read and write the disk cache.
+        cache_folder: Folder of the cache; ``None``: ``cache_dir()/label_embeddings``.
+        batch_size: Texts per forward pass.
+        max_length: Token limit per label text (part of the cache key).
+        progress: Show a progress bar while encoding.
+
+    Returns:
+        :class:`LabelEmbeddings` in the order of ``codes`` (normalised codes as keys).
+    """
+    options = options or LabelTextOptions()
+    texts_by_code = label_texts(terminology, codes, **options.to_dict())
+    code_list = list(texts_by_code)
+    texts = [texts_by_code[c] for c in code_list]
+    if not cache:
+        matrix = encoder.embed(
+            texts, batch_size=batch_size, max_length=max_length, progress=progress
+        )
+        return LabelEmbeddings(code_list, matrix, texts)
+
+    from safetensors.torch import save_file
+
+    from icdbridge.paths import cache_dir
+
+    folder = Path(cache_folder) if cache_folder is not None else cache_dir() / CACHE_SUBDIR
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder_id = encoder.identity()
+    key = cache_key(encoder_id, max_length, code_list, texts)
+    prefix = f"{terminology.system}-{terminology.release}"
+    matrix_path, meta_path = _cache_paths(folder, prefix, key)
+    if matrix_path.is_file() and meta_path.is_file():
+        loaded = _load(matrix_path, meta_path)
+        if loaded is not None and loaded[0].get("key") == key:
+            return LabelEmbeddings(code_list, loaded[1], texts, key)
+
+    known = _reusable_vectors(folder, encoder_id, max_length)
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        fresh = encoder.embed(
+            missing, batch_size=batch_size, max_length=max_length, progress=progress
+        )
+        known.update(zip(missing, fresh, strict=True))
+    matrix = torch.stack([known[t] for t in texts]).contiguous().float()
+    # write to temporary names, then rename: concurrent builders never see half a file
+    tmp_matrix = matrix_path.with_suffix(f".{os.getpid()}.tmp")
+    save_file({"matrix": matrix}, str(tmp_matrix))
+    os.replace(tmp_matrix, matrix_path)
+    meta = {
+        "key": key,
+        "system": terminology.system,
+        "release": terminology.release,
+        "encoder": encoder_id,
+        "encoder_path": str(encoder.path),
+        "max_length": max_length,
+        "options": options.to_dict(),
+        "codes": code_list,
+        "texts": texts,
+        "encoded": len(missing),
+    }
+    tmp_meta = meta_path.with_suffix(f".{os.getpid()}.tmp")
+    tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp_meta, meta_path)
+    return LabelEmbeddings(code_list, matrix, texts, key)

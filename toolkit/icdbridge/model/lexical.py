@@ -1,0 +1,462 @@
+"""The lexical channel: dictionary matches of code descriptions and synonyms in a document.
+
+A separate component with its own switch, as the dictionary systems that did well on CodiEsp.
+:meth:`LexicalMatcher.build` turns every code's description and synonyms into **phrases** —
+the text itself plus shortened forms (see :func:`shortened_forms`): parenthesised optional words
+and ``[...]`` removed; qualifiers dropped (``unspecified``, ``NOS``, ``not elsewhere
+classified``, ``NEC``, a qualifying ``without ...`` tail such as complications or coma, a leading
+``Abnormal``, the 7th-character ``initial encounter ...`` tail of injury codes); bracketed
+abbreviations used (``HIV disease``). ``subsequent encounter`` and ``sequela`` codes get no
+shortened form: an unqualified mention means the initial encounter.
+Words are lower-cased, lightly stemmed (plural ``s``/``ies``), and function words dropped.
+
+Matching a document, sentence by sentence (no per-code regex loop: dictionary lookups only):
+
+* **exact** — the phrase's content words occur contiguously (``n``-gram dict lookup over the
+  sentence's content-word stream, ``n`` up to :data:`MAX_PHRASE_WORDS`), score 1.0;
+* **bag** — all its content words occur in the same sentence in any order (index on the phrase's
+  rarest word, then a subset test), score 0.7 — ``femur fracture`` for "Fracture of femur";
+
+multiplied by the phrase weight (description 1.0, synonym 0.95, shortened form 0.85, mapped from a
+category 0.9 of that), a small bonus for longer phrases (more specific), and 0.3 when a negation
+cue (:data:`NEGATION_CUES`: ``no``, ``not``, ``without``, ``denies``, ``negative``...) precedes
+the match in its sentence within 5 words. A code's score is its best match; its evidence is the
+character spans of all its matches.
+
+**Non-leaf categories.** When the label space holds only leaves (billable codes), a phrase of a
+category (``E11`` "Type 2 diabetes mellitus") is mapped to the category's *default* leaf in the
+label space: among its descendants whose title says ``unspecified`` or ``without
+complication(s)`` (not subsequent-encounter/sequela codes), the one without a specific
+``with ...``, with a trailing ``, unspecified``, then the shortest code, then one ending in 9
+(``E11`` → ``E11.9``); for a category with a single leaf in the label space, that leaf;
+otherwise the category phrase is not used (matching it to dozens of specific codes would only
+add noise).
+Categories that are themselves in the label space score directly.
+
+Example:
+    >>> from icdbridge.codes import get_terminology
+    >>> lex = LexicalMatcher.build(get_terminology("icd10cm"), ["R50.9", "J18.9", "I10"])
+    >>> hits = lex.match("She had fever. No pneumonia. History of high blood pressure.")
+    >>> sorted(hits)
+    ['I10', 'J18.9', 'R50.9']
+    >>> hits["R50.9"].spans
+    [(8, 13)]
+    >>> hits["J18.9"].score < hits["R50.9"].score   # negated
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from icdbridge.codes.base import Terminology
+
+MAX_PHRASE_WORDS = 12
+"""Longest phrase (content words) used by the exact n-gram lookup."""
+
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "from",
+        "as",
+        "with",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "its",
+        "his",
+        "her",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "into",
+    ]
+)
+"""Function words ignored when matching (``without`` and ``not`` are kept: they change meaning)."""
+
+NEGATION_CUES = frozenset(
+    ["no", "not", "without", "denies", "denied", "negative", "absence", "absent", "free"]
+)
+"""Words that negate a following mention within :data:`NEGATION_WINDOW` words."""
+NEGATION_WINDOW = 5
+NEGATION_FACTOR = 0.3
+
+GENERIC_WORDS = frozenset(
+    [
+        "disease",
+        "diseases",
+        "disorder",
+        "disorders",
+        "condition",
+        "conditions",
+        "other",
+        "injury",
+        "injuries",
+        "unspecified",
+        "specified",
+        "type",
+        "site",
+        "part",
+        "effect",
+        "effects",
+        "abnormal",
+        "finding",
+        "findings",
+        "syndrome",
+        "unknown",
+        "encounter",
+        "complication",
+        "complications",
+        "problem",
+        "problems",
+        "activity",
+        "status",
+        "exposure",
+        "history",
+        "state",
+        "contact",
+    ]
+)
+"""A shortened phrase made only of these words is too vague to be a match."""
+
+KIND_WEIGHTS: dict[str, float] = {"description": 1.0, "synonym": 0.95, "short": 0.85}
+"""Phrase kind → weight."""
+MATCH_WEIGHTS: dict[str, float] = {"exact": 1.0, "bag": 0.7}
+"""Match kind → weight."""
+CATEGORY_WEIGHT = 0.9
+"""Weight of a phrase inherited from a non-leaf category by its default leaf."""
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_PAREN = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+_QUALIFIERS: list[tuple[re.Pattern[str], bool]] = [
+    (re.compile(pattern), tail)
+    for pattern, tail in (
+        (r"(?i),?\s*not elsewhere classified\b", True),
+        (r"\s+\bNEC\b", True),
+        (r"\s+\bNOS\b", True),
+        (r"(?i),\s*unspecified(\s+(organism|type|cause|origin|etiology|as\s.*))?$", True),
+        (r"(?i),\s*initial encounter\b.*$", True),
+        (r"(?i),\s+without\s+.*$", True),
+        (
+            r"(?i)\s+without\s+(complications?|mention\b|(hepatic\s+)?coma|obstruction|hemorrhage"
+            r"|perforation|gangrene|status\b|(acute\s+)?exacerbation|behavioral disturbance).*$",
+            True,
+        ),
+        (r"(?i)^unspecified\s+", False),
+        (r"(?i)^abnormal\s+", False),
+        (r"(?i)\s*\bunspecified (part|site|region|area)s? of\b", False),
+        (r"(?i)\s+unspecified\s+(site|part|region|type)$", False),
+    )
+]
+"""(pattern, is_tail): a *tail* rule cuts an ICD qualifier (after a comma, ``NOS``...) and may drop
+words; any other rule must keep every specific content word (see :func:`shortened_forms`)."""
+_ABBREVIATION = re.compile(r"\[([A-Z][A-Z0-9-]{1,9})\]")
+_LATER_ENCOUNTER = re.compile(r"subsequent encounter|sequela", re.IGNORECASE)
+_DEFAULT_LEAF = re.compile(r"unspecified|without complication", re.IGNORECASE)
+
+
+def stem(word: str) -> str:
+    """Very light stemming: ``-ies`` → ``-y``, plural ``-s`` dropped (not ``-ss/-us/-is``)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed, lower-cased words of ``text`` without :data:`STOP_WORDS`."""
+    return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in STOP_WORDS]
+
+
+def _specific(text: str) -> set[str]:
+    return {w for w in content_words(text) if w not in GENERIC_WORDS and w not in ("nos", "nec")}
+
+
+def shortened_forms(text: str) -> list[str]:
+    """Shortened variants of a title (see module docstring), excluding ``text`` itself.
+
+    Besides removing parenthesised words and the qualifiers of :data:`_QUALIFIERS`, a bracketed
+    abbreviation gives a variant with the abbreviation (``Human immunodeficiency virus [HIV]
+    disease`` → ``HIV disease``, and ``HIV`` alone when the rest is generic). A non-tail rule that
+    would drop a specific word (``Pain in unspecified joint`` → ``Pain in``) is not applied.
+
+    Example:
+        >>> shortened_forms("Pneumonia, unspecified organism")
+        ['Pneumonia']
+        >>> shortened_forms("Pain in unspecified joint")
+        []
+    """
+    if _LATER_ENCOUNTER.search(text):
+        return []
+    out: list[str] = []
+    for match in _ABBREVIATION.finditer(text):
+        # only "<expansion> [ABBR] <rest>" at the start of the title: "HIV disease"
+        rest = _PAREN.sub("", text[match.end() :]).strip(" ,")
+        if _PAREN.search(text[: match.start()]) or not rest:
+            continue
+        out.append(f"{match.group(1)} {rest}")
+        if not _specific(rest):
+            out.append(match.group(1))
+    current = text
+    no_paren = _PAREN.sub("", current).strip()
+    if no_paren and no_paren != current:
+        out.append(no_paren)
+        current = no_paren
+    for pattern, tail in _QUALIFIERS:
+        reduced = pattern.sub("", current).strip(" ,")
+        if not reduced or reduced == current:
+            continue
+        if not tail and not _specific(current) - {"unspecified"} <= _specific(reduced):
+            continue
+        out.append(reduced)
+        current = reduced
+    return [form for form in dict.fromkeys(out) if form != text]
+
+
+@dataclass
+class LexicalHit:
+    """Matches of one code in one document.
+
+    Attributes:
+        code: The code.
+        score: Best match score in ``(0, ~1.1]``.
+        spans: Character spans ``(start, end)`` of every matched word group (evidence).
+        phrase: The phrase of the best match.
+        kind: ``"exact"`` or ``"bag"`` (best match).
+    """
+
+    code: str
+    score: float
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    phrase: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    words: tuple[str, ...]
+    text: str
+    targets: tuple[tuple[str, float], ...]  # (code, weight)
+
+
+class LexicalMatcher:
+    """Dictionary matcher over a label space; build with :meth:`build`.
+
+    Args:
+        phrases: The phrase table (built by :meth:`build`).
+        codes: The label space.
+    """
+
+    def __init__(self, phrases: Sequence[_Phrase], codes: Sequence[str]) -> None:
+        self.codes = list(codes)
+        self.phrases = list(phrases)
+        self._exact: dict[tuple[str, ...], list[int]] = {}
+        frequency: Counter[str] = Counter()
+        for i, phrase in enumerate(self.phrases):
+            self._exact.setdefault(phrase.words, []).append(i)
+            frequency.update(set(phrase.words))
+        self._bag: dict[str, list[tuple[int, frozenset[str]]]] = {}
+        for i, phrase in enumerate(self.phrases):
+            if len(phrase.words) >= 2:
+                rare = min(phrase.words, key=lambda w: (frequency[w], w))
+                self._bag.setdefault(rare, []).append((i, frozenset(phrase.words)))
+        self.max_words = max((len(p.words) for p in self.phrases), default=1)
+
+    @classmethod
+    def build(
+        cls,
+        terminology: Terminology,
+        codes: Iterable[str] | None = None,
+        *,
+        synonyms: bool = True,
+        shortened: bool = True,
+        categories: bool = True,
+    ) -> LexicalMatcher:
+        """Build the phrase table for ``codes`` (default: every leaf code of the release).
+
+        Args:
+            terminology: Terminology release (titles, synonyms, hierarchy).
+            codes: The label space; codes the release does not define use the phrases of their
+                longest defined prefix (as label texts do).
+            synonyms: Use synonyms / inclusion terms.
+            shortened: Add shortened forms.
+            categories: Map phrases of non-leaf categories to their default leaf (see module).
+        """
+        from icdbridge.model.label_text import nearest_defined
+
+        code_list = list(codes) if codes is not None else terminology.codes(leaves_only=True)
+        label_space = set(code_list)
+        table: dict[tuple[str, ...], dict[str, tuple[float, str]]] = {}
+
+        def add(text: str, kind: str, code: str, factor: float = 1.0) -> None:
+            words = tuple(content_words(text))
+            if not words or len(words) > MAX_PHRASE_WORDS:
+                return
+            if kind == "short" and all(w in GENERIC_WORDS or w.isdigit() for w in words):
+                return
+            weight = KIND_WEIGHTS[kind] * factor
+            targets = table.setdefault(words, {})
+            if weight > targets.get(code, (0.0, ""))[0]:
+                targets[code] = (weight, text)
+
+        def add_node(source: str, target: str, factor: float = 1.0) -> None:
+            node = terminology.node(source)
+            texts = [(node.title, "description")]
+            if synonyms:
+                texts += [(s, "synonym") for s in node.synonyms]
+            for text, kind in texts:
+                add(text, kind, target, factor)
+                if shortened:
+                    for form in shortened_forms(text):
+                        add(form, "short", target, factor)
+
+        for code in code_list:
+            source = nearest_defined(terminology, code)
+            if source is not None:
+                add_node(source, code)
+        if categories:
+            for node in terminology.nodes():
+                if node.code in label_space or node.kind in ("chapter", "block"):
+                    continue
+                default = cls._default_leaf(terminology, node.code, label_space)
+                if default is not None:
+                    add_node(node.code, default, CATEGORY_WEIGHT)
+        phrases = [
+            _Phrase(
+                words,
+                next(iter(targets.values()))[1],
+                tuple((code, weight) for code, (weight, _) in targets.items()),
+            )
+            for words, targets in table.items()
+        ]
+        return cls(phrases, code_list)
+
+    @staticmethod
+    def _default_leaf(terminology: Terminology, code: str, label_space: set[str]) -> str | None:
+        leaves = [d for d in terminology.descendants(code) if d in label_space]
+        if not leaves:
+            return None
+        if len(leaves) == 1:
+            return leaves[0]
+        defaults = [
+            d
+            for d in leaves
+            if _DEFAULT_LEAF.search(terminology.node(d).title)
+            and not _LATER_ENCOUNTER.search(terminology.node(d).title)
+        ]
+        if not defaults:
+            return None
+
+        def rank(code: str) -> tuple[bool, bool, int, bool, str]:
+            title = terminology.node(code).title.lower()
+            specific = " with " in f" {title} " and "without" not in title
+            tail = bool(re.search(r",\s*unspecified\b[^,]*$|without complication", title))
+            return (specific, not tail, len(code), not code.endswith("9"), code)
+
+        return min(defaults, key=rank)
+
+    # ------------------------------------------------------------------ matching
+    @staticmethod
+    def _sentences(text: str) -> list[list[tuple[str, int, int, bool]]]:
+        """Sentences as lists of (stemmed word, start, end, is_content)."""
+        out: list[list[tuple[str, int, int, bool]]] = [[]]
+        lowered = text.lower()
+        boundary = re.compile(r"[.;:!?\n]")
+        last = 0
+        for match in _TOKEN.finditer(lowered):
+            if boundary.search(lowered, last, match.start()) and out[-1]:
+                out.append([])
+            word = match.group()
+            out[-1].append((stem(word), match.start(), match.end(), word not in STOP_WORDS))
+            last = match.end()
+        return [s for s in out if s]
+
+    def match(self, text: str) -> dict[str, LexicalHit]:
+        """All codes matched in ``text``: code → :class:`LexicalHit`, best score first."""
+        hits: dict[str, LexicalHit] = {}
+
+        def record(phrase_id: int, kind: str, spans: list[tuple[int, int]], negated: bool):
+            phrase = self.phrases[phrase_id]
+            base = MATCH_WEIGHTS[kind] * (1.0 + 0.02 * min(len(phrase.words), 6))
+            if negated:
+                base *= NEGATION_FACTOR
+            for code, weight in phrase.targets:
+                score = base * weight
+                hit = hits.get(code)
+                if hit is None:
+                    hits[code] = LexicalHit(code, score, list(spans), phrase.text, kind)
+                    continue
+                for span in spans:
+                    if span not in hit.spans:
+                        hit.spans.append(span)
+                if score > hit.score:
+                    hit.score, hit.phrase, hit.kind = score, phrase.text, kind
+
+        for sentence in self._sentences(text):
+            content = [(w, s, e, i) for i, (w, s, e, c) in enumerate(sentence) if c]
+            words = [w for w, _, _, _ in content]
+
+            def negated(position: int, sentence=sentence) -> bool:
+                lo = max(0, position - NEGATION_WINDOW)
+                return any(
+                    sentence[j][0] in NEGATION_CUES or sentence[j][0] == "no"
+                    for j in range(lo, position)
+                )
+
+            exact_found: set[int] = set()
+            for start in range(len(words)):
+                for n in range(1, min(self.max_words, len(words) - start) + 1):
+                    ids = self._exact.get(tuple(words[start : start + n]))
+                    if not ids:
+                        continue
+                    span = [(content[start][1], content[start + n - 1][2])]
+                    for phrase_id in ids:
+                        exact_found.add(phrase_id)
+                        record(phrase_id, "exact", span, negated(content[start][3]))
+            present = set(words)
+            first: dict[str, int] = {}
+            for k, w in enumerate(words):
+                first.setdefault(w, k)
+            for w in present:
+                for phrase_id, bag in self._bag.get(w, ()):
+                    if phrase_id in exact_found or not bag <= present:
+                        continue
+                    positions = sorted(first[b] for b in bag)
+                    spans = [(content[k][1], content[k][2]) for k in positions]
+                    record(phrase_id, "bag", spans, negated(content[positions[0]][3]))
+        for hit in hits.values():
+            hit.spans.sort()
+        return dict(sorted(hits.items(), key=lambda kv: -kv[1].score))
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Code → lexical score for the codes matched in ``text`` (best first)."""
+        return {code: hit.score for code, hit in self.match(text).items()}
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+
+def lexical_scores(matcher: LexicalMatcher, texts: Iterable[str]) -> list[dict[str, float]]:
+    """:meth:`LexicalMatcher.scores` for many documents."""
+    return [matcher.scores(text) for text in texts]

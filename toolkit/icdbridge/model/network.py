@@ -1,0 +1,150 @@
+"""The label-embedding coding network: a plain ``nn.Module`` that knows nothing of files or data.
+
+It receives, per document, the window embeddings of the text and the embeddings of the candidate
+labels it must score (plus their ancestors' embeddings and optional per-pair features such as the
+lexical-channel score), and returns one logit per (document, label) and the attention evidence.
+The label set is whatever the caller hands in — nothing ties it to the training data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from icdbridge.model.hierarchy import HierarchyMixer
+from icdbridge.model.scorer import LabelAttentionScorer
+
+PAIR_FEATURES: tuple[str, ...] = ("lexical", "neighbours", "prior", "seen")
+"""Per (document, label) features the caller may supply, in this order (see
+:mod:`icdbridge.model.predictor` for how each is computed)."""
+
+INITIAL_FUSION: dict[str, float] = {
+    "attention": 2.0,
+    "max_cosine": 6.0,
+    "lexical": 3.0,
+    "neighbours": 4.0,
+    "prior": 1.0,
+    "seen": 0.0,
+}
+"""Starting weights of the fusion layer: an untrained model is already a sensible zero-shot
+ranker (cosine + lexical evidence), which training then refines."""
+INITIAL_BIAS = -6.0
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters of :class:`LabelEmbeddingModel` (stored as JSON with the weights).
+
+    Attributes:
+        dim: Width of the (frozen) encoder embeddings.
+        hidden: Width of the attention query/key space.
+        max_ancestors: Ancestors mixed in by the hierarchy component.
+        use_hierarchy: Switch of the hierarchy component (ablation row (e)).
+        features: Names of the pair features in use (a subset of :data:`PAIR_FEATURES`, in that
+            order); dropping ``"lexical"`` is ablation row (f).
+        fusion_hidden: Width of the small non-linear branch of the fusion layer.
+    """
+
+    dim: int = 384
+    hidden: int = 128
+    max_ancestors: int = 4
+    use_hierarchy: bool = True
+    features: tuple[str, ...] = field(default=PAIR_FEATURES)
+    fusion_hidden: int = 16
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary."""
+        data = asdict(self)
+        data["features"] = list(self.features)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["features"] = tuple(data.get("features", PAIR_FEATURES))
+        return cls(**data)
+
+
+@dataclass
+class NetworkOutput:
+    """Logits ``[B, L]`` and attention ``[B, L, W]`` of a batch."""
+
+    logits: torch.Tensor
+    attention: torch.Tensor
+
+
+class LabelEmbeddingModel(nn.Module):
+    """Score candidate labels of documents from label embeddings (no label-specific parameters).
+
+    Args:
+        config: The :class:`ModelConfig`.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.hierarchy = (
+            HierarchyMixer(config.dim, config.max_ancestors) if config.use_hierarchy else None
+        )
+        self.scorer = LabelAttentionScorer(config.dim, config.hidden)
+        width = 2 + len(config.features)
+        self.fusion = nn.Linear(width, 1)
+        with torch.no_grad():
+            names = ("attention", "max_cosine", *config.features)
+            self.fusion.weight.copy_(torch.tensor([[INITIAL_FUSION[n] for n in names]]))
+            self.fusion.bias.fill_(INITIAL_BIAS)
+        self.fusion_mlp = nn.Sequential(
+            nn.Linear(width, config.fusion_hidden), nn.GELU(), nn.Linear(config.fusion_hidden, 1)
+        )
+        nn.init.zeros_(self.fusion_mlp[2].weight)
+        nn.init.zeros_(self.fusion_mlp[2].bias)
+
+    def refine_labels(
+        self,
+        labels: torch.Tensor,
+        ancestors: torch.Tensor | None = None,
+        ancestor_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Apply the hierarchy component (identity when it is switched off or no ancestors)."""
+        if self.hierarchy is None or ancestors is None or ancestor_mask is None:
+            return labels
+        return self.hierarchy(labels, ancestors, ancestor_mask)
+
+    def forward(
+        self,
+        windows: torch.Tensor,
+        window_mask: torch.Tensor,
+        labels: torch.Tensor,
+        ancestors: torch.Tensor | None = None,
+        ancestor_mask: torch.Tensor | None = None,
+        features: torch.Tensor | None = None,
+    ) -> NetworkOutput:
+        """Score a batch.
+
+        Args:
+            windows: ``[B, W, d]`` window embeddings of each document.
+            window_mask: ``[B, W]`` true for real windows.
+            labels: ``[B, L, d]`` candidate label embeddings.
+            ancestors: ``[B, L, A, d]`` ancestor embeddings (nearest first), or ``None``.
+            ancestor_mask: ``[B, L, A]`` true where the ancestor exists.
+            features: ``[B, L, F]`` pair features named by ``config.features`` (``F`` may be 0).
+
+        Returns:
+            :class:`NetworkOutput`.
+        """
+        refined = self.refine_labels(labels, ancestors, ancestor_mask)
+        scored = self.scorer(refined, windows, window_mask)
+        columns = [scored.attention_score.unsqueeze(-1), scored.max_cosine.unsqueeze(-1)]
+        if self.config.features:
+            if features is None or features.shape[-1] != len(self.config.features):
+                raise ValueError(
+                    f"expected {len(self.config.features)} pair features "
+                    f"{self.config.features}, got {None if features is None else features.shape}"
+                )
+            columns.append(features.to(labels.dtype))
+        stacked = torch.cat(columns, dim=-1)
+        logits = (self.fusion(stacked) + self.fusion_mlp(stacked)).squeeze(-1)
+        return NetworkOutput(logits, scored.attention)

@@ -1,0 +1,554 @@
+"""The full prediction path: text → windows → shortlist → rerank → fuse → calibrate → ranking.
+
+For each document:
+
+1. the text is cut into overlapping token windows (:func:`~icdbridge.model.encoder.split_windows`,
+   never truncated) and every window is embedded by the frozen encoder;
+2. candidates are gathered over the **whole** label space of the chosen terminology release: the
+   faiss shortlist of the windows (:class:`~icdbridge.model.retrieval.CandidateIndex`), the codes
+   the lexical channel matched, and the codes seen in training;
+3. each candidate is scored by :class:`~icdbridge.model.network.LabelEmbeddingModel` — label-wise
+   attention over the windows, the hierarchy component, and the fusion of the pair features
+   (lexical score, training-neighbour vote, training prior);
+4. :class:`~icdbridge.model.calibration.Calibrator` puts seen and unseen codes on one scale;
+5. the ranking is returned with, on request, evidence: character spans of the lexical matches
+   and of the windows the code attended to.
+
+:class:`LabelSpace` holds the label embeddings of a release plus a *derived* row per ancestor
+node (the normalised mean of its descendants' label embeddings: one bottom-up message-passing
+step over the code graph), which the hierarchy component mixes back into each code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+
+from icdbridge.model.datamodule import DocumentFeatures, collate
+from icdbridge.model.network import PAIR_FEATURES
+
+if TYPE_CHECKING:
+    from icdbridge.codes.base import Terminology
+    from icdbridge.data import Document
+    from icdbridge.model.calibration import Calibrator
+    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.label_cache import LabelEmbeddings
+    from icdbridge.model.memory import TrainingMemory
+    from icdbridge.model.network import LabelEmbeddingModel
+
+
+@dataclass
+class PipelineConfig:
+    """Everything around the network that decides what it sees (stored with the model).
+
+    Attributes:
+        system: Code system trained against.
+        release: Its release (``None``: the default release).
+        encoder: Local encoder directory (``None``: the default MiniLM).
+        window_tokens: Tokens per document window.
+        window_stride: Tokens between window starts (overlap = tokens - stride).
+        per_window_k: Labels retrieved by faiss per window.
+        shortlist_k: Codes kept in each document's faiss shortlist (``K``).
+        use_lexical: Switch of the lexical channel (candidates and feature).
+        use_memory: Use the training memory (neighbour vote, prior, seen flag).
+        neighbours_k: Training documents that vote.
+        max_ancestors: Ancestors per code in the label space.
+        label_options: :class:`~icdbridge.model.label_text.LabelTextOptions` fields. Default:
+            the description alone (the ancestors enter through the hierarchy component; the
+            same cached embeddings serve the zero-shot cosine baseline).
+        extra_codes: Codes added to the release's leaf codes (training codes that are not
+            leaves of the release, e.g. CodiEsp's ``R51``).
+    """
+
+    system: str = "icd10cm"
+    release: str | None = None
+    encoder: str | None = None
+    window_tokens: int = 128
+    window_stride: int = 96
+    per_window_k: int = 64
+    shortlist_k: int = 150
+    use_lexical: bool = True
+    use_memory: bool = True
+    neighbours_k: int = 20
+    max_ancestors: int = 3
+    label_options: dict[str, Any] = field(
+        default_factory=lambda: {"synonyms": False, "ancestors": False}
+    )
+    extra_codes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class LabelSpace:
+    """Label embeddings of a release, derived ancestor rows, and the faiss index.
+
+    Args:
+        labels: Embeddings of the candidate codes.
+        terminology: The release the codes belong to.
+        max_ancestors: Ancestors per code.
+    """
+
+    def __init__(self, labels: LabelEmbeddings, terminology: Terminology, max_ancestors: int = 3):
+        from icdbridge.model.label_text import nearest_defined
+        from icdbridge.model.retrieval import CandidateIndex
+
+        self.terminology = terminology
+        self.codes = list(labels.codes)
+        self.row = {code: i for i, code in enumerate(self.codes)}
+        n = len(self.codes)
+        ancestor_rows: dict[str, int] = {}
+        table = torch.full((n, max_ancestors), -1, dtype=torch.long)
+        for i, code in enumerate(self.codes):
+            resolved = nearest_defined(terminology, code)
+            if resolved is None:
+                continue
+            chain = [] if resolved == code else [resolved]
+            chain += terminology.ancestors(resolved)
+            for j, ancestor in enumerate(chain[:max_ancestors]):
+                table[i, j] = ancestor_rows.setdefault(ancestor, n + len(ancestor_rows))
+        # one bottom-up message-passing step: an ancestor row is the mean of its descendants
+        sums = torch.zeros(len(ancestor_rows), labels.dim)
+        members = table.clone()
+        valid = members >= 0
+        child = torch.arange(n).unsqueeze(1).expand_as(members)[valid]
+        sums.index_add_(0, members[valid] - n, labels.matrix[child])
+        ancestors = F.normalize(sums, dim=-1)
+        self.matrix = torch.cat([labels.matrix, ancestors]).contiguous()
+        self.ancestor_index = torch.cat(
+            [table, torch.full((len(ancestor_rows), max_ancestors), -1, dtype=torch.long)]
+        )
+        self.index = CandidateIndex(self.codes, labels.matrix)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def build_label_space(
+    encoder: TextEncoder,
+    terminology: Terminology,
+    config: PipelineConfig,
+    codes: Sequence[str] | None = None,
+    progress: bool = False,
+) -> LabelSpace:
+    """Embed (through the on-disk cache) the label space and wrap it in a :class:`LabelSpace`.
+
+    Args:
+        encoder: Label encoder.
+        terminology: The release.
+        config: Pipeline settings (label-text options, extra codes, ancestors).
+        codes: The label space; ``None``: every leaf code plus ``config.extra_codes`` that the
+            release can describe.
+        progress: Show a progress bar while encoding labels.
+    """
+    from icdbridge.model.label_cache import embed_labels
+    from icdbridge.model.label_text import LabelTextOptions, nearest_defined
+
+    if codes is None:
+        codes = terminology.codes(leaves_only=True)
+        known = set(codes)
+        extra = [
+            c
+            for c in config.extra_codes
+            if c not in known and nearest_defined(terminology, c) is not None
+        ]
+        codes = codes + extra
+    options = LabelTextOptions(**config.label_options)
+    labels = embed_labels(encoder, terminology, codes, options, progress=progress)
+    return LabelSpace(labels, terminology, config.max_ancestors)
+
+
+# ---------------------------------------------------------------------------- features
+
+
+def build_lexical(terminology: Terminology, codes: Sequence[str]) -> Any:
+    """The lexical channel (:class:`~icdbridge.model.lexical.LexicalMatcher`) over ``codes``."""
+    from icdbridge.model.lexical import LexicalMatcher
+
+    return LexicalMatcher.build(terminology, codes)
+
+
+def lexical_matches(matcher: Any, text: str) -> dict[str, tuple[float, list[tuple[int, int]]]]:
+    """Code → (score, character spans) from the lexical channel."""
+    return {code: (hit.score, list(hit.spans)) for code, hit in matcher.match(text).items()}
+
+
+def encode_documents(
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    window_tokens: int,
+    window_stride: int,
+    progress: bool = False,
+    cache: dict[str, tuple[list[tuple[int, int]], torch.Tensor]] | None = None,
+) -> list[tuple[list[tuple[int, int]], torch.Tensor]]:
+    """Window every text and embed all windows in one length-sorted pass.
+
+    Args:
+        encoder: The window encoder.
+        texts: Documents.
+        window_tokens: Tokens per window.
+        window_stride: Tokens between window starts.
+        progress: Show a progress bar.
+        cache: Optional text → result dictionary, read and filled (the caller owns it and must
+            not share it between encoders or window settings).
+
+    Returns:
+        Per text: the ``(char_start, char_end)`` of its windows and their ``[W, d]`` embeddings.
+    """
+    from icdbridge.model.encoder import split_windows
+
+    cache = {} if cache is None else cache
+    todo = [t for t in dict.fromkeys(texts) if t not in cache]
+    pieces = [split_windows(t, encoder.tokenizer, window_tokens, window_stride) for t in todo]
+    flat = [w.text for doc in pieces for w in doc]
+    if flat:
+        vectors = encoder.embed(flat, max_length=window_tokens + 2, progress=progress)
+        start = 0
+        for text, doc in zip(todo, pieces, strict=True):
+            spans = [(w.char_start, w.char_end) for w in doc]
+            cache[text] = (spans, vectors[start : start + len(doc)])
+            start += len(doc)
+    return [cache[t] for t in texts]
+
+
+def featurize(
+    docs: Sequence[Document],
+    encoder: TextEncoder,
+    space: LabelSpace,
+    config: PipelineConfig,
+    memory: TrainingMemory | None = None,
+    lexical: Any = None,
+    training: bool = False,
+    progress: bool = False,
+    window_cache: dict | None = None,
+) -> list[DocumentFeatures]:
+    """Encode, shortlist and compute pair features for documents.
+
+    Args:
+        docs: Documents (their ``codes``, when present, become the gold).
+        encoder: Window encoder.
+        space: Label space of the release.
+        config: Pipeline settings.
+        memory: Training memory (features ``neighbours``, ``prior``, ``seen``), or ``None``.
+        lexical: Lexical matcher (``None`` or ``config.use_lexical`` false: no lexical channel).
+        training: Also add gold codes and their hierarchy siblings as candidates (so that the
+            loss sees every positive and the hardest negatives).
+        progress: Show progress bars.
+        window_cache: Optional cache of window embeddings (see :func:`encode_documents`).
+    """
+    from icdbridge.model.hierarchy import siblings
+
+    encoded = encode_documents(
+        encoder,
+        [d.text for d in docs],
+        config.window_tokens,
+        config.window_stride,
+        progress,
+        window_cache,
+    )
+    use_memory = config.use_memory and memory is not None
+    memory_features = (
+        memory.features([d.id for d in docs], [d.text for d in docs]) if use_memory else None
+    )
+    seen_codes = [c for c in sorted(memory.seen) if c in space.row] if use_memory else []
+    use_lexical = config.use_lexical and lexical is not None
+    out = []
+    for i, doc in enumerate(docs):
+        spans, windows = encoded[i]
+        shortlist = space.index.shortlist(windows, config.per_window_k, config.shortlist_k)
+        matches = lexical_matches(lexical, doc.text) if use_lexical else {}
+        votes, prior = memory_features[i] if memory_features else ({}, {})
+        gold = frozenset(doc.codes)
+        candidates: dict[str, float] = {}
+        for code in shortlist:
+            candidates[code] = 2.0
+        for code in matches:
+            if code in space.row:
+                candidates[code] = 2.0
+        for code in votes:
+            if code in space.row:
+                candidates[code] = max(candidates.get(code, 0.0), 2.0)
+        for code in seen_codes:
+            candidates.setdefault(code, 1.0)
+        if training:
+            for code in gold:
+                if code in space.row:
+                    candidates.setdefault(code, 1.0)
+                    for sibling in siblings(space.terminology, code):
+                        if sibling in space.row:
+                            candidates[sibling] = candidates.get(sibling, 0.0) + 3.0
+        codes = list(candidates)
+        features = torch.zeros(len(codes), len(PAIR_FEATURES))
+        for j, code in enumerate(codes):
+            features[j, 0] = matches[code][0] if code in matches else 0.0
+            features[j, 1] = votes.get(code, 0.0)
+            features[j, 2] = prior.get(code, 0.0)
+            features[j, 3] = 1.0 if prior.get(code, 0.0) > 0 else 0.0
+        out.append(
+            DocumentFeatures(
+                id=doc.id,
+                text=doc.text,
+                spans=spans,
+                windows=windows,
+                embedding=F.normalize(windows.mean(0), dim=-1),
+                candidates=codes,
+                label_index=torch.tensor([space.row[c] for c in codes], dtype=torch.long),
+                features=features,
+                hardness=torch.tensor([candidates[c] for c in codes]),
+                gold=gold,
+                lexical_spans={c: [(s, e, m[0]) for s, e in m[1]] for c, m in matches.items()},
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- scoring
+
+
+def feature_columns(model: LabelEmbeddingModel) -> list[int]:
+    """Columns of :data:`PAIR_FEATURES` the model uses."""
+    return [PAIR_FEATURES.index(name) for name in model.config.features]
+
+
+@torch.inference_mode()
+def score_documents(
+    model: LabelEmbeddingModel,
+    space: LabelSpace,
+    docs: Sequence[DocumentFeatures],
+    batch_size: int = 4,
+    keep_attention: bool = False,
+) -> list[tuple[dict[str, float], torch.Tensor | None]]:
+    """Raw logits of every candidate of each document (and its attention when asked)."""
+    from icdbridge.model.lightning import score_batch
+
+    was_training = model.training
+    model.eval()
+    columns = feature_columns(model)
+    out = []
+    try:
+        for start in range(0, len(docs), batch_size):
+            chunk = docs[start : start + batch_size]
+            batch = collate([(d, torch.arange(len(d.candidates))) for d in chunk], columns)
+            result = score_batch(model, space.matrix, space.ancestor_index, batch)
+            for row, doc in enumerate(chunk):
+                n = len(doc.candidates)
+                logits = result.logits[row, :n].tolist()
+                attention = (
+                    result.attention[row, :n, : len(doc.spans)].clone() if keep_attention else None
+                )
+                out.append((dict(zip(doc.candidates, logits, strict=True)), attention))
+    finally:
+        model.train(was_training)
+    return out
+
+
+@dataclass
+class Prediction:
+    """Ranked codes of one document.
+
+    Attributes:
+        id: Document id.
+        scores: Code → calibrated probability, best first (the ``top_k`` best).
+        predicted: Codes above the validated threshold.
+        evidence: Code → evidence spans ``{"start", "end", "text", "source", "weight"}``.
+    """
+
+    id: str
+    scores: dict[str, float]
+    predicted: list[str]
+    evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def to_dict(self, terminology: Terminology | None = None) -> dict[str, Any]:
+        """JSON-ready row: ``{"id", "codes": [...], "scores": {...}, "evidence"?}``."""
+        row: dict[str, Any] = {"id": self.id, "codes": self.predicted, "scores": self.scores}
+        if terminology is not None:
+            row["descriptions"] = {
+                c: (terminology.description(c) if terminology.get(c) else "") for c in self.scores
+            }
+        if self.evidence:
+            row["evidence"] = self.evidence
+        return row
+
+
+def evidence_for(
+    doc: DocumentFeatures, code: str, attention: torch.Tensor | None, position: int, top: int = 2
+) -> list[dict[str, Any]]:
+    """Evidence spans of one candidate: its lexical matches, then its most attended windows."""
+    spans: list[dict[str, Any]] = []
+    for start, end, score in doc.lexical_spans.get(code, [])[:top]:
+        spans.append(
+            {
+                "start": start,
+                "end": end,
+                "text": doc.text[start:end],
+                "source": "lexical",
+                "weight": round(float(score), 4),
+            }
+        )
+    if attention is not None and len(doc.spans):
+        weights = attention[position]
+        for w in torch.argsort(weights, descending=True)[:top].tolist():
+            start, end = doc.spans[w]
+            spans.append(
+                {
+                    "start": start,
+                    "end": end,
+                    "text": doc.text[start:end],
+                    "source": "attention",
+                    "weight": round(float(weights[w]), 4),
+                }
+            )
+    return spans
+
+
+class Predictor:
+    """A trained model ready to code texts over a whole terminology release.
+
+    Args:
+        model: The network.
+        config: Pipeline settings.
+        space: Label space of the release to predict in.
+        encoder: Window (and label) encoder.
+        memory: Training memory, or ``None``.
+        lexical: Lexical matcher, or ``None``.
+        calibrator: Fitted calibrator (``None``: identity with threshold 0.5).
+    """
+
+    def __init__(
+        self,
+        model: LabelEmbeddingModel,
+        config: PipelineConfig,
+        space: LabelSpace,
+        encoder: TextEncoder,
+        memory: TrainingMemory | None = None,
+        lexical: Any = None,
+        calibrator: Calibrator | None = None,
+    ) -> None:
+        from icdbridge.model.calibration import Calibrator
+
+        self.model = model
+        self.config = config
+        self.space = space
+        self.encoder = encoder
+        self.memory = memory
+        self.lexical = lexical
+        self.calibrator = calibrator or Calibrator()
+        self.window_cache: dict | None = None
+
+    @property
+    def seen(self) -> frozenset[str]:
+        """Codes seen in training (calibration treats every other code as unseen)."""
+        return self.memory.seen if self.memory is not None else frozenset()
+
+    def featurize(self, docs: Sequence[Document], progress: bool = False):
+        """:func:`featurize` with this predictor's components."""
+        return featurize(
+            docs,
+            self.encoder,
+            self.space,
+            self.config,
+            self.memory,
+            self.lexical,
+            False,
+            progress,
+            self.window_cache,
+        )
+
+    def raw_scores(self, docs: Sequence[Document]) -> list[dict[str, float]]:
+        """Uncalibrated logits of every candidate of each document."""
+        return [s for s, _ in score_documents(self.model, self.space, self.featurize(docs))]
+
+    def predict(
+        self,
+        docs: Sequence[Document],
+        top_k: int | None = 50,
+        explain: bool = False,
+        progress: bool = False,
+    ) -> list[Prediction]:
+        """Rank codes for each document.
+
+        Args:
+            docs: Documents (gold codes, if any, are ignored).
+            top_k: Codes kept per document (``None``: every candidate).
+            explain: Attach evidence spans to each kept code.
+            progress: Show progress bars.
+        """
+        features = self.featurize(docs, progress)
+        scored = score_documents(self.model, self.space, features, keep_attention=explain)
+        seen = self.seen
+        out = []
+        for doc, (raw, attention) in zip(features, scored, strict=True):
+            ranked = self.calibrator.apply(raw, seen)
+            kept = dict(list(ranked.items())[:top_k]) if top_k is not None else ranked
+            predicted = [c for c, p in kept.items() if p >= self.calibrator.threshold_]
+            evidence = {}
+            if explain:
+                position = {c: j for j, c in enumerate(doc.candidates)}
+                evidence = {c: evidence_for(doc, c, attention, position[c]) for c in kept}
+            out.append(Prediction(doc.id, kept, predicted, evidence))
+        return out
+
+
+def write_predictions(
+    predictions: Sequence[Prediction], path: str | Path, terminology: Terminology | None = None
+) -> None:
+    """Write predictions as JSONL (one :meth:`Prediction.to_dict` row per document)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for prediction in predictions:
+            handle.write(json.dumps(prediction.to_dict(terminology), ensure_ascii=False) + "\n")
+
+
+def zero_shot_predictor(
+    space: LabelSpace,
+    encoder: TextEncoder,
+    lexical: Any = None,
+    config: PipelineConfig | None = None,
+) -> Predictor:
+    """An untrained but usable predictor: label-wise attention + max cosine (+ lexical score).
+
+    The network keeps its initial fusion weights (:data:`~icdbridge.model.network.INITIAL_FUSION`),
+    the hierarchy component is the identity and there is no training memory, so every code of
+    ``space`` is scored from its text alone. Used by ``icdbridge demo`` when no trained model is
+    given.
+    """
+    from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
+
+    config = config or PipelineConfig(use_lexical=lexical is not None, use_memory=False)
+    features = ("lexical",) if lexical is not None else ()
+    model = LabelEmbeddingModel(
+        ModelConfig(dim=encoder.dim, features=features, max_ancestors=config.max_ancestors)
+    )
+    model.eval()
+    return Predictor(model, config, space, encoder, None, lexical)
+
+
+def lexical_candidates(
+    matcher: Any, texts: Sequence[str], terminology: Terminology, siblings_per_code: int = 5
+) -> list[str]:
+    """Codes the lexical channel finds in ``texts`` plus a few hierarchy siblings of each.
+
+    A cheap label space for a handful of notes: it avoids embedding a whole release.
+    """
+    from icdbridge.model.hierarchy import siblings
+
+    codes: dict[str, None] = {}
+    for text in texts:
+        for code in matcher.match(text):
+            codes.setdefault(code)
+            for sibling in siblings(terminology, code, siblings_per_code):
+                if terminology.is_leaf(sibling):
+                    codes.setdefault(sibling)
+    return list(codes)

@@ -1,0 +1,311 @@
+"""Train a label-embedding coder: the library function behind ``icdbridge train``.
+
+:func:`train_model` runs the whole recipe on a CPU budget: the encoder is frozen and run once
+(window embeddings of the documents, label embeddings of the whole release through the on-disk
+cache); only the light heads train — the hierarchy mixer, the label-wise attention and the fusion
+of the pair features — with pytorch-lightning (seeded, deterministic, early stopping on
+validation MAP, checkpoints that resume). The calibration of unseen codes and the decision
+threshold are then fitted on the validation documents.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from icdbridge.data import Document
+    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.network import ModelConfig
+    from icdbridge.model.predictor import LabelSpace, PipelineConfig, Predictor
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings.
+
+    Attributes:
+        epochs: Maximum epochs.
+        batch_size: Documents per batch.
+        negatives: Negatives sampled per document and epoch.
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        loss: ``"bce"`` or ``"contrastive"`` (:data:`~icdbridge.model.losses.LOSSES`).
+        positive_weight: Weight of positives in the BCE loss.
+        patience: Early-stopping patience in epochs (on validation MAP).
+        seed: Seed of everything (weights, sampling, shuffling).
+    """
+
+    epochs: int = 30
+    batch_size: int = 16
+    negatives: int = 256
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    loss: str = "bce"
+    positive_weight: float = 4.0
+    patience: int = 5
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_model`.
+
+    Attributes:
+        predictor: The trained, calibrated predictor.
+        history: Validation MAP per epoch.
+        seconds: Wall time of the whole training (encoding included).
+        best_val_map: Best validation MAP (uncalibrated candidate ranking).
+        shortlist_recall: Fraction of validation gold pairs among the candidates.
+    """
+
+    predictor: Predictor
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    best_val_map: float = 0.0
+    shortlist_recall: float = 0.0
+
+
+def extra_codes_of(docs: Sequence[Document], leaves: set[str]) -> list[str]:
+    """Training codes that are not leaves of the release (kept in the label space)."""
+    return sorted({c for d in docs for c in d.codes if c not in leaves})
+
+
+def train_model(
+    train_docs: Sequence[Document],
+    dev_docs: Sequence[Document],
+    pipeline: PipelineConfig | None = None,
+    model_config: ModelConfig | None = None,
+    train_config: TrainConfig | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    encoder: TextEncoder | None = None,
+    space: LabelSpace | None = None,
+    lexical: Any = None,
+    label_codes: Sequence[str] | None = None,
+    window_cache: dict | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train, calibrate and (optionally) save a model.
+
+    Args:
+        train_docs: Training documents (with gold codes).
+        dev_docs: Validation documents: early stopping, calibration and threshold.
+        pipeline: Pipeline settings (system, release, encoder, windows, channels).
+        model_config: Network settings (``dim`` is taken from the encoder).
+        train_config: Optimisation settings.
+        out_dir: Save the trained model there (:func:`~icdbridge.model.pretrained.save_pretrained`).
+        checkpoint_dir: Lightning checkpoints (``last.ckpt`` and the best epoch); default: a
+            ``checkpoints`` folder inside ``out_dir`` (none when both are ``None``).
+        resume: Continue from ``checkpoint_dir/last.ckpt`` when it exists.
+        encoder: A loaded encoder (default: load ``pipeline.encoder``).
+        space: A prebuilt label space (default: the whole release, through the cache).
+        lexical: A prebuilt lexical matcher over ``space`` (default: built when enabled).
+        label_codes: The label space when ``space`` is not given (default: the whole release
+            plus the training codes that are not leaves).
+        window_cache: Shared cache of window embeddings (see
+            :func:`~icdbridge.model.predictor.encode_documents`).
+        progress: Show progress bars (encoding, epochs).
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    import pytorch_lightning as pl
+    import torch
+
+    from icdbridge.codes import get_terminology
+    from icdbridge.errors import IcdbridgeError
+    from icdbridge.model.calibration import Calibrator
+    from icdbridge.model.datamodule import CodingDataModule
+    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.lightning import CodingModule
+    from icdbridge.model.memory import TrainingMemory
+    from icdbridge.model.network import PAIR_FEATURES, LabelEmbeddingModel, ModelConfig
+    from icdbridge.model.predictor import (
+        PipelineConfig,
+        Predictor,
+        build_label_space,
+        build_lexical,
+        feature_columns,
+        featurize,
+        score_documents,
+    )
+    from icdbridge.model.pretrained import save_pretrained
+
+    started = time.perf_counter()
+    pipeline = pipeline or PipelineConfig()
+    train_config = train_config or TrainConfig()
+    if not train_docs or not dev_docs:
+        raise IcdbridgeError("training needs at least one training and one validation document")
+    pl.seed_everything(train_config.seed, workers=True, verbose=False)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+    terminology = get_terminology(pipeline.system, pipeline.release)
+    encoder = encoder or TextEncoder(pipeline.encoder)
+    if not pipeline.extra_codes:
+        pipeline.extra_codes = extra_codes_of(train_docs, set(terminology.codes(leaves_only=True)))
+    if space is None:
+        space = build_label_space(encoder, terminology, pipeline, label_codes, progress)
+    if pipeline.use_lexical and lexical is None:
+        lexical = build_lexical(terminology, space.codes)
+    memory = None
+    if pipeline.use_memory:
+        memory = TrainingMemory(pipeline.neighbours_k).fit(
+            [d.id for d in train_docs], [d.text for d in train_docs], [d.codes for d in train_docs]
+        )
+    train_features = featurize(
+        train_docs, encoder, space, pipeline, memory, lexical, True, progress, window_cache
+    )
+    dev_features = featurize(
+        dev_docs, encoder, space, pipeline, memory, lexical, False, progress, window_cache
+    )
+
+    features = tuple(
+        name
+        for name in PAIR_FEATURES
+        if (name != "lexical" or pipeline.use_lexical)
+        and (name == "lexical" or pipeline.use_memory)
+    )
+    base = model_config or ModelConfig()
+    config = ModelConfig.from_dict({**base.to_dict(), "dim": encoder.dim, "features": features})
+    config.max_ancestors = pipeline.max_ancestors
+    model = LabelEmbeddingModel(config)
+    module = CodingModule(
+        model,
+        space.matrix,
+        space.ancestor_index,
+        loss=train_config.loss,
+        learning_rate=train_config.learning_rate,
+        weight_decay=train_config.weight_decay,
+        positive_weight=train_config.positive_weight,
+    )
+    data = CodingDataModule(
+        train_features,
+        dev_features,
+        feature_columns(model),
+        batch_size=train_config.batch_size,
+        negatives=train_config.negatives,
+        seed=train_config.seed,
+    )
+    if checkpoint_dir is None and out_dir is not None:
+        checkpoint_dir = Path(out_dir) / "checkpoints"
+    callbacks: list[Any] = [
+        pl.callbacks.EarlyStopping("val_map", mode="max", patience=train_config.patience)
+    ]
+    checkpoint = None
+    if checkpoint_dir is not None:
+        checkpoint = pl.callbacks.ModelCheckpoint(
+            dirpath=str(checkpoint_dir), monitor="val_map", mode="max", save_last=True
+        )
+        callbacks.append(checkpoint)
+    best_state = _best_state_callback()()
+    callbacks.append(best_state)
+    if progress:
+        callbacks.append(pl.callbacks.RichProgressBar())
+    trainer = pl.Trainer(
+        max_epochs=train_config.epochs,
+        accelerator="cpu",
+        devices=1,
+        deterministic=True,
+        logger=False,
+        enable_checkpointing=checkpoint is not None,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        callbacks=callbacks,
+        num_sanity_val_steps=0,
+    )
+    ckpt_path = None
+    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.ckpt").is_file():
+        ckpt_path = str(Path(checkpoint_dir) / "last.ckpt")
+    trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
+    if checkpoint is not None and checkpoint.best_model_path:
+        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
+        weights = state["state_dict"].items()
+        model.load_state_dict({k[6:]: v for k, v in weights if k.startswith("model.")})
+    elif best_state.state is not None:
+        model.load_state_dict(best_state.state)
+    model.eval()
+
+    scored = score_documents(model, space, dev_features)
+    seen = memory.seen if memory is not None else frozenset()
+    calibrator = Calibrator().fit([s for s, _ in scored], [d.gold for d in dev_features], seen)
+    predictor = Predictor(model, pipeline, space, encoder, memory, lexical, calibrator)
+    n_gold = sum(len(d.gold) for d in dev_features)
+    covered = sum(len(d.gold & set(d.candidates)) for d in dev_features)
+    result = TrainResult(
+        predictor=predictor,
+        history=module.history,
+        seconds=time.perf_counter() - started,
+        best_val_map=max((h["val_map"] for h in module.history), default=0.0),
+        shortlist_recall=covered / n_gold if n_gold else float("nan"),
+    )
+    if out_dir is not None:
+        save_pretrained(
+            predictor,
+            out_dir,
+            extra={
+                "train_config": asdict(train_config),
+                "history": module.history,
+                "train_seconds": round(result.seconds, 1),
+                "n_train_documents": len(train_docs),
+                "n_dev_documents": len(dev_docs),
+            },
+        )
+    return result
+
+
+def _best_state_callback():
+    import pytorch_lightning as pl
+
+    class BestState(pl.Callback):
+        """Keep the weights of the best validation epoch in memory (no checkpoint folder)."""
+
+        def __init__(self) -> None:
+            self.best = float("-inf")
+            self.state = None
+
+        def on_validation_end(self, trainer, module) -> None:
+            value = module.history[-1]["val_map"] if module.history else float("-inf")
+            if value > self.best:
+                self.best = value
+                self.state = {k: v.detach().clone() for k, v in module.model.state_dict().items()}
+
+    return BestState
+
+
+def load_documents(path: str | Path, terminology: Any) -> list[Document]:
+    """Read a JSONL dataset and normalise its codes in ``terminology``.
+
+    Codes with valid syntax but not defined in the release are kept as given (their label text
+    falls back to the longest defined prefix).
+
+    Raises:
+        InputFormatError: bad rows, a document of another system, or a code with invalid syntax
+            (naming the file, the document and the code).
+    """
+    from icdbridge.data import read_jsonl
+    from icdbridge.errors import InputFormatError
+
+    docs = read_jsonl(path)
+    for doc in docs:
+        if doc.system != terminology.system:
+            raise InputFormatError(
+                path,
+                f"document {doc.id!r} is coded in {doc.system!r}, not {terminology.system!r}",
+                value=doc.system,
+            )
+        codes = []
+        for code in doc.codes:
+            if not terminology.is_valid_syntax(code):
+                raise InputFormatError(
+                    path, f"document {doc.id!r}: invalid {terminology.system} code", value=code
+                )
+            node = terminology.get(code)
+            codes.append(node.code if node is not None else code.strip().upper())
+        doc.codes = list(dict.fromkeys(codes))
+    return docs
