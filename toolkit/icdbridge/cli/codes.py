@@ -50,9 +50,15 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")
 
 
 def _open(system: str | None, release: str | None, hierarchy: Path | None, tabulation: Path | None):
+    from icdbridge.cli.progress import spinner
     from icdbridge.codes.summary import open_terminology
 
-    return open_terminology(system, release, hierarchy=hierarchy, icd11_tabulation=tabulation)
+    with spinner(f"loading {system or hierarchy} ..."):
+        terminology = open_terminology(
+            system, release, hierarchy=hierarchy, icd11_tabulation=tabulation
+        )
+        len(terminology)  # parse the source now, under the spinner
+    return terminology
 
 
 def _print_json(data: Any) -> None:

@@ -75,26 +75,28 @@ def evaluate_command(
     from rich.console import Console
     from rich.table import Table
 
+    from icdbridge.cli.progress import spinner
     from icdbridge.eval import evaluate_files, write_outputs
 
-    result = evaluate_files(
-        gold,
-        pred,
-        system=system,
-        hierarchy=hierarchy,
-        train_gold=train_gold,
-        tune_threshold_on=tune_threshold_on,
-        dev_gold=dev_gold,
-        threshold_mode=threshold_mode,
-        label_space=label_space,
-        cophe_mode=cophe_mode,
-        bootstrap=bootstrap,
-        seed=seed,
-        gold_system=gold_system,
-        pred_system=pred_system,
-        common=common,
-        map_policy=map_policy,
-    )
+    with spinner("evaluating ..."):
+        result = evaluate_files(
+            gold,
+            pred,
+            system=system,
+            hierarchy=hierarchy,
+            train_gold=train_gold,
+            tune_threshold_on=tune_threshold_on,
+            dev_gold=dev_gold,
+            threshold_mode=threshold_mode,
+            label_space=label_space,
+            cophe_mode=cophe_mode,
+            bootstrap=bootstrap,
+            seed=seed,
+            gold_system=gold_system,
+            pred_system=pred_system,
+            common=common,
+            map_policy=map_policy,
+        )
     paths = write_outputs(result, out)
     table = Table(title=f"icdbridge evaluate — {result['inputs']['n_documents']} documents")
     table.add_column("metric")

@@ -120,7 +120,18 @@ def map_command(
         raise IcdbridgeError("give an INPUT file to migrate, or --code CODE")
     if output is None:
         raise IcdbridgeError("give the output file with -o/--output")
-    result = migrate(input_path, output, crosswalk, column=column, policy=policy, explode=explode)
+    from icdbridge.cli.progress import row_counter
+
+    with row_counter(f"mapping {input_path.name} {source} → {target}") as advance:
+        result = migrate(
+            input_path,
+            output,
+            crosswalk,
+            column=column,
+            policy=policy,
+            explode=explode,
+            on_rows=advance,
+        )
     stem = report if report is not None else output.with_name(output.stem + ".report")
     paths = result.save(stem)
     typer.echo(

@@ -46,10 +46,14 @@ class Tally:
     """Row counts per distinct input value (the report is built from it)."""
 
     rows: Counter = field(default_factory=Counter)
+    on_rows: Callable[[int], None] | None = None
+    """Called with the number of rows of each chunk (progress display)."""
 
     def add(self, values: list[object]) -> None:
         """Count one chunk of input values."""
         self.rows.update(v if isinstance(v, str) else ("" if v is None else str(v)) for v in values)
+        if self.on_rows is not None:
+            self.on_rows(len(values))
 
 
 # --------------------------------------------------------------------- per-mapping columns
@@ -308,6 +312,8 @@ def _parquet(
             counts = np.bincount(indices, minlength=len(mappings))
             pairs = zip(mapped.values, counts, strict=True)
             tally.rows.update({("" if v is None else v): int(n) for v, n in pairs if n})
+            if tally.on_rows is not None:
+                tally.on_rows(sum(int(n) for _, n in pairs))
             if explode:
                 per = [cells.exploded(m) for m in mappings]
                 sizes = np.array([len(p) for p in per])
@@ -394,6 +400,7 @@ def migrate(
     explode: bool = False,
     input_format: str | None = None,
     output_format: str | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ):
     """Map the code column of a dataset file into a new file and return the migration report.
 
@@ -406,6 +413,7 @@ def migrate(
         explode: One output row per target instead of a list column.
         input_format: ``csv``, ``tsv``, ``jsonl`` or ``parquet`` (default: from the suffix).
         output_format: Must equal the input format when given.
+        on_rows: Called with the row count of each chunk read (for progress display).
 
     Returns:
         The :class:`~icdbridge.crosswalk.report.MigrationReport`.
@@ -428,7 +436,7 @@ def migrate(
         )
     if output_format is not None and output_format != kind:
         raise InputFormatError(output_path, f"output format must match the input ({kind})")
-    tally = Tally()
+    tally = Tally(on_rows=on_rows)
     written = FORMATS[kind](input_path, output_path, crosswalk, column, policy, explode, tally)
     report = build_report(tally.rows, crosswalk, policy)
     report.input, report.output, report.rows_written = str(input_path), str(output_path), written
