@@ -9,6 +9,7 @@ Manifests are read with the standard library's :mod:`tomllib`.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -21,11 +22,18 @@ REQUIRED = ("name", "title", "publisher", "licence", "download", "reader")
 
 
 def mappings_dir() -> Path:
-    """Folder of manifests and curated tables (``$ICDBRIDGE_MAPPINGS`` or repo ``mappings/``)."""
+    """Folder of manifests and curated tables.
+
+    ``$ICDBRIDGE_MAPPINGS`` when set; else the repository's ``mappings/`` (source checkouts and
+    editable installs); else ``<prefix>/share/icdbridge/mappings``, where a wheel installs it.
+    """
     env = os.environ.get(MAPPINGS_ENV)
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[3] / "mappings"
+    source = Path(__file__).resolve().parents[3] / "mappings"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "icdbridge" / "mappings"
 
 
 @cache
