@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from icdbridge.crosswalk.hops import Hop, normalize
+from icdbridge.crosswalk.hops import TableHop, normalize
 from icdbridge.crosswalk.model import Exactness, Target
 from icdbridge.errors import DataNotFoundError, InputFormatError, InvalidCodeError
 
@@ -67,7 +67,7 @@ def read_custom_table(
     return rows
 
 
-class CustomHop(Hop):
+class CustomHop(TableHop):
     """A hop between a custom system and an ICD system, from a user's CSV table.
 
     Args:
@@ -94,12 +94,3 @@ class CustomHop(Hop):
                 )
             )
         self.table = {code: tuple(targets) for code, targets in table.items()}
-
-    def lookup(self, code: str) -> tuple[Target, ...] | None:
-        return self.table.get(code)
-
-    def has_row(self, code: str) -> bool:
-        return code in self.table
-
-    def fast_keys(self) -> dict[str, str]:
-        return {code: code for code in self.table}

@@ -47,6 +47,25 @@ class Hop(ABC):
         return f"{type(self).__name__}({self.source_system}→{self.target_system}, {self.release})"
 
 
+class TableHop(Hop):
+    """A hop read from a table: canonical source code → its targets (every row kept).
+
+    Subclasses set :attr:`source_system` / :attr:`target_system` and fill :attr:`table`,
+    :attr:`name` and :attr:`release`.
+    """
+
+    table: dict[str, tuple[Target, ...]]
+
+    def lookup(self, code: str) -> tuple[Target, ...] | None:
+        return self.table.get(code)
+
+    def has_row(self, code: str) -> bool:
+        return code in self.table
+
+    def fast_keys(self) -> dict[str, str]:
+        return {code: code for code in self.table}
+
+
 # --------------------------------------------------------------------- code spelling helpers
 def dot_icd9(undotted: str) -> str:
     """Dotted ICD-9-CM diagnosis code from the undotted GEM form (``0389`` → ``038.9``).

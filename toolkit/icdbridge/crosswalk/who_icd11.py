@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
-from icdbridge.crosswalk.hops import Hop
+from icdbridge.crosswalk.hops import Hop, TableHop
 from icdbridge.crosswalk.model import Exactness, Target
 from icdbridge.errors import DataNotFoundError, InputFormatError
 from icdbridge.paths import data_dir
@@ -278,18 +278,9 @@ def backward_table(tables: dict[str, WhoTable]) -> dict[str, tuple[Target, ...]]
     return {code: tuple(targets) for code, targets in out.items()}
 
 
-class _TableHop(Hop):
+class _TableHop(TableHop):
     def __init__(self, table: dict[str, tuple[Target, ...]], release: str) -> None:
         self.name, self.release, self.table = NAME, release, table
-
-    def lookup(self, code: str) -> tuple[Target, ...] | None:
-        return self.table.get(code)
-
-    def has_row(self, code: str) -> bool:
-        return code in self.table
-
-    def fast_keys(self) -> dict[str, str]:
-        return {code: code for code in self.table}
 
 
 class WhoToIcd11(_TableHop):
