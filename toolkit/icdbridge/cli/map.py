@@ -95,9 +95,14 @@ def map_command(
 
     INPUT -o OUTPUT migrates a dataset: every row kept, with map_status, targets and paths.
 
-    A report (STEM.md, STEM.json, STEM.png) counts rows and codes reaching the target
-    exactly, approximately, only as a residual, or not at all.
-    """
+    A report (STEM.md, STEM.json, STEM.png) counts rows and codes reaching the target exactly, approximately, only as a residual, or not at all.
+
+    Examples:
+
+    icdbridge map --code 073.0 --from icd9cm --to icd11
+
+    icdbridge map registry.parquet --from icd9cm --to icd10cm --column dx -o out.parquet
+    """  # noqa: E501
     from icdbridge.crosswalk import get_crosswalk
     from icdbridge.crosswalk.migrate import migrate
 
