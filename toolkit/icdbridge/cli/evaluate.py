@@ -69,9 +69,18 @@ def evaluate_command(
 ) -> None:
     """Evaluate predictions against gold codes and write metrics.json, report.md and plots.
 
-    Documents missing from the predictions count as empty predictions; predictions for unknown
-    documents are ignored; invalid codes are reported with their file and line.
-    """
+    Documents missing from the predictions count as empty predictions; predictions for unknown documents are ignored; invalid codes are reported with their file and line.
+
+    Metrics: flat micro/macro P/R/F1, exact match, Jaccard; MAP (CodiEsp definition too), P@k, R@k, R-precision, AUC-PR/ROC, coverage error; unseen / few-shot / frequent buckets with --train-gold; CoPHE hierarchical metrics; bootstrap 95 % CIs.
+
+    Examples:
+
+    icdbridge evaluate --gold dev.jsonl --pred pred.jsonl --system icd10cm --train-gold train.jsonl --out eval/
+
+    icdbridge evaluate --gold g.tsv --pred p.tsv --hierarchy icd9_graph_desc.json --cophe-mode compat --out eval/
+
+    icdbridge evaluate --gold g9.jsonl --pred p10.jsonl --gold-system icd9cm --pred-system icd10cm --common icd10who --out eval/
+    """  # noqa: E501
     from rich.console import Console
     from rich.table import Table
 
