@@ -1,0 +1,21 @@
+"""The trained model's hook for ``bench_predict.py --model MODEL_DIR``.
+
+``make_predict(model_dir)`` loads a directory written by ``icdbridge train`` (loading and the
+label index of the whole ICD-10-CM release are built here, outside the timed part) and returns a
+function that ranks documents over the whole release, document encoding included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from icdbridge.data import Document
+from icdbridge.model.pretrained import from_pretrained
+
+
+def make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]:
+    """Return ``predict(docs)`` for the trained model in ``model_dir`` (top 50 codes per doc)."""
+    predictor = from_pretrained(model_dir, progress=True)
+    return lambda docs: predictor.predict(list(docs), top_k=50)
