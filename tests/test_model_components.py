@@ -208,6 +208,32 @@ def test_calibrator_finds_offset_that_lifts_unseen_codes():
     assert Calibrator.from_dict(calibrator.to_dict()) == calibrator
 
 
+def test_calibrator_trades_bounded_map_for_unseen_recall():
+    seen = {"s1", "s2", "s3"}
+    # lifting unseen codes by 1.5 puts the unseen gold "u" first in doc 2 (AP 1/2 → 1) but
+    # also the unseen negatives above the seen gold in doc 1 (AP 1 → 1/2) and doc 3 (1 → 1/4)
+    scores = [
+        {"s1": 1.0, "v": 0.5},
+        {"s3": 1.0, "u": 0.0},
+        {"s2": 1.0, "w1": 0.8, "w2": 0.7, "w3": 0.6},
+    ]
+    golds = [{"s1"}, {"u"}, {"s2"}]
+    grid = {"offsets": (0.0, 1.5), "temperatures": (1.0,)}
+    strict = Calibrator(map_tolerance=0.0, recall_k=1).fit(scores, golds, seen, **grid)
+    # offset 0: MAP (1 + 1/2 + 1)/3 = 5/6, unseen recall 0; offset 1.5: MAP (1/2 + 1 + 1/4)/3
+    assert strict.unseen_offset_ == 0.0
+    assert strict.validation_map_ == pytest.approx(5 / 6)
+    assert strict.validation_unseen_recall_ == 0.0
+    loose = Calibrator(map_tolerance=0.3, recall_k=1).fit(scores, golds, seen, **grid)
+    assert loose.unseen_offset_ == 1.5
+    assert loose.validation_map_ == pytest.approx((1 / 2 + 1 + 1 / 4) / 3)
+    assert loose.validation_unseen_recall_ == 1.0
+    assert Calibrator.from_dict(loose.to_dict()) == loose
+    # unseen gold codes missing from the candidates count as misses in the unseen recall
+    partial = Calibrator(recall_k=1).fit([{"u": 0.0}], [{"u", "missing"}], set(), **grid)
+    assert partial.validation_unseen_recall_ == 0.5
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(st.floats(-5, 5), min_size=2, max_size=8),

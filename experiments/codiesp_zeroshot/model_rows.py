@@ -101,7 +101,11 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
                 f"(early stop on tune MAP {result.best_val_map:.3f}); candidates = faiss top-150 "
                 f"+ {'lexical + ' if switches['use_lexical'] else ''}codes seen in fit; "
                 f"unseen offset {predictor.calibrator.unseen_offset_:+.2f}, temperature "
-                f"{predictor.calibrator.unseen_temperature_:g}; shared label-embedding cache "
+                f"{predictor.calibrator.unseen_temperature_:g} (max tune unseen R@20 within "
+                f"{predictor.calibrator.map_tolerance:g} of the best tune MAP: tune MAP "
+                f"{predictor.calibrator.validation_map_:.3f}, unseen R@20 "
+                f"{predictor.calibrator.validation_unseen_recall_ or 0.0:.3f}); shared "
+                f"label-embedding cache "
                 f"({setup_seconds:.0f}s to load) not counted in train s"
             ),
         )

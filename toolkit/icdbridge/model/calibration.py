@@ -134,7 +134,8 @@ class Calibrator:
         """
         golds = [set(g) for g in golds]
         arrays = [_doc_arrays(doc, gold, seen) for doc, gold in zip(scores, golds, strict=True)]
-        n_unseen = sum(int((g & ~s).sum()) for _, s, g, _ in arrays)
+        # every unseen gold pair counts, also those missing from the candidate lists
+        n_unseen = sum(len(gold - seen) for gold in golds)
         grid = []
         for temperature in temperatures:
             for offset in offsets:

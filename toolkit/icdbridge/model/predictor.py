@@ -64,9 +64,6 @@ class PipelineConfig:
             same cached embeddings serve the zero-shot cosine baseline).
         extra_codes: Codes added to the release's leaf codes (training codes that are not
             leaves of the release, e.g. CodiEsp's ``R51``).
-        sibling_candidates: Hierarchy siblings added as candidates for each lexical hit and
-            each of the ``sibling_sources`` best faiss hits (0: none).
-        sibling_sources: Best faiss hits whose siblings are added.
     """
 
     system: str = "icd10cm"
@@ -84,8 +81,6 @@ class PipelineConfig:
         default_factory=lambda: {"synonyms": False, "ancestors": False}
     )
     extra_codes: list[str] = field(default_factory=list)
-    sibling_candidates: int = 0
-    sibling_sources: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -286,13 +281,6 @@ def featurize(
         for code in votes:
             if code in space.row:
                 candidates[code] = max(candidates.get(code, 0.0), 2.0)
-        if config.sibling_candidates:
-            sources = [c for c in matches if c in space.row]
-            sources += list(shortlist)[: config.sibling_sources]
-            for code in sources:
-                for sibling in siblings(space.terminology, code, config.sibling_candidates):
-                    if sibling in space.row:
-                        candidates.setdefault(sibling, 1.0)
         for code in seen_codes:
             candidates.setdefault(code, 1.0)
         if training:

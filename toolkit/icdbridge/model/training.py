@@ -37,6 +37,8 @@ class TrainConfig:
         positive_weight: Weight of positives in the BCE loss.
         patience: Early-stopping patience in epochs (on validation MAP).
         seed: Seed of everything (weights, sampling, shuffling).
+        calibration_map_tolerance: Validation MAP the unseen-code calibration may give up for
+            validation unseen recall@20 (:class:`~icdbridge.model.calibration.Calibrator`).
     """
 
     epochs: int = 30
@@ -48,6 +50,7 @@ class TrainConfig:
     positive_weight: float = 4.0
     patience: int = 5
     seed: int = 0
+    calibration_map_tolerance: float = 0.01
 
 
 @dataclass
@@ -233,7 +236,9 @@ def train_model(
 
     scored = score_documents(model, space, dev_features)
     seen = memory.seen if memory is not None else frozenset()
-    calibrator = Calibrator().fit([s for s, _ in scored], [d.gold for d in dev_features], seen)
+    calibrator = Calibrator(map_tolerance=train_config.calibration_map_tolerance).fit(
+        [s for s, _ in scored], [d.gold for d in dev_features], seen
+    )
     predictor = Predictor(model, pipeline, space, encoder, memory, lexical, calibrator)
     n_gold = sum(len(d.gold) for d in dev_features)
     covered = sum(len(d.gold & set(d.candidates)) for d in dev_features)
