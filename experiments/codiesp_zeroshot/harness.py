@@ -51,6 +51,31 @@ class ExperimentContext:
     out_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def for_codiesp(
+        cls,
+        train: list[Document],
+        *,
+        fit: list[Document],
+        tune: list[Document],
+        dev: list[Document],
+        **options: Any,
+    ) -> ExperimentContext:
+        """The CodiEsp setting: ICD-10-CM 2026, the label space of ``train``, default encoder."""
+        from icdbridge.codes import get_terminology
+        from icdbridge.model.encoder import default_encoder_path
+
+        terminology = get_terminology("icd10cm", "2026")
+        return cls(
+            fit_docs=fit,
+            tune_docs=tune,
+            dev_docs=dev,
+            label_codes=build_label_space(terminology, train),
+            terminology=terminology,
+            encoder_path=default_encoder_path(),
+            **options,
+        )
+
     @property
     def train_docs(self) -> list[Document]:
         """The whole train split (fit + tune)."""

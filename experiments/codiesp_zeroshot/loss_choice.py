@@ -17,26 +17,17 @@ sys.path.insert(0, str(HERE))
 
 
 def main() -> None:
-    from harness import ExperimentContext, build_label_space, split_train
+    from harness import ExperimentContext, split_train
 
-    from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
-    from icdbridge.model.encoder import default_encoder_path
     from icdbridge.model.label_text import LabelTextOptions
     from icdbridge.model.predictor import LabelSpace, PipelineConfig
     from icdbridge.model.training import TrainConfig, extra_codes_of, train_model
 
-    terminology = get_terminology("icd10cm", "2026")
     train = load_codiesp(split="train")
     fit, tune = split_train(train, 13)
-    ctx = ExperimentContext(
-        fit_docs=fit,
-        tune_docs=tune,
-        dev_docs=[],
-        label_codes=build_label_space(terminology, train),
-        terminology=terminology,
-        encoder_path=default_encoder_path(),
-    )
+    ctx = ExperimentContext.for_codiesp(train, fit=fit, tune=tune, dev=[])
+    terminology = ctx.terminology
     options = LabelTextOptions(synonyms=False, ancestors=False)
     space = LabelSpace(ctx.label_embeddings(options), terminology, 3)
     leaves = set(terminology.codes(leaves_only=True))

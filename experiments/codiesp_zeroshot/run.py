@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from baselines import BASELINE_ROWS  # noqa: E402
-from harness import ExperimentContext, ScoredRun, build_label_space, split_train  # noqa: E402
+from harness import ExperimentContext, ScoredRun, split_train  # noqa: E402
 from metrics import (  # noqa: E402
     BUCKETS,
     mean_ap,
@@ -173,32 +173,27 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
-    from icdbridge.model.encoder import default_encoder_path
 
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ALL_ROWS]
     if unknown:
         parser.error(f"unknown rows {unknown} (known: {', '.join(ALL_ROWS)})")
-    terminology = get_terminology("icd10cm", "2026")
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")
     fit, tune = split_train(train, args.seed)
-    labels = build_label_space(terminology, train)
-    ctx = ExperimentContext(
-        fit_docs=fit,
-        tune_docs=tune,
-        dev_docs=dev,
-        label_codes=labels,
-        terminology=terminology,
-        encoder_path=default_encoder_path(),
+    ctx = ExperimentContext.for_codiesp(
+        train,
+        fit=fit,
+        tune=tune,
+        dev=dev,
         seed=args.seed,
         fast=args.fast,
         bf16={"auto": "auto", "fp32": False, "bf16": True}[args.precision],
         out_dir=args.out,
     )
     frequency = train_frequency(train)
+    labels = ctx.label_codes
     label_set = set(labels)
     unreachable = [c for d in dev for c in set(d.codes) if c not in label_set]
     gold_pairs = recall_at_k_by_bucket([set(d.codes) for d in dev], [{} for _ in dev], frequency)
@@ -209,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         "n_tune": len(tune),
         "n_dev_pairs": sum(len(set(d.codes)) for d in dev),
         "n_labels": len(labels),
-        "n_leaves": len(terminology.codes(leaves_only=True)),
+        "n_leaves": len(ctx.terminology.codes(leaves_only=True)),
         "n_unreachable": len(unreachable),
         "unreachable_codes": ", ".join(sorted(set(unreachable))[:8])
         + (" ..." if len(set(unreachable)) > 8 else ""),

@@ -20,26 +20,16 @@ sys.path.insert(0, str(HERE))
 
 
 def main() -> None:
-    from harness import ExperimentContext, build_label_space
+    from harness import ExperimentContext
 
-    from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
-    from icdbridge.model.encoder import default_encoder_path
     from icdbridge.model.label_text import LabelTextOptions
     from icdbridge.model.predictor import PipelineConfig, encode_documents, lexical_matches
     from icdbridge.model.retrieval import CandidateIndex
 
-    terminology = get_terminology("icd10cm", "2026")
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")
-    ctx = ExperimentContext(
-        fit_docs=train,
-        tune_docs=[],
-        dev_docs=dev,
-        label_codes=build_label_space(terminology, train),
-        terminology=terminology,
-        encoder_path=default_encoder_path(),
-    )
+    ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=dev)
     labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
     index = CandidateIndex(labels.codes, labels.matrix)
     config = PipelineConfig()
