@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from icdbridge.eval.cophe import CopheMetrics, compat_plan
+from icdbridge.eval.cophe import SUMMARY_KEYS, CopheMetrics, compat_plan
 from icdbridge.eval.hierarchy import CopheHierarchy
 from icdbridge.paths import data_dir
 
@@ -109,22 +109,11 @@ def dense_report(hierarchy, codes, gold, pred, chunk: int = 1000) -> dict:
 
 
 def _same(fast: dict, slow: dict) -> None:
-    keys = (
-        "tp",
-        "fp",
-        "fn",
-        "micro_precision",
-        "micro_recall",
-        "micro_f1",
-        "macro_precision",
-        "macro_recall",
-        "macro_f1",
-    )
     pairs = [(fast["overall"], slow["overall"])]
     pairs += [(fast["levels"][n], slow["levels"][n]) for n in slow["levels"]]
     for a, b in pairs:
         for variant_a, variant_b in ((a, b), (a["set_based"], b["set_based"])):
-            for key in keys:
+            for key in SUMMARY_KEYS:
                 assert np.isclose(variant_a[key], variant_b[key], rtol=0, atol=1e-12), key
 
 

@@ -194,6 +194,20 @@ def _level_counts(gold: sparse.csr_matrix, pred: sparse.csr_matrix, matrix) -> d
     return out
 
 
+SUMMARY_KEYS = (
+    "tp",
+    "fp",
+    "fn",
+    "micro_precision",
+    "micro_recall",
+    "micro_f1",
+    "macro_precision",
+    "macro_recall",
+    "macro_f1",
+)
+"""The numbers of every CoPHE level summary (plus ``n_columns``)."""
+
+
 def _summary(col_tp: np.ndarray, col_fp: np.ndarray, col_fn: np.ndarray) -> dict[str, Any]:
     tp, fp, fn = int(col_tp.sum()), int(col_fp.sum()), int(col_fn.sum())
     micro = prf(tp, fp, fn)

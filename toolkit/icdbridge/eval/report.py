@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from icdbridge.eval.cophe import SUMMARY_KEYS
+
 
 def public_metrics(result: dict[str, Any]) -> dict[str, Any]:
     """The stable, JSON-able part of an :func:`~icdbridge.eval.evaluate` result."""
@@ -94,18 +96,7 @@ def markdown_report(result: dict[str, Any]) -> str:
         lines += ["", f"## CoPHE ({cophe['mode']} mode)", ""]
         rows = {name: level for name, level in cophe["levels"].items()}
         rows["overall"] = cophe["overall"]
-        cols = [
-            "tp",
-            "fp",
-            "fn",
-            "micro_precision",
-            "micro_recall",
-            "micro_f1",
-            "macro_precision",
-            "macro_recall",
-            "macro_f1",
-            "n_columns",
-        ]
+        cols = [*SUMMARY_KEYS, "n_columns"]
         lines += _table(rows, cols)
         lines += ["", "Set-based:", ""]
         lines += _table({k: v["set_based"] for k, v in rows.items()}, cols)
