@@ -40,9 +40,12 @@ def prepare(
 
     if dataset != "codiesp":
         raise InputFormatError(None, "unknown dataset layout (known: codiesp)", value=dataset)
-    docs, report = load_codiesp_report(
-        source, split, language, release=release, on_undefined="error" if strict else "keep"
-    )
+    from icdbridge.cli.progress import spinner
+
+    with spinner(f"reading CodiEsp {split} from {source} ..."):
+        docs, report = load_codiesp_report(
+            source, split, language, release=release, on_undefined="error" if strict else "keep"
+        )
     count = write_jsonl(docs, output)
     typer.echo(f"wrote {count} documents to {output}")
     typer.echo(f"codes: {report.summary()}")
