@@ -7,17 +7,21 @@ end-to-end exactness is the weakest hop.
 
 Speed: the results of every code listed by the first table are computed once (interned
 :class:`~icdbridge.crosswalk.model.Mapping` objects, reachable under the dotted and undotted
-spelling); a batch (:meth:`Crosswalk.map_many`) is then one dictionary lookup per code, and codes
-outside the table are normalised once per distinct string.
+spelling); a batch (:meth:`Crosswalk.map_many`) is then one lookup per code, and codes outside the
+table are normalised once per distinct value. The lookup pass runs in the optional C kernel
+``icdbridge.crosswalk._batch`` when it was built at install time (see :func:`batch_kernel`), and
+in pure Python otherwise; both give the same results.
 """
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from itertools import pairwise
+from types import ModuleType
 
 from icdbridge.codes.registry import SYSTEMS
 from icdbridge.crosswalk.cm_who import cm_to_who, who_to_cm
@@ -31,6 +35,26 @@ from icdbridge.errors import IcdbridgeError, UnknownSystemError
 
 MEMO_LIMIT = 2_000_000
 """Most distinct unlisted input strings remembered per crosswalk (beyond that: recomputed)."""
+
+PURE_PYTHON_VARIABLE = "ICDBRIDGE_PURE_PYTHON"
+"""Environment variable: ``1`` makes every crosswalk of the process use the pure-Python path."""
+
+
+@cache
+def batch_kernel() -> ModuleType | None:
+    """The compiled batch kernel ``icdbridge.crosswalk._batch``, or ``None``.
+
+    ``None`` when the optional C extension was not built (no C compiler when icdbridge was
+    installed) or when the environment variable :data:`PURE_PYTHON_VARIABLE` is ``1`` at the first
+    call. :meth:`Crosswalk.map_many` gives the same results either way, only slower without it.
+    """
+    if os.environ.get(PURE_PYTHON_VARIABLE, "") == "1":
+        return None
+    try:
+        from icdbridge.crosswalk import _batch
+    except ImportError:
+        return None
+    return _batch
 
 
 @dataclass(frozen=True)
@@ -114,14 +138,20 @@ class Crosswalk:
 
     Use :func:`get_crosswalk` rather than building one directly.
 
+    Args:
+        hops: The direct tables, in chain order.
+        use_kernel: Run batch lookups in the C kernel when it is built (:func:`batch_kernel`);
+            ``False`` forces the pure-Python path (same results; for comparisons and benchmarks).
+
     Example:
         >>> xw = get_crosswalk("icd9cm", "icd10cm")
         >>> [t.code for t in xw.map("038.9").targets]
         ['A41.9']
     """
 
-    def __init__(self, hops: Sequence[Hop]) -> None:
+    def __init__(self, hops: Sequence[Hop], *, use_kernel: bool = True) -> None:
         self.hops = tuple(hops)
+        self.use_kernel = use_kernel
         self.source_system = hops[0].source_system
         self.target_system = hops[-1].target_system
         self.systems = (self.source_system, *(hop.target_system for hop in hops))
@@ -269,23 +299,47 @@ class Crosswalk:
             mapping = self._remember(code)
         return mapping if policy == "all" else get_policy(policy)(mapping)
 
+    def _lookup(self, codes: list[object]) -> tuple[list[object], Sequence[int]]:
+        """Known mappings of ``codes``, and the positions still unknown (``None`` there).
+
+        The one place that chooses the C kernel or pure Python. The kernel looks up exact
+        ``str`` values only and leaves every other value to :meth:`_one`; the pure path gives up
+        on the whole list at the first value it does not know.
+        """
+        fast = self._fast
+        kernel = batch_kernel() if self.use_kernel else None
+        if kernel is not None:
+            out, missing = kernel.lookup(fast, codes)
+            return out, memoryview(missing).cast("q")
+        try:
+            return list(map(fast.__getitem__, codes)), ()
+        except (KeyError, TypeError):
+            return [None] * len(codes), range(len(codes))
+
+    def _learn(self, values: list[object]) -> None:
+        """Resolve and remember each distinct hashable value not known yet."""
+        fast = self._fast
+        for code in {c for c in values if _hashable(c) and c not in fast}:
+            self._remember(code)
+
+    def _one(self, code: object) -> Mapping:
+        fast = self._fast
+        return fast[code] if _hashable(code) and code in fast else self._resolve(code)
+
     def map_many(self, codes: Iterable[object], policy: str = "all") -> list[Mapping]:
         """Mappings of many codes, one per input, in order (the batch fast path).
 
         Each distinct input value is resolved once; results are shared objects, so mapping
-        millions of codes costs about one dictionary lookup each.
+        millions of codes costs about one lookup each (in the C kernel when it is built, see
+        :func:`batch_kernel`; same results without it).
         """
-        codes = codes if isinstance(codes, list) else list(codes)
-        fast = self._fast
-        try:  # the fast path: every value already known (no scan for misses needed)
-            out = list(map(fast.__getitem__, codes))
-        except (KeyError, TypeError):
-            for code in {c for c in codes if _hashable(c) and c not in fast}:
-                self._remember(code)
-            try:
-                out = list(map(fast.__getitem__, codes))
-            except (KeyError, TypeError):  # unhashable values, or past the memo limit
-                out = [fast[c] if _hashable(c) and c in fast else self._resolve(c) for c in codes]
+        codes = codes if type(codes) is list else list(codes)
+        out, missing = self._lookup(codes)
+        if missing:  # values not known yet: resolve each distinct one once, then look up again
+            self._learn([codes[i] for i in missing])
+            out, missing = self._lookup(codes)
+            for i in missing:  # unhashable or non-string values, or past the memo limit
+                out[i] = self._one(codes[i])
         if policy != "all":
             apply = get_policy(policy)
             done: dict[int, Mapping] = {}
@@ -365,10 +419,6 @@ def _hashable(code: object) -> bool:
     except TypeError:
         return False
     return True
-
-
-def _hashables(codes: list[object]) -> Iterable[object]:
-    return (code for code in codes if _hashable(code))
 
 
 @cache
