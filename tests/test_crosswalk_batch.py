@@ -19,7 +19,9 @@ try:
 except ImportError:  # reported by test_kernel_is_built_in_this_install
     _batch = None
 
-needs_kernel = pytest.mark.skipif(_batch is None, reason="C kernel not built (see the test below)")
+needs_kernel = pytest.mark.skipif(
+    _batch is None, reason="C kernel not built (see test_kernel_is_built_in_this_install)"
+)
 
 
 class Code(str):
@@ -80,11 +82,11 @@ def test_environment_variable_forces_the_pure_path(monkeypatch: pytest.MonkeyPat
 def test_kernel_hand_case() -> None:
     a, b = object(), object()
     fast = {"a": a, "b": b, 5: "int key, never looked up by the kernel"}
-    same = "a"
-    codes = [same, "b", None, 5, "zz", same, [1], Code("a"), ("a",), "".join(["a"])]
+    same, fresh = "a", ("a" + ".")[:-1]
+    codes = [same, "b", None, 5, "zz", same, [1], Code("a"), ("a",), fresh, "a\x00", fresh]
     results, raw = _batch.lookup(fast, codes)
-    assert results == [a, b, None, None, None, a, None, None, None, a]
-    assert list(memoryview(raw).cast("q")) == [2, 3, 4, 6, 7, 8]
+    assert results == [a, b, None, None, None, a, None, None, None, a, None, a]
+    assert list(memoryview(raw).cast("q")) == [2, 3, 4, 6, 7, 8, 10]
     assert _batch.lookup(fast, []) == ([], b"")
 
 
@@ -129,10 +131,12 @@ def test_kernel_after_the_cache_is_full_and_no_longer_probed() -> None:
         assert list(memoryview(raw).cast("q")) == [len(codes) - 1]
 
 
-KEYS = ["a", "b", "ab", "", " a"]
+# Short ASCII keys (text cache), NUL inside, 8 and 9 characters, non-ASCII (dictionary only).
+KEYS = ["a", "b", "ab", "", " a", "a\x00", "\x00", "abcdefgh", "abcdefghi", "é", "aé", "0389"]
 kernel_values = st.one_of(
     st.sampled_from(KEYS),  # the same objects again and again
     st.sampled_from(KEYS).map(lambda c: (c + ".")[:-1]),  # equal strings, distinct objects
+    st.sampled_from(KEYS).map(lambda c: c + "\x00"),  # the same bytes, one more character
     st.text(max_size=3),
     st.none(),
     st.integers(-3, 3),

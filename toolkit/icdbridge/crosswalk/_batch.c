@@ -10,15 +10,20 @@
  * user's __hash__; the only Python code that can run inside it is a user-defined __eq__ of a
  * non-string key of `fast` whose hash collides with a string's.
  *
- * Identity cache: lists built from one vocabulary (random.choices, a deduplicated pandas or
- * pyarrow column, codes read once and repeated) hold the same string objects many times. An
- * open-addressing table keyed by the object's address remembers each string object seen with
- * its result, so a repeated object costs one probe of a small table instead of a dictionary
- * lookup that reads the string. It keeps a strong reference to both key and value, so an address
- * cannot be reused by another object during the call (whatever an __eq__ does). It holds at most
- * `cache_limit` objects (2 MiB of slots at the default): when full it stops inserting, and once
- * full it is no longer probed if it rarely hits, so a list of millions of distinct string objects
- * costs about a dictionary lookup each and no extra memory.
+ * Two small caches, local to one call, sit in front of the dictionary. Each holds at most
+ * `cache_limit` entries (so memory stays bounded whatever the list holds), stops inserting when
+ * full, and once full is no longer probed if fewer than 1 in 4 probes of a window hit.
+ *
+ * - Identity cache, keyed by the object's address: lists built in Python from one vocabulary
+ *   (random.choices, [vocabulary[i] for i in ...]) hold the same string objects many times; a
+ *   repeated object then costs one probe of a small table and the string is not even read. It
+ *   keeps a strong reference to key and value, so an address cannot be reused by another object
+ *   during the call, whatever an __eq__ does.
+ * - Text cache, keyed by the characters of short ASCII strings (at most 8, which covers every
+ *   ICD-9-CM and ICD-10-CM spelling): a list read from a file, or from pandas or pyarrow, holds a
+ *   new string object per row, and a dictionary lookup would hash each of them (SipHash) and
+ *   compare it with the key. A text hit reads the string's few bytes instead. Equal ASCII strings
+ *   have equal bytes and length, so a hit returns what the dictionary would.
  *
  * CPython C API only (no numpy, no Cython). Built as an optional extension: when it is missing,
  * icdbridge.crosswalk.chain uses the pure-Python path, with the same results.
@@ -30,29 +35,36 @@
 
 #define DEFAULT_CACHE_LIMIT 65536
 #define CACHE_WINDOW 4096
+#define TEXT_MAX 8
 
 typedef struct {
     PyObject *key;   /* strong reference; NULL: empty slot */
     PyObject *value; /* strong reference */
-} Slot;
+} IdentitySlot;
 
 typedef struct {
-    Slot *slots;
+    uint64_t text;     /* the characters, first in the low byte, zero-padded */
+    Py_ssize_t length; /* number of characters (a string may contain NUL) */
+    PyObject *value;   /* strong reference; NULL: empty slot */
+} TextSlot;
+
+typedef struct {
+    void *slots; /* IdentitySlot or TextSlot array; NULL: no cache */
     uint64_t mask;
     int shift;
     Py_ssize_t used;
     Py_ssize_t limit;
-    int probing;      /* 0: the cache is full and rarely hits; skip it for the rest of the call */
-    Py_ssize_t seen;  /* probes in the current window, once full */
-    Py_ssize_t hits;  /* hits in the current window */
+    int probing;     /* 0: full and rarely hits, or no cache: skip it for the rest of the call */
+    Py_ssize_t seen; /* probes in the current window, once full */
+    Py_ssize_t hits; /* hits in the current window */
 } Cache;
 
 static int
-cache_init(Cache *cache, Py_ssize_t limit)
+cache_init(Cache *cache, Py_ssize_t limit, size_t slot_size)
 {
     cache->slots = NULL;
     cache->used = 0;
-    cache->limit = limit;
+    cache->limit = limit > 0 ? limit : 0;
     cache->mask = 0;
     cache->shift = 64;
     cache->probing = 0;
@@ -65,7 +77,7 @@ cache_init(Cache *cache, Py_ssize_t limit)
     while (((Py_ssize_t)1 << bits) < 2 * limit) { /* load factor at most 1/2 */
         bits++;
     }
-    cache->slots = PyMem_Calloc((size_t)1 << bits, sizeof(Slot));
+    cache->slots = PyMem_Calloc((size_t)1 << bits, slot_size);
     if (cache->slots == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -76,52 +88,20 @@ cache_init(Cache *cache, Py_ssize_t limit)
     return 0;
 }
 
-static void
-cache_free(Cache *cache)
+static inline int
+cache_has_room(const Cache *cache)
 {
-    if (cache->slots == NULL) {
-        return;
-    }
-    for (uint64_t s = 0; s <= cache->mask; s++) {
-        if (cache->slots[s].key != NULL) {
-            Py_DECREF(cache->slots[s].key);
-            Py_DECREF(cache->slots[s].value);
-        }
-    }
-    PyMem_Free(cache->slots);
-    cache->slots = NULL;
+    return cache->probing && cache->used < cache->limit;
 }
 
-/* First slot to probe for an address (Fibonacci hashing of the pointer). */
-static inline uint64_t
-cache_home(const Cache *cache, PyObject *key)
-{
-    return ((uint64_t)(uintptr_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> cache->shift;
-}
-
-/* The cached value of `key` (borrowed), or NULL; `*slot` is where `key` would be inserted. */
-static inline PyObject *
-cache_get(const Cache *cache, PyObject *key, uint64_t *slot)
-{
-    uint64_t s = cache_home(cache, key);
-    for (;;) {
-        PyObject *k = cache->slots[s].key;
-        if (k == key) {
-            return cache->slots[s].value;
-        }
-        if (k == NULL) {
-            *slot = s;
-            return NULL;
-        }
-        s = (s + 1) & cache->mask;
-    }
-}
-
-/* Once the cache is full, stop probing it when fewer than 1 in 4 probes of a window hit: the list
- * then holds mostly objects the cache has not seen, and each probe only adds a miss. */
+/* Once a cache is full, stop probing it when fewer than 1 in 4 probes of a window hit: the list
+ * then holds mostly keys the cache has not seen, and each probe only adds a miss. */
 static inline void
 cache_account(Cache *cache, int hit)
 {
+    if (cache->used < cache->limit) {
+        return;
+    }
     cache->hits += hit;
     if (++cache->seen == CACHE_WINDOW) {
         if (4 * cache->hits < CACHE_WINDOW) {
@@ -130,6 +110,70 @@ cache_account(Cache *cache, int hit)
         cache->seen = 0;
         cache->hits = 0;
     }
+}
+
+/* Fibonacci hashing: the top bits of the product pick the first slot to probe. */
+static inline uint64_t
+cache_home(const Cache *cache, uint64_t key)
+{
+    return (key * UINT64_C(0x9E3779B97F4A7C15)) >> cache->shift;
+}
+
+/* The cached value of `key` (borrowed), or NULL; `*slot` is then where `key` would go. */
+static inline PyObject *
+identity_get(const Cache *cache, PyObject *key, uint64_t *slot)
+{
+    IdentitySlot *slots = cache->slots;
+    uint64_t s = cache_home(cache, (uint64_t)(uintptr_t)key);
+    for (;;) {
+        if (slots[s].key == key) {
+            return slots[s].value;
+        }
+        if (slots[s].key == NULL) {
+            *slot = s;
+            return NULL;
+        }
+        s = (s + 1) & cache->mask;
+    }
+}
+
+static inline PyObject *
+text_get(const Cache *cache, uint64_t text, Py_ssize_t length, uint64_t *slot)
+{
+    TextSlot *slots = cache->slots;
+    uint64_t s = cache_home(cache, text ^ ((uint64_t)length << 60));
+    for (;;) {
+        if (slots[s].value == NULL) {
+            *slot = s;
+            return NULL;
+        }
+        if (slots[s].text == text && slots[s].length == length) {
+            return slots[s].value;
+        }
+        s = (s + 1) & cache->mask;
+    }
+}
+
+static void
+cache_free(Cache *cache, int identity)
+{
+    if (cache->slots == NULL) {
+        return;
+    }
+    for (uint64_t s = 0; s <= cache->mask; s++) {
+        if (identity) {
+            IdentitySlot *slot = &((IdentitySlot *)cache->slots)[s];
+            if (slot->key != NULL) {
+                Py_DECREF(slot->key);
+                Py_DECREF(slot->value);
+            }
+        }
+        else {
+            Py_XDECREF(((TextSlot *)cache->slots)[s].value);
+        }
+    }
+    PyMem_Free(cache->slots);
+    cache->slots = NULL;
 }
 
 typedef struct {
@@ -155,6 +199,41 @@ positions_append(Positions *positions, Py_ssize_t i)
     return 0;
 }
 
+/* The value of the exact str `item` in `fast` through the text cache (borrowed, or NULL with or
+ * without an exception set). */
+static PyObject *
+lookup_text(PyObject *fast, PyObject *item, Cache *texts)
+{
+    uint64_t text = 0, slot = 0;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(item);
+    int short_ascii = texts->probing && PyUnicode_IS_COMPACT_ASCII(item) && length <= TEXT_MAX;
+    if (short_ascii) {
+        const Py_UCS1 *data = PyUnicode_1BYTE_DATA(item);
+        for (Py_ssize_t k = 0; k < length; k++) { /* a loop: faster than a memcpy call here */
+            text |= (uint64_t)data[k] << (8 * k);
+        }
+        PyObject *value = text_get(texts, text, length, &slot);
+        cache_account(texts, value != NULL);
+        if (value != NULL) {
+            return value;
+        }
+    }
+    Py_INCREF(item); /* keeps the object alive whatever the lookup runs */
+    PyObject *value = PyDict_GetItemWithError(fast, item);
+    Py_DECREF(item);
+    if (value != NULL && short_ascii && cache_has_room(texts)) {
+        /* `slot` is still free: nothing but this call touches the caches. Own the value, since
+         * an __eq__ run by a later lookup could drop it from `fast`. */
+        TextSlot *free_slot = &((TextSlot *)texts->slots)[slot];
+        Py_INCREF(value);
+        free_slot->text = text;
+        free_slot->length = length;
+        free_slot->value = value;
+        texts->used++;
+    }
+    return value;
+}
+
 static PyObject *
 batch_lookup(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -166,8 +245,13 @@ batch_lookup(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     Py_ssize_t n = PyList_GET_SIZE(codes);
-    Cache cache;
-    if (cache_init(&cache, cache_limit < n ? cache_limit : n) < 0) {
+    Py_ssize_t limit = cache_limit < n ? cache_limit : n;
+    Cache identities, texts;
+    if (cache_init(&identities, limit, sizeof(IdentitySlot)) < 0) {
+        return NULL;
+    }
+    if (cache_init(&texts, limit, sizeof(TextSlot)) < 0) {
+        cache_free(&identities, 1);
         return NULL;
     }
     Positions missing = {NULL, 0, 0};
@@ -184,34 +268,22 @@ batch_lookup(PyObject *module, PyObject *args, PyObject *kwargs)
         PyObject *item = PyList_GET_ITEM(codes, i);
         PyObject *value = NULL;
         uint64_t slot = 0;
-        if (cache.probing) {
-            value = cache_get(&cache, item, &slot);
-            if (cache.used >= cache.limit) {
-                cache_account(&cache, value != NULL);
-            }
+        if (identities.probing) {
+            value = identity_get(&identities, item, &slot);
+            cache_account(&identities, value != NULL);
         }
         if (value == NULL && PyUnicode_CheckExact(item)) {
-            Py_INCREF(item); /* keeps the object alive whatever the lookup runs */
-            value = PyDict_GetItemWithError(fast, item);
-            if (value == NULL) {
-                Py_DECREF(item);
-                if (PyErr_Occurred()) {
-                    goto done;
-                }
+            value = lookup_text(fast, item, &texts);
+            if (value == NULL && PyErr_Occurred()) {
+                goto done;
             }
-            else if (cache.used < cache.limit) {
-                /* `slot` is still free: nothing but this call touches the cache. Own the value,
-                 * since an __eq__ run by the lookup could drop it from `fast`. */
+            if (value != NULL && cache_has_room(&identities)) {
+                IdentitySlot *free_slot = &((IdentitySlot *)identities.slots)[slot];
+                Py_INCREF(item);
                 Py_INCREF(value);
-                cache.slots[slot].key = item; /* takes the reference above */
-                cache.slots[slot].value = value;
-                cache.used++;
-            }
-            else {
-                Py_INCREF(value);
-                PyList_SET_ITEM(results, i, value);
-                Py_DECREF(item);
-                continue;
+                free_slot->key = item;
+                free_slot->value = value;
+                identities.used++;
             }
         }
         if (value == NULL) {
@@ -233,7 +305,8 @@ done:
     Py_XDECREF(raw);
     Py_XDECREF(results); /* unfilled slots are NULL, which list deallocation skips */
     PyMem_Free(missing.items);
-    cache_free(&cache);
+    cache_free(&identities, 1);
+    cache_free(&texts, 0);
     return answer;
 }
 
@@ -241,8 +314,8 @@ PyDoc_STRVAR(batch_lookup_doc,
              "lookup(fast, codes, cache_limit=65536) -> (results, missing)\n\n"
              "results[i] is fast[codes[i]] for each exact str that is a key of the dict fast;\n"
              "every other position holds None and is listed in missing (bytes of native int64,\n"
-             "read with memoryview(missing).cast('q')). cache_limit bounds the identity cache\n"
-             "(distinct string objects remembered by address; 0 disables it).");
+             "read with memoryview(missing).cast('q')). cache_limit bounds each of the two\n"
+             "caches (string objects by address, short ASCII strings by text; 0 disables them).");
 
 static PyMethodDef batch_methods[] = {
     {"lookup", (PyCFunction)(void (*)(void))batch_lookup, METH_VARARGS | METH_KEYWORDS,
