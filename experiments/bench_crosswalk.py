@@ -6,14 +6,27 @@ and maps the same list through
 
 * icd-mappings: ``Mapper().map(codes, source="icd9", target="icd10")`` — one code per input;
 * icdbridge: ``get_crosswalk("icd9cm", "icd10cm").map_many(codes)`` — every target of every
-  code, with its five GEM flags and combination group, one shared Mapping object per input;
+  code, with its five GEM flags and combination group, one shared Mapping object per input —
+  with the C kernel (``icdbridge.crosswalk._batch``) and, forced through the documented switch
+  ``Crosswalk.use_kernel = False``, the pure-Python path;
 * icdbridge, columnar: the same codes as an Arrow string column (as read from Parquet) through
-  ``map_array`` — each distinct code mapped once, broadcast as an index array.
+  ``map_array`` — each distinct code mapped once, broadcast as an index array;
+* a bare ``list(map(d.__getitem__, codes))`` over a dict of the valid codes (fresh key strings,
+  ``int`` values): the floor of any list → list mapper written in Python.
 
-Prints the time to load each table once, both throughputs and their ratio, and how much
-icd-mappings loses (inputs with more than one GEM target row, of which it keeps one).
+``random.choices`` repeats the same string objects, which the kernel's identity cache (keyed by
+address) exploits; a list read from a file, or through pandas or pyarrow, has a new string object
+per row. So the run also maps a list of N *distinct* string objects with the same values (rebuilt
+before every timed call, untimed, so that no mapper finds string hashes another one computed),
+through icd-mappings and icdbridge both: there the kernel's text cache (keyed by the characters of
+short ASCII strings) does the work.
 
-Run: ``python experiments/bench_crosswalk.py [--n 5000000] [--seed 0] [--repeat 1]``
+Prints the time to load each table once, every time (best of ``--repeat``), every ratio against
+icd-mappings on the same list, and how much icd-mappings loses (inputs with more than one GEM
+target row, of which it keeps one). Asserts that the kernel, the pure-Python path and the
+columnar path return the same Mapping objects.
+
+Run: ``python experiments/bench_crosswalk.py [--n 5000000] [--seed 0] [--repeat 3]``
 """
 
 from __future__ import annotations
@@ -21,13 +34,15 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from collections.abc import Callable
+from operator import is_
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5_000_000, help="codes to map")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=1, help="timed repetitions (best kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (best kept)")
     args = parser.parse_args()
 
     from icdbridge.codes import get_terminology
@@ -40,6 +55,7 @@ def main() -> None:
     # ------------------------------------------------------------ load each table once
     start = time.perf_counter()
     from icdbridge.crosswalk import get_crosswalk
+    from icdbridge.crosswalk.chain import batch_kernel
 
     crosswalk = get_crosswalk("icd9cm", "icd10cm")
     crosswalk.map_many(valid[:1])  # builds the interned per-code results
@@ -52,47 +68,69 @@ def main() -> None:
     mapper.map(valid[:1], source="icd9", target="icd10")
     load_theirs = time.perf_counter() - start
     print(f"load once: icdbridge {load_ours:.2f} s, icd-mappings {load_theirs:.2f} s")
+    kernel = batch_kernel()
+    print(f"C kernel: {kernel.__file__ if kernel else 'NOT BUILT (pure Python only)'}")
 
-    # ------------------------------------------------------------ map the same list
-    def timed(function: object) -> tuple[float, object]:
+    def timed(function: Callable[[], object], setup: Callable[[], object] | None = None):
+        """Best time of ``--repeat`` calls, and the last result (``setup`` untimed, per call)."""
         best, result = float("inf"), None
         for _ in range(args.repeat):
+            result = None  # free the previous result before timing the next call
+            given = setup() if setup else None
             start = time.perf_counter()
-            result = function()
+            result = function() if setup is None else function(given)
             best = min(best, time.perf_counter() - start)
         return best, result
 
+    def line(label: str, seconds: float, anchor: float) -> None:
+        rate = args.n / seconds / 1e6
+        print(f"{label:<44}: {seconds:.3f} s, {rate:6.2f} M codes/s, {anchor / seconds:5.1f}x")
+
+    # ------------------------------------------------------------ the sampled list
+    print(f"\nrandom.choices list (repeated objects), best of {args.repeat}; x: vs icd-mappings")
     theirs_s, theirs = timed(lambda: mapper.map(codes, source="icd9", target="icd10"))
-    ours_s, ours = timed(lambda: crosswalk.map_many(codes))
-    theirs_rate, ours_rate = args.n / theirs_s, args.n / ours_s
-    print(f"icd-mappings map(list)          : {theirs_s:.3f} s, {theirs_rate / 1e6:.2f} M codes/s")
-    print(f"icdbridge map_many(list)        : {ours_s:.3f} s, {ours_rate / 1e6:.2f} M codes/s")
-    print(f"  ratio list → list: {ours_rate / theirs_rate:.1f}x")
-    # The floor of any list → list mapper in CPython: one dictionary lookup per code, nothing else
-    # (fresh key strings, as a table read from a file would have; int values).
+    line("icd-mappings map(list) → list[str]", theirs_s, theirs_s)
     plain = {(code + ".")[:-1]: i for i, code in enumerate(valid)}
     floor_s, _ = timed(lambda: list(map(plain.__getitem__, codes)))
-    print(
-        f"bare dict lookup per code (floor): {floor_s:.3f} s, "
-        f"{args.n / floor_s / 1e6:.2f} M codes/s ({theirs_s / floor_s:.1f}x icd-mappings)"
-    )
+    line("bare dict lookup per code (Python floor)", floor_s, theirs_s)
+    ours_s, ours = timed(lambda: crosswalk.map_many(codes))
+    line("icdbridge map_many(list), C kernel", ours_s, theirs_s)
+    crosswalk.use_kernel = False
+    pure_s, pure = timed(lambda: crosswalk.map_many(codes))
+    crosswalk.use_kernel = True
+    line("icdbridge map_many(list), pure Python", pure_s, theirs_s)
+    assert len(ours) == len(pure) == len(theirs) == args.n
+    assert all(map(is_, ours, pure)), "kernel and pure-Python results differ"
+    del pure
 
     import pyarrow as pa
 
     convert_s, column = timed(lambda: pa.array(codes, pa.string()))
     array_s, mapped = timed(lambda: crosswalk.map_array(column))
-    array_rate = args.n / array_s
-    print(
-        f"icdbridge map_array(arrow column): {array_s:.3f} s, {array_rate / 1e6:.2f} M codes/s "
-        f"(+{convert_s:.3f} s to build the Arrow column from the list)"
-    )
-    print(f"  ratio Arrow column → index vs icd-mappings (list): {array_rate / theirs_rate:.1f}x")
-    both_rate = args.n / (array_s + convert_s)
-    print(f"  ratio list → Arrow → index, conversion included: {both_rate / theirs_rate:.1f}x")
-    assert [m.codes for m in mapped.to_list()[:1000]] == [m.codes for m in ours[:1000]]
+    line("icdbridge map_array(Arrow column) → index", array_s, theirs_s)
+    line("  … with list → Arrow column conversion", array_s + convert_s, theirs_s)
+    sample = random.Random(args.seed).sample(range(args.n), min(args.n, 10_000))
+    assert all(mapped[i] is ours[i] for i in sample), "map_array and map_many differ"
+    column = mapped = None  # free them before the next part
+
+    # ------------------------------------------------------------ distinct string objects
+    print(f"\nlist of {args.n:,} distinct string objects, same values (fresh before each call)")
+
+    def fresh() -> list[str]:
+        return [(code + ".")[:-1] for code in codes]
+
+    distinct_theirs_s, _ = timed(lambda c: mapper.map(c, source="icd9", target="icd10"), fresh)
+    line("icd-mappings map(list) → list[str]", distinct_theirs_s, distinct_theirs_s)
+    distinct_s, distinct = timed(crosswalk.map_many, fresh)
+    line("icdbridge map_many(list), C kernel", distinct_s, distinct_theirs_s)
+    crosswalk.use_kernel = False
+    distinct_pure_s, _ = timed(crosswalk.map_many, fresh)
+    crosswalk.use_kernel = True
+    line("icdbridge map_many(list), pure Python", distinct_pure_s, distinct_theirs_s)
+    assert all(map(is_, distinct, ours)), "distinct-object results differ"
+    del distinct
 
     # ------------------------------------------------------------ what each returned
-    assert len(ours) == len(theirs) == args.n
     targets = sum(len(m.targets) for m in ours)
     multi = sum(1 for m in ours if len(m.targets) > 1)
     agree = sum(
@@ -101,7 +139,7 @@ def main() -> None:
         if t in {x.replace(".", "") for x in m.codes} or (t == "NoDx" and not m.codes)
     )
     print(
-        f"icdbridge returned {targets:,} targets for {args.n:,} inputs; {multi:,} inputs have "
+        f"\nicdbridge returned {targets:,} targets for {args.n:,} inputs; {multi:,} inputs have "
         f"several GEM rows (icd-mappings keeps one); icd-mappings' code is among icdbridge's "
         f"targets (or both say no map) for {agree / args.n:.2%} of inputs"
     )

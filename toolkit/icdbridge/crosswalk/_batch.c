@@ -11,8 +11,8 @@
  * non-string key of `fast` whose hash collides with a string's.
  *
  * Two small caches, local to one call, sit in front of the dictionary. Each holds at most
- * `cache_limit` entries (so memory stays bounded whatever the list holds), stops inserting when
- * full, and once full is no longer probed if fewer than 1 in 4 probes of a window hit.
+ * `cache_limit` entries (2 MiB of slots at the default, whatever the list holds), stops inserting
+ * when full, and once full is no longer probed if fewer than 1 in 4 probes of a window hit.
  *
  * - Identity cache, keyed by the object's address: lists built in Python from one vocabulary
  *   (random.choices, [vocabulary[i] for i in ...]) hold the same string objects many times; a
@@ -37,21 +37,18 @@
 #define CACHE_WINDOW 4096
 #define TEXT_MAX 8
 
+/* One slot of either cache. Identity cache: `key` is the object's address and the slot owns a
+ * reference to that object. Text cache: `key` is the text of a short ASCII string (text_key). */
 typedef struct {
-    PyObject *key;   /* strong reference; NULL: empty slot */
-    PyObject *value; /* strong reference */
-} IdentitySlot;
+    uint64_t key;
+    PyObject *value; /* strong reference; NULL: empty slot */
+} Slot;
 
 typedef struct {
-    uint64_t text;     /* the characters, first in the low byte, zero-padded */
-    Py_ssize_t length; /* number of characters (a string may contain NUL) */
-    PyObject *value;   /* strong reference; NULL: empty slot */
-} TextSlot;
-
-typedef struct {
-    void *slots; /* IdentitySlot or TextSlot array; NULL: no cache */
+    Slot *slots; /* NULL: no cache */
     uint64_t mask;
     int shift;
+    int owns_keys;   /* identity cache: each key is an object the slot holds a reference to */
     Py_ssize_t used;
     Py_ssize_t limit;
     int probing;     /* 0: full and rarely hits, or no cache: skip it for the rest of the call */
@@ -60,9 +57,10 @@ typedef struct {
 } Cache;
 
 static int
-cache_init(Cache *cache, Py_ssize_t limit, size_t slot_size)
+cache_init(Cache *cache, Py_ssize_t limit, int owns_keys)
 {
     cache->slots = NULL;
+    cache->owns_keys = owns_keys;
     cache->used = 0;
     cache->limit = limit > 0 ? limit : 0;
     cache->mask = 0;
@@ -73,11 +71,13 @@ cache_init(Cache *cache, Py_ssize_t limit, size_t slot_size)
     if (limit <= 0) {
         return 0;
     }
+    /* At least twice as many slots as entries. Not grown on demand: a fuller table means longer,
+     * less predictable probes, which cost more than the (lazily zeroed) memory. */
     int bits = 1;
-    while (((Py_ssize_t)1 << bits) < 2 * limit) { /* load factor at most 1/2 */
+    while (((Py_ssize_t)1 << bits) < 2 * limit) {
         bits++;
     }
-    cache->slots = PyMem_Calloc((size_t)1 << bits, slot_size);
+    cache->slots = PyMem_Calloc((size_t)1 << bits, sizeof(Slot));
     if (cache->slots == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -88,10 +88,71 @@ cache_init(Cache *cache, Py_ssize_t limit, size_t slot_size)
     return 0;
 }
 
+static void
+cache_free(Cache *cache)
+{
+    if (cache->slots == NULL) {
+        return;
+    }
+    for (uint64_t s = 0; s <= cache->mask; s++) {
+        Slot *slot = &cache->slots[s];
+        if (slot->value != NULL) {
+            if (cache->owns_keys) {
+                Py_DECREF((PyObject *)(uintptr_t)slot->key);
+            }
+            Py_DECREF(slot->value);
+        }
+    }
+    PyMem_Free(cache->slots);
+    cache->slots = NULL;
+}
+
+/* Fibonacci hashing: the top bits of the product pick the first slot to probe. */
+static inline uint64_t
+cache_home(const Cache *cache, uint64_t key)
+{
+    return (key * UINT64_C(0x9E3779B97F4A7C15)) >> cache->shift;
+}
+
+/* The cached value of `key` (borrowed), or NULL. */
+static inline PyObject *
+cache_get(const Cache *cache, uint64_t key)
+{
+    uint64_t s = cache_home(cache, key);
+    for (;;) {
+        Slot *slot = &cache->slots[s];
+        if (slot->value == NULL) {
+            return NULL;
+        }
+        if (slot->key == key) {
+            return slot->value;
+        }
+        s = (s + 1) & cache->mask;
+    }
+}
+
 static inline int
 cache_has_room(const Cache *cache)
 {
     return cache->probing && cache->used < cache->limit;
+}
+
+/* Adds `key` (not cached yet) -> `value`, taking new references to the value and, for the
+ * identity cache, to the key object. The caller checked cache_has_room. */
+static void
+cache_insert(Cache *cache, uint64_t key, PyObject *value)
+{
+    uint64_t s = cache_home(cache, key);
+    while (cache->slots[s].value != NULL) {
+        s = (s + 1) & cache->mask;
+    }
+    if (cache->owns_keys) {
+        Py_INCREF((PyObject *)(uintptr_t)key);
+    }
+    Py_INCREF(value);
+    cache->slots[s].key = key;
+    cache->slots[s].value = value;
+    cache->used++;
 }
 
 /* Once a cache is full, stop probing it when fewer than 1 in 4 probes of a window hit: the list
@@ -112,68 +173,18 @@ cache_account(Cache *cache, int hit)
     }
 }
 
-/* Fibonacci hashing: the top bits of the product pick the first slot to probe. */
+/* Text-cache key of a compact ASCII string of at most 8 characters: the characters, first in the
+ * low byte, with the top bit of the last one set. ASCII leaves that bit free, so the key also
+ * encodes the length (a string may contain NUL) and equal keys mean equal strings. */
 static inline uint64_t
-cache_home(const Cache *cache, uint64_t key)
+text_key(PyObject *item, Py_ssize_t length)
 {
-    return (key * UINT64_C(0x9E3779B97F4A7C15)) >> cache->shift;
-}
-
-/* The cached value of `key` (borrowed), or NULL; `*slot` is then where `key` would go. */
-static inline PyObject *
-identity_get(const Cache *cache, PyObject *key, uint64_t *slot)
-{
-    IdentitySlot *slots = cache->slots;
-    uint64_t s = cache_home(cache, (uint64_t)(uintptr_t)key);
-    for (;;) {
-        if (slots[s].key == key) {
-            return slots[s].value;
-        }
-        if (slots[s].key == NULL) {
-            *slot = s;
-            return NULL;
-        }
-        s = (s + 1) & cache->mask;
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(item);
+    uint64_t key = 0;
+    for (Py_ssize_t k = 0; k < length; k++) { /* a loop: faster than a memcpy call here */
+        key |= (uint64_t)data[k] << (8 * k);
     }
-}
-
-static inline PyObject *
-text_get(const Cache *cache, uint64_t text, Py_ssize_t length, uint64_t *slot)
-{
-    TextSlot *slots = cache->slots;
-    uint64_t s = cache_home(cache, text ^ ((uint64_t)length << 60));
-    for (;;) {
-        if (slots[s].value == NULL) {
-            *slot = s;
-            return NULL;
-        }
-        if (slots[s].text == text && slots[s].length == length) {
-            return slots[s].value;
-        }
-        s = (s + 1) & cache->mask;
-    }
-}
-
-static void
-cache_free(Cache *cache, int identity)
-{
-    if (cache->slots == NULL) {
-        return;
-    }
-    for (uint64_t s = 0; s <= cache->mask; s++) {
-        if (identity) {
-            IdentitySlot *slot = &((IdentitySlot *)cache->slots)[s];
-            if (slot->key != NULL) {
-                Py_DECREF(slot->key);
-                Py_DECREF(slot->value);
-            }
-        }
-        else {
-            Py_XDECREF(((TextSlot *)cache->slots)[s].value);
-        }
-    }
-    PyMem_Free(cache->slots);
-    cache->slots = NULL;
+    return length ? key | (UINT64_C(0x80) << (8 * (length - 1))) : 0;
 }
 
 typedef struct {
@@ -204,15 +215,12 @@ positions_append(Positions *positions, Py_ssize_t i)
 static PyObject *
 lookup_text(PyObject *fast, PyObject *item, Cache *texts)
 {
-    uint64_t text = 0, slot = 0;
-    Py_ssize_t length = PyUnicode_GET_LENGTH(item);
-    int short_ascii = texts->probing && PyUnicode_IS_COMPACT_ASCII(item) && length <= TEXT_MAX;
+    uint64_t key = 0;
+    int short_ascii = texts->probing && PyUnicode_IS_COMPACT_ASCII(item) &&
+                      PyUnicode_GET_LENGTH(item) <= TEXT_MAX;
     if (short_ascii) {
-        const Py_UCS1 *data = PyUnicode_1BYTE_DATA(item);
-        for (Py_ssize_t k = 0; k < length; k++) { /* a loop: faster than a memcpy call here */
-            text |= (uint64_t)data[k] << (8 * k);
-        }
-        PyObject *value = text_get(texts, text, length, &slot);
+        key = text_key(item, PyUnicode_GET_LENGTH(item));
+        PyObject *value = cache_get(texts, key);
         cache_account(texts, value != NULL);
         if (value != NULL) {
             return value;
@@ -221,15 +229,10 @@ lookup_text(PyObject *fast, PyObject *item, Cache *texts)
     Py_INCREF(item); /* keeps the object alive whatever the lookup runs */
     PyObject *value = PyDict_GetItemWithError(fast, item);
     Py_DECREF(item);
+    /* The cache owns its reference to the value: an __eq__ run by a later lookup could drop it
+     * from `fast`. */
     if (value != NULL && short_ascii && cache_has_room(texts)) {
-        /* `slot` is still free: nothing but this call touches the caches. Own the value, since
-         * an __eq__ run by a later lookup could drop it from `fast`. */
-        TextSlot *free_slot = &((TextSlot *)texts->slots)[slot];
-        Py_INCREF(value);
-        free_slot->text = text;
-        free_slot->length = length;
-        free_slot->value = value;
-        texts->used++;
+        cache_insert(texts, key, value);
     }
     return value;
 }
@@ -247,11 +250,11 @@ batch_lookup(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_ssize_t n = PyList_GET_SIZE(codes);
     Py_ssize_t limit = cache_limit < n ? cache_limit : n;
     Cache identities, texts;
-    if (cache_init(&identities, limit, sizeof(IdentitySlot)) < 0) {
+    if (cache_init(&identities, limit, 1) < 0) {
         return NULL;
     }
-    if (cache_init(&texts, limit, sizeof(TextSlot)) < 0) {
-        cache_free(&identities, 1);
+    if (cache_init(&texts, limit, 0) < 0) {
+        cache_free(&identities);
         return NULL;
     }
     Positions missing = {NULL, 0, 0};
@@ -267,9 +270,8 @@ batch_lookup(PyObject *module, PyObject *args, PyObject *kwargs)
         }
         PyObject *item = PyList_GET_ITEM(codes, i);
         PyObject *value = NULL;
-        uint64_t slot = 0;
         if (identities.probing) {
-            value = identity_get(&identities, item, &slot);
+            value = cache_get(&identities, (uint64_t)(uintptr_t)item);
             cache_account(&identities, value != NULL);
         }
         if (value == NULL && PyUnicode_CheckExact(item)) {
@@ -278,12 +280,7 @@ batch_lookup(PyObject *module, PyObject *args, PyObject *kwargs)
                 goto done;
             }
             if (value != NULL && cache_has_room(&identities)) {
-                IdentitySlot *free_slot = &((IdentitySlot *)identities.slots)[slot];
-                Py_INCREF(item);
-                Py_INCREF(value);
-                free_slot->key = item;
-                free_slot->value = value;
-                identities.used++;
+                cache_insert(&identities, (uint64_t)(uintptr_t)item, value);
             }
         }
         if (value == NULL) {
@@ -305,8 +302,8 @@ done:
     Py_XDECREF(raw);
     Py_XDECREF(results); /* unfilled slots are NULL, which list deallocation skips */
     PyMem_Free(missing.items);
-    cache_free(&identities, 1);
-    cache_free(&texts, 0);
+    cache_free(&identities);
+    cache_free(&texts);
     return answer;
 }
 
