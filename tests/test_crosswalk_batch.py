@@ -80,13 +80,13 @@ def test_environment_variable_forces_the_pure_path(monkeypatch: pytest.MonkeyPat
 # --------------------------------------------------------------------- the kernel on its own
 @needs_kernel
 def test_kernel_hand_case() -> None:
-    a, b = object(), object()
-    fast = {"a": a, "b": b, 5: "int key, never looked up by the kernel"}
+    a, b, five = object(), object(), object()
+    fast = {"a": a, "b": b, 5: five}
     same, fresh = "a", ("a" + ".")[:-1]
-    codes = [same, "b", None, 5, "zz", same, [1], Code("a"), ("a",), fresh, "a\x00", fresh]
+    codes = [same, "b", None, 5, "zz", same, [1], Code("a"), ("a",), fresh, "a\x00", fresh, 5.0]
     results, raw = _batch.lookup(fast, codes)
-    assert results == [a, b, None, None, None, a, None, None, None, a, None, a]
-    assert list(memoryview(raw).cast("q")) == [2, 3, 4, 6, 7, 8, 10]
+    assert results == [a, b, None, five, None, a, None, None, None, a, None, a, five]
+    assert list(memoryview(raw).cast("q")) == [2, 4, 6, 7, 8, 10]  # None is not a key here
     assert _batch.lookup(fast, []) == ([], b"")
 
 
@@ -140,9 +140,13 @@ kernel_values = st.one_of(
     st.text(max_size=3),
     st.none(),
     st.integers(-3, 3),
+    st.floats(),
+    st.booleans(),
     st.lists(st.integers(), max_size=2),
+    st.tuples(st.sampled_from(KEYS)),
     st.sampled_from(KEYS).map(Code),
 )
+PLAIN = (str, int, float, bool, type(None))  # what the kernel looks up itself
 
 
 @needs_kernel
@@ -151,8 +155,10 @@ kernel_values = st.one_of(
 def test_kernel_matches_a_reference(codes: list[object], cache_limit: int) -> None:
     fast: dict[object, object] = {key: object() for key in KEYS}
     fast[1] = object()
+    fast[None] = object()
+    fast[("a",)] = object()  # a tuple key: still left to Python
     results, raw = _batch.lookup(fast, codes, cache_limit=cache_limit)
-    known = [type(c) is str and c in fast for c in codes]
+    known = [type(c) in PLAIN and c in fast for c in codes]
     assert results == [fast[c] if k else None for c, k in zip(codes, known, strict=True)]
     assert all(r is fast[c] for c, r, k in zip(codes, results, known, strict=True) if k)
     assert list(memoryview(raw).cast("q")) == [i for i, k in enumerate(known) if not k]

@@ -2,13 +2,14 @@
  *
  * lookup(fast, codes, cache_limit=65536) -> (results, missing)
  *
- * One pass over the list `codes`. For each item that is exactly a `str` (no subclass) and a key
- * of the dict `fast`, results[i] is fast[item] (a new reference to the same object). Every other
- * position -- a string that is not a key, or any value that is not exactly a `str` -- holds None
- * in `results` and its index is listed in `missing` (bytes of native int64), for the caller to
- * resolve in Python. The kernel never hashes anything but exact strings, so it never calls a
- * user's __hash__; the only Python code that can run inside it is a user-defined __eq__ of a
- * non-string key of `fast` whose hash collides with a string's.
+ * One pass over the list `codes`. For each item that is a key of the dict `fast` and a plain
+ * value -- exactly a `str`, `int`, `float` or `bool` (no subclass), or None -- results[i] is
+ * fast[item] (a new reference to the same object). Every other position -- a plain value that is
+ * not a key, or any other value (a str subclass, a tuple, a list...) -- holds None in `results`
+ * and its index is listed in `missing` (bytes of native int64), for the caller to resolve in
+ * Python. Plain values hash without running Python code, so the kernel never calls a user's
+ * __hash__; the only Python code that can run inside it is a user-defined __eq__ of a key of
+ * `fast` whose hash collides with the item's.
  *
  * Two small caches, local to one call, sit in front of the dictionary. Each holds at most
  * `cache_limit` entries (2 MiB of slots at the default, whatever the list holds), stops inserting
@@ -16,7 +17,7 @@
  *
  * - Identity cache, keyed by the object's address: lists built in Python from one vocabulary
  *   (random.choices, [vocabulary[i] for i in ...]) hold the same string objects many times; a
- *   repeated object then costs one probe of a small table and the string is not even read. It
+ *   repeated object then costs one probe of a small table and the object is not even read. It
  *   keeps a strong reference to key and value, so an address cannot be reused by another object
  *   during the call, whatever an __eq__ does.
  * - Text cache, keyed by the characters of short ASCII strings (at most 8, which covers every
@@ -210,14 +211,22 @@ positions_append(Positions *positions, Py_ssize_t i)
     return 0;
 }
 
-/* The value of the exact str `item` in `fast` through the text cache (borrowed, or NULL with or
- * without an exception set). */
+/* Exactly a str, int, float or bool, or None: hashing it runs no Python code. */
+static inline int
+is_plain(PyObject *item)
+{
+    return PyUnicode_CheckExact(item) || PyLong_CheckExact(item) || PyFloat_CheckExact(item) ||
+           PyBool_Check(item) || item == Py_None;
+}
+
+/* The value of the plain `item` in `fast`, through the text cache for a short ASCII string
+ * (borrowed, or NULL with or without an exception set). */
 static PyObject *
-lookup_text(PyObject *fast, PyObject *item, Cache *texts)
+lookup_plain(PyObject *fast, PyObject *item, Cache *texts)
 {
     uint64_t key = 0;
-    int short_ascii = texts->probing && PyUnicode_IS_COMPACT_ASCII(item) &&
-                      PyUnicode_GET_LENGTH(item) <= TEXT_MAX;
+    int short_ascii = texts->probing && PyUnicode_CheckExact(item) &&
+                      PyUnicode_IS_COMPACT_ASCII(item) && PyUnicode_GET_LENGTH(item) <= TEXT_MAX;
     if (short_ascii) {
         key = text_key(item, PyUnicode_GET_LENGTH(item));
         PyObject *value = cache_get(texts, key);
@@ -274,8 +283,8 @@ batch_lookup(PyObject *module, PyObject *args, PyObject *kwargs)
             value = cache_get(&identities, (uint64_t)(uintptr_t)item);
             cache_account(&identities, value != NULL);
         }
-        if (value == NULL && PyUnicode_CheckExact(item)) {
-            value = lookup_text(fast, item, &texts);
+        if (value == NULL && is_plain(item)) {
+            value = lookup_plain(fast, item, &texts);
             if (value == NULL && PyErr_Occurred()) {
                 goto done;
             }
@@ -309,10 +318,11 @@ done:
 
 PyDoc_STRVAR(batch_lookup_doc,
              "lookup(fast, codes, cache_limit=65536) -> (results, missing)\n\n"
-             "results[i] is fast[codes[i]] for each exact str that is a key of the dict fast;\n"
-             "every other position holds None and is listed in missing (bytes of native int64,\n"
-             "read with memoryview(missing).cast('q')). cache_limit bounds each of the two\n"
-             "caches (string objects by address, short ASCII strings by text; 0 disables them).");
+             "results[i] is fast[codes[i]] for each exact str, int, float or bool, or None, that\n"
+             "is a key of the dict fast; every other position holds None and is listed in\n"
+             "missing (bytes of native int64, read with memoryview(missing).cast('q')).\n"
+             "cache_limit bounds each of the two caches (objects by address, short ASCII\n"
+             "strings by text; 0 disables them).");
 
 static PyMethodDef batch_methods[] = {
     {"lookup", (PyCFunction)(void (*)(void))batch_lookup, METH_VARARGS | METH_KEYWORDS,

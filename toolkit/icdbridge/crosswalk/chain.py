@@ -302,9 +302,10 @@ class Crosswalk:
     def _lookup(self, codes: list[object]) -> tuple[list[object], Sequence[int]]:
         """Known mappings of ``codes``, and the positions still unknown (``None`` there).
 
-        The one place that chooses the C kernel or pure Python. The kernel looks up exact
-        ``str`` values only and leaves every other value to :meth:`_one`; the pure path gives up
-        on the whole list at the first value it does not know.
+        The one place that chooses the C kernel or pure Python. The kernel looks up plain values
+        (exactly ``str``, ``int``, ``float``, ``bool``, or ``None``) and leaves every other value
+        to :meth:`_one`; the pure path gives up on the whole list at the first value it does not
+        know.
         """
         fast = self._fast
         kernel = batch_kernel() if self.use_kernel else None
@@ -338,7 +339,7 @@ class Crosswalk:
         if missing:  # values not known yet: resolve each distinct one once, then look up again
             self._learn([codes[i] for i in missing])
             out, missing = self._lookup(codes)
-            for i in missing:  # unhashable or non-string values, or past the memo limit
+            for i in missing:  # unhashable or non-plain values, or past the memo limit
                 out[i] = self._one(codes[i])
         if policy != "all":
             apply = get_policy(policy)
