@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -39,6 +40,20 @@ class Collider:
 
     def __eq__(self, other: object) -> bool:
         self.victim.clear()
+        return False
+
+
+class Collector:
+    """A dict key whose hash equals a string's; its __eq__ runs the garbage collector."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        gc.collect()
         return False
 
 
@@ -117,6 +132,21 @@ def test_kernel_survives_a_list_emptied_during_the_pass() -> None:
     fast = {Collider("abc", codes): 1, "def": 2}
     with pytest.raises(RuntimeError, match="changed size"):
         _batch.lookup(fast, codes)
+
+
+@needs_kernel
+def test_kernel_survives_a_garbage_collection_during_the_pass() -> None:
+    value = [object()]  # a container, tracked by the collector
+    fast = {Collector("abc"): 1, "x": value}
+    codes = ["x"] * 100 + ["abc"] + [("x" + ".")[:-1] for _ in range(100)]
+    before = sys.getrefcount(value)
+    results, raw = _batch.lookup(fast, codes)
+    assert results == [value] * 100 + [None] + [value] * 100
+    assert list(memoryview(raw).cast("q")) == [100]
+    assert sys.getrefcount(value) == before + 200
+    del results
+    gc.collect()
+    assert sys.getrefcount(value) == before
 
 
 @needs_kernel
