@@ -173,3 +173,21 @@ def test_cli_code_and_dataset(tmp_path: Path, capsys) -> None:
     (tmp_path / "bad.csv").write_bytes(b"")
     assert _run(["map", str(tmp_path / "bad.csv"), "-o", str(tmp_path / "o2.csv")]) == 2
     assert "bad.csv, line 1" in capsys.readouterr().err
+
+
+def test_cli_gem_file_follows_the_route(tmp_path: Path, capsys) -> None:
+    """--gem replaces the GEM hop the route takes, also when a custom system comes first."""
+    gem = tmp_path / "2018_I9gem.txt"
+    gem.write_text("0389  A419    00000\n", encoding="utf-8")  # 038.9 → A41.9 exact (CSV: approx.)
+    table = tmp_path / "national.csv"
+    table.write_text("source,target\nN001,038.9\n", encoding="utf-8")
+    custom = ["--custom-table", str(table), "--custom-name", "national"]
+    custom += ["--custom-target", "icd9cm"]
+    argv = ["map", "--code", "N001", "--from", "national", "--to", "icd10cm", "--json"]
+    assert _run([*argv, *custom, "--gem", str(gem)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [t["code"] for t in data["targets"]] == ["A41.9"]
+    assert data["targets"][0]["flags"] == "00000"  # the file's flags, not the package CSV's
+    argv = ["map", "--code", "A41.9", "--from", "icd10cm", "--to", "icd10who", "--gem", str(gem)]
+    assert _run(argv) == 2
+    assert "no ICD-9-CM/ICD-10-CM hop" in capsys.readouterr().err

@@ -111,12 +111,12 @@ def map_command(
         options["who_tables"] = str(who_tables)
     if who_release:
         options["who_releases"] = tuple(who_release)
-    if gem is not None:
-        options["gem_9_to_10" if source == "icd9cm" else "gem_10_to_9"] = str(gem)
     if custom_table is not None:
         if not custom_name or not custom_target:
             raise IcdbridgeError("--custom-table needs --custom-name and --custom-target")
         options["custom"] = (str(custom_table), custom_name, custom_target)
+    if gem is not None:
+        options[_gem_option(source, target, options)] = str(gem)
     crosswalk = get_crosswalk(source, target, **options)
     if code is not None:
         _print_code(crosswalk.map(code, policy=policy), as_json)
@@ -165,3 +165,17 @@ def _print_code(mapping: Mapping, as_json: bool) -> None:
         typer.echo(
             f"  {target.code or '-'}{group}: " + " > ".join(h.describe() for h in target.hops)
         )
+
+
+def _gem_option(source: str, target: str, options: dict[str, object]) -> str:
+    """Which GEM direction ``--gem`` replaces: the ICD-9-CM/ICD-10-CM hop of the route taken."""
+    from icdbridge.crosswalk.chain import Options, route
+
+    hops = route(source, target, Options(**options))  # type: ignore[arg-type]
+    if ("icd9cm", "icd10cm") in hops:
+        return "gem_9_to_10"
+    if ("icd10cm", "icd9cm") in hops:
+        return "gem_10_to_9"
+    raise IcdbridgeError(
+        f"--gem: the route {source} → {target} has no ICD-9-CM/ICD-10-CM hop to read it for"
+    )
