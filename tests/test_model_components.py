@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from icdbridge.model.calibration import Calibrator, average_precision, mean_average_precision
-from icdbridge.model.hierarchy import HierarchyMixer, ancestor_table, siblings
+from icdbridge.model.hierarchy import HierarchyMixer, ancestor_table, label_features, siblings
 from icdbridge.model.losses import masked_bce, multi_positive_contrastive
-from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
+from icdbridge.model.network import PAIR_FEATURES, LabelEmbeddingModel, ModelConfig
 from icdbridge.model.scorer import LabelAttentionScorer
 
 # ----------------------------------------------------------------------------- losses
@@ -57,6 +57,30 @@ def test_contrastive_hand_computed():
     expected = (math.log(1 + math.exp(-2)) + math.log(1 + math.exp(-1))) / 2
     value = multi_positive_contrastive(logits, targets, mask).item()
     assert value == pytest.approx(expected, rel=1e-6)
+
+
+def test_in_batch_contrastive_hand_computed_and_exclusions():
+    from icdbridge.model.losses import in_batch_contrastive
+
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    keys = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    targets = torch.tensor([0, 1])
+    # by hand, scale 1: query 0 logits (1, 0, 0.6), query 1 logits (0, 1, 0.8)
+    expected = (
+        -math.log(math.e / (math.e + 1 + math.exp(0.6)))
+        - math.log(math.e / (1 + math.e + math.exp(0.8)))
+    ) / 2
+    assert in_batch_contrastive(q, keys, targets, scale=1.0).item() == pytest.approx(expected)
+    # excluding key 2 for query 0 (another gold code of its document) removes it from its softmax
+    excluded = torch.tensor([[False, False, True], [False, False, False]])
+    expected = (
+        -math.log(math.e / (math.e + 1)) - math.log(math.e / (1 + math.e + math.exp(0.8)))
+    ) / 2
+    value = in_batch_contrastive(q, keys, targets, excluded, scale=1.0).item()
+    assert value == pytest.approx(expected)
+    # a query's own target is never excluded
+    own = torch.tensor([[True, False, False], [False, True, False]])
+    assert math.isfinite(in_batch_contrastive(q, keys, targets, own, scale=1.0).item())
 
 
 def test_contrastive_decreases_when_positive_rises():
@@ -136,10 +160,40 @@ def test_ancestor_table_and_siblings_on_icd10cm():
     assert "E11.8" in sibs and "E11.9" not in sibs
 
 
+def test_label_features_read_off_icd10cm():
+    from icdbridge.codes import get_terminology
+    from icdbridge.model.label_text import nearest_defined
+    from icdbridge.model.network import LABEL_FEATURES
+
+    terminology = get_terminology("icd10cm")
+
+    def features(code: str) -> dict[str, float]:
+        values = label_features(terminology, code, nearest_defined(terminology, code))
+        return dict(zip(LABEL_FEATURES, values, strict=True))
+
+    # S72.002 "Fracture of unspecified part of neck of left femur": a 7th-character base
+    assert features("S72.002") == {
+        "leaf": 0.0,
+        "depth": features("S72.002")["depth"],
+        "seventh_base": 1.0,
+        "residual_other": 0.0,
+        "residual_unspecified": 1.0,
+    }
+    assert features("S72.002A")["leaf"] == 1.0 and features("S72.002A")["seventh_base"] == 0.0
+    assert features("S72.002A")["depth"] > features("S72.002")["depth"]
+    assert features("S11.90")["seventh_base"] == 1.0  # children S11.90XA... (placeholder X)
+    assert features("S11.90X")["leaf"] == 1.0  # undefined spelling: a dataset's terminal code
+    assert features("S11.90X")["seventh_base"] == 1.0  # through its nearest defined prefix
+    assert features("E11")["seventh_base"] == 0.0 and features("E11")["leaf"] == 0.0
+    assert features("E11.69")["residual_other"] == 1.0  # "... with other specified complication"
+    assert features("R52")["residual_unspecified"] == 1.0  # "Pain, unspecified"
+    assert features("I10")["residual_unspecified"] == features("I10")["residual_other"] == 0.0
+
+
 # ----------------------------------------------------------------------------- network
 
 
-def _batch(n_labels: int = 6, features: int = 4):
+def _batch(n_labels: int = 6, features: int = len(PAIR_FEATURES)):
     torch.manual_seed(3)
     return dict(
         windows=torch.randn(2, 5, 16),

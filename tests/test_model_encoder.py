@@ -1,18 +1,11 @@
-"""Text encoder: pooling equals sentence-transformers, windows cover every character."""
+"""Text encoder: pooling equals sentence-transformers, batching, precision, fingerprints."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from icdbridge.model.encoder import (
-    TextEncoder,
-    default_encoder_path,
-    split_sentences,
-    split_windows,
-)
+from icdbridge.model.encoder import TextEncoder, default_encoder_path
 
 
 @pytest.fixture(scope="module")
@@ -85,76 +78,6 @@ def test_fingerprint_tracks_weights():
     with torch.no_grad():
         next(b.model.parameters()).add_(1.0)
     assert a.fingerprint() != b.fingerprint()
-
-
-def _check_cover(text, windows):
-    covered = [False] * len(text)
-    for w in windows:
-        assert w.text == text[w.char_start : w.char_end]
-        for i in range(w.char_start, w.char_end):
-            covered[i] = True
-    assert all(covered)
-    assert windows[0].char_start == 0 and windows[-1].char_end == len(text)
-
-
-def test_windows_cover_a_long_text(encoder):
-    text = " ".join(f"Sentence {i} mentions hypertension and nephrolithiasis." for i in range(60))
-    windows = split_windows(text, encoder.tokenizer, window_tokens=32)
-    assert len(windows) > 10
-    _check_cover(text, windows)
-    for w in windows:
-        assert w.text[:1] != "#"
-        n = len(encoder.tokenizer(w.text, add_special_tokens=False)["input_ids"])
-        assert n <= 32 + 8  # a window start is moved back to the start of its word at most
-    overlapping = split_windows(text, encoder.tokenizer, window_tokens=32, stride=16)
-    _check_cover(text, overlapping)
-    assert len(overlapping) > len(windows)
-
-
-def test_short_and_empty_texts(encoder):
-    assert [(w.char_start, w.char_end) for w in split_windows("", encoder.tokenizer)] == [(0, 0)]
-    assert split_windows("fever", encoder.tokenizer)[0].text == "fever"
-    with pytest.raises(ValueError):
-        split_windows("x", encoder.tokenizer, window_tokens=8, stride=9)
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400), st.integers(2, 24))
-def test_windows_cover_every_character_property(text, window):
-    tokenizer = _TOKENIZER()
-    _check_cover_or_empty(text, split_windows(text, tokenizer, window_tokens=window))
-
-
-def _check_cover_or_empty(text, windows):
-    if not text:
-        assert windows[0].text == ""
-        return
-    _check_cover(text, windows)
-
-
-_CACHE: dict[str, object] = {}
-
-
-def _TOKENIZER():
-    if "t" not in _CACHE:
-        from transformers import AutoTokenizer
-
-        _CACHE["t"] = AutoTokenizer.from_pretrained(
-            str(default_encoder_path()), local_files_only=True
-        )
-    return _CACHE["t"]
-
-
-def test_sentences_cover_text():
-    text = "Fever of 40 C. Pain in the hip.\nNo cough!\n\nEnd"
-    pieces = split_sentences(text)
-    assert [p.text.strip() for p in pieces] == [
-        "Fever of 40 C.",
-        "Pain in the hip.",
-        "No cough!",
-        "End",
-    ]
-    assert "".join(p.text for p in pieces) == text
 
 
 def test_embed_documents_groups_pieces(encoder):

@@ -51,6 +51,30 @@ def test_shortlist_equals_brute_force_max_over_pieces():
         assert score == pytest.approx(float(brute[codes.index(code)]), abs=1e-5)
 
 
+def test_batched_shortlists_equal_one_search_per_document(monkeypatch):
+    import icdbridge.model.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "SEARCH_BATCH", 500)
+    generator = torch.Generator().manual_seed(2)
+    labels = torch.nn.functional.normalize(torch.randn(300, 16, generator=generator), dim=1)
+    codes = [f"C{i:03d}" for i in range(300)]
+    index = CandidateIndex(codes, labels)
+    # 3,000 pieces in all, at most 500 per search: several faiss calls, one of a single document
+    documents = [
+        torch.nn.functional.normalize(torch.randn(n, 16, generator=generator), dim=1)
+        for n in [1, 7, 2500, 3, 489]
+    ]
+    calls = []
+    search = index.search_ids
+    monkeypatch.setattr(index, "search_ids", lambda q, k: calls.append(len(q)) or search(q, k))
+    batched = index.shortlists(documents, k=10, size=25)
+    assert calls == [8, 2500, 492]
+    for vectors, shortlist in zip(documents, batched, strict=True):
+        scores, ids = index.search_ids(vectors, 10)
+        assert shortlist == index._merge(scores, ids, 25)
+    assert index.shortlists([], k=10, size=25) == []
+
+
 def test_hnsw_finds_exact_neighbours_on_easy_data():
     generator = torch.Generator().manual_seed(1)
     labels = torch.nn.functional.normalize(torch.randn(300, 8, generator=generator), dim=1)

@@ -36,30 +36,53 @@ def train_command(
     lexical: Annotated[
         bool, typer.Option("--lexical/--no-lexical", help="Lexical channel.")
     ] = True,
+    finetune_epochs: Annotated[
+        int,
+        typer.Option(
+            "--finetune-epochs",
+            help="Epochs of encoder fine-tuning before the heads train (0: frozen encoder).",
+        ),
+    ] = 1,
+    pieces: Annotated[
+        str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
+    ] = "clauses",
+    label_space: Annotated[
+        str,
+        typer.Option(
+            "--label-space", help="all (every code of the release) or leaves (billable only)."
+        ),
+    ] = "all",
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.ckpt.")
     ] = False,
 ) -> None:
-    """Train a zero-shot label-embedding model (frozen encoder, trained heads).
+    """Train a zero-shot label-embedding model (fine-tuned encoder, trained heads).
 
-    Documents are JSONL rows {"id", "text", "codes", "system"}. Labels are
-    embedded from the code texts of the WHOLE release (cached once), so the
-    model can later score codes that never occur in training. Prints the
-    validation MAP of every epoch, stops early, calibrates unseen codes and
-    the decision threshold on --dev, and writes OUT (config.json,
-    model.safetensors, training memory).
+    Documents are JSONL rows {"id", "text", "codes", "system"}. The encoder is
+    first fine-tuned on pieces of the notes paired with their codes' texts
+    (--finetune-epochs; 0 keeps it frozen). Labels are embedded from the code
+    texts of the WHOLE release (cached), so the model can later score codes
+    that never occur in training. Prints the validation MAP of every epoch,
+    stops early, calibrates unseen codes and the decision threshold on --dev,
+    and writes OUT (config.json, model.safetensors, training memory, the
+    tuned encoder).
     """
     from rich.console import Console
 
     from icdbridge.codes import get_terminology
     from icdbridge.model.losses import LOSSES
     from icdbridge.model.network import ModelConfig
-    from icdbridge.model.predictor import PipelineConfig
+    from icdbridge.model.pieces import PIECE_MODES
+    from icdbridge.model.predictor import LABEL_SPACES, PipelineConfig
     from icdbridge.model.training import TrainConfig, load_documents, train_model
 
     console = Console(stderr=True)
     if loss not in LOSSES:
         raise typer.BadParameter(f"--loss must be one of {', '.join(LOSSES)} (got {loss!r})")
+    if pieces not in PIECE_MODES:
+        raise typer.BadParameter(f"--pieces must be one of {', '.join(PIECE_MODES)}")
+    if label_space not in LABEL_SPACES:
+        raise typer.BadParameter(f"--label-space must be one of {', '.join(LABEL_SPACES)}")
     terminology = get_terminology(system, release)
     train_docs = load_documents(train, terminology)
     dev_docs = load_documents(dev, terminology)
@@ -68,6 +91,8 @@ def train_command(
         release=terminology.release,
         encoder=str(encoder) if encoder else None,
         use_lexical=lexical,
+        pieces=pieces,
+        label_space=label_space,
     )
     console.print(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "
@@ -86,6 +111,7 @@ def train_command(
             negatives=negatives,
             learning_rate=learning_rate,
             loss=loss,
+            finetune_epochs=finetune_epochs,
         ),
         out_dir=out,
         resume=resume,

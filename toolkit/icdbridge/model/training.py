@@ -1,11 +1,13 @@
 """Train a label-embedding coder: the library function behind ``icdbridge train``.
 
-:func:`train_model` runs the whole recipe on a CPU budget: the encoder is frozen and run once
-(window embeddings of the documents, label embeddings of the whole release through the on-disk
-cache); only the light heads train — the hierarchy mixer, the label-wise attention and the fusion
-of the pair features — with pytorch-lightning (seeded, deterministic, early stopping on
-validation MAP, checkpoints that resume). The calibration of unseen codes and the decision
-threshold are then fitted on the validation documents.
+:func:`train_model` runs the whole recipe on a CPU budget. Optionally the encoder is first
+fine-tuned on pieces of the training documents paired with their codes' label texts
+(``TrainConfig.finetune_epochs``, :mod:`~icdbridge.model.finetune`); then it is frozen and run
+once (piece embeddings of the documents, label embeddings of the whole release through the
+on-disk cache) and only the light heads train — the hierarchy mixer, the label-wise attention
+and the fusion of the pair features — with pytorch-lightning (seeded, deterministic, early
+stopping on validation MAP, checkpoints that resume). The calibration of unseen codes and the
+decision threshold are then fitted on the validation documents.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from icdbridge.data import Document
     from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.finetune import FinetuneResult
     from icdbridge.model.network import ModelConfig
     from icdbridge.model.predictor import LabelSpace, PipelineConfig, Predictor
 
@@ -39,6 +42,10 @@ class TrainConfig:
         seed: Seed of everything (weights, sampling, shuffling).
         calibration_map_tolerance: Validation MAP the unseen-code calibration may give up for
             validation unseen recall@20 (:class:`~icdbridge.model.calibration.Calibrator`).
+        finetune_epochs: Epochs of encoder fine-tuning before the heads train
+            (:mod:`~icdbridge.model.finetune`; 0: the encoder stays frozen).
+        finetune_learning_rate: Peak learning rate of encoder fine-tuning.
+        finetune_batch_size: Mined pairs per fine-tuning step.
     """
 
     epochs: int = 30
@@ -51,6 +58,9 @@ class TrainConfig:
     patience: int = 5
     seed: int = 0
     calibration_map_tolerance: float = 0.01
+    finetune_epochs: int = 0
+    finetune_learning_rate: float = 3e-5
+    finetune_batch_size: int = 32
 
 
 @dataclass
@@ -63,6 +73,7 @@ class TrainResult:
         seconds: Wall time of the whole training (encoding included).
         best_val_map: Best validation MAP (uncalibrated candidate ranking).
         shortlist_recall: Fraction of validation gold pairs among the candidates.
+        finetune: Outcome of encoder fine-tuning (``None`` when the encoder stayed frozen).
     """
 
     predictor: Predictor
@@ -70,11 +81,32 @@ class TrainResult:
     seconds: float = 0.0
     best_val_map: float = 0.0
     shortlist_recall: float = 0.0
+    finetune: FinetuneResult | None = None
 
 
-def extra_codes_of(docs: Sequence[Document], leaves: set[str]) -> list[str]:
-    """Training codes that are not leaves of the release (kept in the label space)."""
-    return sorted({c for d in docs for c in d.codes if c not in leaves})
+def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tuple[str, ...]:
+    """The pair features a model uses, by the components switched on.
+
+    The lexical score needs the lexical channel; the neighbour vote, prior and seen flag need the
+    training memory; the tree-derived label features
+    (:data:`~icdbridge.model.network.HIERARCHY_FEATURES`) need the hierarchy component, so that
+    the ablation without it uses nothing of the code tree.
+    """
+    from icdbridge.model.network import HIERARCHY_FEATURES, LABEL_FEATURES, PAIR_FEATURES
+
+    def used(name: str) -> bool:
+        if name == "lexical":
+            return pipeline.use_lexical
+        if name in HIERARCHY_FEATURES:
+            return use_hierarchy
+        return name in LABEL_FEATURES or pipeline.use_memory
+
+    return tuple(name for name in PAIR_FEATURES if used(name))
+
+
+def extra_codes_of(docs: Sequence[Document], known: set[str]) -> list[str]:
+    """Training codes outside ``known`` (the release's label-space codes), kept as extra labels."""
+    return sorted({c for d in docs for c in d.codes if c not in known})
 
 
 def train_model(
@@ -109,8 +141,8 @@ def train_model(
         encoder: A loaded encoder (default: load ``pipeline.encoder``).
         space: A prebuilt label space (default: the whole release, through the cache).
         lexical: A prebuilt lexical matcher over ``space`` (default: built when enabled).
-        label_codes: The label space when ``space`` is not given (default: the whole release
-            plus the training codes that are not leaves).
+        label_codes: The label space when ``space`` is not given (default: the codes of
+            ``pipeline.label_space`` plus the training codes outside them).
         window_cache: Shared cache of window embeddings (see
             :func:`~icdbridge.model.predictor.encode_documents`).
         progress: Show progress bars (encoding, epochs).
@@ -118,6 +150,8 @@ def train_model(
     Returns:
         :class:`TrainResult`.
     """
+    import copy
+
     import pytorch_lightning as pl
     import torch
 
@@ -126,9 +160,10 @@ def train_model(
     from icdbridge.model.calibration import Calibrator
     from icdbridge.model.datamodule import CodingDataModule
     from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.finetune import finetune_encoder
     from icdbridge.model.lightning import CodingModule
     from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.network import PAIR_FEATURES, LabelEmbeddingModel, ModelConfig
+    from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
     from icdbridge.model.predictor import (
         PipelineConfig,
         Predictor,
@@ -136,6 +171,7 @@ def train_model(
         build_lexical,
         feature_columns,
         featurize,
+        label_space_codes,
         score_documents,
     )
     from icdbridge.model.pretrained import save_pretrained
@@ -151,9 +187,26 @@ def train_model(
     terminology = get_terminology(pipeline.system, pipeline.release)
     encoder = encoder or TextEncoder(pipeline.encoder)
     if not pipeline.extra_codes:
-        pipeline.extra_codes = extra_codes_of(train_docs, set(terminology.codes(leaves_only=True)))
+        known = set(label_space_codes(terminology, pipeline.label_space))
+        pipeline.extra_codes = extra_codes_of(train_docs, known)
     if space is None:
         space = build_label_space(encoder, terminology, pipeline, label_codes, progress)
+    tuned = None
+    if train_config.finetune_epochs > 0:
+        encoder = copy.deepcopy(encoder)  # the caller's encoder stays as it was
+        tuned = finetune_encoder(
+            encoder,
+            train_docs,
+            space,
+            pipeline,
+            epochs=train_config.finetune_epochs,
+            batch_size=train_config.finetune_batch_size,
+            learning_rate=train_config.finetune_learning_rate,
+            seed=train_config.seed,
+            progress=progress,
+        )
+        pipeline.finetuned_encoder = True
+        space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
     if pipeline.use_lexical and lexical is None:
         lexical = build_lexical(terminology, space.codes)
     memory = None
@@ -168,13 +221,8 @@ def train_model(
         dev_docs, encoder, space, pipeline, memory, lexical, False, progress, window_cache
     )
 
-    features = tuple(
-        name
-        for name in PAIR_FEATURES
-        if (name != "lexical" or pipeline.use_lexical)
-        and (name == "lexical" or pipeline.use_memory)
-    )
     base = model_config or ModelConfig()
+    features = model_features(pipeline, base.use_hierarchy)
     config = ModelConfig.from_dict({**base.to_dict(), "dim": encoder.dim, "features": features})
     config.max_ancestors = pipeline.max_ancestors
     model = LabelEmbeddingModel(config)
@@ -248,6 +296,7 @@ def train_model(
         seconds=time.perf_counter() - started,
         best_val_map=max((h["val_map"] for h in module.history), default=0.0),
         shortlist_recall=covered / n_gold if n_gold else float("nan"),
+        finetune=tuned,
     )
     if out_dir is not None:
         save_pretrained(
@@ -256,6 +305,8 @@ def train_model(
             extra={
                 "train_config": asdict(train_config),
                 "history": module.history,
+                "finetune_pairs": tuned.pairs if tuned else 0,
+                "finetune_seconds": round(tuned.seconds, 1) if tuned else 0.0,
                 "train_seconds": round(result.seconds, 1),
                 "n_train_documents": len(train_docs),
                 "n_dev_documents": len(dev_docs),

@@ -1,0 +1,293 @@
+"""Encoder fine-tuning: teach the encoder to put a note's wording next to the code's description.
+
+The untuned encoder knows general English; clinical notes say "intense generalized chemosis" where
+the terminology says "Conjunctival edema". This optional first stage of training
+(``TrainConfig.finetune_epochs``) adapts the whole transformer — document pieces and label texts
+go through the same encoder — on pairs mined from the training documents:
+
+* **Mining** (:func:`mine_pairs`): a document says which codes it has, not where. For each gold
+  code, the document piece (sentence or clause, :mod:`~icdbridge.model.pieces`) most similar to
+  the code's label text under the current encoder is taken as its mention (multiple-instance
+  learning with a hard assignment), with a few hard negatives: the labels closest to that piece
+  that are not gold codes of the document.
+* **Loss** (:func:`~icdbridge.model.losses.in_batch_contrastive`): each piece must score its
+  label text above every other label text of the batch (other pairs' labels and the hard
+  negatives); the document's other gold codes are left out of its softmax.
+
+:class:`PairDataModule` owns the batches and :class:`EncoderTuningModule` (a thin
+``LightningModule``) the loss, optimiser (AdamW, linear warm-up and decay) and logging, as for
+the scoring heads. Label texts of **every** code are trained against, not only the codes of the
+training documents, through the hard negatives; what transfers to codes never seen is the
+mapping from clinical wording to terminology wording. After fine-tuning, the label embeddings of
+the whole release are recomputed with the tuned encoder (through the cache, keyed by the encoder
+weights) and the tuned weights are saved with the model.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from icdbridge.model.losses import in_batch_contrastive
+
+if TYPE_CHECKING:
+    from icdbridge.data import Document
+    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.predictor import LabelSpace, PipelineConfig
+
+
+@dataclass(frozen=True)
+class PiecePair:
+    """One mined training pair.
+
+    Attributes:
+        piece: Text of the document piece taken as the code's mention.
+        code: The gold code.
+        gold: All gold codes of the document (never negatives for this piece).
+        hard: Hard negative codes (closest labels to the piece that are not gold).
+    """
+
+    piece: str
+    code: str
+    gold: frozenset[str]
+    hard: tuple[str, ...]
+
+
+def mine_pairs(
+    encoder: TextEncoder,
+    docs: Sequence[Document],
+    space: LabelSpace,
+    config: PipelineConfig,
+    hard_negatives: int = 3,
+    progress: bool = False,
+) -> list[PiecePair]:
+    """Pair every gold code of ``docs`` (in ``space``) with its most similar document piece.
+
+    Args:
+        encoder: The encoder to mine with (its label embeddings are ``space.matrix``).
+        docs: Training documents.
+        space: The label space (embeddings of the same encoder).
+        config: Pipeline settings (how documents are cut into pieces).
+        hard_negatives: Hard negatives kept per pair.
+        progress: Show a progress bar while encoding pieces.
+    """
+    from icdbridge.model.predictor import encode_documents
+
+    encoded = encode_documents(encoder, [d.text for d in docs], config, progress)
+    pairs: list[PiecePair] = []
+    for doc, (spans, vectors) in zip(docs, encoded, strict=True):
+        gold = [c for c in dict.fromkeys(doc.codes) if c in space.row]
+        if not gold:
+            continue
+        texts = [doc.text[start:end] for start, end in spans]
+        rows = torch.tensor([space.row[c] for c in gold])
+        best = (vectors @ space.matrix[rows].T).argmax(dim=0).tolist()
+        chosen = sorted(set(best))
+        _, neighbours = space.index.search_ids(vectors[chosen], hard_negatives + len(gold) + 5)
+        hard_of = {
+            piece: tuple(space.codes[i] for i in ids if i >= 0 and space.codes[i] not in doc.codes)[
+                :hard_negatives
+            ]
+            for piece, ids in zip(chosen, neighbours.tolist(), strict=True)
+        }
+        golds = frozenset(doc.codes)
+        for code, piece in zip(gold, best, strict=True):
+            pairs.append(PiecePair(texts[piece], code, golds, hard_of[piece]))
+    return pairs
+
+
+def collate_pairs(
+    pairs: Sequence[PiecePair], label_text: dict[str, str], hard_negatives: int
+) -> dict[str, Any]:
+    """A batch: piece texts, the batch's distinct label texts, targets and exclusions."""
+    codes: dict[str, int] = {}
+    for pair in pairs:
+        codes.setdefault(pair.code, len(codes))
+    for pair in pairs:
+        for code in pair.hard[:hard_negatives]:
+            codes.setdefault(code, len(codes))
+    order = list(codes)
+    excluded = torch.tensor([[c in p.gold and c != p.code for c in order] for p in pairs])
+    return {
+        "pieces": [p.piece for p in pairs],
+        "labels": [label_text[c] for c in order],
+        "targets": torch.tensor([codes[p.code] for p in pairs]),
+        "excluded": excluded,
+    }
+
+
+class PairDataModule(pl.LightningDataModule):
+    """Shuffled batches of mined pairs.
+
+    Args:
+        pairs: Mined pairs.
+        label_text: Code → label text (every code a pair names).
+        batch_size: Pairs per batch.
+        hard_negatives: Hard negatives per pair added to the batch's keys.
+        seed: Seed of the shuffling.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[PiecePair],
+        label_text: dict[str, str],
+        batch_size: int = 32,
+        hard_negatives: int = 1,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.pairs = list(pairs)
+        self.label_text = label_text
+        self.batch_size = batch_size
+        self.hard_negatives = hard_negatives
+        self.seed = seed
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled (seeded) batches; the last incomplete batch is dropped."""
+        return DataLoader(
+            self.pairs,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=len(self.pairs) > self.batch_size,
+            collate_fn=lambda items: collate_pairs(items, self.label_text, self.hard_negatives),
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+
+class EncoderTuningModule(pl.LightningModule):
+    """Loss, optimiser and logging of encoder fine-tuning.
+
+    Args:
+        encoder: The encoder (trained in place).
+        learning_rate: Peak AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        warmup: Fraction of the steps with a linear warm-up.
+        scale: Inverse temperature of the contrastive loss.
+        piece_tokens: Token limit of a piece.
+        label_tokens: Token limit of a label text.
+    """
+
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        learning_rate: float = 3e-5,
+        weight_decay: float = 0.01,
+        warmup: float = 0.1,
+        scale: float = 20.0,
+        piece_tokens: int = 130,
+        label_tokens: int = 64,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup = warmup
+        self.scale = scale
+        self.piece_tokens = piece_tokens
+        self.label_tokens = label_tokens
+        self.history: list[float] = []
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        queries = self.encoder.encode_batch(batch["pieces"], self.piece_tokens)
+        keys = self.encoder.encode_batch(batch["labels"], self.label_tokens)
+        loss = in_batch_contrastive(queries, keys, batch["targets"], batch["excluded"], self.scale)
+        self.log("finetune_loss", loss, prog_bar=True, batch_size=len(batch["pieces"]))
+        self.history.append(float(loss.detach()))
+        return loss
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.encoder.model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warm = max(1, int(total * self.warmup))
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            return max(0.0, (total - step) / max(1, total - warm))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        schedule = {"scheduler": scheduler, "interval": "step"}
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+@dataclass
+class FinetuneResult:
+    """Outcome of :func:`finetune_encoder`.
+
+    Attributes:
+        pairs: Number of mined pairs.
+        losses: Training loss per step.
+        seconds: Wall time (mining included).
+    """
+
+    pairs: int
+    losses: list[float]
+    seconds: float
+
+
+def finetune_encoder(
+    encoder: TextEncoder,
+    docs: Sequence[Document],
+    space: LabelSpace,
+    config: PipelineConfig,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    learning_rate: float = 3e-5,
+    hard_negatives: int = 1,
+    seed: int = 0,
+    progress: bool = False,
+) -> FinetuneResult:
+    """Fine-tune ``encoder`` in place on pairs mined from ``docs`` (see the module docstring).
+
+    Args:
+        encoder: The encoder to tune (``space`` holds its current label embeddings).
+        docs: Training documents.
+        space: Label space embedded by ``encoder`` (mining and hard negatives).
+        config: Pipeline settings (pieces, token budget).
+        epochs: Passes over the mined pairs.
+        batch_size: Pairs per step.
+        learning_rate: Peak learning rate.
+        hard_negatives: Hard negatives per pair.
+        seed: Seed of shuffling and dropout.
+        progress: Progress bars.
+
+    Returns:
+        :class:`FinetuneResult`.
+    """
+    import time
+
+    started = time.perf_counter()
+    pl.seed_everything(seed, workers=True, verbose=False)
+    pairs = mine_pairs(encoder, docs, space, config, max(hard_negatives, 1), progress)
+    label_text = dict(zip(space.codes, space.texts, strict=True))
+    random.Random(seed).shuffle(pairs)
+    module = EncoderTuningModule(
+        encoder, learning_rate=learning_rate, piece_tokens=config.window_tokens + 2
+    )
+    data = PairDataModule(pairs, label_text, batch_size, hard_negatives, seed)
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    encoder.train()
+    try:
+        if pairs:
+            trainer.fit(module, datamodule=data)
+    finally:
+        encoder.eval()
+    return FinetuneResult(len(pairs), module.history, time.perf_counter() - started)
