@@ -100,10 +100,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
-    from icdbridge.model.encoder import TextEncoder, bf16_supported, split_sentences
+    from icdbridge.model.encoder import TextEncoder, bf16_supported
     from icdbridge.model.label_cache import DEFAULT_LABEL_MAX_LENGTH
     from icdbridge.model.label_text import LabelTextOptions, label_texts
     from icdbridge.model.lexical import LexicalMatcher
+    from icdbridge.model.pieces import split_sentences
     from icdbridge.model.retrieval import CandidateIndex
 
     report: dict[str, Any] = {

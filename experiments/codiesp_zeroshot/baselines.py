@@ -54,7 +54,7 @@ def tfidf_row(ctx: ExperimentContext) -> ScoredRun:
 
 def cosine_scores(ctx: ExperimentContext, index, docs: Sequence) -> list[dict[str, float]]:
     """Max over sentences of cosine(label description, sentence), top :data:`COSINE_TOP`."""
-    from icdbridge.model.encoder import split_sentences
+    from icdbridge.model.pieces import split_sentences
 
     sentences = [
         [s.text for s in split_sentences(d.text) if s.text.strip()] or [d.text] for d in docs

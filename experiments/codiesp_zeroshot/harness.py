@@ -33,6 +33,9 @@ class ScoredRun:
     predict_seconds: float
     shortlist: list[set[str]] | None = None
     notes: str = ""
+    operating_points: dict[str, tuple[list[dict[str, float]], list[dict[str, float]]]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass
@@ -121,8 +124,10 @@ def split_train(docs: list[Document], seed: int, tune_size: int = TUNE_SIZE):
 
 
 def build_label_space(terminology: Terminology, train_docs: list[Document]) -> list[str]:
-    """Leaf codes of the release plus train gold codes that are not leaves (see README.md)."""
-    codes = terminology.codes(leaves_only=True)
+    """Every code of the release plus train gold codes it does not define (see README.md)."""
+    from icdbridge.model.predictor import label_space_codes
+
+    codes = label_space_codes(terminology, "all")
     known = set(codes)
     for doc in train_docs:
         for code in doc.codes:

@@ -21,7 +21,7 @@ def main() -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig
+    from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
     from icdbridge.model.training import TrainConfig, extra_codes_of, train_model
 
     train = load_codiesp(split="train")
@@ -30,14 +30,14 @@ def main() -> None:
     terminology = ctx.terminology
     options = LabelTextOptions(synonyms=False, ancestors=False)
     space = LabelSpace(ctx.label_embeddings(options), terminology, 3)
-    leaves = set(terminology.codes(leaves_only=True))
+    known = set(label_space_codes(terminology, "all"))
     cache: dict = {}
     results = {}
     for loss in ("bce", "contrastive"):
         pipeline = PipelineConfig(
             release="2026",
             encoder=str(ctx.encoder_path),
-            extra_codes=extra_codes_of(train, leaves),
+            extra_codes=extra_codes_of(train, known),
             label_options=options.to_dict(),
         )
         started = time.perf_counter()

@@ -1,37 +1,49 @@
-"""Model rows (d)(e)(f) of the CodiEsp zero-shot table: the trained label-embedding model and
+"""Model rows (d)-(g) of the CodiEsp zero-shot table: the trained label-embedding model and
 its ablations, through the interface of README.md (``run_model_rows``).
 
-- ``model``: :func:`icdbridge.model.training.train_model` with every component;
-- ``model_no_hierarchy``: the same without the hierarchy component (``use_hierarchy=False``);
+- ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder);
+- ``model_no_hierarchy``: the same without the hierarchy component (``use_hierarchy=False``: no
+  ancestor mixing, no tree-derived label features);
 - ``model_no_lexical``: the same without the lexical channel (no lexical candidates, no lexical
-  feature).
+  feature);
+- ``model_finetuned``: the full model with one epoch of encoder fine-tuning first
+  (:mod:`icdbridge.model.finetune`).
 
 Each row trains on ``ctx.fit_docs``, early-stops and calibrates on ``ctx.tune_docs`` and scores
 ``ctx.dev_docs`` over the full label space (faiss shortlist + lexical matches + codes seen in
-training). Window embeddings of fit/tune documents are shared between rows (encoded once); the
-dev documents are encoded afresh inside each row's timed prediction. Checkpoints go to
-``ctx.out_dir/work/`` (git-ignored).
+training). Piece embeddings of fit/tune documents are shared between rows with the same encoder
+(encoded once); the dev documents are encoded afresh inside each row's timed prediction.
+Checkpoints go to ``ctx.out_dir/work/`` (git-ignored).
+
+For the full model, the unseen-code calibration is also refitted on the tune slice with other
+MAP tolerances (:data:`OPERATING_TOLERANCES`) and each operating point is scored on dev: the
+trade-off between MAP and unseen-code recall, every point chosen on tune only.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from harness import ExperimentContext, ScoredRun
 
 ROW_SETTINGS: dict[str, dict[str, bool]] = {
-    "model": {"use_hierarchy": True, "use_lexical": True},
-    "model_no_hierarchy": {"use_hierarchy": False, "use_lexical": True},
-    "model_no_lexical": {"use_hierarchy": True, "use_lexical": False},
+    "model": {"use_hierarchy": True, "use_lexical": True, "finetune": False},
+    "model_no_hierarchy": {"use_hierarchy": False, "use_lexical": True, "finetune": False},
+    "model_no_lexical": {"use_hierarchy": True, "use_lexical": False, "finetune": False},
+    "model_finetuned": {"use_hierarchy": True, "use_lexical": True, "finetune": True},
 }
 """Row name → component switches."""
+
+OPERATING_TOLERANCES = (0.0, 0.01, 0.03, 0.05)
+"""Validation-MAP tolerances of the calibration operating points reported for row (d)."""
 
 
 def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredRun]:
     """Train and score each requested model row; return row name → ScoredRun."""
     from icdbridge.model.label_text import LabelTextOptions
     from icdbridge.model.network import ModelConfig
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig
+    from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
     from icdbridge.model.training import TrainConfig, extra_codes_of, train_model
 
     started = time.perf_counter()
@@ -42,7 +54,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
     space = LabelSpace(labels, ctx.terminology, PipelineConfig().max_ancestors)
     setup_seconds = time.perf_counter() - started
     print(f"label space ready in {setup_seconds:.0f}s ({len(space)} codes)", flush=True)
-    leaves = set(ctx.terminology.codes(leaves_only=True))
+    known = set(label_space_codes(ctx.terminology, "all"))
     window_cache: dict = {}
     train_config = TrainConfig(
         epochs=3 if ctx.fast else 25, patience=5, seed=ctx.seed, batch_size=16, negatives=192
@@ -58,7 +70,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             release=ctx.terminology.release,
             encoder=str(ctx.encoder_path),
             use_lexical=switches["use_lexical"],
-            extra_codes=extra_codes_of(fit + tune, leaves),
+            extra_codes=extra_codes_of(fit + tune, known),
             label_options=options.to_dict(),
         )
         lexical = ctx.lexical() if switches["use_lexical"] else None
@@ -68,7 +80,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             tune,
             pipeline,
             ModelConfig(use_hierarchy=switches["use_hierarchy"]),
-            train_config,
+            replace(train_config, finetune_epochs=1 if switches["finetune"] else 0),
             checkpoint_dir=ctx.out_dir / "work" / name,
             encoder=ctx.encoder,
             space=space,
@@ -88,6 +100,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
         predict_seconds = time.perf_counter() - t0
         predictor.window_cache = window_cache
         tune_predictions = predictor.predict(tune, top_k=None)
+        points = operating_points(predictor, tune, dev) if name == "model" else {}
         predictor.window_cache = None
         epochs = len(result.history)
         out[name] = ScoredRun(
@@ -96,17 +109,48 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             train_seconds=train_seconds,
             predict_seconds=predict_seconds,
             shortlist=[set(p.scores) for p in dev_predictions],
+            operating_points=points,
             notes=(
-                f"frozen MiniLM windows (128 tok, stride 96) + heads trained {epochs} epochs "
-                f"(early stop on tune MAP {result.best_val_map:.3f}); candidates = faiss top-150 "
-                f"+ {'lexical + ' if switches['use_lexical'] else ''}codes seen in fit; "
+                f"{_encoder_note(result)}; pieces = {pipeline.pieces} (<= "
+                f"{pipeline.window_tokens} tok) + heads trained {epochs} epochs "
+                f"(early stop on tune MAP {result.best_val_map:.3f}); candidates = faiss "
+                f"top-{pipeline.shortlist_k} + {'lexical + ' if switches['use_lexical'] else ''}"
+                "codes seen in fit; "
                 f"unseen offset {predictor.calibrator.unseen_offset_:+.2f}, temperature "
                 f"{predictor.calibrator.unseen_temperature_:g} (max tune unseen R@20 within "
                 f"{predictor.calibrator.map_tolerance:g} of the best tune MAP: tune MAP "
                 f"{predictor.calibrator.validation_map_:.3f}, unseen R@20 "
                 f"{predictor.calibrator.validation_unseen_recall_ or 0.0:.3f}); shared "
-                f"label-embedding cache "
-                f"({setup_seconds:.0f}s to load) not counted in train s"
+                f"untuned label-embedding cache ({setup_seconds:.0f}s to load) not counted in "
+                "train s"
             ),
+        )
+    return out
+
+
+def _encoder_note(result) -> str:
+    tuned = result.finetune
+    if tuned is None:
+        return "frozen MiniLM"
+    return (
+        f"MiniLM fine-tuned on {tuned.pairs} mined pairs in {tuned.seconds:.0f}s "
+        "(included in train s, with re-embedding the label space)"
+    )
+
+
+def operating_points(predictor, tune, dev) -> dict[str, tuple[list, list]]:
+    """Calibration refitted on tune per MAP tolerance → (tune scores, dev scores)."""
+    from icdbridge.model.calibration import Calibrator
+
+    raw_tune, raw_dev = predictor.raw_scores(tune), predictor.raw_scores(dev)
+    seen = predictor.seen
+    out = {}
+    for tolerance in OPERATING_TOLERANCES:
+        calibrator = Calibrator(map_tolerance=tolerance).fit(
+            raw_tune, [set(d.codes) for d in tune], seen
+        )
+        out[f"MAP tolerance {tolerance:g}"] = (
+            [calibrator.apply(r, seen) for r in raw_tune],
+            [calibrator.apply(r, seen) for r in raw_dev],
         )
     return out

@@ -32,7 +32,7 @@ from metrics import (  # noqa: E402
     train_frequency,
 )
 
-MODEL_ROWS = ("model", "model_no_hierarchy", "model_no_lexical")
+MODEL_ROWS = ("model", "model_no_hierarchy", "model_no_lexical", "model_finetuned")
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
     "cosine": "(b) zero-shot cosine (untuned encoder)",
@@ -40,6 +40,7 @@ ROW_TITLES = {
     "model": "(d) trained model",
     "model_no_hierarchy": "(e) model without hierarchy component",
     "model_no_lexical": "(f) model without lexical channel",
+    "model_finetuned": "(g) model with encoder fine-tuning",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 
@@ -58,12 +59,32 @@ def evaluate(run: ScoredRun, ctx: ExperimentContext, frequency) -> dict:
         "shortlist_size": (
             sum(len(s) for s in run.shortlist) / len(run.shortlist) if run.shortlist else None
         ),
+        # the same on the tune slice (buckets by fit-split frequency): what choices may look at
+        "tune": {
+            "map": mean_ap(tune_gold, run.tune_scores),
+            "recall_by_bucket": recall_at_k_by_bucket(
+                tune_gold, run.tune_scores, train_frequency(ctx.fit_docs)
+            ),
+        },
         "train_seconds": run.train_seconds,
         "predict_docs_per_s": len(ctx.dev_docs) / run.predict_seconds
         if run.predict_seconds > 0
         else float("inf"),
         "notes": run.notes,
     }
+    if run.operating_points:
+        fit_frequency = train_frequency(ctx.fit_docs)
+        result["operating_points"] = {
+            name: {
+                "tune_map": mean_ap(tune_gold, tune_scores),
+                "tune_recall_by_bucket": recall_at_k_by_bucket(
+                    tune_gold, tune_scores, fit_frequency
+                ),
+                "map": mean_ap(gold, dev_scores),
+                "recall_by_bucket": recall_at_k_by_bucket(gold, dev_scores, frequency),
+            }
+            for name, (tune_scores, dev_scores) in run.operating_points.items()
+        }
     return result
 
 
@@ -86,8 +107,9 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
         "",
         f"- dev: {meta['n_dev']} documents, {meta['n_dev_pairs']} gold pairs; fit "
         f"{meta['n_fit']} / tune {meta['n_tune']} train documents",
-        f"- label space: {meta['n_labels']} codes ({meta['n_leaves']} billable 2026 leaves + "
-        f"{meta['n_labels'] - meta['n_leaves']} non-leaf/undefined codes from train gold)",
+        f"- label space: {meta['n_labels']} codes (all {meta['n_release']} codes of ICD-10-CM "
+        f"2026, {meta['n_leaves']} of them billable leaves, + "
+        f"{meta['n_labels'] - meta['n_release']} train gold codes the release does not define)",
         f"- dev gold pairs outside the label space (unreachable for every row): "
         f"{meta['n_unreachable']} ({meta['unreachable_codes']})",
         "- dev gold pairs by bucket: "
@@ -117,6 +139,31 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
             + " | ".join(buckets)
             + f" | {shortlist} | {r['train_seconds']:.0f} | {r['predict_docs_per_s']:.1f} |"
         )
+    for name in ALL_ROWS:
+        points = results.get(name, {}).get("operating_points")
+        if not points:
+            continue
+        lines += [
+            "",
+            f"Operating points of {ROW_TITLES[name]}: the unseen-code calibration refitted on "
+            "the tune slice with each validation-MAP tolerance (the grid point with the best "
+            "tune unseen R@20 among those within the tolerance of the best tune MAP), scored on "
+            "dev:",
+            "",
+            "| calibration | tune MAP | tune unseen R@20 | dev MAP | dev unseen R@10/20/50 | "
+            "dev few-shot R@20 | dev frequent R@20 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, point in points.items():
+            unseen = point["recall_by_bucket"]["unseen"]
+            lines.append(
+                f"| {label} | {fmt(point['tune_map'])} | "
+                f"{fmt(point['tune_recall_by_bucket']['unseen']['recall@20'], 2)} | "
+                f"{fmt(point['map'])} | "
+                + "/".join(fmt(unseen[f"recall@{k}"], 2) for k in (10, 20, 50))
+                + f" | {fmt(point['recall_by_bucket']['few-shot']['recall@20'], 2)} | "
+                f"{fmt(point['recall_by_bucket']['frequent']['recall@20'], 2)} |"
+            )
     lines += ["", "Notes:", ""]
     for name in ALL_ROWS:
         if name in results and results[name].get("notes"):
@@ -205,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         "n_dev_pairs": sum(len(set(d.codes)) for d in dev),
         "n_labels": len(labels),
         "n_leaves": len(ctx.terminology.codes(leaves_only=True)),
+        "n_release": len(ctx.terminology.codes()),
         "n_unreachable": len(unreachable),
         "unreachable_codes": ", ".join(sorted(set(unreachable))[:8])
         + (" ..." if len(set(unreachable)) > 8 else ""),
@@ -235,7 +283,13 @@ def main(argv: list[str] | None = None) -> None:
         results[name] = evaluate(run, ctx, frequency)
         results[name]["command"] = meta["command"].strip()
         results[name]["precision"] = args.precision
-        print(name, f"MAP {results[name]['map']:.3f}", flush=True)
+        tune = results[name]["tune"]
+        print(
+            name,
+            f"MAP {results[name]['map']:.3f}; tune MAP {tune['map']:.3f}, tune unseen R@20 "
+            f"{tune['recall_by_bucket']['unseen']['recall@20']:.3f}",
+            flush=True,
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps({"meta": meta, "rows": results}, indent=2) + "\n")
     write_markdown(args.out / "results.md", results, meta)

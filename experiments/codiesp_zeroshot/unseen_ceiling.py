@@ -1,6 +1,6 @@
 """Diagnostic: how many *unseen* dev gold codes can the model rows reach at all?
 
-The model reranks candidates = faiss shortlist (top ``shortlist_k`` by max window cosine over the
+The model reranks candidates = faiss shortlist (top ``shortlist_k`` by max piece cosine over the
 whole label space) + lexical matches + codes seen in training. A dev gold code absent from the
 train split can only be found through the first two; this script reports the recall of unseen
 gold pairs within the faiss shortlist, the lexical matches and their union (the ceiling of
@@ -33,14 +33,12 @@ def main() -> None:
     labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
     index = CandidateIndex(labels.codes, labels.matrix)
     config = PipelineConfig()
-    encoded = encode_documents(
-        ctx.encoder, [d.text for d in dev], config.window_tokens, config.window_stride
-    )
+    encoded = encode_documents(ctx.encoder, [d.text for d in dev], config)
     lexical = ctx.lexical()
     seen = {c for d in train for c in d.codes}
     counts = {"pairs": 0, "faiss": 0, "lexical": 0, "union": 0}
-    for doc, (_, windows) in zip(dev, encoded, strict=True):
-        shortlist = set(index.shortlist(windows, config.per_window_k, config.shortlist_k))
+    for doc, (_, pieces) in zip(dev, encoded, strict=True):
+        shortlist = set(index.shortlist(pieces, config.per_window_k, config.shortlist_k))
         matched = set(lexical_matches(lexical, doc.text))
         for code in set(doc.codes) - seen:
             counts["pairs"] += 1
