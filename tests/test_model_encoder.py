@@ -80,20 +80,6 @@ def test_fingerprint_tracks_weights():
     assert a.fingerprint() != b.fingerprint()
 
 
-def test_embed_documents_groups_pieces(encoder):
-    docs = ["Fever. Cough.", "Hip pain.\nHypertension."]
-    out = encoder.embed_documents(docs, window_tokens=16, sentences=True)
-    assert len(out) == 2
-    pieces, vectors = out[1]
-    assert [p.text.strip() for p in pieces] == [
-        "Hip pain.\nHypertension.",
-        "Hip pain.",
-        "Hypertension.",
-    ]
-    assert vectors.shape == (3, 384)
-    assert torch.allclose(vectors[2], encoder.embed(["Hypertension."])[0], atol=1e-5)
-
-
 def test_missing_model_dir(tmp_path):
     from icdbridge.errors import DataNotFoundError
 

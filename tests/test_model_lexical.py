@@ -75,6 +75,15 @@ def test_category_phrase_goes_to_its_default_leaf(small):
     assert hits["E11.9"].score < 1.0  # inherited from the category E11, weighted down
 
 
+def test_category_in_the_label_space_ranks_below_its_default_leaf(cm):
+    matcher = LexicalMatcher.build(cm, ["E11", "E11.9", "E11.65", "R51", "R51.9", "W19.XXX"])
+    hits = matcher.match("Known type 2 diabetes mellitus. Headache. Unspecified fall.")
+    assert hits["E11.9"].score > hits["E11"].score > 0
+    assert "E11.65" not in hits
+    assert hits["R51.9"].score > hits["R51"].score
+    assert hits["W19.XXX"].score >= 1.0  # undefined spelling: its prefix's phrase, full weight
+
+
 def test_label_space_restricts_codes(cm):
     matcher = LexicalMatcher.build(cm, ["R50.9"])
     assert set(matcher.match("fever and pneumonia")) == {"R50.9"}

@@ -209,6 +209,58 @@ def test_seeded_runs_are_reproducible(tiny, trained):
         assert torch.equal(tensor, second[name]), name
 
 
+_DIGEST_SCRIPT = """
+import hashlib, random, sys
+import torch
+from icdbridge.codes import get_terminology
+from icdbridge.data import load_codiesp
+from icdbridge.model.encoder import TextEncoder
+from icdbridge.model.hierarchy import siblings
+from icdbridge.model.predictor import PipelineConfig, build_label_space, build_lexical
+from icdbridge.model.training import TrainConfig, train_model
+
+torch.set_num_threads(1)
+terminology = get_terminology("icd10cm")
+docs = load_codiesp(split="train")[:12]
+gold = sorted({c for d in docs for c in d.codes})
+near = {s for c in gold for s in siblings(terminology, c, 3)}
+codes = sorted(set(gold) | near | set(random.Random(0).sample(terminology.codes(), 60)))
+encoder = TextEncoder(bf16=False)
+config = PipelineConfig(window_tokens=96, window_stride=96)
+space = build_label_space(encoder, terminology, config, codes)
+result = train_model(
+    docs[:8], docs[8:], config,
+    train_config=TrainConfig(epochs=2, batch_size=4, negatives=32, seed=3, learning_rate=1e-2),
+    encoder=encoder, space=space, lexical=build_lexical(terminology, space.codes),
+)
+digest = hashlib.sha256()
+for name, tensor in sorted(result.predictor.model.state_dict().items()):
+    digest.update(name.encode() + tensor.numpy().tobytes())
+print("DIGEST", digest.hexdigest())
+"""
+
+
+def test_training_is_reproducible_across_processes(tmp_path):
+    """Same seed, other Python hash seeds (set iteration orders): bit-identical weights."""
+    import os
+    import subprocess
+    import sys
+
+    require_data("codiesp", "train")
+    digests = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "ICDBRIDGE_CACHE": str(tmp_path)}
+        out = subprocess.run(
+            [sys.executable, "-c", _DIGEST_SCRIPT],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        digests.append([line for line in out.splitlines() if line.startswith("DIGEST")])
+    assert digests[0] and digests[0] == digests[1]
+
+
 def test_checkpoints_resume(tiny, tmp_path):
     folder = tmp_path / "ckpt"
     first = _train(tiny, epochs=2, checkpoint_dir=folder)

@@ -22,6 +22,7 @@ trade-off between MAP and unseen-code recall, every point chosen on tune only.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import replace
 
@@ -74,6 +75,8 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             label_options=options.to_dict(),
         )
         lexical = ctx.lexical() if switches["use_lexical"] else None
+        checkpoints = ctx.out_dir / "work" / name
+        shutil.rmtree(checkpoints, ignore_errors=True)  # scratch of the previous run of this row
         t0 = time.perf_counter()
         result = train_model(
             fit,
@@ -81,7 +84,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             pipeline,
             ModelConfig(use_hierarchy=switches["use_hierarchy"]),
             replace(train_config, finetune_epochs=1 if switches["finetune"] else 0),
-            checkpoint_dir=ctx.out_dir / "work" / name,
+            checkpoint_dir=checkpoints,
             encoder=ctx.encoder,
             space=space,
             lexical=lexical,

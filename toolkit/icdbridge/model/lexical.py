@@ -31,7 +31,8 @@ complication(s)`` (not subsequent-encounter/sequela codes), the one without a sp
 (``E11`` → ``E11.9``); for a category with a single leaf in the label space, that leaf;
 otherwise the category phrase is not used (matching it to dozens of specific codes would only
 add noise).
-Categories that are themselves in the label space score directly.
+Categories that are themselves in the label space (``label_space="all"``) also score
+directly, just below their default leaf (:data:`NON_LEAF_WEIGHT`).
 
 Example:
     >>> from icdbridge.codes import get_terminology
@@ -145,6 +146,9 @@ MATCH_WEIGHTS: dict[str, float] = {"exact": 1.0, "bag": 0.7}
 """Match kind → weight."""
 CATEGORY_WEIGHT = 0.9
 """Weight of a phrase inherited from a non-leaf category by its default leaf."""
+NON_LEAF_WEIGHT = 0.8
+"""Weight of a non-leaf category's own phrases when it is itself in the label space: a mention
+of the category is coded first by its default leaf, the category itself next."""
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _PAREN = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
@@ -301,7 +305,8 @@ class LexicalMatcher:
                 longest defined prefix (as label texts do).
             synonyms: Use synonyms / inclusion terms.
             shortened: Add shortened forms.
-            categories: Map phrases of non-leaf categories to their default leaf (see module).
+            categories: Map phrases of non-leaf categories to their default leaf (see module),
+                also when the category itself is in the label space.
         """
         from icdbridge.model.label_text import nearest_defined
 
@@ -334,10 +339,12 @@ class LexicalMatcher:
         for code in code_list:
             source = nearest_defined(terminology, code)
             if source is not None:
-                add_node(source, code)
+                # a category in the label space ranks below the leaf its phrase defaults to
+                own = source != code or terminology.is_leaf(source)
+                add_node(source, code, 1.0 if own else NON_LEAF_WEIGHT)
         if categories:
             for node in terminology.nodes():
-                if node.code in label_space or node.kind in ("chapter", "block"):
+                if node.kind in ("chapter", "block") or terminology.is_leaf(node.code):
                     continue
                 default = cls._default_leaf(terminology, node.code, label_space)
                 if default is not None:
@@ -438,7 +445,7 @@ class LexicalMatcher:
             first: dict[str, int] = {}
             for k, w in enumerate(words):
                 first.setdefault(w, k)
-            for w in present:
+            for w in sorted(present):  # sorted: results never depend on string hashing
                 for phrase_id, bag in self._bag.get(w, ()):
                     if phrase_id in exact_found or not bag <= present:
                         continue
@@ -447,7 +454,7 @@ class LexicalMatcher:
                     record(phrase_id, "bag", spans, negated(content[positions[0]][3]))
         for hit in hits.values():
             hit.spans.sort()
-        return dict(sorted(hits.items(), key=lambda kv: -kv[1].score))
+        return dict(sorted(hits.items(), key=lambda kv: (-kv[1].score, kv[0])))
 
     def scores(self, text: str) -> dict[str, float]:
         """Code → lexical score for the codes matched in ``text`` (best first)."""

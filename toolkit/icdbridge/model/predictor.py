@@ -324,13 +324,15 @@ def featurize(
         for code in seen_codes:
             candidates.setdefault(code, 1.0)
         if training:
-            for code in gold:
+            for code in sorted(gold):
                 if code in space.row:
                     candidates.setdefault(code, 1.0)
                     for sibling in siblings(space.terminology, code):
                         if sibling in space.row:
                             candidates[sibling] = candidates.get(sibling, 0.0) + 3.0
-        codes = list(candidates)
+        # candidates in code order: what follows (negative sampling, batching) never depends on
+        # the order of sets, whose iteration order changes with Python's string hash seed
+        codes = sorted(candidates)
         rows = torch.tensor([space.row[c] for c in codes], dtype=torch.long)
         features = torch.zeros(len(codes), len(PAIR_FEATURES))
         for j, code in enumerate(codes):
