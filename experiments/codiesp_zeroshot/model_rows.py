@@ -1,4 +1,4 @@
-"""Model rows (d)-(g) of the CodiEsp zero-shot table: the trained label-embedding model and
+"""Model rows (d)-(h) of the CodiEsp zero-shot table: the trained label-embedding model and
 its ablations, through the interface of README.md (``run_model_rows``).
 
 - ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder);
@@ -7,7 +7,9 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_lexical``: the same without the lexical channel (no lexical candidates, no lexical
   feature);
 - ``model_finetuned``: the full model with one epoch of encoder fine-tuning first
-  (:mod:`icdbridge.model.finetune`).
+  (:mod:`icdbridge.model.finetune`);
+- ``model_contrastive``: the full model trained with the in-batch contrastive loss instead of
+  BCE with sampled negatives (``TrainConfig.loss``).
 
 Each row trains on ``ctx.fit_docs``, early-stops and calibrates on ``ctx.tune_docs`` and scores
 ``ctx.dev_docs`` over the full label space (faiss shortlist + lexical matches + codes seen in
@@ -25,14 +27,36 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import replace
+from typing import Any
 
 from harness import ExperimentContext, ScoredRun
 
-ROW_SETTINGS: dict[str, dict[str, bool]] = {
-    "model": {"use_hierarchy": True, "use_lexical": True, "finetune": False},
-    "model_no_hierarchy": {"use_hierarchy": False, "use_lexical": True, "finetune": False},
-    "model_no_lexical": {"use_hierarchy": True, "use_lexical": False, "finetune": False},
-    "model_finetuned": {"use_hierarchy": True, "use_lexical": True, "finetune": True},
+ROW_SETTINGS: dict[str, dict[str, Any]] = {
+    "model": {"use_hierarchy": True, "use_lexical": True, "finetune": False, "loss": "bce"},
+    "model_no_hierarchy": {
+        "use_hierarchy": False,
+        "use_lexical": True,
+        "finetune": False,
+        "loss": "bce",
+    },
+    "model_no_lexical": {
+        "use_hierarchy": True,
+        "use_lexical": False,
+        "finetune": False,
+        "loss": "bce",
+    },
+    "model_finetuned": {
+        "use_hierarchy": True,
+        "use_lexical": True,
+        "finetune": True,
+        "loss": "bce",
+    },
+    "model_contrastive": {
+        "use_hierarchy": True,
+        "use_lexical": True,
+        "finetune": False,
+        "loss": "contrastive",
+    },
 }
 """Row name → component switches."""
 
@@ -83,7 +107,11 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             tune,
             pipeline,
             ModelConfig(use_hierarchy=switches["use_hierarchy"]),
-            replace(train_config, finetune_epochs=1 if switches["finetune"] else 0),
+            replace(
+                train_config,
+                finetune_epochs=1 if switches["finetune"] else 0,
+                loss=switches["loss"],
+            ),
             checkpoint_dir=checkpoints,
             encoder=ctx.encoder,
             space=space,
@@ -115,7 +143,8 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             operating_points=points,
             notes=(
                 f"{_encoder_note(result)}; pieces = {pipeline.pieces} (<= "
-                f"{pipeline.window_tokens} tok) + heads trained {epochs} epochs "
+                f"{pipeline.window_tokens} tok) + heads trained {epochs} epochs, "
+                f"{switches['loss']} loss "
                 f"(early stop on tune MAP {result.best_val_map:.3f}); candidates = faiss "
                 f"top-{pipeline.shortlist_k} + {'lexical + ' if switches['use_lexical'] else ''}"
                 "codes seen in fit; "

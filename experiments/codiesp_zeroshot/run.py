@@ -32,7 +32,13 @@ from metrics import (  # noqa: E402
     train_frequency,
 )
 
-MODEL_ROWS = ("model", "model_no_hierarchy", "model_no_lexical", "model_finetuned")
+MODEL_ROWS = (
+    "model",
+    "model_no_hierarchy",
+    "model_no_lexical",
+    "model_finetuned",
+    "model_contrastive",
+)
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
     "cosine": "(b) zero-shot cosine (untuned encoder)",
@@ -41,6 +47,7 @@ ROW_TITLES = {
     "model_no_hierarchy": "(e) model without hierarchy component",
     "model_no_lexical": "(f) model without lexical channel",
     "model_finetuned": "(g) model with encoder fine-tuning",
+    "model_contrastive": "(h) model with the contrastive loss",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 
