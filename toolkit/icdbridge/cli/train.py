@@ -65,8 +65,8 @@ def train_command(
     the decision threshold on --dev, and writes OUT (config.json,
     model.safetensors, training memory). --finetune-epochs N first fine-tunes
     the encoder on pieces of the notes paired with their codes' texts (saved
-    in OUT/encoder; on CodiEsp it did not raise validation MAP, see
-    docs/model.md).
+    in OUT/encoder; on CodiEsp it did not raise the tune-slice MAP,
+    see docs/model.md).
     """
     from rich.console import Console
 

@@ -11,8 +11,8 @@ weights point back into the text as evidence:
   parts between commas, semicolons, colons, brackets and clause-joining words such as ``and``,
   ``with``, ``who``, ``due to``. A clinical sentence often names several conditions; its mean
   embedding blurs them, while a clause such as "a maternal uncle suffers Alport syndrome"
-  embeds close to the code's description. Measured on CodiEsp in
-  ``experiments/codiesp_zeroshot/`` (README there).
+  embeds close to the code's description. Measured on a split of the CodiEsp train documents
+  by ``experiments/codiesp_zeroshot/design_checks.py`` (figures in ``docs/model.md``).
 
 Every mode returns at least one piece (an empty text gives one empty-span piece).
 

@@ -39,7 +39,8 @@ from icdbridge.model.datamodule import DocumentFeatures, collate
 from icdbridge.model.hierarchy import label_features
 from icdbridge.model.network import LABEL_FEATURES, PAIR_FEATURES
 
-_MEMORY_WIDTH = PAIR_FEATURES.index(LABEL_FEATURES[0])
+_LABEL_FEATURES_START = PAIR_FEATURES.index(LABEL_FEATURES[0])
+"""Column of :data:`PAIR_FEATURES` where a label's own :data:`LABEL_FEATURES` begin."""
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -340,7 +341,7 @@ def featurize(
             features[j, 1] = votes.get(code, 0.0)
             features[j, 2] = prior.get(code, 0.0)
             features[j, 3] = 1.0 if prior.get(code, 0.0) > 0 else 0.0
-        features[:, _MEMORY_WIDTH:] = space.label_features[rows]
+        features[:, _LABEL_FEATURES_START:] = space.label_features[rows]
         out.append(
             DocumentFeatures(
                 id=doc.id,
