@@ -206,7 +206,9 @@ def _batch(n_labels: int = 6, features: int = len(PAIR_FEATURES)):
 
 
 def test_network_scores_are_independent_of_the_other_labels():
-    model = LabelEmbeddingModel(ModelConfig(dim=16, hidden=8, max_ancestors=3)).double()
+    model = LabelEmbeddingModel(
+        ModelConfig(dim=16, hidden=8, max_ancestors=3, features=PAIR_FEATURES)
+    ).double()
     batch = {k: v.double() if v.is_floating_point() else v for k, v in _batch().items()}
     with torch.no_grad():
         model.hierarchy.project.weight.normal_()  # make the hierarchy matter
@@ -224,7 +226,9 @@ def test_network_scores_are_independent_of_the_other_labels():
 
 
 def test_network_checks_feature_count():
-    model = LabelEmbeddingModel(ModelConfig(dim=16, hidden=8, max_ancestors=3))
+    model = LabelEmbeddingModel(
+        ModelConfig(dim=16, hidden=8, max_ancestors=3, features=PAIR_FEATURES)
+    )
     batch = _batch(features=2)
     with pytest.raises(ValueError, match="pair features"):
         model(**batch)
@@ -305,3 +309,22 @@ def test_calibration_keeps_order_within_seen_and_within_unseen(raws, offset):
                 raw_a, raw_b = raws[codes.index(a)], raws[codes.index(b)]
                 if raw_a > raw_b + 1e-9:
                     assert probs[a] >= probs[b]
+
+
+def test_family_prior_is_leave_one_out_and_counts_a_document_once_per_family():
+    from icdbridge.model.memory import TrainingMemory
+
+    memory = TrainingMemory(k=2).fit(
+        ["a", "b", "c"],
+        ["kidney stone pain", "kidney stone left", "fever cough"],
+        [["N20.0", "N20.1"], ["N20.0"], ["R50.9"]],
+    )
+    family = lambda code: code.split(".")[0]  # noqa: E731
+    (_, prior_a, family_a), (_, _, family_new) = memory.features(
+        ["a", "new"], ["kidney stone", "kidney stone"], family
+    )
+    assert "N20.1" not in prior_a  # own codes are left out of the code prior ...
+    assert family_a["N20"] == pytest.approx(math.log1p(1) / math.log1p(2))  # ... and the family's
+    # a new document sees both N20 documents once each, though one has two N20 codes
+    assert family_new["N20"] == pytest.approx(math.log1p(2) / math.log1p(3))
+    assert family_new["R50"] == pytest.approx(math.log1p(1) / math.log1p(3))

@@ -3,7 +3,8 @@ its ablations, through the interface of README.md (``run_model_rows``).
 
 - ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder);
 - ``model_no_hierarchy``: the same without the hierarchy component (``use_hierarchy=False``: no
-  ancestor mixing, no tree-derived label features);
+  ancestor mixing, no tree-derived label or family features, no family expansion of the
+  candidates);
 - ``model_no_lexical``: the same without the lexical channel (no lexical candidates, no lexical
   feature);
 - ``model_finetuned``: the full model with one epoch of encoder fine-tuning first
@@ -95,6 +96,8 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             release=ctx.terminology.release,
             encoder=str(ctx.encoder_path),
             use_lexical=switches["use_lexical"],
+            # the family expansion of the candidates reads the code tree: not without hierarchy
+            family_expansion=PipelineConfig.family_expansion if switches["use_hierarchy"] else 0,
             extra_codes=extra_codes_of(fit + tune, known),
             label_options=options.to_dict(),
         )

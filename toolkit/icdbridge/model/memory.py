@@ -7,9 +7,13 @@ parameters:
   cosine over word uni- and bi-grams) — the classic nearest-neighbour coder, as a feature;
 - ``prior``: ``log(1 + n_c) / log(1 + N)`` where ``n_c`` is the number of training documents
   coded with ``c``;
-- ``seen``: 1 when ``n_c > 0`` (what the calibration uses to put unseen codes on the same scale).
+- ``seen``: 1 when ``n_c > 0`` (what the calibration uses to put unseen codes on the same scale);
+- ``family_votes`` / ``family_prior``: the same vote and prior summed over the code's *family*
+  (its category in the hierarchy, e.g. ``N20`` for ``N20.1``; the caller says what a family
+  is). A code never coded in training whose siblings are — ``N20.1`` when the training notes
+  code ``N20.0`` — is no longer indistinguishable from a code of a category nobody codes.
 
-A code never seen in training gets 0 for all three and is scored from its embedding and the
+A code never seen in training gets 0 for the first three and is scored from its embedding and the
 lexical channel only. During training the features of a training document are computed
 *leave-one-out* (its own codes are not counted and it is not its own neighbour), so the network
 sees codes that look unseen and learns not to rely on the memory alone.
@@ -20,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +72,22 @@ class TrainingMemory:
         return self._vectorizer.transform(list(texts)).tocsr()
 
     def features(
-        self, ids: Sequence[str], texts: Sequence[str]
-    ) -> list[tuple[dict[str, float], dict[str, float]]]:
-        """Per document: ``(neighbour votes, prior)`` dictionaries, leave-one-out by id.
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        family: Callable[[str], str] | None = None,
+    ) -> list[tuple[dict[str, float], dict[str, float], dict[str, float]]]:
+        """Per document: ``(neighbour votes, prior, family prior)``, leave-one-out by id.
 
         A document whose id is remembered is neither its own neighbour nor counted in the prior.
+
+        Args:
+            ids: Document ids (a remembered id is left out of its own features).
+            texts: Their texts.
+            family: Code → family key (e.g. its category). The family prior is
+                ``log(1 + n_f) / log(1 + N)`` with ``n_f`` the training documents coded with
+                any code of family ``f``, keyed by family; ``None``: an empty dictionary.
+                (Family votes are the sum of ``votes`` over a family, which the caller forms.)
         """
         sims = (self._vectorize(texts) @ self.matrix_.T).toarray()
         row_of = {doc_id: i for i, doc_id in enumerate(self.ids_)}
@@ -97,8 +112,23 @@ class TrainingMemory:
                     votes[code] = votes.get(code, 0.0) + float(row[j]) / weight
             scale = math.log1p(max(n_docs, 1))
             prior = {code: math.log1p(n) / scale for code, n in counts.items() if n > 0}
-            out.append((votes, prior))
+            family_prior: dict[str, float] = {}
+            if family is not None:
+                families = self._family_counts(family)
+                if own is not None:
+                    families = families - Counter({family(c) for c in self.codes_[own]})
+                family_prior = {f: math.log1p(n) / scale for f, n in families.items() if n > 0}
+            out.append((votes, prior, family_prior))
         return out
+
+    def _family_counts(self, family: Callable[[str], str]) -> Counter:
+        """Training documents per family (a document counts once per family), memoised."""
+        cached = getattr(self, "_families", None)
+        if cached is None or cached[0] != family:
+            counts = Counter(f for doc in self.codes_ for f in {family(c) for c in doc})
+            cached = (family, counts)
+            self._families = cached
+        return cached[1]
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> None:

@@ -26,13 +26,31 @@ LABEL_FEATURES: tuple[str, ...] = (
 """Structural features of a code, read off the terminology
 (:func:`~icdbridge.model.hierarchy.label_features`)."""
 
-HIERARCHY_FEATURES = frozenset({"leaf", "depth", "seventh_base"})
-"""The label features that come from the code tree (dropped with the hierarchy component)."""
+FAMILY_FEATURES: tuple[str, ...] = ("family_votes", "family_prior")
+"""Training-memory features of a code's family (its category): the neighbour vote and the prior
+summed over the family (:class:`~icdbridge.model.memory.TrainingMemory`)."""
 
-PAIR_FEATURES: tuple[str, ...] = ("lexical", "neighbours", "prior", "seen", *LABEL_FEATURES)
+HIERARCHY_FEATURES = frozenset({"leaf", "depth", "seventh_base", *FAMILY_FEATURES})
+"""The features that come from the code tree (dropped with the hierarchy component)."""
+
+MEMORY_FEATURES = frozenset({"neighbours", "prior", "seen", *FAMILY_FEATURES})
+"""The features that come from the training memory (dropped without it)."""
+
+PAIR_FEATURES: tuple[str, ...] = (
+    "lexical",
+    "neighbours",
+    "prior",
+    "seen",
+    *FAMILY_FEATURES,
+    *LABEL_FEATURES,
+)
 """Per (document, label) features the caller may supply, in this order (see
 :mod:`icdbridge.model.predictor` for how each is computed): the lexical score, the training
-memory (neighbour vote, prior, seen flag), then the label's :data:`LABEL_FEATURES`."""
+memory (neighbour vote, prior, seen flag, family vote and prior), then the label's
+:data:`LABEL_FEATURES`."""
+
+DEFAULT_FEATURES: tuple[str, ...] = tuple(f for f in PAIR_FEATURES if f not in FAMILY_FEATURES)
+"""The pair features a model uses unless told otherwise (:class:`ModelConfig`)."""
 
 INITIAL_FUSION: dict[str, float] = {
     "attention": 2.0,
@@ -41,6 +59,7 @@ INITIAL_FUSION: dict[str, float] = {
     "neighbours": 4.0,
     "prior": 1.0,
     "seen": 0.0,
+    **dict.fromkeys(FAMILY_FEATURES, 0.0),
     **dict.fromkeys(LABEL_FEATURES, 0.0),
 }
 """Starting weights of the fusion layer: an untrained model is already a sensible zero-shot
@@ -58,7 +77,10 @@ class ModelConfig:
         max_ancestors: Ancestors mixed in by the hierarchy component.
         use_hierarchy: Switch of the hierarchy component (ablation row (e)).
         features: Names of the pair features in use (a subset of :data:`PAIR_FEATURES`, in that
-            order); dropping ``"lexical"`` is ablation row (f).
+            order); dropping ``"lexical"`` is ablation row (f). Default: all but the
+            :data:`FAMILY_FEATURES`, which are opt-in (``features=PAIR_FEATURES``): cross-validated
+            over the CodiEsp train split they raise MAP, not yet checked on the full protocol
+            (``experiments/codiesp_zeroshot/cv_choices.py``).
         fusion_hidden: Width of the small non-linear branch of the fusion layer.
     """
 
@@ -66,7 +88,7 @@ class ModelConfig:
     hidden: int = 128
     max_ancestors: int = 4
     use_hierarchy: bool = True
-    features: tuple[str, ...] = field(default=PAIR_FEATURES)
+    features: tuple[str, ...] = field(default=DEFAULT_FEATURES)
     fusion_hidden: int = 16
 
     def to_dict(self) -> dict:
@@ -79,7 +101,7 @@ class ModelConfig:
     def from_dict(cls, data: dict) -> ModelConfig:
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
-        data["features"] = tuple(data.get("features", PAIR_FEATURES))
+        data["features"] = tuple(data.get("features", DEFAULT_FEATURES))
         return cls(**data)
 
 

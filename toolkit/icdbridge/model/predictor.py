@@ -41,6 +41,7 @@ from icdbridge.model.network import LABEL_FEATURES, PAIR_FEATURES
 
 _LABEL_FEATURES_START = PAIR_FEATURES.index(LABEL_FEATURES[0])
 """Column of :data:`PAIR_FEATURES` where a label's own :data:`LABEL_FEATURES` begin."""
+_COLUMN = {name: i for i, name in enumerate(PAIR_FEATURES)}
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -66,6 +67,12 @@ class PipelineConfig:
         window_stride: Tokens between window starts (overlap = tokens - stride).
         per_window_k: Labels retrieved by faiss per piece.
         shortlist_k: Codes kept in each document's faiss shortlist (``K``).
+        family_expansion: The ``N`` best codes of the faiss shortlist, of the lexical matches and
+            of the training-neighbour vote whose hierarchy family joins the candidates: parent,
+            siblings and children (0: no expansion). A code coded in a new dataset is often the
+            sibling of one the text or the neighbours point to (``N20.1`` beside ``N20.0``).
+            Off by default: cross-validated over the CodiEsp train split it lowered unseen-code
+            recall@20 (``experiments/codiesp_zeroshot/cv_choices.py``).
         use_lexical: Switch of the lexical channel (candidates and feature).
         use_memory: Use the training memory (neighbour vote, prior, seen flag).
         neighbours_k: Training documents that vote.
@@ -90,6 +97,7 @@ class PipelineConfig:
     window_stride: int = 96
     per_window_k: int = 64
     shortlist_k: int = 150
+    family_expansion: int = 0
     use_lexical: bool = True
     use_memory: bool = True
     neighbours_k: int = 20
@@ -133,10 +141,13 @@ class LabelSpace:
         ancestor_rows: dict[str, int] = {}
         table = torch.full((n, max_ancestors), -1, dtype=torch.long)
         self.label_features = torch.zeros(n, len(LABEL_FEATURES))
+        self.family: dict[str, str] = {}
         for i, code in enumerate(self.codes):
             resolved = nearest_defined(terminology, code)
             if resolved is None:
+                self.family[code] = code
                 continue
+            self.family[code] = family_of(terminology, resolved)
             self.label_features[i] = torch.tensor(label_features(terminology, code, resolved))
             chain = [] if resolved == code else [resolved]
             chain += terminology.ancestors(resolved)
@@ -157,6 +168,38 @@ class LabelSpace:
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    def family_key(self, code: str) -> str:
+        """The family (:func:`family_of`) of a code, also of one outside the label space."""
+        key = self.family.get(code)
+        if key is None:
+            from icdbridge.model.label_text import nearest_defined
+
+            resolved = nearest_defined(self.terminology, code)
+            key = family_of(self.terminology, resolved) if resolved else code
+        return key
+
+    def relatives(self, code: str, limit: int = 20) -> list[str]:
+        """Parent, siblings and children of a code that are in the label space (at most
+        ``limit`` siblings and ``limit`` children)."""
+        from icdbridge.model.hierarchy import siblings
+
+        node = self.terminology.get(code)
+        if node is None:
+            return []
+        out = [node.parent] if node.parent else []
+        out += siblings(self.terminology, node.code, limit)
+        out += self.terminology.children(node.code)[:limit]
+        return [c for c in out if c in self.row]
+
+
+def family_of(terminology: Terminology, code: str) -> str:
+    """The family of a defined code: its category (the nearest node of kind ``"category"``,
+    itself included), else its parent, else itself."""
+    for node in [code, *terminology.ancestors(code)]:
+        if terminology.kind(node) == "category":
+            return node
+    return terminology.parent(code) or code
 
 
 LABEL_SPACES = ("all", "leaves")
@@ -299,7 +342,9 @@ def featurize(
     encoded = encode_documents(encoder, [d.text for d in docs], config, progress, window_cache)
     use_memory = config.use_memory and memory is not None
     memory_features = (
-        memory.features([d.id for d in docs], [d.text for d in docs]) if use_memory else None
+        memory.features([d.id for d in docs], [d.text for d in docs], space.family_key)
+        if use_memory
+        else None
     )
     seen_codes = [c for c in sorted(memory.seen) if c in space.row] if use_memory else []
     use_lexical = config.use_lexical and lexical is not None
@@ -311,7 +356,11 @@ def featurize(
         spans, windows = encoded[i]
         shortlist = shortlists[i]
         matches = lexical_matches(lexical, doc.text) if use_lexical else {}
-        votes, prior = memory_features[i] if memory_features else ({}, {})
+        votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
+        family_votes: dict[str, float] = {}
+        for code, vote in votes.items():
+            key = space.family_key(code)
+            family_votes[key] = family_votes.get(key, 0.0) + vote
         gold = frozenset(doc.codes)
         candidates: dict[str, float] = {}
         for code in shortlist:
@@ -322,6 +371,13 @@ def featurize(
         for code in votes:
             if code in space.row:
                 candidates[code] = max(candidates.get(code, 0.0), 2.0)
+        if config.family_expansion:
+            n = config.family_expansion
+            best_matches = sorted(matches, key=lambda c: (-matches[c][0], c))[:n]
+            best_votes = sorted(votes, key=lambda c: (-votes[c], c))[:n]
+            for code in [*list(shortlist)[:n], *best_matches, *best_votes]:
+                for relative in space.relatives(code):
+                    candidates.setdefault(relative, 2.0)
         for code in seen_codes:
             candidates.setdefault(code, 1.0)
         if training:
@@ -337,10 +393,13 @@ def featurize(
         rows = torch.tensor([space.row[c] for c in codes], dtype=torch.long)
         features = torch.zeros(len(codes), len(PAIR_FEATURES))
         for j, code in enumerate(codes):
-            features[j, 0] = matches[code][0] if code in matches else 0.0
-            features[j, 1] = votes.get(code, 0.0)
-            features[j, 2] = prior.get(code, 0.0)
-            features[j, 3] = 1.0 if prior.get(code, 0.0) > 0 else 0.0
+            family = space.family[code]
+            features[j, _COLUMN["lexical"]] = matches[code][0] if code in matches else 0.0
+            features[j, _COLUMN["neighbours"]] = votes.get(code, 0.0)
+            features[j, _COLUMN["prior"]] = prior.get(code, 0.0)
+            features[j, _COLUMN["seen"]] = 1.0 if prior.get(code, 0.0) > 0 else 0.0
+            features[j, _COLUMN["family_votes"]] = family_votes.get(family, 0.0)
+            features[j, _COLUMN["family_prior"]] = family_prior.get(family, 0.0)
         features[:, _LABEL_FEATURES_START:] = space.label_features[rows]
         out.append(
             DocumentFeatures(

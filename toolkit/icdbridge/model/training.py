@@ -87,19 +87,20 @@ class TrainResult:
 def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tuple[str, ...]:
     """The pair features a model uses, by the components switched on.
 
-    The lexical score needs the lexical channel; the neighbour vote, prior and seen flag need the
-    training memory; the tree-derived label features
+    The lexical score needs the lexical channel; the memory features
+    (:data:`~icdbridge.model.network.MEMORY_FEATURES`: neighbour vote, prior, seen flag, family
+    vote and prior) need the training memory; the tree-derived features
     (:data:`~icdbridge.model.network.HIERARCHY_FEATURES`) need the hierarchy component, so that
     the ablation without it uses nothing of the code tree.
     """
-    from icdbridge.model.network import HIERARCHY_FEATURES, LABEL_FEATURES, PAIR_FEATURES
+    from icdbridge.model.network import HIERARCHY_FEATURES, MEMORY_FEATURES, PAIR_FEATURES
 
     def used(name: str) -> bool:
         if name == "lexical":
             return pipeline.use_lexical
-        if name in HIERARCHY_FEATURES:
-            return use_hierarchy
-        return name in LABEL_FEATURES or pipeline.use_memory
+        if name in HIERARCHY_FEATURES and not use_hierarchy:
+            return False
+        return name not in MEMORY_FEATURES or pipeline.use_memory
 
     return tuple(name for name in PAIR_FEATURES if used(name))
 
@@ -222,7 +223,8 @@ def train_model(
     )
 
     base = model_config or ModelConfig()
-    features = model_features(pipeline, base.use_hierarchy)
+    # the components switched on decide the features; ``base.features`` may drop some more
+    features = tuple(f for f in model_features(pipeline, base.use_hierarchy) if f in base.features)
     config = ModelConfig.from_dict({**base.to_dict(), "dim": encoder.dim, "features": features})
     config.max_ancestors = pipeline.max_ancestors
     model = LabelEmbeddingModel(config)
