@@ -92,6 +92,12 @@ class TrainingMemory:
         sims = (self._vectorize(texts) @ self.matrix_.T).toarray()
         row_of = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         total = len(self.ids_)
+        # training documents per family (a document counts once per family)
+        family_counts = (
+            Counter(f for doc in self.codes_ for f in {family(c) for c in doc})
+            if family is not None
+            else Counter()
+        )
         out = []
         for q, doc_id in enumerate(ids):
             own = row_of.get(doc_id)
@@ -114,21 +120,12 @@ class TrainingMemory:
             prior = {code: math.log1p(n) / scale for code, n in counts.items() if n > 0}
             family_prior: dict[str, float] = {}
             if family is not None:
-                families = self._family_counts(family)
+                families = family_counts
                 if own is not None:
                     families = families - Counter({family(c) for c in self.codes_[own]})
                 family_prior = {f: math.log1p(n) / scale for f, n in families.items() if n > 0}
             out.append((votes, prior, family_prior))
         return out
-
-    def _family_counts(self, family: Callable[[str], str]) -> Counter:
-        """Training documents per family (a document counts once per family), memoised."""
-        cached = getattr(self, "_families", None)
-        if cached is None or cached[0] != family:
-            counts = Counter(f for doc in self.codes_ for f in {family(c) for c in doc})
-            cached = (family, counts)
-            self._families = cached
-        return cached[1]
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> None:

@@ -39,9 +39,10 @@ from icdbridge.model.datamodule import DocumentFeatures, collate
 from icdbridge.model.hierarchy import label_features
 from icdbridge.model.network import LABEL_FEATURES, PAIR_FEATURES
 
-_LABEL_FEATURES_START = PAIR_FEATURES.index(LABEL_FEATURES[0])
-"""Column of :data:`PAIR_FEATURES` where a label's own :data:`LABEL_FEATURES` begin."""
 _COLUMN = {name: i for i, name in enumerate(PAIR_FEATURES)}
+"""Column of each of :data:`PAIR_FEATURES` in a feature row."""
+_LABEL_FEATURES_START = _COLUMN[LABEL_FEATURES[0]]
+"""Column where a label's own :data:`LABEL_FEATURES` begin."""
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -144,10 +145,9 @@ class LabelSpace:
         self.family: dict[str, str] = {}
         for i, code in enumerate(self.codes):
             resolved = nearest_defined(terminology, code)
+            self.family[code] = family_of(terminology, resolved) if resolved else code
             if resolved is None:
-                self.family[code] = code
                 continue
-            self.family[code] = family_of(terminology, resolved)
             self.label_features[i] = torch.tensor(label_features(terminology, code, resolved))
             chain = [] if resolved == code else [resolved]
             chain += terminology.ancestors(resolved)
