@@ -328,3 +328,13 @@ def test_family_prior_is_leave_one_out_and_counts_a_document_once_per_family():
     # a new document sees both N20 documents once each, though one has two N20 codes
     assert family_new["N20"] == pytest.approx(math.log1p(2) / math.log1p(3))
     assert family_new["R50"] == pytest.approx(math.log1p(1) / math.log1p(3))
+
+
+def test_pipeline_config_of_an_older_model_keeps_its_candidates():
+    from icdbridge.model.predictor import PipelineConfig
+
+    assert PipelineConfig().family_expansion == 30
+    saved = PipelineConfig().to_dict()
+    assert PipelineConfig.from_dict(saved) == PipelineConfig()
+    del saved["family_expansion"]  # a model saved before family expansion existed
+    assert PipelineConfig.from_dict(saved).family_expansion == 0

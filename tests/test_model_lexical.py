@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import pytest
 
 from conftest import require_data
@@ -108,3 +111,57 @@ def test_full_label_space_on_real_documents(cm):
         found += len(set(doc.codes) & set(hits))
         total += len(set(doc.codes))
     assert found / total > 0.2  # dictionary recall on real notes, well above chance
+
+
+def test_clinical_variants_bridge_note_and_title_wording(cm):
+    codes = ["N20.0", "N20.1", "C79.31", "C56.2", "C56.9", "K56.1", "J12.0", "C71.9"]
+    lex = LexicalMatcher.build(cm, codes)
+    text = (
+        "Ultrasound showed renal lithiasis. CT: brain metastases. "
+        "Left ovarian adenocarcinoma. Intestinal invagination. Adenovirus pneumonia."
+    )
+    hits = lex.match(text)
+    for code in ("N20.0", "C79.31", "C56.2", "K56.1", "J12.0"):
+        assert code in hits, code
+    assert text[slice(*hits["N20.0"].spans[0])] in ("renal", "renal lithiasis", "lithiasis")
+    assert hits["N20.0"].kind in ("exact", "bag")
+    # the canonical word is applied to both sides, and only to whole words
+    assert stem("renal") == "kidney" and stem("metastases") == "metastasis"
+    assert stem("adrenal") == "adrenal"
+    # the ureter was not named: no ureter stone; "brain metastases" is not a primary brain tumour
+    assert "N20.1" not in hits and "C71.9" not in hits
+
+
+def test_coordination_reads_and_as_and_or():
+    from icdbridge.model.lexical_variants import coordination_variants, phrase_variants
+
+    assert coordination_variants("Irritability and anger") == ["Irritability", "anger"]
+    assert coordination_variants("Echinococcosis, other and unspecified") == []
+    assert coordination_variants("Malignant neoplasm of bronchus and lung") == [
+        "Malignant neoplasm of bronchus",
+        "Malignant neoplasm of lung",
+    ]
+    # a coordination after a qualifier is not split
+    assert coordination_variants("Nausea with vomiting and diarrhea") == []
+    # variants of the rewritten title are split as well, without repeats
+    variants = phrase_variants("Malignant neoplasm of bronchus and lung")
+    assert "cancer of lung" in variants and len(variants) == len(set(variants))
+
+
+def test_one_word_variants_only_from_short_titles(cm):
+    # "Irritability and anger" (two words): "anger" alone codes R45.4; the alternatives of a
+    # longer title keep its other words ("Other disorders of kidney in diseases ...")
+    lex = LexicalMatcher.build(cm, ["R45.4", "N29"])
+    assert "R45.4" in lex.match("Episodes of anger.")
+    n29 = [p.words for p in lex.phrases if any(code == "N29" for code, _ in p.targets)]
+    assert ("disorder", "ureter", "disease", "classified", "elsewhere") in [
+        tuple(w for w in words if w != "other") for words in n29
+    ]
+    assert all(len(words) >= 2 for words in n29)
+
+
+@pytest.mark.parametrize("module", ["lexical", "lexical_variants"])
+def test_docstring_examples(module):
+    mod = importlib.import_module(f"icdbridge.model.{module}")
+    result = doctest.testmod(mod)
+    assert result.attempted > 0 and result.failed == 0

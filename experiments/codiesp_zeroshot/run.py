@@ -37,7 +37,7 @@ MODEL_ROWS = (
     "model_no_hierarchy",
     "model_no_lexical",
     "model_finetuned",
-    "model_contrastive",
+    "model_bce",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -47,7 +47,7 @@ ROW_TITLES = {
     "model_no_hierarchy": "(e) model without hierarchy component",
     "model_no_lexical": "(f) model without lexical channel",
     "model_finetuned": "(g) model with encoder fine-tuning",
-    "model_contrastive": "(h) model with the contrastive loss",
+    "model_bce": "(h) model with the BCE loss",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

@@ -29,7 +29,7 @@ def train_command(
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 16,
     negatives: Annotated[int, typer.Option(help="Negatives sampled per document.")] = 192,
     learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-3,
-    loss: Annotated[str, typer.Option(help="Loss: bce or contrastive.")] = "bce",
+    loss: Annotated[str, typer.Option(help="Loss: contrastive or bce.")] = "contrastive",
     hierarchy: Annotated[
         bool, typer.Option("--hierarchy/--no-hierarchy", help="Hierarchy component.")
     ] = True,

@@ -25,7 +25,6 @@ weights) and the tuned weights are saved with the model.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -269,7 +268,6 @@ def finetune_encoder(
     pl.seed_everything(seed, workers=True, verbose=False)
     pairs = mine_pairs(encoder, docs, space, config, max(hard_negatives, 1), progress)
     label_text = dict(zip(space.codes, space.texts, strict=True))
-    random.Random(seed).shuffle(pairs)
     module = EncoderTuningModule(
         encoder, learning_rate=learning_rate, piece_tokens=config.window_tokens + 2
     )

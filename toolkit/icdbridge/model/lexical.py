@@ -17,7 +17,8 @@ Matching a document, sentence by sentence (no per-code regex loop: dictionary lo
 * **bag** — all its content words occur in the same sentence in any order (index on the phrase's
   rarest word, then a subset test), score 0.7 — ``femur fracture`` for "Fracture of femur";
 
-multiplied by the phrase weight (description 1.0, synonym 0.95, shortened form 0.85, mapped from a
+multiplied by the phrase weight (description 1.0, synonym 0.95, clinical variant 0.9 — see
+:mod:`icdbridge.model.lexical_variants` —, shortened form 0.85, mapped from a
 category 0.9 of that), a small bonus for longer phrases (more specific), and 0.3 when a negation
 cue (:data:`NEGATION_CUES`: ``no``, ``not``, ``without``, ``denies``, ``negative``...) precedes
 the match in its sentence within 5 words. A code's score is its best match; its evidence is the
@@ -53,6 +54,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from icdbridge.model.lexical_variants import WORD_VARIANTS, phrase_variants
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -140,7 +143,12 @@ GENERIC_WORDS = frozenset(
 )
 """A shortened phrase made only of these words is too vague to be a match."""
 
-KIND_WEIGHTS: dict[str, float] = {"description": 1.0, "synonym": 0.95, "short": 0.85}
+KIND_WEIGHTS: dict[str, float] = {
+    "description": 1.0,
+    "synonym": 0.95,
+    "variant": 0.9,
+    "short": 0.85,
+}
 """Phrase kind → weight."""
 MATCH_WEIGHTS: dict[str, float] = {"exact": 1.0, "bag": 0.7}
 """Match kind → weight."""
@@ -180,12 +188,14 @@ _DEFAULT_LEAF = re.compile(r"unspecified|without complication", re.IGNORECASE)
 
 
 def stem(word: str) -> str:
-    """Very light stemming: ``-ies`` → ``-y``, plural ``-s`` dropped (not ``-ss/-us/-is``)."""
+    """Very light stemming: ``-ies`` → ``-y``, plural ``-s`` dropped (not ``-ss/-us/-is``), then
+    the canonical word of :data:`~icdbridge.model.lexical_variants.WORD_VARIANTS` (``renal`` →
+    ``kidney``)."""
     if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+        word = word[:-3] + "y"
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return WORD_VARIANTS.get(word, word)
 
 
 def content_words(text: str) -> list[str]:
@@ -318,7 +328,9 @@ class LexicalMatcher:
             words = tuple(content_words(text))
             if not words or len(words) > MAX_PHRASE_WORDS:
                 return
-            if kind == "short" and all(w in GENERIC_WORDS or w.isdigit() for w in words):
+            if kind in ("short", "variant") and all(
+                w in GENERIC_WORDS or w.isdigit() for w in words
+            ):
                 return
             weight = KIND_WEIGHTS[kind] * factor
             targets = table.setdefault(words, {})
@@ -330,11 +342,20 @@ class LexicalMatcher:
             texts = [(node.title, "description")]
             if synonyms:
                 texts += [(s, "synonym") for s in node.synonyms]
+            # a variant of one word is kept only where its title has no more than two
+            # ("Irritability and anger" -> "Irritability"; not "Carcinoma" for C80.1)
+            texts += [
+                (v, "variant")
+                for text, _ in list(texts)
+                for v in phrase_variants(text)
+                if len(content_words(v)) >= min(2, len(content_words(text)) - 1)
+            ]
             for text, kind in texts:
                 add(text, kind, target, factor)
                 if shortened:
                     for form in shortened_forms(text):
-                        add(form, "short", target, factor)
+                        if kind != "variant" or len(content_words(form)) >= 2:
+                            add(form, "short", target, factor)
 
         for code in code_list:
             source = nearest_defined(terminology, code)

@@ -49,8 +49,9 @@ PAIR_FEATURES: tuple[str, ...] = (
 memory (neighbour vote, prior, seen flag, family vote and prior), then the label's
 :data:`LABEL_FEATURES`."""
 
-DEFAULT_FEATURES: tuple[str, ...] = tuple(f for f in PAIR_FEATURES if f not in FAMILY_FEATURES)
-"""The pair features a model uses unless told otherwise (:class:`ModelConfig`)."""
+DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
+"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;
+the components switched off drop theirs (:func:`~icdbridge.model.training.model_features`)."""
 
 INITIAL_FUSION: dict[str, float] = {
     "attention": 2.0,
@@ -77,10 +78,9 @@ class ModelConfig:
         max_ancestors: Ancestors mixed in by the hierarchy component.
         use_hierarchy: Switch of the hierarchy component (ablation row (e)).
         features: Names of the pair features in use (a subset of :data:`PAIR_FEATURES`, in that
-            order); dropping ``"lexical"`` is ablation row (f). Default: all but the
-            :data:`FAMILY_FEATURES`, which are opt-in (``features=PAIR_FEATURES``): cross-validated
-            over the CodiEsp train split they raise MAP, not yet checked on the full protocol
-            (``experiments/codiesp_zeroshot/cv_choices.py``).
+            order); dropping ``"lexical"`` is ablation row (f). Default: all of them (the
+            :data:`FAMILY_FEATURES` were chosen by cross-validation over the CodiEsp train split,
+            ``experiments/codiesp_zeroshot/cv_choices.py``).
         fusion_hidden: Width of the small non-linear branch of the fusion layer.
     """
 

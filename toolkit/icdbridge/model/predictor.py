@@ -72,8 +72,8 @@ class PipelineConfig:
             of the training-neighbour vote whose hierarchy family joins the candidates: parent,
             siblings and children (0: no expansion). A code coded in a new dataset is often the
             sibling of one the text or the neighbours point to (``N20.1`` beside ``N20.0``).
-            Off by default: cross-validated over the CodiEsp train split it lowered unseen-code
-            recall@20 (``experiments/codiesp_zeroshot/cv_choices.py``).
+            Default 30, chosen by cross-validation over the CodiEsp train split
+            (``experiments/codiesp_zeroshot/cv_choices.py``).
         use_lexical: Switch of the lexical channel (candidates and feature).
         use_memory: Use the training memory (neighbour vote, prior, seen flag).
         neighbours_k: Training documents that vote.
@@ -98,7 +98,7 @@ class PipelineConfig:
     window_stride: int = 96
     per_window_k: int = 64
     shortlist_k: int = 150
-    family_expansion: int = 0
+    family_expansion: int = 30
     use_lexical: bool = True
     use_memory: bool = True
     neighbours_k: int = 20
@@ -116,9 +116,11 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
-        """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
+        """Inverse of :meth:`to_dict` (unknown keys are ignored; a model saved before family
+        expansion existed keeps its candidates: ``family_expansion`` 0)."""
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {"family_expansion": 0} | {k: v for k, v in data.items() if k in known}
+        return cls(**values)
 
 
 class LabelSpace:

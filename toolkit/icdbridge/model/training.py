@@ -53,7 +53,7 @@ class TrainConfig:
     negatives: int = 256
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
-    loss: str = "bce"
+    loss: str = "contrastive"
     positive_weight: float = 4.0
     patience: int = 5
     seed: int = 0
