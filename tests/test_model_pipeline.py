@@ -317,3 +317,17 @@ def test_demo_codes_the_shipped_notes_with_evidence(capsys):
     assert "demo-1" in out and "demo-5" in out
     # the pneumonia note's pneumonia code is among its top 5, with its lexical evidence
     assert "J18.9" in out and "'pneumonia'" in out
+
+
+def test_cli_train_refuses_a_negative_family_expansion(tmp_path, capsys):
+    from icdbridge.cli.main import main
+
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"id": "a", "text": "fever", "codes": ["R50.9"], "system": "icd10cm"}\n')
+    args = ["train", "--train", str(notes), "--dev", str(notes), "--out", str(tmp_path / "m")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--family-expansion", "-1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--family-expansion" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()

@@ -46,6 +46,14 @@ def train_command(
     pieces: Annotated[
         str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
     ] = "clauses",
+    family_expansion: Annotated[
+        int,
+        typer.Option(
+            "--family-expansion",
+            help="Candidates also take in the family (parent, siblings, children) of the N best "
+            "faiss, lexical and neighbour codes (0: none).",
+        ),
+    ] = 30,
     label_space: Annotated[
         str,
         typer.Option(
@@ -82,6 +90,8 @@ def train_command(
         raise typer.BadParameter(f"--loss must be one of {', '.join(LOSSES)} (got {loss!r})")
     if pieces not in PIECE_MODES:
         raise typer.BadParameter(f"--pieces must be one of {', '.join(PIECE_MODES)}")
+    if family_expansion < 0:
+        raise typer.BadParameter(f"--family-expansion must be 0 or more (got {family_expansion})")
     if label_space not in LABEL_SPACES:
         raise typer.BadParameter(f"--label-space must be one of {', '.join(LABEL_SPACES)}")
     terminology = get_terminology(system, release)
@@ -94,6 +104,7 @@ def train_command(
         use_lexical=lexical,
         pieces=pieces,
         label_space=label_space,
+        family_expansion=family_expansion,
     )
     console.print(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "
