@@ -128,6 +128,12 @@ def test_clinical_variants_bridge_note_and_title_wording(cm):
     # the canonical word is applied to both sides, and only to whole words
     assert stem("renal") == "kidney" and stem("metastases") == "metastasis"
     assert stem("adrenal") == "adrenal"
+    # a canonical word is stemmed like any other: "pancreatic" meets "pancreas"
+    assert stem("pancreatic") == stem("pancreas")
+    from icdbridge.model.lexical_variants import WORD_VARIANTS
+
+    for canonical in set(WORD_VARIANTS.values()):
+        assert stem(canonical) == stem(stem(canonical)), canonical
     # the ureter was not named: no ureter stone; "brain metastases" is not a primary brain tumour
     assert "N20.1" not in hits and "C71.9" not in hits
 

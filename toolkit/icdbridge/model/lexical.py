@@ -187,15 +187,21 @@ _LATER_ENCOUNTER = re.compile(r"subsequent encounter|sequela", re.IGNORECASE)
 _DEFAULT_LEAF = re.compile(r"unspecified|without complication", re.IGNORECASE)
 
 
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def stem(word: str) -> str:
     """Very light stemming: ``-ies`` → ``-y``, plural ``-s`` dropped (not ``-ss/-us/-is``), then
     the canonical word of :data:`~icdbridge.model.lexical_variants.WORD_VARIANTS` (``renal`` →
-    ``kidney``)."""
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    return WORD_VARIANTS.get(word, word)
+    ``kidney``), stemmed the same way (``pancreatic`` and ``pancreas`` meet at ``pancrea``)."""
+    word = _singular(word)
+    canonical = WORD_VARIANTS.get(word)
+    return word if canonical is None else _singular(canonical)
 
 
 def content_words(text: str) -> list[str]:

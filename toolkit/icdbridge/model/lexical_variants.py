@@ -60,6 +60,8 @@ _ORGAN_ADJECTIVES: dict[str, str] = {
     "vertebral": "vertebra",
     "gingival": "gum",
     "lingual": "tongue",
+    "tonsillar": "tonsil",
+    "palpebral": "eyelid",
 }
 
 _SPELLINGS: dict[str, str] = {
