@@ -99,3 +99,25 @@ def test_shortlist_recall_by_hand():
     assert shortlist_recall([{"A"}], [["A", "A"]]) == 1.0
     with pytest.raises(ValueError):
         shortlist_recall([{"A"}], [])
+
+
+def test_sentence_cosine_is_the_max_over_sentences():
+    from icdbridge.model.retrieval import CandidateIndex, sentence_cosine
+
+    axes = {"fever": 0, "cough": 1, "rash": 2}
+
+    class KeywordEncoder:  # one axis per keyword: cosine 1 with its label, 0 with the others
+        def embed(self, texts, batch_size=64, max_length=256):
+            out = torch.zeros(len(texts), 3)
+            for i, text in enumerate(texts):
+                for word, axis in axes.items():
+                    out[i, axis] += word in text.lower()
+            return torch.nn.functional.normalize(out + 1e-6, dim=1)
+
+    index = CandidateIndex(["R50.9", "R05", "R21"], torch.eye(3))
+    texts = ["High fever. Then a dry cough.", "A rash", ""]
+    scores = sentence_cosine(KeywordEncoder(), index, texts, top=2)
+    assert set(scores[0]) == {"R50.9", "R05"}  # each sentence finds its own code, max over them
+    assert scores[0]["R50.9"] == pytest.approx(1.0, abs=1e-4)
+    assert max(scores[1], key=scores[1].get) == "R21"
+    assert len(scores) == 3  # an empty text is still a row, never dropped

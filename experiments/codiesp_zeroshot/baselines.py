@@ -54,18 +54,9 @@ def tfidf_row(ctx: ExperimentContext) -> ScoredRun:
 
 def cosine_scores(ctx: ExperimentContext, index, docs: Sequence) -> list[dict[str, float]]:
     """Max over sentences of cosine(label description, sentence), top :data:`COSINE_TOP`."""
-    from icdbridge.model.pieces import split_sentences
+    from icdbridge.model.retrieval import sentence_cosine
 
-    sentences = [
-        [s.text for s in split_sentences(d.text) if s.text.strip()] or [d.text] for d in docs
-    ]
-    flat = [s for doc in sentences for s in doc]
-    vectors = ctx.encoder.embed(flat, batch_size=64, max_length=256)
-    blocks, start = [], 0
-    for doc in sentences:
-        blocks.append(vectors[start : start + len(doc)])
-        start += len(doc)
-    return index.shortlists(blocks, COSINE_TOP, COSINE_TOP)  # one batched search, as the model
+    return sentence_cosine(ctx.encoder, index, [d.text for d in docs], COSINE_TOP)
 
 
 def cosine_row(ctx: ExperimentContext) -> ScoredRun:

@@ -11,7 +11,8 @@ Index kinds (registry :data:`INDEX_KINDS`): ``"flat"`` (exact ``IndexFlatIP``, d
 GPU visible, flat indexes are moved to the GPU (``use_gpu="auto"``).
 
 :func:`shortlist_recall` measures the fraction of gold (document, code) pairs that survive the
-shortlist — the ceiling of any reranker working on it.
+shortlist — the ceiling of any reranker working on it. :func:`sentence_cosine` is the zero-shot
+cosine baseline: each label against each sentence, max over sentences.
 
 Example:
     >>> import torch
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
+    from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.label_cache import LabelEmbeddings
 
 
@@ -206,3 +208,25 @@ def shortlist_recall(shortlists: Sequence[Iterable[str]], gold: Sequence[Iterabl
             total += 1
             hits += code in candidates
     return hits / total if total else float("nan")
+
+
+def sentence_cosine(
+    encoder: TextEncoder, index: CandidateIndex, texts: Sequence[str], top: int = 200
+) -> list[dict[str, float]]:
+    """The zero-shot cosine baseline: code → max over sentences of cosine(label, sentence).
+
+    Each text is cut into sentences (:func:`~icdbridge.model.pieces.split_sentences`; a text
+    without one is its own sentence), all sentences are encoded in one batched call, and the
+    exact ``top`` labels per sentence are merged per text, keeping the ``top`` best by maximum
+    (one batched faiss search, as the model's shortlist).
+    """
+    from icdbridge.model.pieces import split_sentences
+
+    sentences = [[s.text for s in split_sentences(t) if s.text.strip()] or [t] for t in texts]
+    flat = [s for doc in sentences for s in doc]
+    vectors = encoder.embed(flat, batch_size=64, max_length=256)
+    blocks, start = [], 0
+    for doc in sentences:
+        blocks.append(vectors[start : start + len(doc)])
+        start += len(doc)
+    return index.shortlists(blocks, top, top)
