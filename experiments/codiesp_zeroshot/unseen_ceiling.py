@@ -35,13 +35,11 @@ def main() -> None:
         featurize,
         lexical_matches,
     )
-    from icdbridge.model.retrieval import CandidateIndex
 
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=dev)
     labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
-    index = CandidateIndex(labels.codes, labels.matrix)
     config = PipelineConfig()
     window_cache: dict = {}  # the dev pieces are encoded once, for both uses below
     encoded = encode_documents(ctx.encoder, [d.text for d in dev], config, cache=window_cache)
@@ -56,7 +54,7 @@ def main() -> None:
     )
     counts = {"pairs": 0, "faiss": 0, "lexical": 0, "union": 0, "candidates": 0}
     for doc, (_, pieces), featured in zip(dev, encoded, features, strict=True):
-        shortlist = set(index.shortlist(pieces, config.per_window_k, config.shortlist_k))
+        shortlist = set(space.index.shortlist(pieces, config.per_window_k, config.shortlist_k))
         matched = set(lexical_matches(lexical, doc.text))
         candidates = set(featured.candidates)
         for code in set(doc.codes) - seen:
