@@ -35,6 +35,9 @@ def test_small_layout(tmp_path):
     assert report.undefined == {"W19.XXX": 1}
     assert report.non_leaf == {"R51": 1}
     assert load_codiesp(root, "dev", "es")[1].text == "es: Headache."
+    # English documents carry their Spanish original; Spanish ones have none
+    assert (docs[1].original_text, docs[1].original_language) == ("es: Headache.", "es")
+    assert load_codiesp(root, "dev", "es")[1].original_text is None
     # the split folder itself is accepted too
     assert [d.id for d in load_codiesp(root / "dev", "dev")] == ["d1", "d2", "d3"]
 
@@ -88,6 +91,7 @@ def test_real_codiesp_splits():
     assert report.n_assignments == sum(len(d.codes) for d in train)
     assert report.undefined  # CodiEsp (2018) has codes ICD-10-CM 2026 does not define
     assert all(d.text.strip() for d in dev)
+    assert all(d.original_language == "es" and d.original_text.strip() for d in dev)
 
 
 def test_cli_prepare(tmp_path, capsys):
@@ -100,8 +104,10 @@ def test_cli_prepare(tmp_path, capsys):
         assert exit_.code in (0, None)
     docs = read_jsonl(out)
     assert docs[0].codes == ["E11.9", "W19.XXX"]
+    assert docs[0].original_text == "es: Diabetes." and docs[0].original_language == "es"
     printed = capsys.readouterr().out
     assert "wrote 1 documents" in printed and "W19.XXX" in printed
+    assert "1 with their Spanish original_text" in printed
 
 
 def test_cli_prepare_error_is_one_line(tmp_path, capsys):

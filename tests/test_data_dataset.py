@@ -31,6 +31,16 @@ def test_round_trip_keeps_everything(tmp_path):
     assert json.loads(path.read_text().splitlines()[0])["source"] == "x"
 
 
+def test_original_text_fields(tmp_path):
+    row = {"id": "a", "text": "Fever.", "codes": [], "system": "icd10cm"}
+    original = {"original_text": "Fiebre.", "original_language": "es"}
+    path = _write(tmp_path, [json.dumps(row | original), json.dumps(row | {"id": "b"})])
+    with_original, plain = read_jsonl(path)
+    assert (with_original.original_text, with_original.original_language) == ("Fiebre.", "es")
+    assert plain.original_text is None and plain.original_language is None
+    assert with_original.to_dict()["original_text"] == "Fiebre."
+
+
 def test_blank_lines_are_not_rows(tmp_path):
     row = json.dumps({"id": "a", "text": "t", "codes": [], "system": "icd10cm"})
     path = _write(tmp_path, ["", row, "   "])
@@ -47,6 +57,17 @@ def test_blank_lines_are_not_rows(tmp_path):
         ('{"id": "a", "text": "t", "codes": "E11.9", "system": "icd10cm"}', "'codes'", "E11.9"),
         ('{"id": "a", "text": "t", "codes": [1], "system": "icd10cm"}', "codes", 1),
         ('{"id": " ", "text": "t", "codes": [], "system": "icd10cm"}', "empty", " "),
+        (
+            '{"id": "a", "text": "t", "codes": [], "system": "icd10cm", "original_text": 5, '
+            '"original_language": "es"}',
+            "'original_text' must be a non-empty JSON string",
+            5,
+        ),
+        (
+            '{"id": "a", "text": "t", "codes": [], "system": "icd10cm", "original_text": "x"}',
+            "'original_text' needs 'original_language'",
+            "x",
+        ),
     ],
 )
 def test_malformed_rows_name_file_line_and_value(tmp_path, line, message, value):

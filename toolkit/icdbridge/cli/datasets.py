@@ -21,7 +21,12 @@ def prepare(
     ),
     output: Path = typer.Option(..., "-o", "--output", help="JSONL file to write."),
     split: str = typer.Option("train", "--split", help="Split: train, dev or test."),
-    language: str = typer.Option("en", "--language", help="en (English MT) or es (Spanish)."),
+    language: str = typer.Option(
+        "en",
+        "--language",
+        help="en (English MT; each row also carries its Spanish original as original_text) or "
+        "es (Spanish).",
+    ),
     release: str = typer.Option(
         None, "--release", help="ICD-10-CM release to check codes against."
     ),
@@ -47,7 +52,11 @@ def prepare(
             source, split, language, release=release, on_undefined="error" if strict else "keep"
         )
     count = write_jsonl(docs, output)
-    typer.echo(f"wrote {count} documents to {output}")
+    originals = sum(1 for d in docs if d.original_text is not None)
+    typer.echo(
+        f"wrote {count} documents to {output}"
+        + (f" ({originals} with their Spanish original_text)" if originals else "")
+    )
     typer.echo(f"codes: {report.summary()}")
 
 

@@ -8,7 +8,10 @@ Layout (as distributed on Zenodo, records 3693570 and 3837305)::
 
 ``*D.tsv`` has one ``articleID<TAB>code`` row per diagnosis assignment, with lower-case dotted
 ICD-10-CM (CIE-10 2018) codes. ``text_files/`` holds the Spanish originals, ``text_files_en/`` the
-English machine translation (one sentence per line).
+English machine translation (one sentence per line). English documents carry their Spanish
+original as ``original_text`` (``original_language`` ``"es"``) when ``text_files/`` is present:
+the translation drops or mangles many of the words coding depends on, and the model's lexical
+channel reads the original too (:mod:`icdbridge.model.crosslingual`).
 
 Policy for codes (decided here, documented for every user of the loader):
 
@@ -109,7 +112,9 @@ def load_codiesp_report(
     Args:
         root: The ``codiesp`` folder (containing ``train/``, ``dev/``) or a split folder.
         split: ``"train"``, ``"dev"`` or ``"test"``.
-        language: ``"en"`` (machine translation, ``text_files_en/``) or ``"es"`` (``text_files/``).
+        language: ``"en"`` (machine translation, ``text_files_en/``; each document carries its
+            Spanish original as ``original_text`` when ``text_files/`` exists) or ``"es"``
+            (``text_files/``).
         release: ICD-10-CM release to normalise and check against (``None``: the default).
         on_undefined: ``"keep"`` (default: keep and count codes the release does not define) or
             ``"error"`` (raise :class:`InputFormatError` on the first one).
@@ -149,16 +154,25 @@ def load_codiesp_report(
             raise InputFormatError(
                 tsv, f"document has codes but no text file in {text_dir}", line=line, value=doc_id
             )
-    docs = [
-        Document(
-            id=doc_id,
-            text=texts[doc_id].read_text(encoding="utf-8"),
-            codes=codes.get(doc_id, []),
-            system="icd10cm",
-            meta={"source": f"codiesp/{split}", "language": language},
+    originals: dict[str, Path] = {}
+    original_dir = folder / TEXT_FOLDERS["es"]
+    if language != "es" and original_dir.is_dir():
+        originals = {path.stem: path for path in original_dir.glob("*.txt")}
+    docs = []
+    for doc_id in sorted(texts):
+        meta: dict[str, object] = {"source": f"codiesp/{split}", "language": language}
+        if doc_id in originals:
+            meta["original_text"] = originals[doc_id].read_text(encoding="utf-8")
+            meta["original_language"] = "es"
+        docs.append(
+            Document(
+                id=doc_id,
+                text=texts[doc_id].read_text(encoding="utf-8"),
+                codes=codes.get(doc_id, []),
+                system="icd10cm",
+                meta=meta,
+            )
         )
-        for doc_id in sorted(texts)
-    ]
     report = check_codes(docs, terminology)
     if on_undefined == "error" and report.undefined:
         code = sorted(report.undefined)[0]

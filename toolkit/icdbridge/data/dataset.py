@@ -5,6 +5,11 @@ Example line::
     {"id": "note-1", "text": "Type 2 diabetes without complications.", "codes": ["E11.9"],
      "system": "icd10cm"}
 
+Two optional fields carry the note in its original language when ``text`` is a translation
+(CodiEsp's English machine translation of Spanish cases): ``"original_text"`` and
+``"original_language"`` (ISO 639-1, e.g. ``"es"``); the model's lexical channel also reads the
+original (:mod:`icdbridge.model.crosslingual`) when its language is supported.
+
 Reading is strict: bad JSON, a missing field, a field of the wrong type or a duplicate id raises
 :class:`~icdbridge.errors.InputFormatError` naming the file, the line and the value. Blank lines
 are allowed (they are not rows). Extra fields are kept in :attr:`Document.meta` and written back.
@@ -30,6 +35,10 @@ if TYPE_CHECKING:
 REQUIRED_FIELDS: dict[str, type] = {"id": str, "text": str, "codes": list, "system": str}
 """Field name → expected JSON type of every row."""
 
+ORIGINAL_FIELDS: tuple[str, str] = ("original_text", "original_language")
+"""Optional fields: the text in its original language and that language (both strings, given
+together)."""
+
 
 @dataclass(slots=True)
 class Document:
@@ -48,6 +57,18 @@ class Document:
     codes: list[str] = field(default_factory=list)
     system: str = "icd10cm"
     meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def original_text(self) -> str | None:
+        """The note in its original language when :attr:`text` is a translation (else ``None``)."""
+        value = self.meta.get("original_text")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def original_language(self) -> str | None:
+        """ISO 639-1 language of :attr:`original_text` (``None`` without one)."""
+        value = self.meta.get("original_language")
+        return value if isinstance(value, str) and self.original_text is not None else None
 
     def to_dict(self) -> dict[str, object]:
         """The JSON row of this document (extra fields after the four required ones)."""
@@ -85,6 +106,17 @@ def parse_row(row: object, *, path: str | PathLike[str] | None = None, line: int
             raise InputFormatError(
                 path, "every entry of 'codes' must be a non-empty string", line=line, value=code
             )
+    present = [name for name in ORIGINAL_FIELDS if name in row]
+    for name in present:
+        if not isinstance(row[name], str) or not row[name].strip():
+            raise InputFormatError(
+                path, f"field {name!r} must be a non-empty JSON string", line=line, value=row[name]
+            )
+    if len(present) == 1:
+        missing = next(name for name in ORIGINAL_FIELDS if name not in row)
+        raise InputFormatError(
+            path, f"field {present[0]!r} needs {missing!r} too", line=line, value=row[present[0]]
+        )
     meta = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
     return Document(
         id=row["id"], text=row["text"], codes=list(row["codes"]), system=row["system"], meta=meta
