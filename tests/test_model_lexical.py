@@ -9,7 +9,13 @@ import pytest
 
 from conftest import require_data
 from icdbridge.codes import get_terminology
-from icdbridge.model.lexical import LexicalMatcher, content_words, shortened_forms, stem
+from icdbridge.model.lexical import (
+    LexicalHit,
+    LexicalMatcher,
+    content_words,
+    shortened_forms,
+    stem,
+)
 
 SMALL = ["R50.9", "J18.9", "I10", "E11.9", "E11.65", "S72.001A", "S72.001D", "K35.80", "N20.0"]
 
@@ -61,9 +67,12 @@ def test_spans_point_at_the_matched_text(small):
 def test_bag_match_in_any_order(small):
     text = "X-ray showed a right femur neck fracture."
     hit = small.match(text)["S72.001A"]
-    assert hit.kind == "bag"
+    assert hit.kind == "compact"  # side by side, in another order
     assert {text[a:b] for a, b in hit.spans} >= {"right", "femur", "neck", "fracture"}
     assert "S72.001D" not in small.match(text)  # subsequent encounter needs its full wording
+    scattered = "Fracture seen on X-ray of the right leg, the neck of the femur was displaced."
+    far = small.match(scattered)["S72.001A"]
+    assert far.kind == "bag" and far.score < hit.score
 
 
 def test_negation_lowers_the_score(small):
@@ -124,7 +133,7 @@ def test_clinical_variants_bridge_note_and_title_wording(cm):
     for code in ("N20.0", "C79.31", "C56.2", "K56.1", "J12.0"):
         assert code in hits, code
     assert text[slice(*hits["N20.0"].spans[0])] in ("renal", "renal lithiasis", "lithiasis")
-    assert hits["N20.0"].kind in ("exact", "bag")
+    assert hits["N20.0"].kind in ("exact", "compact")
     # the canonical word is applied to both sides, and only to whole words
     assert stem("renal") == "kidney" and stem("metastases") == "metastasis"
     assert stem("adrenal") == "adrenal"
@@ -171,3 +180,65 @@ def test_docstring_examples(module):
     mod = importlib.import_module(f"icdbridge.model.{module}")
     result = doctest.testmod(mod)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_possessive_s_is_not_a_word(cm):
+    assert content_words("Barrett's esophagus") == ["barrett", *content_words("esophagus")]
+    matcher = LexicalMatcher.build(cm, ["K22.70"])
+    text = "Biopsy confirmed Barrett esophagus. Crohn’s disease later."
+    assert text[slice(*matcher.match(text)["K22.70"].spans[0])] == "Barrett esophagus"
+    # offsets still point at the text when the apostrophe is there
+    spans = LexicalMatcher._sentences("Crohn's disease")[0]
+    assert [w for w, *_ in spans] == ["crohn", "disease"] and spans[1][1] == 8
+
+
+def test_residual_other_titles_match_their_unqualified_words(cm):
+    matcher = LexicalMatcher.build(cm, ["M86.60", "M86.9", "M86.8X9"])
+    hits = matcher.match("Chronic osteomyelitis of the tibia.")
+    assert "M86.60" in hits and hits["M86.60"].kind == "exact"
+    # "Other chronic osteomyelitis" is the code a chronic osteomyelitis is coded with, below a
+    # description match but above nothing; a bare "osteomyelitis" goes to the unspecified code
+    bare = matcher.match("Osteomyelitis.")
+    assert bare["M86.9"].score > bare.get("M86.8X9", LexicalHit("", 0.0)).score
+    assert "M86.60" not in bare
+
+
+def test_side_words_select_the_lateral_code(cm):
+    from icdbridge.model.lexical import lateral_codes
+
+    codes = ["M25.561", "M25.562", "M25.569", "M25.531", "M25.532", "M25.539", "H33.101"]
+    codes += ["H33.102", "H33.103", "H33.109"]
+    lateral = lateral_codes(cm, codes)
+    assert lateral["M25.569"] == {"right": "M25.561", "left": "M25.562"}
+    assert lateral["H33.109"] == {"right": "H33.101", "left": "H33.102", "bilateral": "H33.103"}
+    assert "M25.562" not in lateral  # a code with a side has no other side to go to
+    matcher = LexicalMatcher.build(cm, codes)
+    hits = matcher.match("Knee pain on the left side since June.")
+    assert "M25.562" in hits and "M25.561" not in hits
+    # an inclusion term of a category ("Hypertropia" under H50.2) reaches the sided leaf
+    strabismus = LexicalMatcher.build(cm, ["H50.21", "H50.22", "H50.2"])
+    found = strabismus.match("Hypertropia of the left eye.")
+    assert "H50.22" in found and "H50.21" not in found
+    assert found["H50.22"].score < found["H50.2"].score / 0.8  # LATERAL_WEIGHT of the match
+    text = "Pain in both wrists."  # no bilateral wrist code: both sides
+    both = matcher.match(text)
+    assert {"M25.531", "M25.532"} <= set(both)
+    assert "both" in [text[a:b] for a, b in both["M25.531"].spans]
+    assert {"H33.103"} <= set(matcher.match("Bilateral retinoschisis."))
+    assert not {"M25.561", "M25.562"} & set(matcher.match("Knee pain. The left hand is fine."))
+
+
+def test_measured_values_give_range_codes(cm):
+    matcher = LexicalMatcher.build(cm, ["Z68.41", "Z68.4", "Z68.1", "Z3A.16", "Z3A.01", "Z3A.49"])
+    text = "Obese (BMI: 41.3 kg/m2), pregnant at 16 weeks of gestation."
+    hits = matcher.match(text)
+    assert hits["Z68.41"].kind == "measure" and hits["Z68.41"].score == pytest.approx(1.0)
+    assert hits["Z68.4"].score < hits["Z68.41"].score  # the category, below its leaf
+    assert text[slice(*hits["Z3A.16"].spans[0])] == "16 weeks of gestation"
+    assert "Z68.1" not in hits
+    assert set(matcher.match("gestational age of 45 weeks")) == {"Z3A.49"}
+    assert set(matcher.measure_hits("IMC de 17,7; gestante de 6 semanas", "es")) == {
+        "Z68.1",
+        "Z3A.01",
+    }
+    assert matcher.measure_hits("IMC de 17,7", "fr") == {}

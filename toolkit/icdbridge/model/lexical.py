@@ -14,8 +14,11 @@ Matching a document, sentence by sentence (no per-code regex loop: dictionary lo
 
 * **exact** — the phrase's content words occur contiguously (``n``-gram dict lookup over the
   sentence's content-word stream, ``n`` up to :data:`MAX_PHRASE_WORDS`), score 1.0;
+* **compact** — all its content words occur side by side in another order (at most one other
+  content word among them), score 0.9 — ``femur fracture`` for "Fracture of femur", or the
+  gloss of a Spanish ``fractura de fémur``;
 * **bag** — all its content words occur in the same sentence in any order (index on the phrase's
-  rarest word, then a subset test), score 0.7 — ``femur fracture`` for "Fracture of femur";
+  rarest word, then a subset test), score 0.7;
 
 multiplied by the phrase weight (description 1.0, synonym 0.95, clinical variant 0.9 — see
 :mod:`icdbridge.model.lexical_variants` —, shortened form 0.85, mapped from a
@@ -56,6 +59,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from icdbridge.model.lexical_variants import WORD_VARIANTS, phrase_variants
+from icdbridge.model.measurements import MeasureMatcher
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -148,17 +152,32 @@ KIND_WEIGHTS: dict[str, float] = {
     "synonym": 0.95,
     "variant": 0.9,
     "short": 0.85,
+    "residual": 0.75,
 }
 """Phrase kind → weight."""
-MATCH_WEIGHTS: dict[str, float] = {"exact": 1.0, "bag": 0.7}
+MATCH_WEIGHTS: dict[str, float] = {"exact": 1.0, "compact": 0.9, "bag": 0.7}
 """Match kind → weight."""
 CATEGORY_WEIGHT = 0.9
 """Weight of a phrase inherited from a non-leaf category by its default leaf."""
 NON_LEAF_WEIGHT = 0.8
 """Weight of a non-leaf category's own phrases when it is itself in the label space: a mention
 of the category is coded first by its default leaf, the category itself next."""
+LATERAL_WEIGHT = 0.95
+"""Weight of the right / left / bilateral code that a side word next to a match selects, relative
+to the match (see :meth:`LexicalMatcher.match`)."""
+SIDE_WORDS: dict[str, str] = {
+    "right": "right",
+    "left": "left",
+    "bilateral": "bilateral",
+    "both": "bilateral",
+}
+"""Words of a note that name a side, and the side."""
+SIDE_WINDOW = 3
+"""Words before or after a match in which a side word selects the lateral code."""
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_POSSESSIVE = re.compile(r"(?<=[a-z0-9])['’]s\b")
+"""A possessive ``'s`` (``Barrett's esophagus``): not a word, so ``Barrett esophagus`` matches."""
 _PAREN = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
 _QUALIFIERS: list[tuple[re.Pattern[str], bool]] = [
     (re.compile(pattern), tail)
@@ -182,9 +201,37 @@ _QUALIFIERS: list[tuple[re.Pattern[str], bool]] = [
 ]
 """(pattern, is_tail): a *tail* rule cuts an ICD qualifier (after a comma, ``NOS``...) and may drop
 words; any other rule must keep every specific content word (see :func:`shortened_forms`)."""
+_RESIDUAL = re.compile(r"(?i)^other\s+(?:specified\s+)?(?=\S)")
+"""The leading ``Other`` of a residual title: ``Other chronic osteomyelitis`` is what the
+alphabetic index gives for a ``chronic osteomyelitis`` not elsewhere classified."""
 _ABBREVIATION = re.compile(r"\[([A-Z][A-Z0-9-]{1,9})\]")
 _LATER_ENCOUNTER = re.compile(r"subsequent encounter|sequela", re.IGNORECASE)
 _DEFAULT_LEAF = re.compile(r"unspecified|without complication", re.IGNORECASE)
+
+
+_BREAK = re.compile(r"[.;:!?\n]")
+
+
+def sentence_break(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` (the gap between two words) ends a sentence.
+
+    A ``;:!?`` or a line break does; a full stop does too, except the point of a decimal number
+    (``0.75``) and of a one-letter initial (``H. pylori``, ``E. coli``).
+
+    Example:
+        >>> text = "BMI 31.2 after H. pylori. Then"
+        >>> [sentence_break(text, a, b) for a, b in ((7, 8), (15, 17), (24, 26))]
+        [False, False, True]
+    """
+    for found in _BREAK.finditer(text, start, end):
+        i = found.start()
+        if found.group() != ".":
+            return True
+        decimal = 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
+        initial = i > 0 and text[i - 1].isalpha() and (i < 2 or not text[i - 2].isalnum())
+        if not (decimal or initial):
+            return True
+    return False
 
 
 def _singular(word: str) -> str:
@@ -206,7 +253,8 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """Stemmed, lower-cased words of ``text`` without :data:`STOP_WORDS`."""
-    return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in STOP_WORDS]
+    lowered = _POSSESSIVE.sub("", text.lower())
+    return [stem(w) for w in _TOKEN.findall(lowered) if w not in STOP_WORDS]
 
 
 def _specific(text: str) -> set[str]:
@@ -263,7 +311,7 @@ class LexicalHit:
         score: Best match score in ``(0, ~1.1]``.
         spans: Character spans ``(start, end)`` of every matched word group (evidence).
         phrase: The phrase of the best match.
-        kind: ``"exact"`` or ``"bag"`` (best match).
+        kind: ``"exact"``, ``"compact"``, ``"bag"`` or ``"measure"`` (best match).
     """
 
     code: str
@@ -286,11 +334,22 @@ class LexicalMatcher:
     Args:
         phrases: The phrase table (built by :meth:`build`).
         codes: The label space.
+        lateral: Code without a side → side (``right``, ``left``, ``bilateral``) → the code of
+            that side (built by :func:`lateral_codes`).
+        measures: Range codes matched by value (BMI, weeks of gestation), or ``None``.
     """
 
-    def __init__(self, phrases: Sequence[_Phrase], codes: Sequence[str]) -> None:
+    def __init__(
+        self,
+        phrases: Sequence[_Phrase],
+        codes: Sequence[str],
+        lateral: dict[str, dict[str, str]] | None = None,
+        measures: MeasureMatcher | None = None,
+    ) -> None:
         self.codes = list(codes)
         self.phrases = list(phrases)
+        self.lateral = dict(lateral or {})
+        self.measures = measures
         self._exact: dict[tuple[str, ...], list[int]] = {}
         frequency: Counter[str] = Counter()
         for i, phrase in enumerate(self.phrases):
@@ -334,7 +393,7 @@ class LexicalMatcher:
             words = tuple(content_words(text))
             if not words or len(words) > MAX_PHRASE_WORDS:
                 return
-            if kind in ("short", "variant") and all(
+            if kind in ("short", "variant", "residual") and all(
                 w in GENERIC_WORDS or w.isdigit() for w in words
             ):
                 return
@@ -362,6 +421,11 @@ class LexicalMatcher:
                     for form in shortened_forms(text):
                         if kind != "variant" or len(content_words(form)) >= 2:
                             add(form, "short", target, factor)
+                    if kind == "description" and _RESIDUAL.match(text):
+                        for form in [text, *shortened_forms(text)]:
+                            residual = _RESIDUAL.sub("", form)
+                            if _specific(residual):
+                                add(residual, "residual", target, factor)
 
         for code in code_list:
             source = nearest_defined(terminology, code)
@@ -384,7 +448,12 @@ class LexicalMatcher:
             )
             for words, targets in table.items()
         ]
-        return cls(phrases, code_list)
+        return cls(
+            phrases,
+            code_list,
+            lateral_codes(terminology, code_list),
+            MeasureMatcher.build(terminology, code_list),
+        )
 
     @staticmethod
     def _default_leaf(terminology: Terminology, code: str, label_space: set[str]) -> str | None:
@@ -415,11 +484,10 @@ class LexicalMatcher:
     def _sentences(text: str) -> list[list[tuple[str, int, int, bool]]]:
         """Sentences as lists of (stemmed word, start, end, is_content)."""
         out: list[list[tuple[str, int, int, bool]]] = [[]]
-        lowered = text.lower()
-        boundary = re.compile(r"[.;:!?\n]")
+        lowered = _POSSESSIVE.sub(lambda m: " " * len(m.group()), text.lower())  # same offsets
         last = 0
         for match in _TOKEN.finditer(lowered):
-            if boundary.search(lowered, last, match.start()) and out[-1]:
+            if sentence_break(lowered, last, match.start()) and out[-1]:
                 out.append([])
             word = match.group()
             out[-1].append((stem(word), match.start(), match.end(), word not in STOP_WORDS))
@@ -430,22 +498,34 @@ class LexicalMatcher:
         """All codes matched in ``text``: code → :class:`LexicalHit`, best score first."""
         hits: dict[str, LexicalHit] = {}
 
-        def record(phrase_id: int, kind: str, spans: list[tuple[int, int]], negated: bool):
+        def add(code: str, score: float, spans: list[tuple[int, int]], text: str, kind: str):
+            hit = hits.get(code)
+            if hit is None:
+                hits[code] = LexicalHit(code, score, list(spans), text, kind)
+                return
+            for span in spans:
+                if span not in hit.spans:
+                    hit.spans.append(span)
+            if score > hit.score:
+                hit.score, hit.phrase, hit.kind = score, text, kind
+
+        def record(
+            phrase_id: int,
+            kind: str,
+            spans: list[tuple[int, int]],
+            negated: bool,
+            sides: dict[str, tuple[int, int]],
+        ):
             phrase = self.phrases[phrase_id]
             base = MATCH_WEIGHTS[kind] * (1.0 + 0.02 * min(len(phrase.words), 6))
             if negated:
                 base *= NEGATION_FACTOR
             for code, weight in phrase.targets:
                 score = base * weight
-                hit = hits.get(code)
-                if hit is None:
-                    hits[code] = LexicalHit(code, score, list(spans), phrase.text, kind)
-                    continue
-                for span in spans:
-                    if span not in hit.spans:
-                        hit.spans.append(span)
-                if score > hit.score:
-                    hit.score, hit.phrase, hit.kind = score, phrase.text, kind
+                add(code, score, spans, phrase.text, kind)
+                for side, side_span in sides.items():
+                    for lateral in _side_codes(self.lateral.get(code), side):
+                        add(lateral, score * LATERAL_WEIGHT, [*spans, side_span], phrase.text, kind)
 
         for sentence in self._sentences(text):
             content = [(w, s, e, i) for i, (w, s, e, c) in enumerate(sentence) if c]
@@ -458,6 +538,18 @@ class LexicalMatcher:
                     for j in range(lo, position)
                 )
 
+            side_at = {
+                j: SIDE_WORDS[w] for j, (w, _, _, _) in enumerate(sentence) if w in SIDE_WORDS
+            }
+
+            def sides(first: int, last: int, sentence=sentence, side_at=side_at):
+                """Side words within SIDE_WINDOW words of sentence positions first..last."""
+                found: dict[str, tuple[int, int]] = {}
+                for j, side in side_at.items():
+                    if first - SIDE_WINDOW <= j <= last + SIDE_WINDOW:
+                        found.setdefault(side, (sentence[j][1], sentence[j][2]))
+                return found
+
             exact_found: set[int] = set()
             for start in range(len(words)):
                 for n in range(1, min(self.max_words, len(words) - start) + 1):
@@ -465,9 +557,10 @@ class LexicalMatcher:
                     if not ids:
                         continue
                     span = [(content[start][1], content[start + n - 1][2])]
+                    near = sides(content[start][3], content[start + n - 1][3]) if side_at else {}
                     for phrase_id in ids:
                         exact_found.add(phrase_id)
-                        record(phrase_id, "exact", span, negated(content[start][3]))
+                        record(phrase_id, "exact", span, negated(content[start][3]), near)
             present = set(words)
             first: dict[str, int] = {}
             for k, w in enumerate(words):
@@ -478,10 +571,32 @@ class LexicalMatcher:
                         continue
                     positions = sorted(first[b] for b in bag)
                     spans = [(content[k][1], content[k][2]) for k in positions]
-                    record(phrase_id, "bag", spans, negated(content[positions[0]][3]))
+                    near = (
+                        sides(content[positions[0]][3], content[positions[-1]][3])
+                        if side_at
+                        else {}
+                    )
+                    # the words side by side in another order ("knee pain", or a gloss of a
+                    # language that puts adjectives after nouns) are almost an exact match
+                    compact = positions[-1] - positions[0] <= len(bag)
+                    kind = "compact" if compact else "bag"
+                    record(phrase_id, kind, spans, negated(content[positions[0]][3]), near)
+        for code, hit in self.measure_hits(text).items():
+            add(code, hit.score, hit.spans, hit.phrase, hit.kind)
         for hit in hits.values():
             hit.spans.sort()
         return dict(sorted(hits.items(), key=lambda kv: (-kv[1].score, kv[0])))
+
+    def measure_hits(self, text: str, language: str = "en") -> dict[str, LexicalHit]:
+        """Range codes whose value a note states (:mod:`~icdbridge.model.measurements`), scored
+        as an exact description match (a category: :data:`NON_LEAF_WEIGHT` of it)."""
+        if self.measures is None:
+            return {}
+        out = {}
+        for code, (spans, leaf) in self.measures.match(text, language).items():
+            score = MATCH_WEIGHTS["exact"] * (1.0 if leaf else NON_LEAF_WEIGHT)
+            out[code] = LexicalHit(code, score, sorted(spans), text[slice(*spans[0])], "measure")
+        return out
 
     def scores(self, text: str) -> dict[str, float]:
         """Code → lexical score for the codes matched in ``text`` (best first)."""
@@ -489,6 +604,65 @@ class LexicalMatcher:
 
     def __len__(self) -> int:
         return len(self.phrases)
+
+
+_SIDES = ("right", "left", "bilateral")
+_SIDE_NOUNS = frozenset({"unspecified", "eye", "ear", "side"})
+"""Words a title adds to its side (``..., left eye`` but ``..., bilateral``), set aside too."""
+
+
+def _title_side(title: str) -> tuple[tuple[str, ...], str | None]:
+    """A title's words without side words (and :data:`_SIDE_NOUNS`), and its side (``None``:
+    none)."""
+    words = content_words(title)
+    found = [w for w in words if w in _SIDES]
+    key = tuple(w for w in words if w not in _SIDES and w not in _SIDE_NOUNS)
+    return key, (found[0] if len(found) == 1 else None)
+
+
+def lateral_codes(terminology: Terminology, codes: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Codes whose siblings differ from them only by a side, with those siblings by side.
+
+    Children of one node whose titles are the same once ``right`` / ``left`` / ``bilateral``
+    and ``unspecified``, ``eye``, ``ear``, ``side`` are set aside (``Pain in right knee``,
+    ``Pain in left knee``, ``Pain in unspecified knee``) form a lateral group; the member
+    without a side and the parent map to the group's sided codes (in ``codes``). A note saying
+    ``left knee pain`` is then coded with ``M25.562``, not only the ``Pain in knee`` default
+    leaf.
+    """
+    label_space = set(codes)
+    out: dict[str, dict[str, str]] = {}
+    for node in terminology.nodes():
+        children = terminology.children(node.code)
+        if len(children) < 2:
+            continue
+        groups: dict[tuple[str, ...], dict[str | None, str]] = {}
+        for child in children:
+            key, side = _title_side(terminology.node(child).title)
+            groups.setdefault(key, {}).setdefault(side, child)
+        sided_groups = []
+        for group in groups.values():
+            sided = {side: code for side, code in group.items() if side and code in label_space}
+            if not sided:
+                continue
+            sided_groups.append(sided)
+            if None in group and group[None] in label_space:
+                out[group[None]] = sided
+        if len(sided_groups) == 1 and node.code in label_space:
+            out[node.code] = sided_groups[0]
+    return out
+
+
+def _side_codes(sided: dict[str, str] | None, side: str) -> list[str]:
+    """The code(s) of ``side`` in a lateral group: both sides for a bilateral mention when the
+    group has no bilateral code."""
+    if not sided:
+        return []
+    if side in sided:
+        return [sided[side]]
+    if side == "bilateral":
+        return [sided[s] for s in ("right", "left") if s in sided]
+    return []
 
 
 def lexical_scores(matcher: LexicalMatcher, texts: Iterable[str]) -> list[dict[str, float]]:
