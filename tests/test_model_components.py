@@ -9,7 +9,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icdbridge.model.calibration import Calibrator, average_precision, mean_average_precision
+from icdbridge.model.calibration import (
+    Calibrator,
+    average_precision,
+    harmonic_mean,
+    mean_average_precision,
+)
 from icdbridge.model.hierarchy import HierarchyMixer, ancestor_table, label_features, siblings
 from icdbridge.model.losses import masked_bce, multi_positive_contrastive
 from icdbridge.model.network import PAIR_FEATURES, LabelEmbeddingModel, ModelConfig
@@ -290,6 +295,14 @@ def test_calibrator_trades_bounded_map_for_unseen_recall():
     # unseen gold codes missing from the candidates count as misses in the unseen recall
     partial = Calibrator(recall_k=1).fit([{"u": 0.0}], [{"u", "missing"}], set(), **grid)
     assert partial.validation_unseen_recall_ == 0.5
+    # the default objective, the harmonic mean: offset 0 has H(5/6, 0) = 0, offset 1.5 has
+    # H(7/12, 1) = 14/19
+    harmonic = Calibrator(recall_k=1).fit(scores, golds, seen, **grid)
+    assert harmonic.map_tolerance is None and harmonic.unseen_offset_ == 1.5
+    assert harmonic_mean(harmonic.validation_map_, 1.0) == pytest.approx(14 / 19)
+    # without unseen gold codes in validation the objective is MAP (the raw model)
+    no_unseen = Calibrator(recall_k=1).fit(scores[:1], golds[:1], seen, **grid)
+    assert no_unseen.unseen_offset_ == 0.0 and no_unseen.validation_unseen_recall_ is None
 
 
 @settings(max_examples=30, deadline=None)
@@ -338,3 +351,5 @@ def test_pipeline_config_of_an_older_model_keeps_its_candidates():
     assert PipelineConfig.from_dict(saved) == PipelineConfig()
     del saved["family_expansion"]  # a model saved before family expansion existed
     assert PipelineConfig.from_dict(saved).family_expansion == 0
+    del saved["use_original"]  # ... and before original texts were read
+    assert PipelineConfig().use_original and not PipelineConfig.from_dict(saved).use_original

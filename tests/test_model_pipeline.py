@@ -120,10 +120,16 @@ def test_predictions_rank_over_the_label_space_with_evidence(tiny, trained):
     assert values == sorted(values, reverse=True)
     assert all(0.0 <= v <= 1.0 for v in values)
     assert set(prediction.scores) <= set(tiny["space"].codes)
+    fields = set()
     for code, spans in prediction.evidence.items():
         assert spans, code
         for span in spans:
-            assert doc.text[span["start"] : span["end"]] == span["text"]
+            # lexical matches in the Spanish original point into the original text
+            field = span.get("field", "text")
+            fields.add(field)
+            source = doc.original_text if field == "original_text" else doc.text
+            assert source[span["start"] : span["end"]] == span["text"]
+    assert "original_text" in fields  # the CodiEsp notes carry their Spanish original
 
 
 def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained):
@@ -317,17 +323,23 @@ def test_demo_codes_the_shipped_notes_with_evidence(capsys):
     assert "demo-1" in out and "demo-5" in out
     # the pneumonia note's pneumonia code is among its top 5, with its lexical evidence
     assert "J18.9" in out and "'pneumonia'" in out
+    # demo-6's English mangles "pemphigus vulgaris": its Spanish original gives the code
+    demo6 = out[out.index("demo-6") :]
+    assert "L10.0" in demo6 and "original" in demo6 and "pénfigo" in demo6
 
 
-def test_cli_train_refuses_a_negative_family_expansion(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("option", "value"), [("--family-expansion", "-1"), ("--calibration-tolerance", "-0.1")]
+)
+def test_cli_train_refuses_a_negative_option(tmp_path, capsys, option, value):
     from icdbridge.cli.main import main
 
     notes = tmp_path / "notes.jsonl"
     notes.write_text('{"id": "a", "text": "fever", "codes": ["R50.9"], "system": "icd10cm"}\n')
     args = ["train", "--train", str(notes), "--dev", str(notes), "--out", str(tmp_path / "m")]
     with pytest.raises(SystemExit) as exit_info:
-        main([*args, "--family-expansion", "-1"])
+        main([*args, option, value])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "--family-expansion" in err and "Traceback" not in err
+    assert option in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()

@@ -49,11 +49,13 @@ def _icd11(code: str) -> str:
         mapping = map_code(code, "icd10cm", "icd11")
     except IcdbridgeError as error:
         return f"(unavailable: {str(error)[:40]})"
-    targets = ", ".join(t.code for t in mapping.targets) or "no target"
+    # an uncoded ICD-11 grouping has a title but no code; a no-map has neither
+    labels = [t.code or f"(grouping: {t.title})" for t in mapping.targets if t.code or t.title]
+    targets = ", ".join(dict.fromkeys(labels)) or "no target"
     return f"{targets} [{mapping.status}]"
 
 
-def _predictor(model: Path | None, full: bool, texts: list[str], console):
+def _predictor(model: Path | None, full: bool, docs: list, console):
     from icdbridge.codes import get_terminology
     from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.predictor import (
@@ -78,7 +80,7 @@ def _predictor(model: Path | None, full: bool, texts: list[str], console):
         console.print(f"embedding all {len(leaves):,} label texts (built once, then cached) ...")
         codes = None
     else:
-        codes = lexical_candidates(lexical, texts, terminology)
+        codes = lexical_candidates(lexical, docs, terminology)
         console.print(
             f"cheap default: the label space is the {len(codes)} codes the lexical channel "
             "found in the notes plus their siblings (use --full to rank all codes)"
@@ -110,8 +112,9 @@ def demo(
     label-wise attention plus the lexical channel; candidates are the codes
     the lexical channel finds among all ICD-10-CM codes, plus their siblings
     (--full: every code, through faiss). Each top code is shown with its
-    evidence (the matched text) and its ICD-11 targets when the WHO mapping
-    files are present.
+    evidence (the matched text: in the note, or in its original-language
+    text when the note carries one, as demo-6 does) and its ICD-11 targets
+    when the WHO mapping files are present.
     """
     from rich.console import Console
     from rich.table import Table
@@ -122,11 +125,13 @@ def demo(
     if tour:
         _tour(console)
     docs = read_jsonl(notes or demo_notes_path())
-    predictor = _predictor(model, full, [d.text for d in docs], console)
+    predictor = _predictor(model, full, docs, console)
     terminology = predictor.space.terminology
     predictions = predictor.predict(docs, top_k=top, explain=True)
     for doc, prediction in zip(docs, predictions, strict=True):
         console.print(f"\n[bold]{doc.id}[/bold]: {doc.text}")
+        if doc.original_text:
+            console.print(f"  original ({doc.original_language}): {doc.original_text}")
         table = Table(show_lines=False)
         for column in ("code", "score", "description", "evidence", "ICD-11"):
             table.add_column(column)
@@ -137,7 +142,8 @@ def demo(
             evidence = ""
             if shown is not None:
                 snippet = shown["text"] if len(shown["text"]) <= 40 else shown["text"][:37] + "..."
-                evidence = f"{shown['start']}-{shown['end']} {snippet!r} ({shown['source']})"
+                where = shown["source"] + (", original" if shown.get("field") else "")
+                evidence = f"{shown['start']}-{shown['end']} {snippet!r} ({where})"
             mark = "[green]✓[/green] " if code in doc.codes else ""
             description = terminology.description(code) if terminology.get(code) else ""
             table.add_row(mark + code, f"{score:.3f}", description, evidence, _icd11(code))

@@ -10,7 +10,13 @@ import typer
 
 def predict_command(
     model_dir: Annotated[Path, typer.Argument(help="Model directory from `icdbridge train`.")],
-    input: Annotated[Path, typer.Argument(help="Documents (JSONL: id, text, codes, system).")],
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="Documents (JSONL: id, text, codes, system; optionally original_text and "
+            "original_language)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Predictions (JSONL).")],
     system: Annotated[
         str | None,
@@ -30,7 +36,9 @@ def predict_command(
     (top-k code → calibrated probability, best first), "descriptions"} plus,
     with --explain, "evidence": per code, the lexical matches and the most
     attended windows as {"start", "end", "text", "source", "weight"}
-    (character offsets into the input text).
+    (character offsets into the input text; a match in the document's
+    original_text, when it carries one, adds "field": "original_text" and
+    its offsets index that text).
     """
     from rich.console import Console
 

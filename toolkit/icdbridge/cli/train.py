@@ -36,6 +36,22 @@ def train_command(
     lexical: Annotated[
         bool, typer.Option("--lexical/--no-lexical", help="Lexical channel.")
     ] = True,
+    original: Annotated[
+        bool,
+        typer.Option(
+            "--original/--no-original",
+            help="Let the lexical channel also read each document's original_text (e.g. the "
+            "Spanish of a machine translation) through a word gloss.",
+        ),
+    ] = True,
+    calibration_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--calibration-tolerance",
+            help="Unseen-code calibration: give up at most this much validation MAP for "
+            "unseen-code recall@20 (default: maximise their harmonic mean).",
+        ),
+    ] = None,
     finetune_epochs: Annotated[
         int,
         typer.Option(
@@ -66,7 +82,9 @@ def train_command(
 ) -> None:
     """Train a zero-shot label-embedding model (trained heads over the encoder).
 
-    Documents are JSONL rows {"id", "text", "codes", "system"}. Labels are
+    Documents are JSONL rows {"id", "text", "codes", "system"} (optionally
+    "original_text" and "original_language" when the text is a translation:
+    Spanish originals are read too). Labels are
     embedded from the code texts of the WHOLE release (cached), so the model
     can later score codes that never occur in training. Prints the
     validation MAP of every epoch, stops early, calibrates unseen codes and
@@ -92,6 +110,10 @@ def train_command(
         raise typer.BadParameter(f"--pieces must be one of {', '.join(PIECE_MODES)}")
     if family_expansion < 0:
         raise typer.BadParameter(f"--family-expansion must be 0 or more (got {family_expansion})")
+    if calibration_tolerance is not None and calibration_tolerance < 0:
+        raise typer.BadParameter(
+            f"--calibration-tolerance must be 0 or more (got {calibration_tolerance})"
+        )
     if label_space not in LABEL_SPACES:
         raise typer.BadParameter(f"--label-space must be one of {', '.join(LABEL_SPACES)}")
     terminology = get_terminology(system, release)
@@ -102,6 +124,7 @@ def train_command(
         release=terminology.release,
         encoder=str(encoder) if encoder else None,
         use_lexical=lexical,
+        use_original=original,
         pieces=pieces,
         label_space=label_space,
         family_expansion=family_expansion,
@@ -124,6 +147,7 @@ def train_command(
             learning_rate=learning_rate,
             loss=loss,
             finetune_epochs=finetune_epochs,
+            calibration_map_tolerance=calibration_tolerance,
         ),
         out_dir=out,
         resume=resume,

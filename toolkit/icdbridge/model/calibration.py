@@ -6,11 +6,18 @@ only — a temperature and an offset applied to the logits of codes unseen in tr
 tunes the decision threshold (for micro-F1) on the same validation documents. No parameter is
 specific to a label; the only thing that distinguishes codes is whether they were seen.
 
-The offset/temperature objective balances the two goals of generalised zero-shot coding: among
-the grid points whose validation MAP is within ``map_tolerance`` of the best MAP, the one with the
-highest validation recall@``recall_k`` of *unseen* gold codes wins (ties: higher MAP, then the
-smallest correction). ``map_tolerance=0`` is pure MAP maximisation, which on small training sets
-pushes unseen codes far down the list (a handful of frequent seen codes dominate MAP).
+The offset/temperature objective balances the two goals of generalised zero-shot coding, the
+ranking of all codes (validation MAP) and the reach of codes never seen in training (validation
+recall@``recall_k`` of *unseen* gold codes, ``R_u``). By default it is their **harmonic mean**
+``2 · MAP · R_u / (MAP + R_u)``, the criterion of generalised zero-shot learning (Xian et al.,
+*Zero-shot learning — the good, the bad and the ugly*, TPAMI 2019, for the seen/unseen
+accuracies; calibrated stacking, Chao et al., ECCV 2016, for the offset it tunes): neither goal
+can be bought by sacrificing the other entirely. With ``map_tolerance`` set, the grid point with
+the highest ``R_u`` among those whose MAP is within ``map_tolerance`` of the best MAP wins instead
+(``map_tolerance=0`` is pure MAP maximisation, which on small training sets pushes unseen codes
+far down the list: a handful of frequent seen codes dominate MAP). Ties: higher MAP, then the
+smallest correction. Validation documents without an unseen gold code leave ``R_u`` undefined;
+the objective is then MAP.
 """
 
 from __future__ import annotations
@@ -67,6 +74,16 @@ def _vector_ap(logits: np.ndarray, gold: np.ndarray, n_gold: int) -> float:
     return float((np.arange(1, len(ranks) + 1) / ranks).sum() / n_gold) if n_gold else 0.0
 
 
+def harmonic_mean(a: float, b: float) -> float:
+    """Harmonic mean of two non-negative numbers (0 when either is 0).
+
+    Example:
+        >>> round(harmonic_mean(0.5, 0.25), 4)
+        0.3333
+    """
+    return 2 * a * b / (a + b) if a > 0 and b > 0 else 0.0
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
@@ -82,7 +99,9 @@ class Calibrator:
         validation_map_: MAP on the validation documents with the fitted offset.
         validation_unseen_recall_: Recall@``recall_k`` of the validation gold codes unseen in
             training, with the fitted offset (``None``: no such gold code).
-        map_tolerance: MAP the fit may give up (below the best grid point) for unseen recall.
+        map_tolerance: ``None`` (default): maximise the harmonic mean of validation MAP and
+            unseen recall; a number: the MAP the fit may give up (below the best grid point)
+            for unseen recall (see the module docstring).
         recall_k: Rank cut-off of the unseen recall the fit maximises.
     """
 
@@ -91,7 +110,7 @@ class Calibrator:
     threshold_: float = 0.5
     validation_map_: float | None = None
     validation_unseen_recall_: float | None = None
-    map_tolerance: float = 0.01
+    map_tolerance: float | None = None
     recall_k: int = 20
 
     def logit(self, raw: float, seen: bool) -> float:
@@ -119,8 +138,9 @@ class Calibrator:
     ) -> Calibrator:
         """Fit the unseen offset/temperature and the threshold (max micro-F1).
 
-        The offset/temperature maximise validation unseen recall@``recall_k`` among the grid
-        points whose MAP is within ``map_tolerance`` of the best (see the module docstring).
+        The offset/temperature maximise the harmonic mean of validation MAP and unseen
+        recall@``recall_k`` (or, with ``map_tolerance``, the unseen recall among the grid points
+        whose MAP is within ``map_tolerance`` of the best; see the module docstring).
 
         Args:
             scores: Per validation document, candidate code → raw logit.
@@ -153,11 +173,16 @@ class Calibrator:
 
         def key(point):
             value, recall, offset, temperature = point
-            allowed = value >= best_map - self.map_tolerance - 1e-12
+            if self.map_tolerance is None:
+                allowed = True
+                goal = value if recall is None else harmonic_mean(value, recall)
+            else:
+                allowed = value >= best_map - self.map_tolerance - 1e-12
+                goal = recall or 0.0
             # prefer the smallest correction among ties (stable, closest to the raw model)
             return (
                 allowed,
-                round(recall or 0.0, 12),
+                round(goal, 12),
                 round(value, 12),
                 -abs(offset),
                 -abs(math.log(temperature)),
@@ -209,6 +234,8 @@ class Calibrator:
             threshold_=float(data["threshold"]),
             validation_map_=data.get("validation_map"),
             validation_unseen_recall_=data.get("validation_unseen_recall"),
-            map_tolerance=float(data.get("map_tolerance", 0.0)),
+            map_tolerance=(
+                None if data.get("map_tolerance") is None else float(data["map_tolerance"])
+            ),
             recall_k=int(data.get("recall_k", 20)),
         )

@@ -33,6 +33,8 @@ class DocumentFeatures:
         hardness: ``[L]`` sampling weight of each candidate as a negative.
         gold: Gold codes (empty when unknown), including those missing from the candidates.
         lexical_spans: code → list of ``(start, end, score)`` lexical matches.
+        original_text: The document's original-language text when the lexical channel read it.
+        original_spans: code → ``(start, end, score)`` lexical matches in ``original_text``.
     """
 
     id: str
@@ -46,6 +48,8 @@ class DocumentFeatures:
     hardness: torch.Tensor
     gold: frozenset[str] = frozenset()
     lexical_spans: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
+    original_text: str | None = None
+    original_spans: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
 
     @property
     def targets(self) -> torch.Tensor:

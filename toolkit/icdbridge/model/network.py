@@ -45,9 +45,9 @@ PAIR_FEATURES: tuple[str, ...] = (
     *LABEL_FEATURES,
 )
 """Per (document, label) features the caller may supply, in this order (see
-:mod:`icdbridge.model.predictor` for how each is computed): the lexical score, the training
-memory (neighbour vote, prior, seen flag, family vote and prior), then the label's
-:data:`LABEL_FEATURES`."""
+:mod:`icdbridge.model.predictor` for how each is computed): the lexical score (of the text and,
+when the document has one, of its original-language text), the training memory (neighbour vote,
+prior, seen flag, family vote and prior), then the label's :data:`LABEL_FEATURES`."""
 
 DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
 """The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;

@@ -43,6 +43,9 @@ _COLUMN = {name: i for i, name in enumerate(PAIR_FEATURES)}
 """Column of each of :data:`PAIR_FEATURES` in a feature row."""
 _LABEL_FEATURES_START = _COLUMN[LABEL_FEATURES[0]]
 """Column where a label's own :data:`LABEL_FEATURES` begin."""
+ORIGINAL_WEIGHT = 0.9
+"""Weight of a lexical match in a document's original-language text (read through a word gloss,
+less precise than a match in the text itself)."""
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -75,6 +78,14 @@ class PipelineConfig:
             Default 30, chosen by cross-validation over the CodiEsp train split
             (``experiments/codiesp_zeroshot/cv_choices.py``).
         use_lexical: Switch of the lexical channel (candidates and feature).
+        use_original: Let the lexical channel also read a document's original-language text
+            (:attr:`~icdbridge.data.Document.original_text`, e.g. the Spanish of a machine
+            translation) through a word gloss (:mod:`~icdbridge.model.crosslingual`): its
+            matches join the candidates and a code's lexical score is the best of its match in
+            the text and :data:`ORIGINAL_WEIGHT` times its match in the original. Documents
+            without an original, or in a language that cannot be read, have no such matches.
+            (Cross-validated over the CodiEsp train split against a separate feature for the
+            original's matches: the shared score ranks unseen codes as well or better.)
         use_memory: Use the training memory (neighbour vote, prior, seen flag).
         neighbours_k: Training documents that vote.
         max_ancestors: Ancestors per code in the label space.
@@ -100,6 +111,7 @@ class PipelineConfig:
     shortlist_k: int = 150
     family_expansion: int = 30
     use_lexical: bool = True
+    use_original: bool = True
     use_memory: bool = True
     neighbours_k: int = 20
     max_ancestors: int = 3
@@ -117,9 +129,11 @@ class PipelineConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
         """Inverse of :meth:`to_dict` (unknown keys are ignored; a model saved before family
-        expansion existed keeps its candidates: ``family_expansion`` 0)."""
+        expansion or original texts existed keeps its candidates: ``family_expansion`` 0,
+        ``use_original`` false)."""
         known = set(cls.__dataclass_fields__)
-        values = {"family_expansion": 0} | {k: v for k, v in data.items() if k in known}
+        values = {"family_expansion": 0, "use_original": False}
+        values |= {k: v for k, v in data.items() if k in known}
         return cls(**values)
 
 
@@ -268,6 +282,50 @@ def lexical_matches(matcher: Any, text: str) -> dict[str, tuple[float, list[tupl
     return {code: (hit.score, list(hit.spans)) for code, hit in matcher.match(text).items()}
 
 
+def original_matches(
+    matcher: Any, doc: Document, terminology: Terminology
+) -> dict[str, tuple[float, list[tuple[int, int]]]]:
+    """Code → (score, character spans into ``doc.original_text``) of the lexical channel over
+    the English gloss of the document's original-language text (empty when it has none, or
+    its language cannot be read: :func:`~icdbridge.model.crosslingual.check_language`)."""
+    from icdbridge.model.crosslingual import check_language, glosser_for
+
+    original, language = doc.original_text, doc.original_language
+    if original is None or not check_language(language):
+        return {}
+    gloss = glosser_for(language, terminology).gloss(original)
+    out: dict[str, tuple[float, list[tuple[int, int]]]] = {}
+    for code, (score, spans) in lexical_matches(matcher, gloss.text).items():
+        source = [span for s, e in spans if (span := gloss.source_span(s, e)) is not None]
+        out[code] = (score, list(dict.fromkeys(source)))
+    for code, hit in matcher.measure_hits(original, language).items():
+        if hit.score > out.get(code, (0.0, []))[0]:
+            out[code] = (hit.score, hit.spans)
+    return out
+
+
+def lexical_score(
+    code: str,
+    matches: dict[str, tuple[float, list[tuple[int, int]]]],
+    originals: dict[str, tuple[float, list[tuple[int, int]]]],
+) -> float:
+    """A code's lexical score: the best of its match in the text and :data:`ORIGINAL_WEIGHT`
+    times its match in the original text (0: no match)."""
+    in_text = matches[code][0] if code in matches else 0.0
+    in_original = ORIGINAL_WEIGHT * originals[code][0] if code in originals else 0.0
+    return max(in_text, in_original)
+
+
+def document_lexical_scores(
+    matcher: Any, doc: Document, terminology: Terminology, use_original: bool = True
+) -> dict[str, float]:
+    """Code → lexical score (:func:`lexical_score`) of one document: the lexical channel alone."""
+    matches = lexical_matches(matcher, doc.text)
+    originals = original_matches(matcher, doc, terminology) if use_original else {}
+    scores = {code: lexical_score(code, matches, originals) for code in {*matches, *originals}}
+    return dict(sorted(scores.items(), key=lambda item: (-item[1], item[0])))
+
+
 def encode_documents(
     encoder: TextEncoder,
     texts: Sequence[str],
@@ -358,6 +416,11 @@ def featurize(
         spans, windows = encoded[i]
         shortlist = shortlists[i]
         matches = lexical_matches(lexical, doc.text) if use_lexical else {}
+        originals = (
+            original_matches(lexical, doc, space.terminology)
+            if use_lexical and config.use_original
+            else {}
+        )
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
         family_votes: dict[str, float] = {}
         for code, vote in votes.items():
@@ -367,7 +430,7 @@ def featurize(
         candidates: dict[str, float] = {}
         for code in shortlist:
             candidates[code] = 2.0
-        for code in matches:
+        for code in [*matches, *originals]:
             if code in space.row:
                 candidates[code] = 2.0
         for code in votes:
@@ -375,7 +438,8 @@ def featurize(
                 candidates[code] = max(candidates.get(code, 0.0), 2.0)
         if config.family_expansion:
             n = config.family_expansion
-            best_matches = sorted(matches, key=lambda c: (-matches[c][0], c))[:n]
+            lexical_best = {c: lexical_score(c, matches, originals) for c in {*matches, *originals}}
+            best_matches = sorted(lexical_best, key=lambda c: (-lexical_best[c], c))[:n]
             best_votes = sorted(votes, key=lambda c: (-votes[c], c))[:n]
             for code in [*list(shortlist)[:n], *best_matches, *best_votes]:
                 for relative in space.relatives(code):
@@ -396,7 +460,7 @@ def featurize(
         features = torch.zeros(len(codes), len(PAIR_FEATURES))
         for j, code in enumerate(codes):
             family = space.family[code]
-            features[j, _COLUMN["lexical"]] = matches[code][0] if code in matches else 0.0
+            features[j, _COLUMN["lexical"]] = lexical_score(code, matches, originals)
             features[j, _COLUMN["neighbours"]] = votes.get(code, 0.0)
             features[j, _COLUMN["prior"]] = prior.get(code, 0.0)
             features[j, _COLUMN["seen"]] = 1.0 if prior.get(code, 0.0) > 0 else 0.0
@@ -416,6 +480,8 @@ def featurize(
                 hardness=torch.tensor([candidates[c] for c in codes]),
                 gold=gold,
                 lexical_spans={c: [(s, e, m[0]) for s, e in m[1]] for c, m in matches.items()},
+                original_text=doc.original_text if originals else None,
+                original_spans={c: [(s, e, m[0]) for s, e in m[1]] for c, m in originals.items()},
             )
         )
     return out
@@ -492,7 +558,8 @@ class Prediction:
 def evidence_for(
     doc: DocumentFeatures, code: str, attention: torch.Tensor | None, position: int, top: int = 2
 ) -> list[dict[str, Any]]:
-    """Evidence spans of one candidate: its lexical matches, then its most attended windows."""
+    """Evidence spans of one candidate: its lexical matches (in the text, then in the original
+    text, marked ``"field": "original_text"``), then its most attended windows."""
     spans: list[dict[str, Any]] = []
     for start, end, score in doc.lexical_spans.get(code, [])[:top]:
         spans.append(
@@ -504,6 +571,18 @@ def evidence_for(
                 "weight": round(float(score), 4),
             }
         )
+    if doc.original_text is not None:
+        for start, end, score in doc.original_spans.get(code, [])[:top]:
+            spans.append(
+                {
+                    "start": start,
+                    "end": end,
+                    "text": doc.original_text[start:end],
+                    "source": "lexical",
+                    "field": "original_text",
+                    "weight": round(float(score), 4),
+                }
+            )
     if attention is not None and len(doc.spans):
         weights = attention[position]
         for w in torch.argsort(weights, descending=True)[:top].tolist():
@@ -642,17 +721,21 @@ def zero_shot_predictor(
 
 
 def lexical_candidates(
-    matcher: Any, texts: Sequence[str], terminology: Terminology, siblings_per_code: int = 5
+    matcher: Any,
+    docs: Sequence[Document],
+    terminology: Terminology,
+    siblings_per_code: int = 5,
 ) -> list[str]:
-    """Codes the lexical channel finds in ``texts`` plus a few hierarchy siblings of each.
+    """Codes the lexical channel finds in ``docs`` (their text and original text) plus a few
+    hierarchy siblings of each.
 
     A cheap label space for a handful of notes: it avoids embedding a whole release.
     """
     from icdbridge.model.hierarchy import siblings
 
     codes: dict[str, None] = {}
-    for text in texts:
-        for code in matcher.match(text):
+    for doc in docs:
+        for code in document_lexical_scores(matcher, doc, terminology):
             codes.setdefault(code)
             for sibling in siblings(terminology, code, siblings_per_code):
                 if terminology.is_leaf(sibling):

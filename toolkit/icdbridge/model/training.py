@@ -40,8 +40,10 @@ class TrainConfig:
         positive_weight: Weight of positives in the BCE loss.
         patience: Early-stopping patience in epochs (on validation MAP).
         seed: Seed of everything (weights, sampling, shuffling).
-        calibration_map_tolerance: Validation MAP the unseen-code calibration may give up for
-            validation unseen recall@20 (:class:`~icdbridge.model.calibration.Calibrator`).
+        calibration_map_tolerance: ``None`` (default): the unseen-code calibration maximises
+            the harmonic mean of validation MAP and validation unseen recall@20; a number: the
+            validation MAP it may give up for unseen recall@20 instead
+            (:class:`~icdbridge.model.calibration.Calibrator`).
         finetune_epochs: Epochs of encoder fine-tuning before the heads train
             (:mod:`~icdbridge.model.finetune`; 0: the encoder stays frozen).
         finetune_learning_rate: Peak learning rate of encoder fine-tuning.
@@ -57,7 +59,7 @@ class TrainConfig:
     positive_weight: float = 4.0
     patience: int = 5
     seed: int = 0
-    calibration_map_tolerance: float = 0.01
+    calibration_map_tolerance: float | None = None
     finetune_epochs: int = 0
     finetune_learning_rate: float = 3e-5
     finetune_batch_size: int = 32
