@@ -1,7 +1,8 @@
 """The trained model's hook for ``bench_predict.py --model MODEL_DIR``.
 
-``make_predict(model_dir)`` loads a directory written by ``icdbridge train`` (loading and the
-label index of the whole ICD-10-CM release are built here, outside the timed part) and returns a
+``make_predict(model_dir)`` loads a directory written by ``icdbridge train`` (loading, the
+label index of the whole ICD-10-CM release and the Spanish word gloss are built here, outside
+the timed part) and returns a
 function that ranks documents over the whole release, document encoding included.
 """
 
@@ -17,5 +18,9 @@ from icdbridge.model.pretrained import from_pretrained
 
 def make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]:
     """Return ``predict(docs)`` for the trained model in ``model_dir`` (top 50 codes per doc)."""
+    from icdbridge.model.crosslingual import glosser_for
+
     predictor = from_pretrained(model_dir, progress=True)
+    if predictor.config.use_original:  # the one-off word-gloss build is loading, not throughput
+        glosser_for("es", predictor.space.terminology)
     return lambda docs: predictor.predict(list(docs), top_k=50)

@@ -85,21 +85,32 @@ def cosine_row(ctx: ExperimentContext) -> ScoredRun:
 
 
 def lexical_row(ctx: ExperimentContext) -> ScoredRun:
-    """(c) The lexical channel alone (``icdbridge.model.lexical``)."""
+    """(c) The lexical channel alone (``icdbridge.model.lexical``), reading each note's English
+    translation and, through the word gloss, its Spanish original
+    (``icdbridge.model.predictor.document_lexical_scores``)."""
+    from icdbridge.model.crosslingual import glosser_for
+    from icdbridge.model.predictor import document_lexical_scores
+
     start = time.perf_counter()
     matcher = ctx.lexical()
+    glosser_for("es", ctx.terminology)  # the word gloss of the originals: built once, cached
     build_seconds = time.perf_counter() - start
-    tune_scores = [matcher.scores(d.text) for d in ctx.tune_docs]
+
+    def scores(docs):
+        return [document_lexical_scores(matcher, d, ctx.terminology) for d in docs]
+
+    tune_scores = scores(ctx.tune_docs)
     start = time.perf_counter()
-    dev_scores = [matcher.scores(d.text) for d in ctx.dev_docs]
+    dev_scores = scores(ctx.dev_docs)
     predict_seconds = time.perf_counter() - start
     return ScoredRun(
         dev_scores,
         tune_scores,
         build_seconds,
         predict_seconds,
-        notes=f"dictionary of {len(matcher)} phrases built in {build_seconds:.1f}s (train time "
-        "= build time; no training data used)",
+        notes=f"dictionary of {len(matcher)} phrases and Spanish word gloss built in "
+        f"{build_seconds:.1f}s (train time = build time; no training data used); reads the "
+        "English text and the Spanish original",
     )
 
 

@@ -7,16 +7,23 @@ other 333 or 334 documents are split as the main protocol splits the train split
 rest *fit*); the model trains on fit and ranks the held-out fold over the full label space
 (every ICD-10-CM 2026 code plus the train spellings it lacks). Each variant reports, over the
 500 held-out rankings, MAP and the recall@10/20/50 of codes *unseen* in that fold's training
-documents (about ten times the unseen gold pairs the tune slice alone has), and per fold, so
-that the spread is visible:
+documents (about ten times the unseen gold pairs the tune slice alone has), and per fold (with
+the unseen-code offset and temperature its calibration chose), so that the spread is visible:
 
 - ``default``: the default model (multi-positive contrastive loss, family memory features,
   family expansion of the candidates: parent, siblings and children of the best 30 shortlist,
-  lexical and neighbour codes);
+  lexical and neighbour codes; the lexical channel also reads the Spanish original of each note;
+  calibration by the harmonic mean of tune MAP and tune unseen recall@20);
+- ``no original``: the lexical channel reads the English translation only
+  (``PipelineConfig.use_original = False``);
 - ``no expansion``: without the family expansion (``PipelineConfig.family_expansion = 0``);
 - ``no family``: without the family features (``FAMILY_FEATURES``) and the expansion;
-- ``bce`` and ``bce, no expansion``: BCE over positives and sampled negatives instead of the
-  contrastive loss.
+- ``bce``: BCE over positives and sampled negatives instead of the contrastive loss.
+
+For the default variant the unseen-code calibration is also refitted on each fold's tune slice
+with the other objectives (``Calibrator.map_tolerance``: pure MAP and MAP tolerances 0.01, 0.05,
+0.1 against the default harmonic mean) and each is scored on the held-out folds (key
+``calibration`` of the output).
 
     python experiments/codiesp_zeroshot/cv_choices.py [--variants NAME ...]  # -> cv_choices.json
 """
@@ -35,14 +42,24 @@ sys.path.insert(0, str(HERE))
 
 FOLDS = 3
 
+_DEFAULT = {"loss": "contrastive", "family_features": True, "family_expansion": 30}
 VARIANTS: dict[str, dict] = {
-    "default": {"loss": "contrastive", "family_features": True, "family_expansion": 30},
-    "no expansion": {"loss": "contrastive", "family_features": True, "family_expansion": 0},
-    "no family": {"loss": "contrastive", "family_features": False, "family_expansion": 0},
-    "bce": {"loss": "bce", "family_features": True, "family_expansion": 30},
-    "bce, no expansion": {"loss": "bce", "family_features": True, "family_expansion": 0},
+    "default": _DEFAULT | {"original": True},
+    "no original": _DEFAULT | {"original": False},
+    "no expansion": _DEFAULT | {"original": True, "family_expansion": 0},
+    "no family": _DEFAULT | {"original": True, "family_features": False, "family_expansion": 0},
+    "bce": _DEFAULT | {"original": True, "loss": "bce"},
 }
 """Variant name → settings; the first is the default model."""
+
+OBJECTIVES: dict[str, float | None] = {
+    "harmonic mean (default)": None,
+    "max MAP": 0.0,
+    "MAP tolerance 0.01": 0.01,
+    "MAP tolerance 0.05": 0.05,
+    "MAP tolerance 0.1": 0.1,
+}
+"""Calibration objectives compared on the default variant (``Calibrator.map_tolerance``)."""
 
 
 def folds_of(docs: list, folds: int = FOLDS, seed: int = 13) -> list[list]:
@@ -65,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     from metrics import mean_ap, recall_at_k_by_bucket, train_frequency
 
     from icdbridge.data import load_codiesp
+    from icdbridge.model.calibration import Calibrator
     from icdbridge.model.label_text import LabelTextOptions
     from icdbridge.model.network import FAMILY_FEATURES, PAIR_FEATURES, ModelConfig
     from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
@@ -79,7 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     lexical = ctx.lexical()
     window_cache: dict = {}
     parts = folds_of(train)
-    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    stored = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    # variants that no longer exist (and a calibration table of another run) are dropped
+    results = {k: v for k, v in stored.items() if k in VARIANTS and k not in args.variants}
+    calibrated: dict[str, tuple[list, list, list]] = {o: ([], [], []) for o in OBJECTIVES}
     for name in args.variants:
         variant = VARIANTS[name]
         features = tuple(
@@ -96,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
                 extra_codes=extra_codes_of(train, known),
                 label_options=options.to_dict(),
                 family_expansion=variant["family_expansion"],
+                use_original=variant["original"],
             )
             result = train_model(
                 fit,
@@ -118,8 +140,26 @@ def main(argv: list[str] | None = None) -> None:
             )
             predictor = result.predictor
             predictor.window_cache = window_cache
-            fold_scores = [p.scores for p in predictor.predict(held, top_k=None)]
+            raw_held = predictor.raw_scores(held)
+            fold_scores = [predictor.calibrator.apply(r, predictor.seen) for r in raw_held]
             fold_gold = [set(d.codes) for d in held]
+            if name == "default":
+                raw_tune = predictor.raw_scores(tune)
+                for objective, tolerance in OBJECTIVES.items():
+                    calibrator = Calibrator(map_tolerance=tolerance).fit(
+                        raw_tune, [set(d.codes) for d in tune], predictor.seen
+                    )
+                    calibrated[objective][0].extend(fold_gold)
+                    calibrated[objective][1].extend(
+                        calibrator.apply(r, predictor.seen) for r in raw_held
+                    )
+                    calibrated[objective][2].append(
+                        recall_at_k_by_bucket(
+                            fold_gold,
+                            [calibrator.apply(r, predictor.seen) for r in raw_held],
+                            train_frequency(rest),
+                        )["unseen"]
+                    )
             frequency = train_frequency(rest)
             fold_recall = recall_at_k_by_bucket(fold_gold, fold_scores, frequency)["unseen"]
             per_fold.append(
@@ -128,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
                     "unseen_recall@20": round(fold_recall["recall@20"], 4),
                     "unseen_pairs": fold_recall["n"],
                     "epochs": len(result.history),
+                    "unseen_offset": predictor.calibrator.unseen_offset_,
+                    "unseen_temperature": predictor.calibrator.unseen_temperature_,
                 }
             )
             print(name, k, per_fold[-1], flush=True)
@@ -149,6 +191,19 @@ def main(argv: list[str] | None = None) -> None:
             "seconds": round(time.perf_counter() - started, 1),
         }
         print(name, {k: v for k, v in results[name].items() if k != "folds"}, flush=True)
+        if name == "default":
+            results["calibration"] = {
+                objective: {
+                    "map": round(mean_ap(gold_, scores_), 4),
+                    "unseen_recall@20": round(
+                        sum(b["recall@20"] * b["n"] for b in buckets)
+                        / sum(b["n"] for b in buckets),
+                        4,
+                    ),
+                }
+                for objective, (gold_, scores_, buckets) in calibrated.items()
+            }
+            print("calibration", results["calibration"], flush=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 

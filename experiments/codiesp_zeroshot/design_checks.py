@@ -55,6 +55,7 @@ def main() -> None:
     from icdbridge.data import load_codiesp
     from icdbridge.model.label_text import LabelTextOptions
     from icdbridge.model.pieces import document_pieces
+    from icdbridge.model.predictor import document_lexical_scores
     from icdbridge.model.retrieval import CandidateIndex
 
     train = load_codiesp(split="train")
@@ -65,7 +66,8 @@ def main() -> None:
     frequency = train_frequency(fit)
     gold = [set(d.codes) for d in held_out]
     lexical = ctx.lexical()
-    lexical_scores = [lexical.scores(d.text) for d in held_out]
+    # the lexical channel as the pipeline uses it: the English text and the Spanish original
+    lexical_scores = [document_lexical_scores(lexical, d, ctx.terminology) for d in held_out]
     description = LabelTextOptions(synonyms=False, ancestors=False)
     labels = ctx.label_embeddings(description)
     index = CandidateIndex(labels.codes, labels.matrix)

@@ -38,6 +38,7 @@ MODEL_ROWS = (
     "model_no_lexical",
     "model_finetuned",
     "model_bce",
+    "model_no_original",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -48,6 +49,7 @@ ROW_TITLES = {
     "model_no_lexical": "(f) model without lexical channel",
     "model_finetuned": "(g) model with encoder fine-tuning",
     "model_bce": "(h) model with the BCE loss",
+    "model_no_original": "(i) model without the Spanish original",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

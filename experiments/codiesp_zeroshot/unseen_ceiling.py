@@ -1,9 +1,10 @@
 """Diagnostic: how many *unseen* dev gold codes can the model rows reach at all?
 
 The model reranks candidates = faiss shortlist (top ``shortlist_k`` by max piece cosine over the
-whole label space) + lexical matches + codes seen in training. A dev gold code absent from the
-train split can only be found through the first two; this script reports the recall of unseen
-gold pairs within the faiss shortlist, the lexical matches, their union, and the whole candidate
+whole label space) + lexical matches (in the English text and in the Spanish original) + codes
+seen in training. A dev gold code absent from the train split can only be found through the
+first two; this script reports the recall of unseen gold pairs within the faiss shortlist, the
+lexical matches (of each text and both), their union, and the whole candidate
 set of the default pipeline (which adds the family expansion: parent, siblings and children of
 the best shortlist, lexical and neighbour codes) — the ceiling of unseen recall@k of row (d) —,
 with the same label space and settings as ``model_rows.py`` (the training memory of the whole
@@ -34,6 +35,7 @@ def main() -> None:
         encode_documents,
         featurize,
         lexical_matches,
+        original_matches,
     )
 
     train = load_codiesp(split="train")
@@ -52,18 +54,22 @@ def main() -> None:
     features = featurize(
         dev, ctx.encoder, space, config, memory, lexical, window_cache=window_cache
     )
-    counts = {"pairs": 0, "faiss": 0, "lexical": 0, "union": 0, "candidates": 0}
+    keys = ("faiss", "lexical, English", "lexical, Spanish original", "lexical", "union")
+    counts = dict.fromkeys(("pairs", *keys, "candidates"), 0)
     for doc, (_, pieces), featured in zip(dev, encoded, features, strict=True):
         shortlist = set(space.index.shortlist(pieces, config.per_window_k, config.shortlist_k))
-        matched = set(lexical_matches(lexical, doc.text))
+        english = set(lexical_matches(lexical, doc.text))
+        original = set(original_matches(lexical, doc, ctx.terminology))
         candidates = set(featured.candidates)
         for code in set(doc.codes) - seen:
             counts["pairs"] += 1
             counts["faiss"] += code in shortlist
-            counts["lexical"] += code in matched
-            counts["union"] += code in shortlist or code in matched
+            counts["lexical, English"] += code in english
+            counts["lexical, Spanish original"] += code in original
+            counts["lexical"] += code in english | original
+            counts["union"] += code in shortlist | english | original
             counts["candidates"] += code in candidates
-    result = {k: counts[k] / counts["pairs"] for k in ("faiss", "lexical", "union", "candidates")}
+    result = {k: counts[k] / counts["pairs"] for k in (*keys, "candidates")}
     result["unseen_pairs"] = counts["pairs"]
     result["shortlist_k"] = config.shortlist_k
     result["family_expansion"] = config.family_expansion
