@@ -561,25 +561,18 @@ def evidence_for(
     """Evidence spans of one candidate: its lexical matches (in the text, then in the original
     text, marked ``"field": "original_text"``), then its most attended windows."""
     spans: list[dict[str, Any]] = []
-    for start, end, score in doc.lexical_spans.get(code, [])[:top]:
-        spans.append(
-            {
-                "start": start,
-                "end": end,
-                "text": doc.text[start:end],
-                "source": "lexical",
-                "weight": round(float(score), 4),
-            }
-        )
+    fields = [(doc.text, doc.lexical_spans, {})]
     if doc.original_text is not None:
-        for start, end, score in doc.original_spans.get(code, [])[:top]:
+        fields.append((doc.original_text, doc.original_spans, {"field": "original_text"}))
+    for text, matches, marker in fields:
+        for start, end, score in matches.get(code, [])[:top]:
             spans.append(
                 {
                     "start": start,
                     "end": end,
-                    "text": doc.original_text[start:end],
+                    "text": text[start:end],
                     "source": "lexical",
-                    "field": "original_text",
+                    **marker,
                     "weight": round(float(score), 4),
                 }
             )
