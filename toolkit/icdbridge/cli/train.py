@@ -69,7 +69,7 @@ def train_command(
             help="Candidates also take in the family (parent, siblings, children) of the N best "
             "faiss, lexical and neighbour codes (0: none).",
         ),
-    ] = 30,
+    ] = 0,
     label_space: Annotated[
         str,
         typer.Option(
