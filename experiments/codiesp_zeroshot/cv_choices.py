@@ -144,24 +144,19 @@ def main(argv: list[str] | None = None) -> None:
             raw_held = predictor.raw_scores(held)
             fold_scores = [predictor.calibrator.apply(r, predictor.seen) for r in raw_held]
             fold_gold = [set(d.codes) for d in held]
+            frequency = train_frequency(rest)
             if name == "default":
                 raw_tune = predictor.raw_scores(tune)
                 for objective, tolerance in OBJECTIVES.items():
                     calibrator = Calibrator(map_tolerance=tolerance).fit(
                         raw_tune, [set(d.codes) for d in tune], predictor.seen
                     )
+                    objective_scores = [calibrator.apply(r, predictor.seen) for r in raw_held]
                     calibrated[objective][0].extend(fold_gold)
-                    calibrated[objective][1].extend(
-                        calibrator.apply(r, predictor.seen) for r in raw_held
-                    )
+                    calibrated[objective][1].extend(objective_scores)
                     calibrated[objective][2].append(
-                        recall_at_k_by_bucket(
-                            fold_gold,
-                            [calibrator.apply(r, predictor.seen) for r in raw_held],
-                            train_frequency(rest),
-                        )["unseen"]
+                        recall_at_k_by_bucket(fold_gold, objective_scores, frequency)["unseen"]
                     )
-            frequency = train_frequency(rest)
             fold_recall = recall_at_k_by_bucket(fold_gold, fold_scores, frequency)["unseen"]
             per_fold.append(
                 {

@@ -288,7 +288,7 @@ class WordTranslator:
 
     def _target(self, stem: str) -> str:
         """An English stem in the target terminology's spelling when it has it."""
-        if stem in getattr(self, "vocabulary_", {}):
+        if stem in self.vocabulary_:
             return stem
         for old, new in _AMERICAN:
             american = stem.replace(old, new)

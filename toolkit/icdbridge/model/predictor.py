@@ -305,25 +305,26 @@ def original_matches(
     return out
 
 
-def lexical_score(
-    code: str,
+def combined_lexical_scores(
     matches: dict[str, tuple[float, list[tuple[int, int]]]],
     originals: dict[str, tuple[float, list[tuple[int, int]]]],
-) -> float:
-    """A code's lexical score: the best of its match in the text and :data:`ORIGINAL_WEIGHT`
-    times its match in the original text (0: no match)."""
-    in_text = matches[code][0] if code in matches else 0.0
-    in_original = ORIGINAL_WEIGHT * originals[code][0] if code in originals else 0.0
-    return max(in_text, in_original)
+) -> dict[str, float]:
+    """Code → lexical score of every matched code: the best of its match in the text and
+    :data:`ORIGINAL_WEIGHT` times its match in the original text."""
+    scores = {code: score for code, (score, _) in matches.items()}
+    for code, (score, _) in originals.items():
+        scores[code] = max(scores.get(code, 0.0), ORIGINAL_WEIGHT * score)
+    return scores
 
 
 def document_lexical_scores(
     matcher: Any, doc: Document, terminology: Terminology, use_original: bool = True
 ) -> dict[str, float]:
-    """Code → lexical score (:func:`lexical_score`) of one document: the lexical channel alone."""
+    """Code → lexical score (:func:`combined_lexical_scores`) of one document, best first: the
+    lexical channel alone."""
     matches = lexical_matches(matcher, doc.text)
     originals = original_matches(matcher, doc, terminology) if use_original else {}
-    scores = {code: lexical_score(code, matches, originals) for code in {*matches, *originals}}
+    scores = combined_lexical_scores(matches, originals)
     return dict(sorted(scores.items(), key=lambda item: (-item[1], item[0])))
 
 
@@ -422,6 +423,7 @@ def featurize(
             if use_lexical and config.use_original
             else {}
         )
+        lexical_by_code = combined_lexical_scores(matches, originals)
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
         family_votes: dict[str, float] = {}
         for code, vote in votes.items():
@@ -431,7 +433,7 @@ def featurize(
         candidates: dict[str, float] = {}
         for code in shortlist:
             candidates[code] = 2.0
-        for code in [*matches, *originals]:
+        for code in lexical_by_code:
             if code in space.row:
                 candidates[code] = 2.0
         for code in votes:
@@ -439,8 +441,7 @@ def featurize(
                 candidates[code] = max(candidates.get(code, 0.0), 2.0)
         if config.family_expansion:
             n = config.family_expansion
-            lexical_best = {c: lexical_score(c, matches, originals) for c in {*matches, *originals}}
-            best_matches = sorted(lexical_best, key=lambda c: (-lexical_best[c], c))[:n]
+            best_matches = sorted(lexical_by_code, key=lambda c: (-lexical_by_code[c], c))[:n]
             best_votes = sorted(votes, key=lambda c: (-votes[c], c))[:n]
             for code in [*list(shortlist)[:n], *best_matches, *best_votes]:
                 for relative in space.relatives(code):
@@ -461,7 +462,7 @@ def featurize(
         features = torch.zeros(len(codes), len(PAIR_FEATURES))
         for j, code in enumerate(codes):
             family = space.family[code]
-            features[j, _COLUMN["lexical"]] = lexical_score(code, matches, originals)
+            features[j, _COLUMN["lexical"]] = lexical_by_code.get(code, 0.0)
             features[j, _COLUMN["neighbours"]] = votes.get(code, 0.0)
             features[j, _COLUMN["prior"]] = prior.get(code, 0.0)
             features[j, _COLUMN["seen"]] = 1.0 if prior.get(code, 0.0) > 0 else 0.0
