@@ -1,9 +1,9 @@
 """The trained model's hook for ``bench_predict.py --model MODEL_DIR``.
 
 ``make_predict(model_dir)`` loads a directory written by ``icdbridge train`` (loading, the
-label index of the whole ICD-10-CM release and the Spanish word gloss are built here, outside
-the timed part) and returns a
-function that ranks documents over the whole release, document encoding included.
+label index of the whole ICD-10-CM release, the Spanish word gloss and the word-overlap table
+are built here, outside the timed part) and returns a function that ranks documents over the
+whole release, document encoding included.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ def make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]:
     from icdbridge.model.crosslingual import glosser_for
 
     predictor = from_pretrained(model_dir, progress=True)
-    if predictor.config.use_original:  # the one-off word-gloss build is loading, not throughput
+    # one-off builds are loading, not throughput: the word gloss, the word-overlap table
+    if predictor.config.use_original:
         glosser_for("es", predictor.space.terminology)
+    if predictor.config.use_lexical:
+        _ = predictor.space.overlap
     return lambda docs: predictor.predict(list(docs), top_k=50)

@@ -31,3 +31,16 @@ def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str])
         cli.main(["no-such-command"])
     assert exit_info.value.code != 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_train_defaults_are_the_library_defaults() -> None:
+    """The CLI writes its defaults out (so that --help shows them without importing torch);
+    they must stay those of the library."""
+    import inspect
+
+    from icdbridge.cli.train import train_command
+    from icdbridge.model.predictor import PipelineConfig
+
+    options = inspect.signature(train_command).parameters
+    for name in ("family_expansion", "overlap_k"):
+        assert options[name].default == getattr(PipelineConfig, name), name

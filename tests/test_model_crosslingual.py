@@ -184,3 +184,37 @@ def test_lexical_score_is_the_best_of_text_and_original(spanish):
     assert document_lexical_scores(matcher, doc, cm, use_original=False) == {
         code: score for code, (score, _) in in_text.items()
     }
+
+
+def test_unread_originals_are_counted_by_language():
+    from icdbridge.model.crosslingual import describe_unread, unread_originals
+
+    def doc(doc_id, language=None):
+        meta = {"original_text": "texto", "original_language": language} if language else {}
+        return Document(doc_id, "text", meta=meta)
+
+    docs = [doc("a", "es"), doc("b", "fr"), doc("c", "fr"), doc("d", "pt"), doc("e")]
+    assert unread_originals(docs) == {"fr": 2, "pt": 1}
+    assert unread_originals(docs, use_original=False) == {"es": 1, "fr": 2, "pt": 1}
+    assert unread_originals([doc("a", "es"), doc("e")]) == {}
+    assert describe_unread(unread_originals([doc("a", "es")])) is None
+    message = describe_unread(unread_originals(docs))
+    assert message.startswith("3 documents carry an original_text that is not read (fr: 2, pt: 1")
+    assert "--no-original" in describe_unread({"es": 1}, use_original=False)
+
+
+def test_spanish_clinical_words_abbreviations_and_letters_are_glossed(spanish):
+    gloss = spanish.gloss("Déficit de vitamina K y del factor XI. VHC positivo. Escotoma central.")
+    words = gloss.text.split()
+    assert {"deficiency", "vitamin", "k", "factor", "xi", "hepatitis", "c", "scotoma"} <= set(words)
+    assert "poor" not in words  # the one title pair with "déficit" links it to "poor"
+    cm = get_terminology("icd10cm")
+    hits = LexicalMatcher.build(cm, ["E56.1", "B19.20", "H53.419"]).match(gloss.text)
+    assert "E56.1" in hits
+    # inflections share one lexicon entry; word-initial es- meets English s- (escleritis)
+    for word, english in (
+        ("fumadora", "nicotine"),
+        ("ferropénica", "iron"),
+        ("escleritis", "scleritis"),
+    ):
+        assert english in spanish.gloss(word).text.split()

@@ -184,6 +184,39 @@ def test_save_load_round_trip_gives_identical_predictions(tiny, trained, tmp_pat
     assert loaded.calibrator == predictor.calibrator
 
 
+def test_cli_predict_reports_originals_it_cannot_read(tiny, trained, tmp_path, monkeypatch, capsys):
+    """A note whose original is in a language without a title table is scored from its English
+    text, every row is written, and the command says how many originals were not read."""
+    import json
+
+    import icdbridge.model.pretrained as pretrained
+    from icdbridge.cli.main import main
+
+    predictor = trained.predictor
+    predictor.window_cache = None
+    pretrained.save_pretrained(predictor, tmp_path / "model")
+    real = pretrained.from_pretrained
+    monkeypatch.setattr(  # the tiny label space instead of all 98,000 codes
+        pretrained,
+        "from_pretrained",
+        lambda folder, **options: real(folder, label_codes=tiny["space"].codes),
+    )
+    notes = tmp_path / "notes.jsonl"
+    rows = [d.to_dict() for d in tiny["dev"][:3]]
+    rows[1] |= {"original_text": "Febre e tosse.", "original_language": "pt"}
+    rows[2] |= {"original_text": "Fiebre y tos.", "original_language": "es"}
+    notes.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "pred.jsonl"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(tmp_path / "model"), str(notes), "-o", str(out)])
+    assert exit_info.value.code == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 document carries an original_text that is not read (pt: 1; languages read: es)" in err
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [
+        r["id"] for r in rows
+    ]
+
+
 def test_finetuned_encoder_is_trained_saved_and_restored(tiny, tmp_path):
     from icdbridge.model.pretrained import ENCODER_DIR, from_pretrained, save_pretrained
 
@@ -328,8 +361,43 @@ def test_demo_codes_the_shipped_notes_with_evidence(capsys):
     assert "L10.0" in demo6 and "original" in demo6 and "pénfigo" in demo6
 
 
+def test_demo_says_when_a_notes_original_is_not_read(tmp_path, capsys):
+    import json
+
+    from icdbridge.cli.main import main
+
+    notes = tmp_path / "notes.jsonl"
+    rows = [
+        {
+            "id": "n1",
+            "text": "Community-acquired pneumonia.",
+            "codes": [],
+            "system": "icd10cm",
+            "original_text": "Pneumonia adquirida na comunidade.",
+            "original_language": "pt",
+        },
+        {
+            "id": "n2",
+            "text": "Pemphigus vulgar.",
+            "codes": [],
+            "system": "icd10cm",
+            "original_text": "Pénfigo vulgar.",
+            "original_language": "es",
+        },
+    ]
+    notes.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--no-tour", "--top", "3", "--notes", str(notes)])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    n1, n2 = out[out.index("n1:") : out.index("n2:")], out[out.index("n2:") :]
+    assert "the original was not read (not a language read)" in n1 and "J18.9" in n1
+    assert "not read" not in n2 and "L10.0" in n2
+
+
 @pytest.mark.parametrize(
-    ("option", "value"), [("--family-expansion", "-1"), ("--calibration-tolerance", "-0.1")]
+    ("option", "value"),
+    [("--family-expansion", "-1"), ("--overlap-k", "-5"), ("--calibration-tolerance", "-0.1")],
 )
 def test_cli_train_refuses_a_negative_option(tmp_path, capsys, option, value):
     from icdbridge.cli.main import main

@@ -10,15 +10,19 @@ rest *fit*); the model trains on fit and ranks the held-out fold over the full l
 documents (about ten times the unseen gold pairs the tune slice alone has), and per fold (with
 the unseen-code offset and temperature its calibration chose), so that the spread is visible:
 
-- ``default``: the default model (multi-positive contrastive loss, family memory features; the
-  lexical channel also reads the Spanish original of each note; calibration by the harmonic mean
-  of tune MAP and tune unseen recall@20);
+- ``default``: the default model (multi-positive contrastive loss, family memory features,
+  word-overlap features; the lexical channel also reads the Spanish original of each note;
+  calibration by the harmonic mean of tune MAP and tune unseen recall@20);
 - ``no original``: the lexical channel reads the English translation only
   (``PipelineConfig.use_original = False``);
 - ``family expansion``: the candidates also take in the family (parent, siblings and children)
   of the best 30 shortlist, lexical and neighbour codes (``PipelineConfig.family_expansion =
   30``, the default before the original was read);
 - ``no family``: without the family features (``FAMILY_FEATURES``);
+- ``no overlap``: without the word-overlap features (``OVERLAP_FEATURES``: the IDF-weighted
+  share of a code's title words in the note and in its best sentence);
+- ``overlap candidates``: the 50 codes of highest word overlap also join the candidates
+  (``PipelineConfig.overlap_k = 50``);
 - ``bce``: BCE over positives and sampled negatives instead of the contrastive loss.
 
 For the default variant the unseen-code calibration is also refitted on each fold's tune slice
@@ -43,12 +47,21 @@ sys.path.insert(0, str(HERE))
 
 FOLDS = 3
 
-_DEFAULT = {"loss": "contrastive", "family_features": True, "family_expansion": 0, "original": True}
+_DEFAULT = {
+    "loss": "contrastive",
+    "family_features": True,
+    "family_expansion": 0,
+    "original": True,
+    "overlap_features": True,
+    "overlap_k": 0,
+}
 VARIANTS: dict[str, dict] = {
     "default": _DEFAULT,
     "no original": _DEFAULT | {"original": False},
     "family expansion": _DEFAULT | {"family_expansion": 30},
     "no family": _DEFAULT | {"family_features": False},
+    "no overlap": _DEFAULT | {"overlap_features": False},
+    "overlap candidates": _DEFAULT | {"overlap_k": 50},
     "bce": _DEFAULT | {"loss": "bce"},
 }
 """Variant name → settings; the first is the default model."""
@@ -85,7 +98,12 @@ def main(argv: list[str] | None = None) -> None:
     from icdbridge.data import load_codiesp
     from icdbridge.model.calibration import Calibrator
     from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.network import FAMILY_FEATURES, PAIR_FEATURES, ModelConfig
+    from icdbridge.model.network import (
+        FAMILY_FEATURES,
+        OVERLAP_FEATURES,
+        PAIR_FEATURES,
+        ModelConfig,
+    )
     from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
     from icdbridge.model.training import TrainConfig, extra_codes_of, train_model
 
@@ -105,7 +123,10 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.variants:
         variant = VARIANTS[name]
         features = tuple(
-            f for f in PAIR_FEATURES if variant["family_features"] or f not in FAMILY_FEATURES
+            f
+            for f in PAIR_FEATURES
+            if (variant["family_features"] or f not in FAMILY_FEATURES)
+            and (variant["overlap_features"] or f not in OVERLAP_FEATURES)
         )
         gold, scores, unseen, per_fold = [], [], [], []
         started = time.perf_counter()
@@ -118,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
                 extra_codes=extra_codes_of(train, known),
                 label_options=options.to_dict(),
                 family_expansion=variant["family_expansion"],
+                overlap_k=variant["overlap_k"],
                 use_original=variant["original"],
             )
             result = train_model(

@@ -6,7 +6,7 @@ its ablations, through the interface of README.md (``run_model_rows``).
   ancestor mixing, no tree-derived label or family features, no family expansion of the
   candidates);
 - ``model_no_lexical``: the same without the lexical channel (no lexical candidates, no lexical
-  feature);
+  or word-overlap features);
 - ``model_finetuned``: the full model with one epoch of encoder fine-tuning first
   (:mod:`icdbridge.model.finetune`);
 - ``model_bce``: the full model trained with BCE over positives and sampled negatives instead
@@ -152,6 +152,11 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
                 + (
                     f"family of the best {pipeline.family_expansion} + "
                     if pipeline.family_expansion
+                    else ""
+                )
+                + (
+                    f"top-{pipeline.overlap_k} word overlap + "
+                    if pipeline.overlap_k and switches["use_lexical"]
                     else ""
                 )
                 + "codes seen in fit; "

@@ -120,6 +120,7 @@ def demo(
     from rich.table import Table
 
     from icdbridge.data import read_jsonl
+    from icdbridge.model.crosslingual import unread_originals
 
     console = Console()
     if tour:
@@ -128,10 +129,17 @@ def demo(
     predictor = _predictor(model, full, docs, console)
     terminology = predictor.space.terminology
     predictions = predictor.predict(docs, top_k=top, explain=True)
+    reads = predictor.config.use_lexical and predictor.config.use_original
     for doc, prediction in zip(docs, predictions, strict=True):
         console.print(f"\n[bold]{doc.id}[/bold]: {doc.text}")
         if doc.original_text:
             console.print(f"  original ({doc.original_language}): {doc.original_text}")
+            if unread_originals([doc], reads):
+                why = "not a language read" if reads else "this model reads no original"
+                console.print(
+                    f"  [yellow]the original was not read ({why}): scored from the "
+                    "text alone[/yellow]"
+                )
         table = Table(show_lines=False)
         for column in ("code", "score", "description", "evidence", "ICD-11"):
             table.add_column(column)

@@ -43,6 +43,7 @@ def predict_command(
     from rich.console import Console
 
     from icdbridge.data import read_jsonl
+    from icdbridge.model.crosslingual import describe_unread, unread_originals
     from icdbridge.model.predictor import write_predictions
     from icdbridge.model.pretrained import from_pretrained, read_config
 
@@ -55,6 +56,11 @@ def predict_command(
     terminology = predictor.space.terminology
     predictions = predictor.predict(docs, top_k=top_k, explain=explain, progress=True)
     write_predictions(predictions, output, terminology)
+    config = predictor.config
+    reads = config.use_lexical and config.use_original
+    unread = describe_unread(unread_originals(docs, reads), reads)
+    if unread:
+        console.print(f"[yellow]{input}: {unread}[/yellow]")
     console.print(
         f"[green]wrote {output}[/green]: {len(predictions)} documents ranked over "
         f"{len(predictor.space)} {terminology.name} {terminology.release} codes"

@@ -70,6 +70,14 @@ def train_command(
             "faiss, lexical and neighbour codes (0: none).",
         ),
     ] = 0,
+    overlap_k: Annotated[
+        int,
+        typer.Option(
+            "--overlap-k",
+            help="Candidates also take in the K codes whose title words the note mentions most "
+            "(IDF-weighted share; 0: none).",
+        ),
+    ] = 0,
     label_space: Annotated[
         str,
         typer.Option(
@@ -97,6 +105,7 @@ def train_command(
     from rich.console import Console
 
     from icdbridge.codes import get_terminology
+    from icdbridge.model.crosslingual import describe_unread, unread_originals
     from icdbridge.model.losses import LOSSES
     from icdbridge.model.network import ModelConfig
     from icdbridge.model.pieces import PIECE_MODES
@@ -110,6 +119,8 @@ def train_command(
         raise typer.BadParameter(f"--pieces must be one of {', '.join(PIECE_MODES)}")
     if family_expansion < 0:
         raise typer.BadParameter(f"--family-expansion must be 0 or more (got {family_expansion})")
+    if overlap_k < 0:
+        raise typer.BadParameter(f"--overlap-k must be 0 or more (got {overlap_k})")
     if calibration_tolerance is not None and calibration_tolerance < 0:
         raise typer.BadParameter(
             f"--calibration-tolerance must be 0 or more (got {calibration_tolerance})"
@@ -128,11 +139,17 @@ def train_command(
         pieces=pieces,
         label_space=label_space,
         family_expansion=family_expansion,
+        overlap_k=overlap_k,
     )
     console.print(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "
         f"label space: {terminology.name} {terminology.release}"
     )
+    reads = lexical and original
+    for name, docs in (("--train", train_docs), ("--dev", dev_docs)):
+        unread = describe_unread(unread_originals(docs, reads), reads)
+        if unread:
+            console.print(f"[yellow]{name}: {unread}[/yellow]")
     result = train_model(
         train_docs,
         dev_docs,

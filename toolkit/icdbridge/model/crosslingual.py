@@ -44,6 +44,7 @@ from icdbridge.model.lexical import content_words, sentence_break
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
+    from icdbridge.data import Document
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -81,14 +82,39 @@ class LanguageRules:
         code: ISO 639-1 code.
         stop_words: Folded function words that carry no coding meaning (dropped).
         stem: Stemmer of a folded word (applied to titles and notes alike).
-        fixed: Folded word → English words that the gloss always uses: negation cues (kept so
-            the lexical channel's negation rule works) and clinical abbreviations.
+        fixed: Folded word → English words that the gloss always uses, matched on the word as
+            written: negation cues (kept so the lexical channel's negation rule works) and
+            clinical abbreviations.
+        lexicon: Folded word → English words of clinical words that the title table lacks or
+            links wrongly, matched on the word's stem (so every inflection shares one entry).
+        cognate_prefixes: ``(pattern, replacement)`` of word-initial spellings that differ
+            regularly from English (Spanish ``escler-`` / ``scler-``), tried by the cognate
+            fallback when the word itself has no cognate.
     """
 
     code: str
     stop_words: frozenset[str]
     stem: Callable[[str], str]
     fixed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    lexicon: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cognate_prefixes: tuple[tuple[str, str], ...] = ()
+    _stemmed_lexicon: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        stemmed = {self.stem(word): english for word, english in self.lexicon.items()}
+        object.__setattr__(self, "_stemmed_lexicon", stemmed)  # frozen: set once, here
+
+    def lexicon_entry(self, stem: str) -> tuple[str, ...]:
+        """English words of a stemmed word in :attr:`lexicon` (empty: not there)."""
+        return self._stemmed_lexicon.get(stem, ())
+
+    def prefix_variants(self, word: str) -> list[str]:
+        """``word`` respelled by each matching :attr:`cognate_prefixes` rule."""
+        return [
+            variant
+            for pattern, replacement in self.cognate_prefixes
+            if (variant := re.sub(pattern, replacement, word, count=1)) != word
+        ]
 
     def words(self, text: str) -> list[tuple[str, int, int]]:
         """``(normalised word, start, end)`` of each word of ``text`` that is not a stop word.
@@ -117,6 +143,68 @@ SPANISH_STOP_WORDS = frozenset([
 # fmt: on
 """Folded Spanish function words (articles, prepositions, conjunctions, pronouns, auxiliaries)."""
 
+# fmt: off
+SPANISH_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "hta": ("hypertension",),
+    "dm": ("diabetes", "mellitus"),
+    "vhc": ("hepatitis", "c"),
+    "vhb": ("hepatitis", "b"),
+    "vih": ("hiv",),
+    "cmv": ("cytomegalovirus",),
+    "sarm": ("methicillin", "resistant", "staphylococcus", "aureus"),
+    "epoc": ("chronic", "obstructive", "pulmonary", "disease"),
+    "iam": ("acute", "myocardial", "infarction"),
+    "erc": ("chronic", "kidney", "disease"),
+    "irc": ("chronic", "kidney", "disease"),
+    "hsd": ("subdural", "hemorrhage"),
+    "hsa": ("subarachnoid", "hemorrhage"),
+    "tbc": ("tuberculosis",),
+    "fa": ("atrial", "fibrillation"),
+}
+"""Spanish clinical abbreviations → English words (written as they are, folded)."""
+
+SPANISH_LEXICON: dict[str, tuple[str, ...]] = {
+    "deficit": ("deficiency",),  # the one title pair links it to "poor" (fetal growth)
+    "tumoracion": ("neoplasm", "mass"),
+    "debilidad": ("weakness",),
+    "cardiopatia": ("heart", "disease"),
+    "hepatopatia": ("liver", "disease"),
+    "sangrado": ("bleeding",),
+    "rectorragia": ("rectal", "bleeding"),
+    "litiasis": ("calculus",),
+    "proptosis": ("exophthalmos",),
+    "estrenimiento": ("constipation",),
+    "trombopenia": ("thrombocytopenia",),
+    "ferropenia": ("iron", "deficiency"),
+    "ferropenica": ("iron", "deficiency"),
+    "anemizacion": ("anemia",),
+    "hipertenso": ("hypertension",),
+    "hipotenso": ("hypotension",),
+    "lumbalgia": ("low", "back", "pain"),
+    "epigastralgia": ("epigastric", "pain"),
+    "microhematuria": ("microscopic", "hematuria"),
+    "dislipemia": ("hyperlipidemia",),
+    "polaquiuria": ("frequency", "micturition"),
+    "escalofrio": ("chills",),
+    "hipopotasemia": ("hypokalemia",),
+    "febricula": ("fever",),
+    "cigarrillo": ("cigarettes",),
+    "fumador": ("nicotine", "dependence"),  # ICD-10-CM index: Smoker — see Dependence, nicotine
+    "hepatocarcinoma": ("liver", "cell", "carcinoma"),
+    "poliquistosis": ("polycystic",),
+    "hipercoagulabilidad": ("hypercoagulable",),
+    "molestia": ("discomfort",),
+    "ictus": ("cerebral", "infarction"),
+    "acufeno": ("tinnitus",),
+    "gripe": ("influenza",),
+    "enolismo": ("alcohol", "abuse"),
+}
+"""Spanish clinical words → English words, for words the WHO title table lacks (or links
+wrongly). Like :mod:`icdbridge.model.lexical_variants`, written from the words the gloss dropped
+in the evidence spans of CodiEsp **train** notes (never dev): general clinical Spanish, nothing
+specific to a code."""
+# fmt: on
+
 SPANISH = LanguageRules(
     code="es",
     stop_words=SPANISH_STOP_WORDS,
@@ -137,12 +225,24 @@ SPANISH = LanguageRules(
         "ambas": ("bilateral",),
         "oi": ("left", "eye"),
         "od": ("right", "eye"),
+        **SPANISH_ABBREVIATIONS,
     },
+    lexicon=SPANISH_LEXICON,
+    cognate_prefixes=(
+        (r"^es(?=[bcdfgklmnpqrstvz])", "s"),  # escleritis / scleritis, escotoma / scotoma
+        (r"^seud", "pseud"),  # seudoaneurisma / pseudoaneurysm
+        (r"^sic", "psych"),  # sicosis / psychosis
+        (r"^neum", "pneum"),  # neumococo / pneumococcus
+    ),
 )
 
 LANGUAGES: dict[str, LanguageRules] = {"es": SPANISH}
 """Language → its word rules; a language is read when it is here and has a WHO title table
 (:data:`icdbridge.codes.translations.TITLE_SOURCES`)."""
+
+_SAME_IN_ENGLISH = re.compile(r"[a-z]|[ivx]+|[a-z]{1,2}\d{1,2}")
+"""Words written the same in every language: a letter (vitamin K, hepatitis C), a roman
+numeral (factor XI) or a letter with a number (B12, L5, T12)."""
 
 _AMERICAN = (("oe", "e"), ("ae", "e"), ("our", "or"), ("isation", "ization"))
 
@@ -302,11 +402,15 @@ class WordTranslator:
             return self.rules.fixed[word]
         if word.isdigit():
             return (word,)
-        found = self.table_.get(word)
-        if found is not None:
+        found = self.rules.lexicon_entry(word) or self.table_.get(word)
+        if found:
             return found
+        if _SAME_IN_ENGLISH.fullmatch(word):
+            return (word,)
         if word not in self._memo:
-            self._memo[word] = self._cognate(word)
+            self._memo[word] = self._cognate(word) or next(
+                filter(None, map(self._cognate, self.rules.prefix_variants(word))), ()
+            )
         return self._memo[word]
 
     def _cognate(self, word: str) -> tuple[str, ...]:
@@ -406,6 +510,59 @@ def check_language(language: str | None) -> bool:
     from icdbridge.codes.translations import TITLE_SOURCES
 
     return language in LANGUAGES and language in TITLE_SOURCES
+
+
+def unread_originals(docs: Iterable[Document], use_original: bool = True) -> Counter[str]:
+    """Documents whose ``original_text`` the lexical channel will *not* read, by language.
+
+    A document carrying an original text is read from its English text alone when its
+    ``original_language`` cannot be read (:func:`check_language`; counted under that language,
+    ``"?"`` when missing) or when the model does not read originals at all (``use_original``
+    false: every such document counts). Train, predict and the demo report these counts, so a
+    user never mistakes an unread original for a read one.
+
+    Example:
+        >>> from icdbridge.data import Document
+        >>> def doc(language):
+        ...     meta = {"original_text": "t", "original_language": language}
+        ...     return Document("d", "t", meta=meta)
+        >>> docs = [doc("es"), doc("pt"), Document("c", "t")]
+        >>> dict(unread_originals(docs))
+        {'pt': 1}
+        >>> dict(unread_originals(docs, use_original=False))
+        {'es': 1, 'pt': 1}
+    """
+    return Counter(
+        doc.original_language or "?"
+        for doc in docs
+        if doc.original_text is not None
+        and not (use_original and check_language(doc.original_language))
+    )
+
+
+def describe_unread(counts: Mapping[str, int], use_original: bool = True) -> str | None:
+    """One sentence on :func:`unread_originals` for a command's output (``None``: nothing
+    unread); ``use_original`` as given to :func:`unread_originals`.
+
+    Example:
+        >>> print(describe_unread({"pt": 2, "fr": 1}))  # doctest: +NORMALIZE_WHITESPACE
+        3 documents carry an original_text that is not read (fr: 1, pt: 2; languages read:
+        es): they are scored from their text alone
+    """
+    total = sum(counts.values())
+    if not total:
+        return None
+    by_language = ", ".join(f"{language}: {n}" for language, n in sorted(counts.items()))
+    why = (
+        f"languages read: {', '.join(LANGUAGES)}"
+        if use_original
+        else "the model reads no original: --no-original or --no-lexical"
+    )
+    noun = "document carries" if total == 1 else "documents carry"
+    return (
+        f"{total} {noun} an original_text that is not read ({by_language}; {why}): "
+        f"{'it is' if total == 1 else 'they are'} scored from their text alone"
+    )
 
 
 @cache

@@ -33,11 +33,19 @@ summed over the family (:class:`~icdbridge.model.memory.TrainingMemory`)."""
 HIERARCHY_FEATURES = frozenset({"leaf", "depth", "seventh_base", *FAMILY_FEATURES})
 """The features that come from the code tree (dropped with the hierarchy component)."""
 
+OVERLAP_FEATURES: tuple[str, ...] = ("overlap", "sentence_overlap")
+"""Word overlap of a label's title with the document and with its best sentence
+(:mod:`icdbridge.model.overlap`)."""
+
+LEXICAL_FEATURES = frozenset({"lexical", *OVERLAP_FEATURES})
+"""The features that come from the lexical channel (dropped without it)."""
+
 MEMORY_FEATURES = frozenset({"neighbours", "prior", "seen", *FAMILY_FEATURES})
 """The features that come from the training memory (dropped without it)."""
 
 PAIR_FEATURES: tuple[str, ...] = (
     "lexical",
+    *OVERLAP_FEATURES,
     "neighbours",
     "prior",
     "seen",
@@ -46,8 +54,10 @@ PAIR_FEATURES: tuple[str, ...] = (
 )
 """Per (document, label) features the caller may supply, in this order (see
 :mod:`icdbridge.model.predictor` for how each is computed): the lexical score (of the text and,
-when the document has one, of its original-language text), the training memory (neighbour vote,
-prior, seen flag, family vote and prior), then the label's :data:`LABEL_FEATURES`."""
+when the document has one, of its original-language text), the word overlap of the label's
+title with the document and its best overlap with one sentence
+(:mod:`icdbridge.model.overlap`), the training memory (neighbour vote, prior, seen flag, family
+vote and prior), then the label's :data:`LABEL_FEATURES`."""
 
 DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
 """The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;
@@ -57,6 +67,7 @@ INITIAL_FUSION: dict[str, float] = {
     "attention": 2.0,
     "max_cosine": 6.0,
     "lexical": 3.0,
+    **dict.fromkeys(OVERLAP_FEATURES, 0.0),
     "neighbours": 4.0,
     "prior": 1.0,
     "seen": 0.0,

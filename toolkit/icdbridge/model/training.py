@@ -89,16 +89,22 @@ class TrainResult:
 def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tuple[str, ...]:
     """The pair features a model uses, by the components switched on.
 
-    The lexical score needs the lexical channel; the memory features
+    The lexical score and the word overlap (:data:`~icdbridge.model.network.LEXICAL_FEATURES`)
+    need the lexical channel; the memory features
     (:data:`~icdbridge.model.network.MEMORY_FEATURES`: neighbour vote, prior, seen flag, family
     vote and prior) need the training memory; the tree-derived features
     (:data:`~icdbridge.model.network.HIERARCHY_FEATURES`) need the hierarchy component, so that
     the ablation without it uses nothing of the code tree.
     """
-    from icdbridge.model.network import HIERARCHY_FEATURES, MEMORY_FEATURES, PAIR_FEATURES
+    from icdbridge.model.network import (
+        HIERARCHY_FEATURES,
+        LEXICAL_FEATURES,
+        MEMORY_FEATURES,
+        PAIR_FEATURES,
+    )
 
     def used(name: str) -> bool:
-        if name == "lexical":
+        if name in LEXICAL_FEATURES:
             return pipeline.use_lexical
         if name in HIERARCHY_FEATURES and not use_hierarchy:
             return False

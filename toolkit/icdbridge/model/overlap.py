@@ -1,0 +1,180 @@
+"""Word overlap: how much of a code's title a document mentions, as a graded lexical feature.
+
+The lexical channel (:mod:`icdbridge.model.lexical`) is all or nothing: a phrase matches when
+every content word of it is in one sentence. Most codes a note supports are only *partly*
+spelled out — ``esclerosis focal y segmentaria`` for N05.1 "Unspecified nephritic syndrome with
+focal and segmental glomerular lesions", ``tumor fibroso de la túnica vaginal`` for D29.8 —
+and among the codes of one category the words that set a code apart from its siblings (*focal*,
+*segmental*, a side, an organ) are exactly what the note says. :class:`WordOverlap` scores that:
+the IDF-weighted share of a code's specific title words (content words without the generic ones
+such as *unspecified*, *other*, *disorder*; the same stemming and clinical word variants as the
+lexical channel) found anywhere in the document,
+
+``overlap(c, d) = Σ_{w ∈ W_c ∩ D} idf(w) / Σ_{w ∈ W_c} idf(w)``, ``idf(w) = log(N / df(w))``
+
+over the ``N`` codes of the label space. It is a pair feature of the model (``"overlap"``,
+switched with the lexical channel), learned to weigh against the other evidence, and the codes
+of highest overlap join each document's candidates
+(:attr:`~icdbridge.model.predictor.PipelineConfig.overlap_k`). A document's words are those of
+its text plus the English gloss of its original text when that is read
+(:mod:`icdbridge.model.crosslingual`).
+
+Example:
+    >>> from icdbridge.codes import get_terminology
+    >>> overlap = WordOverlap.build(get_terminology("icd10cm"), ["N05.1", "N05.9", "R50.9"])
+    >>> words = document_words("Biopsy: focal and segmental glomerulosclerosis. No fever.")
+    >>> scores = overlap.scores(words, ["N05.1", "N05.9", "R50.9"])
+    >>> scores["N05.1"] > scores["N05.9"] == 0.0 < scores["R50.9"]
+    True
+    >>> overlap.top(words, 2)  # "Fever, unspecified": its one specific word, fully matched
+    ['R50.9', 'N05.1']
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from icdbridge.model.lexical import GENERIC_WORDS, content_words
+
+if TYPE_CHECKING:
+    from icdbridge.codes.base import Terminology
+
+_NOT_SPECIFIC = GENERIC_WORDS | {"nos", "nec"}
+
+
+def specific_words(title: str) -> frozenset[str]:
+    """The stemmed content words of ``title`` that are not generic.
+
+    Example:
+        >>> sorted(specific_words("Other specified disorders of kidney and ureter"))
+        ['kidney', 'ureter']
+    """
+    return frozenset(w for w in content_words(title) if w not in _NOT_SPECIFIC)
+
+
+def document_words(*texts: str | None) -> frozenset[str]:
+    """The stemmed content words of one document's texts (``None`` entries skipped)."""
+    return frozenset(w for text in texts if text for w in content_words(text))
+
+
+def sentence_words(*texts: str | None) -> list[frozenset[str]]:
+    """The stemmed content words of each sentence of one document's texts (split as the lexical
+    channel splits them: :func:`~icdbridge.model.lexical.sentence_break`)."""
+    from icdbridge.model.lexical import LexicalMatcher
+
+    return [
+        frozenset(word for word, _, _, content in sentence if content)
+        for text in texts
+        if text
+        for sentence in LexicalMatcher._sentences(text)
+    ]
+
+
+class WordOverlap:
+    """IDF-weighted overlap of codes' title words with a document (see module docstring).
+
+    Args:
+        phrases: Code → the specific words of each of its phrases (its title, then its
+            synonyms), the label space in its order. A code's overlap is its best phrase's.
+    """
+
+    def __init__(self, phrases: dict[str, Sequence[frozenset[str]]]) -> None:
+        from scipy import sparse
+
+        self.codes = list(phrases)
+        self.row = {code: i for i, code in enumerate(self.codes)}
+        frequency = Counter(w for texts in phrases.values() for w in frozenset().union(*texts))
+        total = max(len(phrases), 1)
+        self.idf = {w: math.log(total / n) for w, n in frequency.items()}
+        self.vocabulary = {w: i for i, w in enumerate(sorted(frequency))}
+        # one row per phrase, a code's rows contiguous (a code without phrases: one empty row)
+        texts = [list(t) or [frozenset()] for t in phrases.values()]
+        self.start = np.cumsum([0] + [len(t) for t in texts])
+        rows, columns, values, masses = [], [], [], []
+        for words in (w for t in texts for w in t):
+            mass = sum(self.idf[w] for w in words)
+            for w in words if mass > 0 else ():
+                rows.append(len(masses))
+                columns.append(self.vocabulary[w])
+                values.append(self.idf[w] / mass)
+            masses.append(mass)
+        self.mass = np.array(masses)[self.start[:-1]]  # of each code's first phrase (title)
+        self.matrix = sparse.csr_matrix(
+            (values, (rows, columns)), shape=(len(masses), len(self.vocabulary))
+        )
+
+    @classmethod
+    def build(
+        cls, terminology: Terminology, codes: Iterable[str], synonyms: bool = False
+    ) -> WordOverlap:
+        """The phrases of each code of the label space: its title and, with ``synonyms``, its
+        synonyms / inclusion terms (undefined codes: those of their longest defined prefix, as
+        label texts do; none defined: no phrase). Titles alone are the default, the pipeline's
+        choice (:attr:`LabelSpace.overlap <icdbridge.model.predictor.LabelSpace.overlap>`)."""
+        from icdbridge.model.label_text import nearest_defined
+
+        phrases = {}
+        for code in codes:
+            source = nearest_defined(terminology, code)
+            node = terminology.node(source) if source is not None else None
+            texts = [] if node is None else [node.title, *(node.synonyms if synonyms else ())]
+            phrases[code] = [w for w in map(specific_words, texts) if w]
+        return cls(phrases)
+
+    def _best(self, phrase_scores: np.ndarray) -> np.ndarray:
+        """Per code, the best of its phrases' scores (rows: phrases in code order)."""
+        return np.maximum.reduceat(phrase_scores, self.start[:-1], axis=0)
+
+    def vector(self, document: frozenset[str]) -> np.ndarray:
+        """Overlap in ``[0, 1]`` of every code (in :attr:`codes` order) with a document's words
+        (:func:`document_words`); codes without specific words score 0."""
+        present = np.zeros(len(self.vocabulary))
+        present[[self.vocabulary[w] for w in document if w in self.vocabulary]] = 1.0
+        return self._best(self.matrix @ present)
+
+    def scores(self, document: frozenset[str], codes: Sequence[str]) -> dict[str, float]:
+        """Code → overlap of ``codes`` (unknown codes score 0)."""
+        overlap = self.vector(document)
+        return {c: float(overlap[self.row[c]]) if c in self.row else 0.0 for c in codes}
+
+    def sentence_scores(
+        self, sentences: Sequence[frozenset[str]], codes: Sequence[str]
+    ) -> dict[str, float]:
+        """Code → its best overlap with one sentence (:func:`sentence_words`): title words
+        named together, not scattered over the note (unknown codes, no sentence: 0)."""
+        from scipy import sparse
+
+        known = [i for i, c in enumerate(codes) if c in self.row]
+        best = np.zeros(len(codes))
+        cells = [
+            (self.vocabulary[w], j)
+            for j, words in enumerate(sentences)
+            for w in words
+            if w in self.vocabulary
+        ]
+        if known and cells:
+            word_rows, sentence_columns = zip(*cells, strict=True)
+            present = sparse.csr_matrix(
+                (np.ones(len(cells)), (word_rows, sentence_columns)),
+                shape=(len(self.vocabulary), len(sentences)),
+            )
+            index = np.array([self.row[codes[i]] for i in known])
+            first, lengths = self.start[index], self.start[index + 1] - self.start[index]
+            offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            phrase_rows = np.repeat(first - offsets, lengths) + np.arange(lengths.sum())
+            per_sentence = (self.matrix[phrase_rows] @ present).toarray().max(axis=1)
+            best[known] = np.maximum.reduceat(per_sentence, offsets)
+        return {c: float(v) for c, v in zip(codes, best, strict=True)}
+
+    def top(self, document: frozenset[str], k: int) -> list[str]:
+        """The ``k`` codes of highest overlap with a document (ties: more title words matched,
+        i.e. the larger IDF mass, then code order); only codes with some overlap."""
+        overlap = self.vector(document)
+        hits = np.flatnonzero(overlap > 0)
+        order = np.lexsort((hits, -self.mass[hits], -overlap[hits]))[:k]
+        return [self.codes[i] for i in hits[order]]
