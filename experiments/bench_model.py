@@ -22,7 +22,7 @@ def make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]:
 
     predictor = from_pretrained(model_dir, progress=True)
     # one-off builds are loading, not throughput: the word gloss, the word-overlap table
-    if predictor.config.use_original:
+    if predictor.config.reads_originals:
         glosser_for("es", predictor.space.terminology)
     if predictor.config.use_lexical:
         _ = predictor.space.overlap

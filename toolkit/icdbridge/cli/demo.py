@@ -129,7 +129,7 @@ def demo(
     predictor = _predictor(model, full, docs, console)
     terminology = predictor.space.terminology
     predictions = predictor.predict(docs, top_k=top, explain=True)
-    reads = predictor.config.use_lexical and predictor.config.use_original
+    reads = predictor.config.reads_originals
     for doc, prediction in zip(docs, predictions, strict=True):
         console.print(f"\n[bold]{doc.id}[/bold]: {doc.text}")
         if doc.original_text:

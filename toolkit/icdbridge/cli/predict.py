@@ -56,8 +56,7 @@ def predict_command(
     terminology = predictor.space.terminology
     predictions = predictor.predict(docs, top_k=top_k, explain=explain, progress=True)
     write_predictions(predictions, output, terminology)
-    config = predictor.config
-    reads = config.use_lexical and config.use_original
+    reads = predictor.config.reads_originals
     unread = describe_unread(unread_originals(docs, reads), reads)
     if unread:
         console.print(f"[yellow]{input}: {unread}[/yellow]")

@@ -145,7 +145,7 @@ def train_command(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "
         f"label space: {terminology.name} {terminology.release}"
     )
-    reads = lexical and original
+    reads = pipeline.reads_originals
     for name, docs in (("--train", train_docs), ("--dev", dev_docs)):
         unread = describe_unread(unread_originals(docs, reads), reads)
         if unread:

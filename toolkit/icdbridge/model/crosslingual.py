@@ -37,7 +37,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from icdbridge.model.lexical import content_words, sentence_break
@@ -98,11 +98,10 @@ class LanguageRules:
     fixed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     lexicon: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     cognate_prefixes: tuple[tuple[str, str], ...] = ()
-    _stemmed_lexicon: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        stemmed = {self.stem(word): english for word, english in self.lexicon.items()}
-        object.__setattr__(self, "_stemmed_lexicon", stemmed)  # frozen: set once, here
+    @cached_property
+    def _stemmed_lexicon(self) -> dict[str, tuple[str, ...]]:
+        return {self.stem(word): english for word, english in self.lexicon.items()}
 
     def lexicon_entry(self, stem: str) -> tuple[str, ...]:
         """English words of a stemmed word in :attr:`lexicon` (empty: not there)."""
@@ -512,6 +511,12 @@ def check_language(language: str | None) -> bool:
     return language in LANGUAGES and language in TITLE_SOURCES
 
 
+def readable_original(doc: Document) -> bool:
+    """Whether a document has an original text in a language that can be read
+    (:func:`check_language`)."""
+    return doc.original_text is not None and check_language(doc.original_language)
+
+
 def unread_originals(docs: Iterable[Document], use_original: bool = True) -> Counter[str]:
     """Documents whose ``original_text`` the lexical channel will *not* read, by language.
 
@@ -535,8 +540,7 @@ def unread_originals(docs: Iterable[Document], use_original: bool = True) -> Cou
     return Counter(
         doc.original_language or "?"
         for doc in docs
-        if doc.original_text is not None
-        and not (use_original and check_language(doc.original_language))
+        if doc.original_text is not None and not (use_original and readable_original(doc))
     )
 
 

@@ -234,6 +234,27 @@ def sentence_break(text: str, start: int, end: int) -> bool:
     return False
 
 
+def sentence_tokens(text: str) -> list[list[tuple[str, int, int, bool]]]:
+    """The sentences of ``text`` (:func:`sentence_break`) as lists of ``(stemmed word, start,
+    end, is_content)``; ``is_content`` is false for :data:`STOP_WORDS`, offsets index ``text``.
+
+    Example:
+        >>> sentences = sentence_tokens("Renal cysts. The fever")
+        >>> [[w for w, _, _, content in s if content] for s in sentences]
+        [['kidney', 'cyst'], ['fever']]
+    """
+    out: list[list[tuple[str, int, int, bool]]] = [[]]
+    lowered = _POSSESSIVE.sub(lambda m: " " * len(m.group()), text.lower())  # same offsets
+    last = 0
+    for match in _TOKEN.finditer(lowered):
+        if sentence_break(lowered, last, match.start()) and out[-1]:
+            out.append([])
+        word = match.group()
+        out[-1].append((stem(word), match.start(), match.end(), word not in STOP_WORDS))
+        last = match.end()
+    return [s for s in out if s]
+
+
 def _singular(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
@@ -480,20 +501,6 @@ class LexicalMatcher:
         return min(defaults, key=rank)
 
     # ------------------------------------------------------------------ matching
-    @staticmethod
-    def _sentences(text: str) -> list[list[tuple[str, int, int, bool]]]:
-        """Sentences as lists of (stemmed word, start, end, is_content)."""
-        out: list[list[tuple[str, int, int, bool]]] = [[]]
-        lowered = _POSSESSIVE.sub(lambda m: " " * len(m.group()), text.lower())  # same offsets
-        last = 0
-        for match in _TOKEN.finditer(lowered):
-            if sentence_break(lowered, last, match.start()) and out[-1]:
-                out.append([])
-            word = match.group()
-            out[-1].append((stem(word), match.start(), match.end(), word not in STOP_WORDS))
-            last = match.end()
-        return [s for s in out if s]
-
     def match(self, text: str) -> dict[str, LexicalHit]:
         """All codes matched in ``text``: code → :class:`LexicalHit`, best score first."""
         hits: dict[str, LexicalHit] = {}
@@ -527,7 +534,7 @@ class LexicalMatcher:
                     for lateral in _side_codes(self.lateral.get(code), side):
                         add(lateral, score * LATERAL_WEIGHT, [*spans, side_span], phrase.text, kind)
 
-        for sentence in self._sentences(text):
+        for sentence in sentence_tokens(text):
             content = [(w, s, e, i) for i, (w, s, e, c) in enumerate(sentence) if c]
             words = [w for w, _, _, _ in content]
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from icdbridge.model.lexical import GENERIC_WORDS, content_words
+from icdbridge.model.lexical import GENERIC_WORDS, content_words, sentence_tokens
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -57,22 +57,22 @@ def specific_words(title: str) -> frozenset[str]:
     return frozenset(w for w in content_words(title) if w not in _NOT_SPECIFIC)
 
 
-def document_words(*texts: str | None) -> frozenset[str]:
-    """The stemmed content words of one document's texts (``None`` entries skipped)."""
-    return frozenset(w for text in texts if text for w in content_words(text))
-
-
 def sentence_words(*texts: str | None) -> list[frozenset[str]]:
-    """The stemmed content words of each sentence of one document's texts (split as the lexical
-    channel splits them: :func:`~icdbridge.model.lexical.sentence_break`)."""
-    from icdbridge.model.lexical import LexicalMatcher
-
+    """The stemmed content words of each sentence of one document's texts (``None`` entries
+    skipped), split as the lexical channel splits them
+    (:func:`~icdbridge.model.lexical.sentence_tokens`)."""
     return [
         frozenset(word for word, _, _, content in sentence if content)
         for text in texts
         if text
-        for sentence in LexicalMatcher._sentences(text)
+        for sentence in sentence_tokens(text)
     ]
+
+
+def document_words(*texts: str | None) -> frozenset[str]:
+    """The stemmed content words of one document's texts: those of all its sentences
+    (:func:`sentence_words`)."""
+    return frozenset().union(*sentence_words(*texts))
 
 
 class WordOverlap:
@@ -138,38 +138,42 @@ class WordOverlap:
         return self._best(self.matrix @ present)
 
     def scores(self, document: frozenset[str], codes: Sequence[str]) -> dict[str, float]:
-        """Code → overlap of ``codes`` (unknown codes score 0)."""
-        overlap = self.vector(document)
-        return {c: float(overlap[self.row[c]]) if c in self.row else 0.0 for c in codes}
+        """Code → overlap of ``codes`` with a document's words (unknown codes score 0)."""
+        return dict(zip(codes, self.best_overlap([document], codes).tolist(), strict=True))
 
     def sentence_scores(
         self, sentences: Sequence[frozenset[str]], codes: Sequence[str]
     ) -> dict[str, float]:
         """Code → its best overlap with one sentence (:func:`sentence_words`): title words
         named together, not scattered over the note (unknown codes, no sentence: 0)."""
+        return dict(zip(codes, self.best_overlap(sentences, codes).tolist(), strict=True))
+
+    def best_overlap(self, word_sets: Sequence[frozenset[str]], codes: Sequence[str]) -> np.ndarray:
+        """Per code of ``codes``, its best overlap with any of ``word_sets`` (a document's
+        words, or each of its sentences'); unknown codes and no word set: 0."""
         from scipy import sparse
 
         known = [i for i, c in enumerate(codes) if c in self.row]
         best = np.zeros(len(codes))
         cells = [
             (self.vocabulary[w], j)
-            for j, words in enumerate(sentences)
+            for j, words in enumerate(word_sets)
             for w in words
             if w in self.vocabulary
         ]
         if known and cells:
-            word_rows, sentence_columns = zip(*cells, strict=True)
+            word_rows, set_columns = zip(*cells, strict=True)
             present = sparse.csr_matrix(
-                (np.ones(len(cells)), (word_rows, sentence_columns)),
-                shape=(len(self.vocabulary), len(sentences)),
+                (np.ones(len(cells)), (word_rows, set_columns)),
+                shape=(len(self.vocabulary), len(word_sets)),
             )
             index = np.array([self.row[codes[i]] for i in known])
             first, lengths = self.start[index], self.start[index + 1] - self.start[index]
             offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
             phrase_rows = np.repeat(first - offsets, lengths) + np.arange(lengths.sum())
-            per_sentence = (self.matrix[phrase_rows] @ present).toarray().max(axis=1)
-            best[known] = np.maximum.reduceat(per_sentence, offsets)
-        return {c: float(v) for c, v in zip(codes, best, strict=True)}
+            per_set = (self.matrix[phrase_rows] @ present).toarray().max(axis=1)
+            best[known] = np.maximum.reduceat(per_set, offsets)
+        return best
 
     def top(self, document: frozenset[str], k: int) -> list[str]:
         """The ``k`` codes of highest overlap with a document (ties: more title words matched,

@@ -135,6 +135,12 @@ class PipelineConfig:
     extra_codes: list[str] = field(default_factory=list)
     finetuned_encoder: bool = False
 
+    @property
+    def reads_originals(self) -> bool:
+        """Whether documents' original texts are read (the lexical channel and
+        :attr:`use_original` both on)."""
+        return self.use_lexical and self.use_original
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         return asdict(self)
@@ -304,13 +310,12 @@ def lexical_matches(matcher: Any, text: str) -> dict[str, tuple[float, list[tupl
 
 def original_gloss(doc: Document, terminology: Terminology) -> Gloss | None:
     """The English gloss of the document's original-language text (``None`` when it has none,
-    or its language cannot be read: :func:`~icdbridge.model.crosslingual.check_language`)."""
-    from icdbridge.model.crosslingual import check_language, glosser_for
+    or its language cannot be read: :func:`~icdbridge.model.crosslingual.readable_original`)."""
+    from icdbridge.model.crosslingual import glosser_for, readable_original
 
-    original, language = doc.original_text, doc.original_language
-    if original is None or not check_language(language):
+    if not readable_original(doc):
         return None
-    return glosser_for(language, terminology).gloss(original)
+    return glosser_for(doc.original_language, terminology).gloss(doc.original_text)
 
 
 def original_matches(
@@ -428,7 +433,7 @@ def featurize(
         window_cache: Optional cache of window embeddings (see :func:`encode_documents`).
     """
     from icdbridge.model.hierarchy import siblings
-    from icdbridge.model.overlap import document_words, sentence_words
+    from icdbridge.model.overlap import sentence_words
 
     encoded = encode_documents(encoder, [d.text for d in docs], config, progress, window_cache)
     use_memory = config.use_memory and memory is not None
@@ -452,7 +457,8 @@ def featurize(
         )
         originals = original_matches(lexical, doc, space.terminology, gloss) if gloss else {}
         lexical_by_code = combined_lexical_scores(matches, originals)
-        words = document_words(doc.text, gloss and gloss.text) if use_lexical else frozenset()
+        sentences = sentence_words(doc.text, gloss and gloss.text) if use_lexical else []
+        words = frozenset().union(*sentences)  # the document's words (document_words)
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
         family_votes: dict[str, float] = {}
         for code, vote in votes.items():
@@ -502,11 +508,8 @@ def featurize(
             "family_prior": [family_prior.get(family, 0.0) for family in families],
         }
         if use_lexical:
-            sentences = sentence_words(doc.text, gloss and gloss.text)
-            columns["overlap"] = list(space.overlap.scores(words, codes).values())
-            columns["sentence_overlap"] = list(
-                space.overlap.sentence_scores(sentences, codes).values()
-            )
+            columns["overlap"] = space.overlap.best_overlap([words], codes).tolist()
+            columns["sentence_overlap"] = space.overlap.best_overlap(sentences, codes).tolist()
         for name, values in columns.items():
             features[:, _COLUMN[name]] = torch.tensor(values, dtype=features.dtype)
         features[:, _LABEL_FEATURES_START:] = space.label_features[rows]
