@@ -24,6 +24,6 @@ def make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]:
     # one-off builds are loading, not throughput: the word gloss, the word-overlap table
     if predictor.config.reads_originals:
         glosser_for("es", predictor.space.terminology)
-    if predictor.config.use_lexical:
+    if predictor.needs_word_overlap:
         _ = predictor.space.overlap
     return lambda docs: predictor.predict(list(docs), top_k=50)

@@ -60,3 +60,36 @@ def test_threshold_is_tuned_on_tune_only():
     result = micro_f1_at_tuned_threshold(tune_gold, tune_scores, [{"B"}], [{"A": 0.9, "B": 0.5}])
     assert result["threshold"] == 0.7
     assert result["f1"] == 0.0 and result["precision"] == 0.0
+
+
+def test_cv_ensemble_averages_logits_of_the_same_candidates():
+    from cv_choices import mean_scores
+
+    assert mean_scores(({"A": 1.0, "B": -2.0}, {"A": 3.0, "B": 0.0})) == {"A": 2.0, "B": -1.0}
+    with pytest.raises(ValueError, match="different candidates"):
+        mean_scores(({"A": 1.0}, {"B": 1.0}))
+
+
+def test_cv_results_keep_each_variant_with_its_seeds_and_ensemble():
+    from cv_choices import VARIANTS, ensemble_label, label_of, result_order
+
+    assert label_of("default", 13) == "default" and label_of("bce", 14) == "bce, seed 14"
+    keys = [
+        "bce",
+        ensemble_label("default", [13, 14]),
+        "no original",
+        label_of("default", 14),
+        "calibration",
+        "default",
+        label_of("bce", 14),
+    ]
+    assert sorted(keys, key=result_order) == [
+        "default",
+        "calibration",
+        "default, seed 14",
+        "default, ensemble of seeds 13 14",
+        "no original",
+        "bce",
+        "bce, seed 14",
+    ]
+    assert next(iter(VARIANTS)) == "default"

@@ -184,6 +184,40 @@ def test_save_load_round_trip_gives_identical_predictions(tiny, trained, tmp_pat
     assert loaded.calibrator == predictor.calibrator
 
 
+def test_a_model_without_overlap_features_never_builds_the_overlap_table(tiny, tmp_path):
+    """Models saved before the word-overlap features existed do not read them: predicting with
+    one neither builds the release's overlap table nor changes its scores."""
+    from icdbridge.model.network import OVERLAP_FEATURES, PAIR_FEATURES, ModelConfig
+    from icdbridge.model.predictor import featurize, score_documents
+    from icdbridge.model.pretrained import from_pretrained, save_pretrained
+
+    features = tuple(f for f in PAIR_FEATURES if f not in OVERLAP_FEATURES)
+    result = _train(tiny, epochs=2, model_config=ModelConfig(features=features))
+    save_pretrained(result.predictor, tmp_path / "model")
+    loaded = from_pretrained(tmp_path / "model", label_codes=tiny["space"].codes)
+    assert not loaded.needs_word_overlap
+    docs = tiny["dev"][:3]
+    predictions = loaded.predict(docs, top_k=20)
+    assert "overlap" not in vars(loaded.space)  # the cached_property was never computed
+    every = featurize(docs, *loaded_components(loaded), features=None)
+    assert every[0].features[:, PAIR_FEATURES.index("overlap")].abs().sum() > 0
+    raw = [s for s, _ in score_documents(loaded.model, loaded.space, every)]
+    for prediction, full in zip(predictions, raw, strict=True):
+        expected = loaded.calibrator.apply(full, loaded.seen)
+        assert list(prediction.scores) == list(expected)[:20]
+        assert prediction.scores == pytest.approx({c: expected[c] for c in prediction.scores})
+
+
+def loaded_components(predictor):
+    return (
+        predictor.encoder,
+        predictor.space,
+        predictor.config,
+        predictor.memory,
+        predictor.lexical,
+    )
+
+
 def test_cli_predict_reports_originals_it_cannot_read(tiny, trained, tmp_path, monkeypatch, capsys):
     """A note whose original is in a language without a title table is scored from its English
     text, every row is written, and the command says how many originals were not read."""

@@ -30,13 +30,15 @@ def tfidf_row(ctx: ExperimentContext) -> ScoredRun:
         sims = (vectorizer.transform([d.text for d in docs]) @ fit_matrix.T).toarray()
         out = []
         for row in sims:
-            top = np.argsort(-row)[:TFIDF_NEIGHBOURS]
+            top = np.argsort(-row, kind="stable")[:TFIDF_NEIGHBOURS]
             total = float(row[top].sum()) or 1.0
             scores: dict[str, float] = {}
             for j in top:
                 for code in fit_codes[j]:
                     scores[code] = scores.get(code, 0.0) + float(row[j]) / total
-            out.append(dict(sorted(scores.items(), key=lambda kv: -kv[1])))
+            # ties (codes of the same neighbours) in code order, not in the order of sets,
+            # which changes with Python's string hash seed
+            out.append(dict(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))))
         return out
 
     tune_scores = score(ctx.tune_docs)

@@ -23,14 +23,21 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   share of a code's title words in the note and in its best sentence);
 - ``overlap candidates``: the 50 codes of highest word overlap also join the candidates
   (``PipelineConfig.overlap_k = 50``);
-- ``bce``: BCE over positives and sampled negatives instead of the contrastive loss.
+- ``bce``: BCE over positives and sampled negatives instead of the contrastive loss;
+- ``shortlist 300``, ``shortlist 600``: faiss shortlists of 300 and 600 codes instead of 150
+  (``PipelineConfig.shortlist_k``).
+
+``--train-seeds 13 14 15`` trains each variant once per seed (the folds and tune slices stay those
+of seed 13; keys ``NAME, seed S``) and adds the ensemble that averages the seeds' raw logits
+before the calibration (key ``NAME, ensemble of seeds 13 14 15``): the spread over seeds says
+which differences between variants are noise.
 
 For the default variant the unseen-code calibration is also refitted on each fold's tune slice
 with the other objectives (``Calibrator.map_tolerance``: pure MAP and MAP tolerances 0.01, 0.05,
 0.1 against the default harmonic mean) and each is scored on the held-out folds (key
 ``calibration`` of the output).
 
-    python experiments/codiesp_zeroshot/cv_choices.py [--variants NAME ...]  # -> cv_choices.json
+    python experiments/codiesp_zeroshot/cv_choices.py [--variants NAME ...] [--train-seeds S ...]
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 FOLDS = 3
+SEED = 13
+"""Seed of the folds, the tune slices and (unless ``--train-seeds`` says otherwise) training."""
 
 _DEFAULT = {
     "loss": "contrastive",
@@ -54,6 +63,7 @@ _DEFAULT = {
     "original": True,
     "overlap_features": True,
     "overlap_k": 0,
+    "shortlist_k": 150,
 }
 VARIANTS: dict[str, dict] = {
     "default": _DEFAULT,
@@ -63,6 +73,8 @@ VARIANTS: dict[str, dict] = {
     "no overlap": _DEFAULT | {"overlap_features": False},
     "overlap candidates": _DEFAULT | {"overlap_k": 50},
     "bce": _DEFAULT | {"loss": "bce"},
+    "shortlist 300": _DEFAULT | {"shortlist_k": 300},
+    "shortlist 600": _DEFAULT | {"shortlist_k": 600},
 }
 """Variant name → settings; the first is the default model."""
 
@@ -76,17 +88,53 @@ OBJECTIVES: dict[str, float | None] = {
 """Calibration objectives compared on the default variant (``Calibrator.map_tolerance``)."""
 
 
-def folds_of(docs: list, folds: int = FOLDS, seed: int = 13) -> list[list]:
+def folds_of(docs: list, folds: int = FOLDS, seed: int = SEED) -> list[list]:
     """Seeded partition of ``docs`` into ``folds`` parts of (nearly) equal size."""
     order = sorted(docs, key=lambda d: d.id)
     random.Random(seed).shuffle(order)
     return [order[i::folds] for i in range(folds)]
 
 
+def label_of(name: str, seed: int) -> str:
+    """Result key of a variant trained with ``seed`` (the variant's name for :data:`SEED`)."""
+    return name if seed == SEED else f"{name}, seed {seed}"
+
+
+def ensemble_label(name: str, seeds: list[int]) -> str:
+    """Result key of a variant's ensemble over the training ``seeds``."""
+    return f"{name}, ensemble of seeds {' '.join(map(str, seeds))}"
+
+
+def result_order(key: str) -> tuple:
+    """Sort key of the output: variants in :data:`VARIANTS` order, each followed by its
+    calibration table (the default), its other seeds and its ensemble."""
+    name, _, rest = key.partition(", ")
+    if key == "calibration":
+        return (0, 1, "")
+    position = list(VARIANTS).index(name) if name in VARIANTS else len(VARIANTS)
+    return (position, 0 if not rest else 3 if rest.startswith("ensemble") else 2, rest)
+
+
+def mean_scores(members: tuple[dict[str, float], ...]) -> dict[str, float]:
+    """Mean raw logit per candidate over ensemble members (which rank the same candidates)."""
+    codes = members[0].keys()
+    if any(m.keys() != codes for m in members):
+        raise ValueError("ensemble members ranked different candidates for one document")
+    return {code: sum(m[code] for m in members) / len(members) for code in codes}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=HERE / "cv_choices.json")
+    parser.add_argument(
+        "--train-seeds",
+        nargs="+",
+        type=int,
+        default=[SEED],
+        help="training seeds of each variant (folds and tune slices keep seed 13); with several, "
+        "also the ensemble that averages the seeds' raw logits (calibrated on the tune slices)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -117,9 +165,61 @@ def main(argv: list[str] | None = None) -> None:
     window_cache: dict = {}
     parts = folds_of(train)
     stored = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    # variants that no longer exist (and a calibration table of another run) are dropped
-    results = {k: v for k, v in stored.items() if k in VARIANTS and k not in args.variants}
-    calibrated: dict[str, tuple[list, list, list]] = {o: ([], [], []) for o in OBJECTIVES}
+    produced = {label_of(name, seed) for name in args.variants for seed in args.train_seeds}
+    if len(args.train_seeds) > 1:
+        produced |= {ensemble_label(name, args.train_seeds) for name in args.variants}
+    if "default" in args.variants and SEED in args.train_seeds:
+        produced.add("calibration")
+    # results of variants that no longer exist are dropped; those not rerun now are kept
+    results = {
+        k: v
+        for k, v in stored.items()
+        if k not in produced and (k == "calibration" or k.split(",")[0] in VARIANTS)
+    }
+
+    def write(results: dict) -> None:
+        ordered = {key: results[key] for key in sorted(results, key=result_order)}
+        args.out.write_text(json.dumps(ordered, indent=2) + "\n")
+
+    folds = []  # per fold: fit and tune documents, held-out documents, training documents
+    for k, held in enumerate(parts):
+        rest = [d for j, part in enumerate(parts) if j != k for d in part]
+        folds.append((*split_train(rest, SEED), held, rest))
+
+    def evaluate(raw: list[tuple[list, list, frozenset]], tolerance: float | None = None):
+        """Calibrate each fold on its tune slice, score its held-out fold; pooled + per fold."""
+        gold, scores, buckets, per_fold = [], [], [], []
+        for (raw_tune, raw_held, seen), (_, tune, held, rest) in zip(raw, folds, strict=True):
+            calibrator = Calibrator(map_tolerance=tolerance).fit(
+                raw_tune, [set(d.codes) for d in tune], seen
+            )
+            fold_scores = [calibrator.apply(r, seen) for r in raw_held]
+            fold_gold = [set(d.codes) for d in held]
+            # unseen relative to each fold's own training documents
+            bucket = recall_at_k_by_bucket(fold_gold, fold_scores, train_frequency(rest))["unseen"]
+            per_fold.append(
+                {
+                    "map": round(mean_ap(fold_gold, fold_scores), 4),
+                    "unseen_recall@20": round(bucket["recall@20"], 4),
+                    "unseen_pairs": bucket["n"],
+                    "unseen_offset": calibrator.unseen_offset_,
+                    "unseen_temperature": calibrator.unseen_temperature_,
+                }
+            )
+            gold += fold_gold
+            scores += fold_scores
+            buckets.append(bucket)
+        n = sum(b["n"] for b in buckets)
+        return {
+            "map": round(mean_ap(gold, scores), 4),
+            **{
+                f"unseen_recall@{k}": round(sum(b[f"recall@{k}"] * b["n"] for b in buckets) / n, 4)
+                for k in (10, 20, 50)
+            },
+            "unseen_pairs": n,
+            "folds": per_fold,
+        }
+
     for name in args.variants:
         variant = VARIANTS[name]
         features = tuple(
@@ -128,101 +228,82 @@ def main(argv: list[str] | None = None) -> None:
             if (variant["family_features"] or f not in FAMILY_FEATURES)
             and (variant["overlap_features"] or f not in OVERLAP_FEATURES)
         )
-        gold, scores, unseen, per_fold = [], [], [], []
-        started = time.perf_counter()
-        for k, held in enumerate(parts):
-            rest = [d for j, part in enumerate(parts) if j != k for d in part]
-            fit, tune = split_train(rest, 13)
-            pipeline = PipelineConfig(
-                release=terminology.release,
-                encoder=str(ctx.encoder_path),
-                extra_codes=extra_codes_of(train, known),
-                label_options=options.to_dict(),
-                family_expansion=variant["family_expansion"],
-                overlap_k=variant["overlap_k"],
-                use_original=variant["original"],
-            )
-            result = train_model(
-                fit,
-                tune,
-                pipeline,
-                ModelConfig(features=features),
-                TrainConfig(
-                    epochs=25,
-                    patience=5,
-                    seed=13,
-                    batch_size=16,
-                    negatives=192,
-                    loss=variant["loss"],
-                ),
-                encoder=ctx.encoder,
-                space=space,
-                lexical=lexical,
-                window_cache=window_cache,
-                progress=False,
-            )
-            predictor = result.predictor
-            predictor.window_cache = window_cache
-            raw_held = predictor.raw_scores(held)
-            fold_scores = [predictor.calibrator.apply(r, predictor.seen) for r in raw_held]
-            fold_gold = [set(d.codes) for d in held]
-            frequency = train_frequency(rest)
-            if name == "default":
-                raw_tune = predictor.raw_scores(tune)
-                for objective, tolerance in OBJECTIVES.items():
-                    calibrator = Calibrator(map_tolerance=tolerance).fit(
-                        raw_tune, [set(d.codes) for d in tune], predictor.seen
-                    )
-                    objective_scores = [calibrator.apply(r, predictor.seen) for r in raw_held]
-                    calibrated[objective][0].extend(fold_gold)
-                    calibrated[objective][1].extend(objective_scores)
-                    calibrated[objective][2].append(
-                        recall_at_k_by_bucket(fold_gold, objective_scores, frequency)["unseen"]
-                    )
-            fold_recall = recall_at_k_by_bucket(fold_gold, fold_scores, frequency)["unseen"]
-            per_fold.append(
-                {
-                    "map": round(mean_ap(fold_gold, fold_scores), 4),
-                    "unseen_recall@20": round(fold_recall["recall@20"], 4),
-                    "unseen_pairs": fold_recall["n"],
-                    "epochs": len(result.history),
-                    "unseen_offset": predictor.calibrator.unseen_offset_,
-                    "unseen_temperature": predictor.calibrator.unseen_temperature_,
-                }
-            )
-            print(name, k, per_fold[-1], flush=True)
-            gold += fold_gold
-            scores += fold_scores
-            unseen.append(fold_recall)  # unseen relative to each fold's own training documents
-        pooled = {f"recall@{k}": 0.0 for k in (10, 20, 50)}
-        pairs = 0
-        for bucket in unseen:
-            pairs += bucket["n"]
-            for key in pooled:
-                pooled[key] += bucket[key] * bucket["n"]
-        results[name] = {
-            **variant,
-            "map": round(mean_ap(gold, scores), 4),
-            **{f"unseen_{key}": round(value / pairs, 4) for key, value in pooled.items()},
-            "unseen_pairs": pairs,
-            "folds": per_fold,
-            "seconds": round(time.perf_counter() - started, 1),
-        }
-        print(name, {k: v for k, v in results[name].items() if k != "folds"}, flush=True)
-        if name == "default":
-            results["calibration"] = {
-                objective: {
-                    "map": round(mean_ap(gold_, scores_), 4),
-                    "unseen_recall@20": round(
-                        sum(b["recall@20"] * b["n"] for b in buckets)
-                        / sum(b["n"] for b in buckets),
-                        4,
+        runs = []  # per seed, per fold: (tune raw scores, held-out raw scores, codes seen in fit)
+        for seed in args.train_seeds:
+            raw, epochs = [], []
+            started = time.perf_counter()
+            for fit, tune, held, _ in folds:
+                pipeline = PipelineConfig(
+                    release=terminology.release,
+                    encoder=str(ctx.encoder_path),
+                    extra_codes=extra_codes_of(train, known),
+                    label_options=options.to_dict(),
+                    family_expansion=variant["family_expansion"],
+                    overlap_k=variant["overlap_k"],
+                    shortlist_k=variant["shortlist_k"],
+                    use_original=variant["original"],
+                )
+                result = train_model(
+                    fit,
+                    tune,
+                    pipeline,
+                    ModelConfig(features=features),
+                    TrainConfig(
+                        epochs=25,
+                        patience=5,
+                        seed=seed,
+                        batch_size=16,
+                        negatives=192,
+                        loss=variant["loss"],
                     ),
-                }
-                for objective, (gold_, scores_, buckets) in calibrated.items()
+                    encoder=ctx.encoder,
+                    space=space,
+                    lexical=lexical,
+                    window_cache=window_cache,
+                    progress=False,
+                )
+                predictor = result.predictor
+                predictor.window_cache = window_cache
+                seen = frozenset(predictor.seen)
+                raw.append((predictor.raw_scores(tune), predictor.raw_scores(held), seen))
+                epochs.append(len(result.history))
+                print(name, seed, len(raw) - 1, "trained", epochs[-1], "epochs", flush=True)
+            runs.append(raw)
+            summary = evaluate(raw)
+            for fold, n in zip(summary["folds"], epochs, strict=True):
+                fold["epochs"] = n
+            label = label_of(name, seed)
+            results[label] = {
+                **variant,
+                "seed": seed,
+                **summary,
+                "seconds": round(time.perf_counter() - started, 1),
             }
-            print("calibration", results["calibration"], flush=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+            print(label, {k: v for k, v in results[label].items() if k != "folds"}, flush=True)
+            if name == "default" and seed == SEED:
+                results["calibration"] = {
+                    objective: {
+                        key: value
+                        for key, value in evaluate(raw, tolerance).items()
+                        if key in ("map", "unseen_recall@20")
+                    }
+                    for objective, tolerance in OBJECTIVES.items()
+                }
+                print("calibration", results["calibration"], flush=True)
+            write(results)
+        if len(runs) > 1:
+            averaged = [
+                (
+                    [mean_scores(docs) for docs in zip(*(r[k][0] for r in runs), strict=True)],
+                    [mean_scores(docs) for docs in zip(*(r[k][1] for r in runs), strict=True)],
+                    runs[0][k][2],
+                )
+                for k in range(len(folds))
+            ]
+            label = ensemble_label(name, args.train_seeds)
+            results[label] = {**variant, "seeds": list(args.train_seeds), **evaluate(averaged)}
+            print(label, {k: v for k, v in results[label].items() if k != "folds"}, flush=True)
+            write(results)
 
 
 if __name__ == "__main__":

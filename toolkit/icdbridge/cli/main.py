@@ -25,6 +25,7 @@ HELP = (
 )
 
 GROUPS: dict[str, str] = {
+    "cache": "icdbridge.cli.cache",
     "codes": "icdbridge.cli.codes",
     "datasets": "icdbridge.cli.datasets",
 }

@@ -11,7 +11,10 @@ JSON sidecar (codes, texts, options). The cache key is a SHA-256 of the encoder 
 ``(code, label text)`` pair — so the cache is reused as long as the label texts are the same and
 rebuilt when they change (new release, other options, fine-tuned encoder). When it is rebuilt,
 texts already encoded by the same encoder in any other cache file are reused, so a new release
-only encodes its new or changed texts.
+only encodes its new or changed texts. Every cache hit marks the set as used (the matrix file's
+modification time), so :func:`cached_label_sets` can tell which sets are stale and
+:func:`remove_label_sets` (``icdbridge cache clear``) can free them: a fine-tuned encoder, another
+release or other label-text options each add a set of about 150 MB for ICD-10-CM.
 
 Speed (see ``experiments/bench_predict.py``): identical texts are encoded once, batches are
 length-sorted (little padding), encoding runs under ``torch.inference_mode`` (and bfloat16
@@ -29,11 +32,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,6 +194,7 @@ def embed_labels(
     if matrix_path.is_file() and meta_path.is_file():
         loaded = _load(matrix_path, meta_path)
         if loaded is not None and loaded[0].get("key") == key:
+            _mark_used(matrix_path)
             return LabelEmbeddings(code_list, loaded[1], texts, key)
 
     known = _reusable_vectors(folder, encoder_id, max_length)
@@ -219,3 +225,106 @@ def embed_labels(
     tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp_meta, meta_path)
     return LabelEmbeddings(code_list, matrix, texts, key)
+
+
+def _mark_used(path: Path) -> None:
+    """Set ``path``'s modification time to now (a read-only cache stays as it is)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+@dataclass(frozen=True)
+class CachedLabelSet:
+    """One set of label embeddings in the cache (see :func:`cached_label_sets`).
+
+    Attributes:
+        files: The files of the set (matrix, sidecar, and any leftover temporary file).
+        key: Cache key (``""`` when the sidecar is missing or unreadable).
+        system: Code system of the labels (``"?"`` when unknown).
+        release: Release of the labels (``"?"`` when unknown).
+        encoder_path: Folder of the encoder that embedded them (``""`` when unknown).
+        precision: Inference precision of that encoder (``fp32`` or ``bf16``).
+        options: The label-text options (:class:`~icdbridge.model.label_text.LabelTextOptions`).
+        n_codes: Number of labels.
+        size_bytes: Size of all :attr:`files`.
+        last_used: When the set was written or last read from the cache.
+        complete: Whether the set has its matrix and a readable sidecar (an incomplete set,
+            such as the leftover of an interrupted build, is never used and can only be removed).
+    """
+
+    files: tuple[Path, ...]
+    key: str
+    system: str
+    release: str
+    encoder_path: str
+    precision: str
+    options: dict
+    n_codes: int
+    size_bytes: int
+    last_used: datetime
+    complete: bool
+
+
+def cached_label_sets(cache_folder: str | Path | None = None) -> list[CachedLabelSet]:
+    """The label-embedding sets in the cache, most recently used first.
+
+    Args:
+        cache_folder: Folder of the cache; ``None``: ``cache_dir()/label_embeddings``.
+
+    Returns:
+        One :class:`CachedLabelSet` per file stem (``SYSTEM-RELEASE-KEY``), complete or not.
+    """
+    from icdbridge.paths import cache_dir
+
+    folder = Path(cache_folder) if cache_folder is not None else cache_dir() / CACHE_SUBDIR
+    if not folder.is_dir():
+        return []
+    stems: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            stems.setdefault(path.name.split(".", 1)[0], []).append(path)
+    out = []
+    for stem, files in stems.items():
+        matrix, sidecar = folder / f"{stem}.safetensors", folder / f"{stem}.json"
+        meta: dict = {}
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        encoder = str(meta.get("encoder", ""))
+        stats = [f.stat() for f in files]
+        out.append(
+            CachedLabelSet(
+                files=tuple(files),
+                key=str(meta.get("key", "")),
+                system=str(meta.get("system", "?")),
+                release=str(meta.get("release", "?")),
+                encoder_path=str(meta.get("encoder_path", "")),
+                precision=encoder.rpartition(":")[2] if ":" in encoder else "fp32",
+                options=dict(meta.get("options", {})),
+                n_codes=len(meta.get("codes", ())),
+                size_bytes=sum(s.st_size for s in stats),
+                last_used=datetime.fromtimestamp(max(s.st_mtime for s in stats)),
+                complete=bool(meta.get("key")) and matrix.is_file(),
+            )
+        )
+    return sorted(out, key=lambda entry: (entry.last_used, entry.key), reverse=True)
+
+
+def remove_label_sets(sets: Iterable[CachedLabelSet]) -> int:
+    """Delete the files of ``sets`` from the cache; returns the bytes freed.
+
+    A removed set is simply encoded again the next time it is needed (for ICD-10-CM with the
+    default encoder, about 1.5 minutes in bf16 on a 2-core CPU; texts shared with a set that is
+    kept are reused).
+    """
+    freed = 0
+    for entry in sets:
+        for path in entry.files:
+            try:
+                size = path.stat().st_size
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            freed += size
+    return freed

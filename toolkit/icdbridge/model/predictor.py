@@ -28,7 +28,7 @@ character) carry over to codes never seen in training.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from icdbridge.model.datamodule import DocumentFeatures, collate
 from icdbridge.model.hierarchy import label_features
-from icdbridge.model.network import LABEL_FEATURES, PAIR_FEATURES
+from icdbridge.model.network import LABEL_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
 
 _COLUMN = {name: i for i, name in enumerate(PAIR_FEATURES)}
 """Column of each of :data:`PAIR_FEATURES` in a feature row."""
@@ -407,6 +407,11 @@ def encode_documents(
     return [cache[t] for t in texts]
 
 
+def needs_overlap_features(features: Collection[str] | None) -> bool:
+    """Whether a model reading ``features`` (``None``: all) reads a word-overlap feature."""
+    return features is None or not set(OVERLAP_FEATURES).isdisjoint(features)
+
+
 def featurize(
     docs: Sequence[Document],
     encoder: TextEncoder,
@@ -417,6 +422,7 @@ def featurize(
     training: bool = False,
     progress: bool = False,
     window_cache: dict | None = None,
+    features: Collection[str] | None = None,
 ) -> list[DocumentFeatures]:
     """Encode, shortlist and compute pair features for documents.
 
@@ -431,6 +437,8 @@ def featurize(
             loss sees every positive and the hardest negatives).
         progress: Show progress bars.
         window_cache: Optional cache of window embeddings (see :func:`encode_documents`).
+        features: The pair features the model reads (default: all of :data:`PAIR_FEATURES`);
+            the word-overlap columns are left at 0 when it reads neither of them.
     """
     from icdbridge.model.hierarchy import siblings
     from icdbridge.model.overlap import sentence_words
@@ -444,6 +452,8 @@ def featurize(
     )
     seen_codes = [c for c in sorted(memory.seen) if c in space.row] if use_memory else []
     use_lexical = config.use_lexical and lexical is not None
+    use_overlap = use_lexical and needs_overlap_features(features)
+    use_words = use_overlap or (use_lexical and config.overlap_k > 0)
     shortlists = space.index.shortlists(
         [vectors for _, vectors in encoded], config.per_window_k, config.shortlist_k
     )
@@ -457,7 +467,7 @@ def featurize(
         )
         originals = original_matches(lexical, doc, space.terminology, gloss) if gloss else {}
         lexical_by_code = combined_lexical_scores(matches, originals)
-        sentences = sentence_words(doc.text, gloss and gloss.text) if use_lexical else []
+        sentences = sentence_words(doc.text, gloss and gloss.text) if use_words else []
         words = frozenset().union(*sentences)  # the document's words (document_words)
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
         family_votes: dict[str, float] = {}
@@ -507,7 +517,7 @@ def featurize(
             "family_votes": [family_votes.get(family, 0.0) for family in families],
             "family_prior": [family_prior.get(family, 0.0) for family in families],
         }
-        if use_lexical:
+        if use_overlap:
             columns["overlap"] = space.overlap.best_overlap([words], codes).tolist()
             columns["sentence_overlap"] = space.overlap.best_overlap(sentences, codes).tolist()
         for name, values in columns.items():
@@ -689,6 +699,16 @@ class Predictor:
             False,
             progress,
             self.window_cache,
+            self.model.config.features,
+        )
+
+    @property
+    def needs_word_overlap(self) -> bool:
+        """Whether predicting builds the release's word-overlap table (``space.overlap``): the
+        model reads an overlap feature or takes overlap candidates, with the lexical channel on
+        (models saved before the overlap features existed do not)."""
+        return self.config.use_lexical and (
+            self.config.overlap_k > 0 or needs_overlap_features(self.model.config.features)
         )
 
     def raw_scores(self, docs: Sequence[Document]) -> list[dict[str, float]]:

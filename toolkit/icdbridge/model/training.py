@@ -223,16 +223,12 @@ def train_model(
         memory = TrainingMemory(pipeline.neighbours_k).fit(
             [d.id for d in train_docs], [d.text for d in train_docs], [d.codes for d in train_docs]
         )
-    train_features = featurize(
-        train_docs, encoder, space, pipeline, memory, lexical, True, progress, window_cache
-    )
-    dev_features = featurize(
-        dev_docs, encoder, space, pipeline, memory, lexical, False, progress, window_cache
-    )
-
     base = model_config or ModelConfig()
     # the components switched on decide the features; ``base.features`` may drop some more
     features = tuple(f for f in model_features(pipeline, base.use_hierarchy) if f in base.features)
+    components = (encoder, space, pipeline, memory, lexical)
+    train_features = featurize(train_docs, *components, True, progress, window_cache, features)
+    dev_features = featurize(dev_docs, *components, False, progress, window_cache, features)
     config = ModelConfig.from_dict({**base.to_dict(), "dim": encoder.dim, "features": features})
     config.max_ancestors = pipeline.max_ancestors
     model = LabelEmbeddingModel(config)
