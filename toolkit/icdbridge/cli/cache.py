@@ -43,17 +43,17 @@ def _line(entry: CachedLabelSet) -> str:
         if entry.complete
         else "incomplete (never used; safe to remove)"
     )
-    name = entry.files[0].name.split(".", 1)[0]
-    return f"{entry.last_used:%Y-%m-%d %H:%M}  {entry.size_bytes / 1e6:8.1f} MB  {name}  {what}"
+    return (
+        f"{entry.last_used:%Y-%m-%d %H:%M}  {entry.size_bytes / 1e6:8.1f} MB  {entry.name}  {what}"
+    )
 
 
 @app.command("list")
 def list_command() -> None:
     """List the cached label-embedding sets, most recently used first, with their sizes."""
-    from icdbridge.model.label_cache import CACHE_SUBDIR, cached_label_sets
-    from icdbridge.paths import cache_dir
+    from icdbridge.model.label_cache import cached_label_sets, label_cache_folder
 
-    folder = cache_dir() / CACHE_SUBDIR
+    folder = label_cache_folder()
     sets = cached_label_sets(folder)
     if not sets:
         typer.echo(f"no label embeddings cached in {folder}")
@@ -89,8 +89,11 @@ def clear(
     from datetime import datetime, timedelta
 
     from icdbridge.errors import IcdbridgeError
-    from icdbridge.model.label_cache import CACHE_SUBDIR, cached_label_sets, remove_label_sets
-    from icdbridge.paths import cache_dir
+    from icdbridge.model.label_cache import (
+        cached_label_sets,
+        label_cache_folder,
+        remove_label_sets,
+    )
 
     filtered = system is not None or release is not None or unused_days is not None or incomplete
     if remove_all == filtered:
@@ -100,7 +103,7 @@ def clear(
         )
     if unused_days is not None and unused_days < 0:
         raise IcdbridgeError(f"--unused-days must be 0 or more, got {unused_days}")
-    folder = cache_dir() / CACHE_SUBDIR
+    folder = label_cache_folder()
     cutoff = None if unused_days is None else datetime.now() - timedelta(days=unused_days)
     chosen = [
         entry

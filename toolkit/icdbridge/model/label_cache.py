@@ -97,6 +97,14 @@ class LabelEmbeddings:
         return LabelEmbeddings(list(codes), self.matrix[rows], texts)
 
 
+def label_cache_folder(cache_folder: str | Path | None = None) -> Path:
+    """The folder of the label-embedding cache: ``cache_folder``, or by default
+    ``cache_dir()/label_embeddings`` (:func:`icdbridge.paths.cache_dir`, ``$ICDBRIDGE_CACHE``)."""
+    from icdbridge.paths import cache_dir
+
+    return Path(cache_folder) if cache_folder is not None else cache_dir() / CACHE_SUBDIR
+
+
 def cache_key(encoder_id: str, max_length: int, codes: Sequence[str], texts: Sequence[str]) -> str:
     """SHA-256 over the encoder identity, ``max_length`` and every (code, text) pair."""
     digest = hashlib.sha256()
@@ -183,9 +191,7 @@ def embed_labels(
 
     from safetensors.torch import save_file
 
-    from icdbridge.paths import cache_dir
-
-    folder = Path(cache_folder) if cache_folder is not None else cache_dir() / CACHE_SUBDIR
+    folder = label_cache_folder(cache_folder)
     folder.mkdir(parents=True, exist_ok=True)
     encoder_id = encoder.identity()
     key = cache_key(encoder_id, max_length, code_list, texts)
@@ -238,6 +244,7 @@ class CachedLabelSet:
     """One set of label embeddings in the cache (see :func:`cached_label_sets`).
 
     Attributes:
+        name: The file stem shared by the set's files (``SYSTEM-RELEASE-KEY``).
         files: The files of the set (matrix, sidecar, and any leftover temporary file).
         key: Cache key (``""`` when the sidecar is missing or unreadable).
         system: Code system of the labels (``"?"`` when unknown).
@@ -252,6 +259,7 @@ class CachedLabelSet:
             such as the leftover of an interrupted build, is never used and can only be removed).
     """
 
+    name: str
     files: tuple[Path, ...]
     key: str
     system: str
@@ -274,9 +282,7 @@ def cached_label_sets(cache_folder: str | Path | None = None) -> list[CachedLabe
     Returns:
         One :class:`CachedLabelSet` per file stem (``SYSTEM-RELEASE-KEY``), complete or not.
     """
-    from icdbridge.paths import cache_dir
-
-    folder = Path(cache_folder) if cache_folder is not None else cache_dir() / CACHE_SUBDIR
+    folder = label_cache_folder(cache_folder)
     if not folder.is_dir():
         return []
     stems: dict[str, list[Path]] = {}
@@ -286,7 +292,6 @@ def cached_label_sets(cache_folder: str | Path | None = None) -> list[CachedLabe
     out = []
     for stem, files in stems.items():
         matrix, sidecar = folder / f"{stem}.safetensors", folder / f"{stem}.json"
-        meta: dict = {}
         try:
             meta = json.loads(sidecar.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -295,6 +300,7 @@ def cached_label_sets(cache_folder: str | Path | None = None) -> list[CachedLabe
         stats = [f.stat() for f in files]
         out.append(
             CachedLabelSet(
+                name=stem,
                 files=tuple(files),
                 key=str(meta.get("key", "")),
                 system=str(meta.get("system", "?")),

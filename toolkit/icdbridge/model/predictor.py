@@ -141,6 +141,12 @@ class PipelineConfig:
         :attr:`use_original` both on)."""
         return self.use_lexical and self.use_original
 
+    def reads_word_overlap(self, features: Collection[str] | None = None) -> bool:
+        """Whether the release's word-overlap table (``LabelSpace.overlap``) is read: the
+        lexical channel on, and overlap candidates taken (:attr:`overlap_k`) or a model reading
+        ``features`` (``None``: all) that include a word-overlap feature."""
+        return self.use_lexical and (self.overlap_k > 0 or needs_overlap_features(features))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         return asdict(self)
@@ -452,8 +458,8 @@ def featurize(
     )
     seen_codes = [c for c in sorted(memory.seen) if c in space.row] if use_memory else []
     use_lexical = config.use_lexical and lexical is not None
-    use_overlap = use_lexical and needs_overlap_features(features)
-    use_words = use_overlap or (use_lexical and config.overlap_k > 0)
+    use_words = lexical is not None and config.reads_word_overlap(features)
+    use_overlap = use_words and needs_overlap_features(features)
     shortlists = space.index.shortlists(
         [vectors for _, vectors in encoded], config.per_window_k, config.shortlist_k
     )
@@ -707,9 +713,7 @@ class Predictor:
         """Whether predicting builds the release's word-overlap table (``space.overlap``): the
         model reads an overlap feature or takes overlap candidates, with the lexical channel on
         (models saved before the overlap features existed do not)."""
-        return self.config.use_lexical and (
-            self.config.overlap_k > 0 or needs_overlap_features(self.model.config.features)
-        )
+        return self.config.reads_word_overlap(self.model.config.features)
 
     def raw_scores(self, docs: Sequence[Document]) -> list[dict[str, float]]:
         """Uncalibrated logits of every candidate of each document."""
