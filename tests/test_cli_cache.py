@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -118,3 +119,52 @@ def test_clear_by_filters(folder, capsys, encoder):
         cache_folder=folder,
     )
     assert again.key == stale.key
+
+
+def test_a_removal_waits_for_a_build_in_progress(folder, encoder):
+    from filelock import FileLock
+
+    from icdbridge.model.label_cache import LOCK_NAME, remove_label_sets
+
+    assert (folder / LOCK_NAME).is_file()  # written by the builds of the fixture
+    victim = cached_label_sets(folder)[0]
+    build = FileLock(str(folder / LOCK_NAME))  # what a builder holds while it encodes and writes
+    build.acquire()
+    remover = threading.Thread(target=remove_label_sets, args=([victim],))
+    remover.start()
+    remover.join(0.5)
+    try:
+        assert remover.is_alive()  # it cannot pass the lock
+        assert all(path.exists() for path in victim.files)
+    finally:
+        build.release()
+    remover.join()
+    assert not any(path.exists() for path in victim.files)
+    assert victim.key not in {s.key for s in cached_label_sets(folder)}
+
+
+def test_a_build_waits_for_the_lock(folder, encoder):
+    from filelock import FileLock
+
+    from icdbridge.model.label_cache import LOCK_NAME
+
+    cm = get_terminology("icd10cm")
+    options = LabelTextOptions(synonyms=False, ancestors=True)
+    held = FileLock(str(folder / LOCK_NAME))
+    held.acquire()
+    results = []
+
+    def build() -> None:
+        results.append(embed_labels(encoder, cm, CODES, options, cache_folder=folder))
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    builder.join(0.5)
+    try:
+        assert builder.is_alive() and not results
+    finally:
+        held.release()
+    builder.join()
+    again = embed_labels(encoder, cm, CODES, options, cache_folder=folder)  # now a cache hit
+    assert results[0].key == again.key and len(cached_label_sets(folder)) == 4
+    assert (results[0].matrix == again.matrix).all()

@@ -103,6 +103,20 @@ def test_gloss_maps_every_word_back_to_the_original():
     assert glosser.gloss("").text == ""
 
 
+def test_gloss_lines_cut_into_pieces_that_map_back_to_source_sentences():
+    from icdbridge.model.pieces import split_sentences
+
+    text = "Quiste del riñón. Absceso hepático; sin tuberculosis."
+    gloss = Glosser(_toy_translator()).gloss(text)
+    assert len(gloss.lines) == len(gloss.text) and "\n" in gloss.lines
+    pieces = [w for w in split_sentences(gloss.lines) if w.text.strip()]
+    assert [text[slice(*gloss.source_span(w.char_start, w.char_end))] for w in pieces] == [
+        "Quiste del riñón",
+        "Absceso",  # the toy vocabulary lacks "hepático"; the gloss breaks at ";" too
+        "sin tuberculosis",
+    ]
+
+
 def test_parallel_titles_and_languages():
     assert supported_languages() == ("es",)
     pairs = parallel_titles("es")

@@ -132,6 +132,40 @@ def test_predictions_rank_over_the_label_space_with_evidence(tiny, trained):
     assert "original_text" in fields  # the CodiEsp notes carry their Spanish original
 
 
+def test_gloss_pieces_join_the_attention_and_their_evidence_points_into_the_original(tiny, trained):
+    from icdbridge.model.predictor import PipelineConfig, evidence_for
+
+    doc = tiny["dev"][0]
+    predictor = trained.predictor
+    assert predictor.config.gloss_pieces  # the default
+    [features] = predictor.featurize([doc])
+    n_text, n_gloss = len(features.spans), len(features.original_piece_spans)
+    assert n_gloss > 0 and features.windows.shape[0] == n_text + n_gloss
+    for start, end in features.original_piece_spans:
+        assert 0 <= start < end <= len(doc.original_text)
+    # the attention's best piece is a gloss piece: its evidence is a span of the original
+    attention = torch.zeros(len(features.candidates), n_text + n_gloss)
+    attention[0, n_text + 1] = 1.0
+    [span, *_] = [
+        s
+        for s in evidence_for(features, features.candidates[0], attention, 0)
+        if s["source"] == "attention"
+    ]
+    start, end = features.original_piece_spans[1]
+    assert span["field"] == "original_text" and (span["start"], span["end"]) == (start, end)
+    assert span["text"] == doc.original_text[start:end]
+    # without gloss pieces the windows are the text's own, as models saved before them read
+    predictor.config = replace(predictor.config, gloss_pieces=False)
+    try:
+        [plain] = predictor.featurize([doc])
+    finally:
+        predictor.config = replace(predictor.config, gloss_pieces=True)
+    assert plain.windows.shape[0] == n_text and not plain.original_piece_spans
+    assert torch.equal(plain.windows, features.windows[:n_text])
+    saved_before = {k: v for k, v in predictor.config.to_dict().items() if k != "gloss_pieces"}
+    assert not PipelineConfig.from_dict(saved_before).gloss_pieces
+
+
 def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained):
     predictor = trained.predictor
     seen = predictor.seen

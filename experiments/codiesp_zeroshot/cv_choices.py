@@ -11,8 +11,11 @@ documents (about ten times the unseen gold pairs the tune slice alone has), and 
 the unseen-code offset and temperature its calibration chose), so that the spread is visible:
 
 - ``default``: the default model (multi-positive contrastive loss, family memory features,
-  word-overlap features; the lexical channel also reads the Spanish original of each note;
-  calibration by the harmonic mean of tune MAP and tune unseen recall@20);
+  word-overlap features; the lexical channel also reads the Spanish original of each note, and
+  the pieces of its English word gloss join the faiss shortlist and the attention; calibration
+  by the harmonic mean of tune MAP and tune unseen recall@20);
+- ``no gloss pieces``: the gloss of the original is read by the lexical channel only
+  (``PipelineConfig.gloss_pieces = False``, the default before it was measured here);
 - ``no original``: the lexical channel reads the English translation only
   (``PipelineConfig.use_original = False``);
 - ``family expansion``: the candidates also take in the family (parent, siblings and children)
@@ -64,6 +67,7 @@ _DEFAULT = {
     "overlap_features": True,
     "overlap_k": 0,
     "shortlist_k": 150,
+    "gloss_pieces": True,
 }
 VARIANTS: dict[str, dict] = {
     "default": _DEFAULT,
@@ -75,6 +79,7 @@ VARIANTS: dict[str, dict] = {
     "bce": _DEFAULT | {"loss": "bce"},
     "shortlist 300": _DEFAULT | {"shortlist_k": 300},
     "shortlist 600": _DEFAULT | {"shortlist_k": 600},
+    "no gloss pieces": _DEFAULT | {"gloss_pieces": False},
 }
 """Variant name → settings; the first is the default model."""
 
@@ -242,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
                     overlap_k=variant["overlap_k"],
                     shortlist_k=variant["shortlist_k"],
                     use_original=variant["original"],
+                    gloss_pieces=variant["gloss_pieces"],
                 )
                 result = train_model(
                     fit,

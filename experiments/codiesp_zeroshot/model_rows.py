@@ -1,4 +1,4 @@
-"""Model rows (d)-(h) of the CodiEsp zero-shot table: the trained label-embedding model and
+"""Model rows (d)-(j) of the CodiEsp zero-shot table: the trained label-embedding model and
 its ablations, through the interface of README.md (``run_model_rows``).
 
 - ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder);
@@ -13,7 +13,10 @@ its ablations, through the interface of README.md (``run_model_rows``).
   of the default multi-positive contrastive loss (``TrainConfig.loss``);
 - ``model_no_original``: the full model without reading the Spanish original of each note
   (``PipelineConfig.use_original=False``: the lexical channel reads the English translation
-  only).
+  only, and there is no gloss to cut into pieces);
+- ``model_no_gloss_pieces``: the full model whose lexical channel reads the Spanish original,
+  but without the pieces of its English word gloss in the shortlist and the attention
+  (``PipelineConfig.gloss_pieces=False``).
 
 Each row trains on ``ctx.fit_docs``, early-stops and calibrates on ``ctx.tune_docs`` and scores
 ``ctx.dev_docs`` over the full label space (faiss shortlist + lexical matches + codes seen in
@@ -39,6 +42,7 @@ _FULL = {
     "use_hierarchy": True,
     "use_lexical": True,
     "use_original": True,
+    "gloss_pieces": True,
     "finetune": False,
     "loss": "contrastive",
 }
@@ -49,6 +53,7 @@ ROW_SETTINGS: dict[str, dict[str, Any]] = {
     "model_finetuned": _FULL | {"finetune": True},
     "model_bce": _FULL | {"loss": "bce"},
     "model_no_original": _FULL | {"use_original": False},
+    "model_no_gloss_pieces": _FULL | {"gloss_pieces": False},
 }
 """Row name → component switches."""
 
@@ -95,6 +100,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             encoder=str(ctx.encoder_path),
             use_lexical=switches["use_lexical"],
             use_original=switches["use_original"],
+            gloss_pieces=switches["gloss_pieces"],
             # the family expansion of the candidates reads the code tree: not without hierarchy
             family_expansion=PipelineConfig.family_expansion if switches["use_hierarchy"] else 0,
             extra_codes=extra_codes_of(fit + tune, known),

@@ -39,6 +39,7 @@ MODEL_ROWS = (
     "model_finetuned",
     "model_bce",
     "model_no_original",
+    "model_no_gloss_pieces",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -50,6 +51,7 @@ ROW_TITLES = {
     "model_finetuned": "(g) model with encoder fine-tuning",
     "model_bce": "(h) model with the BCE loss",
     "model_no_original": "(i) model without the Spanish original",
+    "model_no_gloss_pieces": "(j) model without the gloss pieces",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

@@ -1,14 +1,14 @@
 """Diagnostic: how many *unseen* dev gold codes can the model rows reach at all?
 
 The model reranks candidates = faiss shortlist (top ``shortlist_k`` by max piece cosine over the
-whole label space) + lexical matches (in the English text and in the Spanish original) + codes
-seen in training. A dev gold code absent from the train split can only be found through the
-first two; this script reports the recall of unseen gold pairs within the faiss shortlist, the
-lexical matches (of each text and both), their union, and the whole candidate
-set of the default pipeline (which adds the family expansion: parent, siblings and children of
-the best shortlist, lexical and neighbour codes) — the ceiling of unseen recall@k of row (d) —,
-with the same label space and settings as ``model_rows.py`` (the training memory of the whole
-train split).
+whole label space, the pieces of the note and, by default, of its original's gloss) + lexical
+matches (in the English text and in the Spanish original) + codes seen in training. A dev gold code
+absent from the train split can only be found through the first two; this script reports the recall
+of unseen gold pairs within the faiss shortlist, the lexical matches (of each text and both), their
+union, and the whole candidate set of the default pipeline (which adds the family expansion:
+parent, siblings and children of the best shortlist, lexical and neighbour codes) — the ceiling of
+unseen recall@k of row (d) —, with the same label space and settings as ``model_rows.py`` (the
+training memory of the whole train split).
 
     python experiments/codiesp_zeroshot/unseen_ceiling.py   # -> unseen_ceiling.json
 """
@@ -32,7 +32,6 @@ def main() -> None:
     from icdbridge.model.predictor import (
         LabelSpace,
         PipelineConfig,
-        encode_documents,
         featurize,
         lexical_matches,
         original_matches,
@@ -43,20 +42,17 @@ def main() -> None:
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=dev)
     labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
     config = PipelineConfig()
-    window_cache: dict = {}  # the dev pieces are encoded once, for both uses below
-    encoded = encode_documents(ctx.encoder, [d.text for d in dev], config, cache=window_cache)
     lexical = ctx.lexical()
     seen = {c for d in train for c in d.codes}
     space = LabelSpace(labels, ctx.terminology, config.max_ancestors)
     memory = TrainingMemory(config.neighbours_k).fit(
         [d.id for d in train], [d.text for d in train], [d.codes for d in train]
     )
-    features = featurize(
-        dev, ctx.encoder, space, config, memory, lexical, window_cache=window_cache
-    )
+    features = featurize(dev, ctx.encoder, space, config, memory, lexical)
     keys = ("faiss", "lexical, English", "lexical, Spanish original", "lexical", "union")
     counts = dict.fromkeys(("pairs", *keys, "candidates"), 0)
-    for doc, (_, pieces), featured in zip(dev, encoded, features, strict=True):
+    for doc, featured in zip(dev, features, strict=True):
+        pieces = featured.windows  # the note's pieces, then its gloss pieces
         shortlist = set(space.index.shortlist(pieces, config.per_window_k, config.shortlist_k))
         english = set(lexical_matches(lexical, doc.text))
         original = set(original_matches(lexical, doc, ctx.terminology))
@@ -73,6 +69,7 @@ def main() -> None:
     result["unseen_pairs"] = counts["pairs"]
     result["shortlist_k"] = config.shortlist_k
     result["family_expansion"] = config.family_expansion
+    result["gloss_pieces"] = config.gloss_pieces
     print(result)
     (HERE / "unseen_ceiling.json").write_text(json.dumps(result, indent=2) + "\n")
 

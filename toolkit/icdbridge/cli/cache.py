@@ -80,7 +80,7 @@ def clear(
 ) -> None:
     """Remove cached label-embedding sets: all of them, or those matching every filter given.
 
-    Do not clear while another icdbridge process is building a set.
+    A set being built by another icdbridge process is waited for, then left in place.
 
     Example:
 

@@ -44,6 +44,14 @@ def train_command(
             "Spanish of a machine translation) through a word gloss.",
         ),
     ] = True,
+    gloss_pieces: Annotated[
+        bool,
+        typer.Option(
+            "--gloss-pieces/--no-gloss-pieces",
+            help="With --original: also embed the original's English word gloss, piece by "
+            "piece, for the faiss shortlist and the attention.",
+        ),
+    ] = True,
     calibration_tolerance: Annotated[
         float | None,
         typer.Option(
@@ -136,6 +144,7 @@ def train_command(
         encoder=str(encoder) if encoder else None,
         use_lexical=lexical,
         use_original=original,
+        gloss_pieces=gloss_pieces,
         pieces=pieces,
         label_space=label_space,
         family_expansion=family_expansion,

@@ -446,6 +446,13 @@ class Gloss:
     text: str
     pieces: list[tuple[int, int, int, int]]
 
+    @property
+    def lines(self) -> str:
+        """The gloss with each source sentence on its own line: the same length and offsets as
+        :attr:`text`, so that pieces cut from it (:mod:`~icdbridge.model.pieces`) map back
+        through :meth:`source_span`."""
+        return self.text.replace(" . ", " .\n")
+
     def source_span(self, start: int, end: int) -> tuple[int, int] | None:
         """The source span covering the gloss span ``[start, end)`` (``None``: no word there)."""
         inside = [(s, e) for gs, ge, s, e in self.pieces if gs < end and ge > start]

@@ -24,8 +24,9 @@ class DocumentFeatures:
     Attributes:
         id: Document id.
         text: The text (for evidence offsets).
-        spans: ``(char_start, char_end)`` of each window.
-        windows: ``[W, d]`` window embeddings.
+        spans: ``(char_start, char_end)`` in ``text`` of each window of the text.
+        windows: ``[W, d]`` window embeddings: the text's windows, then the pieces of the
+            original's gloss when the pipeline reads them (``original_piece_spans``).
         embedding: ``[d]`` document embedding (normalised mean of windows).
         candidates: Candidate codes.
         label_index: ``[L]`` row of each candidate in the label-space matrix.
@@ -35,6 +36,8 @@ class DocumentFeatures:
         lexical_spans: code → list of ``(start, end, score)`` lexical matches.
         original_text: The document's original-language text when the lexical channel read it.
         original_spans: code → ``(start, end, score)`` lexical matches in ``original_text``.
+        original_piece_spans: ``(char_start, char_end)`` in ``original_text`` of each gloss
+            piece, the windows after the text's own (empty when none were read).
     """
 
     id: str
@@ -50,6 +53,7 @@ class DocumentFeatures:
     lexical_spans: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
     original_text: str | None = None
     original_spans: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
+    original_piece_spans: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def targets(self) -> torch.Tensor:

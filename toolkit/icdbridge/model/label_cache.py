@@ -14,7 +14,9 @@ texts already encoded by the same encoder in any other cache file are reused, so
 only encodes its new or changed texts. Every cache hit marks the set as used (the matrix file's
 modification time), so :func:`cached_label_sets` can tell which sets are stale and
 :func:`remove_label_sets` (``icdbridge cache clear``) can free them: a fine-tuned encoder, another
-release or other label-text options each add a set of about 150 MB for ICD-10-CM.
+release or other label-text options each add a set of about 150 MB for ICD-10-CM. Building a
+set and removing sets hold the folder's lock file (``.lock``, :mod:`filelock`), so a removal
+waits for a build in progress, and two processes that need the same new set encode it once.
 
 Speed (see ``experiments/bench_predict.py``): identical texts are encoded once, batches are
 length-sorted (little padding), encoding runs under ``torch.inference_mode`` (and bfloat16
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+from filelock import FileLock
 
 from icdbridge.model.label_text import LabelTextOptions, label_texts
 
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from icdbridge.model.encoder import TextEncoder
 
 CACHE_SUBDIR = "label_embeddings"
+LOCK_NAME = ".lock"
 DEFAULT_LABEL_MAX_LENGTH = 64
 
 
@@ -103,6 +107,11 @@ def label_cache_folder(cache_folder: str | Path | None = None) -> Path:
     from icdbridge.paths import cache_dir
 
     return Path(cache_folder) if cache_folder is not None else cache_dir() / CACHE_SUBDIR
+
+
+def _folder_lock(folder: Path) -> FileLock:
+    """The lock held while a set is written into ``folder`` or sets are removed from it."""
+    return FileLock(str(folder / LOCK_NAME))
 
 
 def cache_key(encoder_id: str, max_length: int, codes: Sequence[str], texts: Sequence[str]) -> str:
@@ -189,21 +198,66 @@ def embed_labels(
         )
         return LabelEmbeddings(code_list, matrix, texts)
 
-    from safetensors.torch import save_file
-
     folder = label_cache_folder(cache_folder)
     folder.mkdir(parents=True, exist_ok=True)
     encoder_id = encoder.identity()
     key = cache_key(encoder_id, max_length, code_list, texts)
     prefix = f"{terminology.system}-{terminology.release}"
     matrix_path, meta_path = _cache_paths(folder, prefix, key)
-    if matrix_path.is_file() and meta_path.is_file():
-        loaded = _load(matrix_path, meta_path)
-        if loaded is not None and loaded[0].get("key") == key:
-            _mark_used(matrix_path)
-            return LabelEmbeddings(code_list, loaded[1], texts, key)
+    cached = _cached_matrix(matrix_path, meta_path, key)
+    if cached is not None:
+        return LabelEmbeddings(code_list, cached, texts, key)
+    with _folder_lock(folder):
+        # another process may have built this set while we waited for the lock
+        cached = _cached_matrix(matrix_path, meta_path, key)
+        if cached is None:
+            cached = _build(
+                encoder,
+                encoder_id,
+                terminology,
+                options,
+                code_list,
+                texts,
+                key,
+                (matrix_path, meta_path),
+                batch_size=batch_size,
+                max_length=max_length,
+                progress=progress,
+            )
+    return LabelEmbeddings(code_list, cached, texts, key)
 
-    known = _reusable_vectors(folder, encoder_id, max_length)
+
+def _cached_matrix(matrix_path: Path, meta_path: Path, key: str) -> torch.Tensor | None:
+    """The cached matrix of the set ``key`` (marked used), or ``None`` when it is not cached."""
+    if not (matrix_path.is_file() and meta_path.is_file()):
+        return None
+    loaded = _load(matrix_path, meta_path)
+    if loaded is None or loaded[0].get("key") != key:
+        return None
+    _mark_used(matrix_path)
+    return loaded[1]
+
+
+def _build(
+    encoder: TextEncoder,
+    encoder_id: str,
+    terminology: Terminology,
+    options: LabelTextOptions,
+    code_list: list[str],
+    texts: list[str],
+    key: str,
+    paths: tuple[Path, Path],
+    *,
+    batch_size: int,
+    max_length: int,
+    progress: bool,
+) -> torch.Tensor:
+    """Encode the texts not cached yet and write the set ``key`` to ``paths`` (matrix, sidecar);
+    the caller holds the folder's lock."""
+    from safetensors.torch import save_file
+
+    matrix_path, meta_path = paths
+    known = _reusable_vectors(matrix_path.parent, encoder_id, max_length)
     missing = [t for t in dict.fromkeys(texts) if t not in known]
     if missing:
         fresh = encoder.embed(
@@ -230,7 +284,7 @@ def embed_labels(
     tmp_meta = meta_path.with_suffix(f".{os.getpid()}.tmp")
     tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp_meta, meta_path)
-    return LabelEmbeddings(code_list, matrix, texts, key)
+    return matrix
 
 
 def _mark_used(path: Path) -> None:
@@ -287,7 +341,7 @@ def cached_label_sets(cache_folder: str | Path | None = None) -> list[CachedLabe
         return []
     stems: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
-        if path.is_file():
+        if path.is_file() and not path.name.startswith("."):
             stems.setdefault(path.name.split(".", 1)[0], []).append(path)
     out = []
     for stem, files in stems.items():
@@ -322,15 +376,21 @@ def remove_label_sets(sets: Iterable[CachedLabelSet]) -> int:
 
     A removed set is simply encoded again the next time it is needed (for ICD-10-CM with the
     default encoder, about 1.5 minutes in bf16 on a 2-core CPU; texts shared with a set that is
-    kept are reused).
+    kept are reused). Each folder's files are removed under its lock: a build in progress there
+    is waited for, never cut short.
     """
-    freed = 0
+    by_folder: dict[Path, list[Path]] = {}
     for entry in sets:
         for path in entry.files:
-            try:
-                size = path.stat().st_size
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            freed += size
+            by_folder.setdefault(path.parent, []).append(path)
+    freed = 0
+    for folder, paths in by_folder.items():
+        with _folder_lock(folder):
+            for path in paths:
+                try:
+                    size = path.stat().st_size
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                freed += size
     return freed
