@@ -5,10 +5,10 @@ whole label space, the pieces of the note and, by default, of its original's glo
 matches (in the English text and in the Spanish original) + codes seen in training. A dev gold code
 absent from the train split can only be found through the first two; this script reports the recall
 of unseen gold pairs within the faiss shortlist, the lexical matches (of each text and both), their
-union, and the whole candidate set of the default pipeline (which adds the family expansion:
-parent, siblings and children of the best shortlist, lexical and neighbour codes) — the ceiling of
-unseen recall@k of row (d) —, with the same label space and settings as ``model_rows.py`` (the
-training memory of the whole train split).
+union, and the whole candidate set of the default pipeline (which adds, when it is on, the family
+expansion: parent, siblings and children of the best shortlist, lexical and neighbour codes) — the
+ceiling of unseen recall@k of row (d) —, with the same label space and settings as
+``model_rows.py`` (the training memory of the whole train split).
 
     python experiments/codiesp_zeroshot/unseen_ceiling.py   # -> unseen_ceiling.json
 """

@@ -375,7 +375,7 @@ def remove_label_sets(sets: Iterable[CachedLabelSet]) -> int:
     """Delete the files of ``sets`` from the cache; returns the bytes freed.
 
     A removed set is simply encoded again the next time it is needed (for ICD-10-CM with the
-    default encoder, about 1.5 minutes in bf16 on a 2-core CPU; texts shared with a set that is
+    default encoder, 1.5 to 2 minutes in bf16 on a 2-core CPU; texts shared with a set that is
     kept are reused). Each folder's files are removed under its lock: a build in progress there
     is waited for, never cut short.
     """
