@@ -166,8 +166,12 @@ class PipelineConfig:
         ``family_expansion`` 0, ``use_original`` false, ``overlap_k`` 0, ``gloss_pieces``
         false)."""
         known = set(cls.__dataclass_fields__)
-        values: dict[str, Any] = {"family_expansion": 0, "overlap_k": 0}
-        values |= {"use_original": False, "gloss_pieces": False}
+        values: dict[str, Any] = {
+            "family_expansion": 0,
+            "use_original": False,
+            "overlap_k": 0,
+            "gloss_pieces": False,
+        }
         values |= {k: v for k, v in data.items() if k in known}
         return cls(**values)
 
@@ -470,10 +474,8 @@ def featurize(
     use_lexical = config.use_lexical and lexical is not None
     use_words = lexical is not None and config.reads_word_overlap(features)
     use_overlap = use_words and needs_overlap_features(features)
-    glosses = [
-        original_gloss(doc, space.terminology) if use_lexical and config.use_original else None
-        for doc in docs
-    ]
+    reads_originals = lexical is not None and config.reads_originals
+    glosses = [original_gloss(doc, space.terminology) if reads_originals else None for doc in docs]
     piece_vectors = [vectors for _, vectors in encoded]
     original_piece_spans: list[list[tuple[int, int]]] = [[] for _ in docs]
     if config.gloss_pieces:
