@@ -62,7 +62,9 @@ def tiny(tmp_path_factory):
         os.environ["ICDBRIDGE_CACHE"] = previous
 
 
-def _train(tiny, docs=None, epochs=6, seed=0, finetune_epochs=0, **kwargs):
+def _train(tiny, docs=None, epochs=6, seed=0, finetune_epochs=0, members=1, **kwargs):
+    """One network unless ``members`` says otherwise (the default model's three networks would
+    triple these tests' training time; the ensemble has tests of its own)."""
     from icdbridge.model.training import TrainConfig, train_model
 
     return train_model(
@@ -78,6 +80,7 @@ def _train(tiny, docs=None, epochs=6, seed=0, finetune_epochs=0, **kwargs):
             patience=10,
             finetune_epochs=finetune_epochs,
             finetune_batch_size=16,
+            members=members,
         ),
         encoder=tiny["encoder"],
         space=tiny["space"],
@@ -374,7 +377,87 @@ def test_checkpoints_resume(tiny, tmp_path):
     assert (folder / "last.ckpt").is_file()
     resumed = _train(tiny, epochs=3, checkpoint_dir=folder, resume=True)
     assert [h["epoch"] for h in first.history] == [0, 1]
-    assert [h["epoch"] for h in resumed.history] == [2]
+    # the epochs before the interruption are reported too (kept in the checkpoint)
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2]
+    assert resumed.history[:2] == first.history
+
+
+def test_ensemble_is_the_mean_of_its_networks_trained_alone(tiny, tmp_path):
+    """``members=3`` trains the networks that seeds 0, 1 and 2 train alone and averages their
+    logits; calibration is fitted on the average, and the ensemble survives save → load."""
+    from icdbridge.model.network import NetworkEnsemble, member_count
+    from icdbridge.model.pretrained import from_pretrained, read_config, save_pretrained
+
+    ensemble = _train(tiny, epochs=2, members=3)
+    alone = [_train(tiny, epochs=2, seed=seed) for seed in range(3)]
+    model = ensemble.predictor.model
+    assert isinstance(model, NetworkEnsemble) and member_count(model) == 3
+    for network, single in zip(model.members, alone, strict=True):
+        for name, tensor in single.predictor.model.state_dict().items():
+            assert torch.equal(network.state_dict()[name], tensor), name
+    assert [h["member"] for h in ensemble.history] == [0, 0, 1, 1, 2, 2]
+    assert ensemble.member_val_maps == [a.best_val_map for a in alone]
+    docs = tiny["dev"][:3]
+    mean = [
+        {code: sum(run[code] for run in runs) / 3 for code in runs[0]}
+        for runs in zip(*(a.predictor.raw_scores(docs) for a in alone), strict=True)
+    ]
+    for got, want in zip(ensemble.predictor.raw_scores(docs), mean, strict=True):
+        assert got.keys() == want.keys()
+        assert got == pytest.approx(want, abs=1e-5)
+    assert not math.isclose(ensemble.best_val_map, ensemble.member_val_maps[0])
+    ensemble.predictor.window_cache = None
+    save_pretrained(ensemble.predictor, tmp_path / "model")
+    assert read_config(tmp_path / "model")["members"] == 3
+    loaded = from_pretrained(tmp_path / "model", label_codes=tiny["space"].codes)
+    assert member_count(loaded.model) == 3
+    before = ensemble.predictor.predict(docs, top_k=20, explain=True)
+    after = loaded.predict(docs, top_k=20, explain=True)
+    for a, b in zip(before, after, strict=True):
+        assert list(a.scores) == list(b.scores) and a.evidence == b.evidence
+
+
+def test_a_model_saved_before_ensembles_loads_as_one_network(tiny, trained, tmp_path):
+    import json
+
+    from icdbridge.model.network import LabelEmbeddingModel
+    from icdbridge.model.pretrained import CONFIG_NAME, from_pretrained, save_pretrained
+
+    trained.predictor.window_cache = None
+    folder = save_pretrained(trained.predictor, tmp_path / "model")
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    assert config.pop("members") == 1
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    loaded = from_pretrained(folder, label_codes=tiny["space"].codes)
+    assert type(loaded.model) is LabelEmbeddingModel
+    docs = tiny["dev"][:2]
+    for a, b in zip(loaded.raw_scores(docs), trained.predictor.raw_scores(docs), strict=True):
+        assert a == pytest.approx(b)
+
+
+def test_resuming_an_ensemble_keeps_the_networks_already_trained(tiny, tmp_path):
+    """An interrupted ensemble resumes where it stopped: finished networks are loaded, not
+    trained one more epoch; the unfinished one continues from its last checkpoint."""
+    from icdbridge.model.training import FINISHED_NAME
+
+    folder = tmp_path / "full"
+    full = _train(tiny, epochs=2, members=2, checkpoint_dir=folder)
+    for member in (0, 1):
+        assert (folder / f"member-{member}" / FINISHED_NAME).is_file()
+    again = _train(tiny, epochs=2, members=2, checkpoint_dir=folder, resume=True)
+    assert again.history == full.history
+    for name, tensor in full.predictor.model.state_dict().items():
+        assert torch.equal(again.predictor.model.state_dict()[name], tensor), name
+    # what an ensemble run interrupted during network 1's second epoch leaves behind
+    folder = tmp_path / "interrupted"
+    _train(tiny, epochs=2, seed=0, checkpoint_dir=folder / "member-0")
+    _train(tiny, epochs=1, seed=1, checkpoint_dir=folder / "member-1")
+    resumed = _train(tiny, epochs=2, members=2, checkpoint_dir=folder, resume=True)
+    assert [(h["member"], h["epoch"]) for h in resumed.history] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert resumed.history[:2] == full.history[:2]
+    first = resumed.predictor.model.members[0].state_dict()
+    for name, tensor in full.predictor.model.members[0].state_dict().items():
+        assert torch.equal(first[name], tensor), name
 
 
 def test_from_pretrained_rejects_a_folder_that_is_not_a_model(tmp_path):
@@ -465,7 +548,12 @@ def test_demo_says_when_a_notes_original_is_not_read(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--family-expansion", "-1"), ("--overlap-k", "-5"), ("--calibration-tolerance", "-0.1")],
+    [
+        ("--family-expansion", "-1"),
+        ("--overlap-k", "-5"),
+        ("--calibration-tolerance", "-0.1"),
+        ("--members", "0"),
+    ],
 )
 def test_cli_train_refuses_a_negative_option(tmp_path, capsys, option, value):
     from icdbridge.cli.main import main

@@ -10,10 +10,10 @@ rest *fit*); the model trains on fit and ranks the held-out fold over the full l
 documents (about ten times the unseen gold pairs the tune slice alone has), and per fold (with
 the unseen-code offset and temperature its calibration chose), so that the spread is visible:
 
-- ``default``: the default model (multi-positive contrastive loss, family memory features,
-  word-overlap features; the lexical channel also reads the Spanish original of each note, and
-  the pieces of its English word gloss join the faiss shortlist and the attention; calibration
-  by the harmonic mean of tune MAP and tune unseen recall@20);
+- ``default``: one network of the default model (multi-positive contrastive loss, family memory
+  features, word-overlap features; the lexical channel also reads the Spanish original of each
+  note, and the pieces of its English word gloss join the faiss shortlist and the attention;
+  calibration by the harmonic mean of tune MAP and tune unseen recall@20);
 - ``no gloss pieces``: the gloss of the original is read by the lexical channel only
   (``PipelineConfig.gloss_pieces = False``, the default before it was measured here);
 - ``no original``: the lexical channel reads the English translation only
@@ -30,10 +30,13 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
 - ``shortlist 300``, ``shortlist 600``: faiss shortlists of 300 and 600 codes instead of 150
   (``PipelineConfig.shortlist_k``).
 
-``--train-seeds 13 14 15`` trains each variant once per seed (the folds and tune slices stay those
-of seed 13; keys ``NAME, seed S``) and adds the ensemble that averages the seeds' raw logits
-before the calibration (key ``NAME, ensemble of seeds 13 14 15``): the spread over seeds says
-which differences between variants are noise.
+Each variant is one network (``TrainConfig.members=1``). ``--train-seeds 13 14 15`` trains each
+variant once per seed (the folds and tune slices stay those of seed 13; keys ``NAME, seed S``)
+and adds the ensemble that averages the seeds' raw logits before the calibration (key ``NAME,
+ensemble of seeds 13 14 15``): the spread over seeds says which differences between variants are
+noise. That ensemble is what ``train_model`` trains with ``members=3`` and ``seed=13`` (networks
+seeded 13, 14, 15, averaged, then calibrated; tested in ``tests/test_model_pipeline.py``): the
+default model is the key ``default, ensemble of seeds 13 14 15``.
 
 For the default variant the unseen-code calibration is also refitted on each fold's tune slice
 with the other objectives (``Calibrator.map_tolerance``: pure MAP and MAP tolerances 0.01, 0.05,
@@ -261,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
                         batch_size=16,
                         negatives=192,
                         loss=variant["loss"],
+                        members=1,  # the ensembles are formed below, from the seeds' runs
                     ),
                     encoder=ctx.encoder,
                     space=space,

@@ -1,7 +1,9 @@
-"""Model rows (d)-(j) of the CodiEsp zero-shot table: the trained label-embedding model and
+"""Model rows (d)-(k) of the CodiEsp zero-shot table: the trained label-embedding model and
 its ablations, through the interface of README.md (``run_model_rows``).
 
-- ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder);
+- ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder,
+  three networks trained with seeds ``seed``, ``seed + 1``, ``seed + 2`` and averaged — the
+  default ``TrainConfig.members``); every other row but the last is also such an ensemble;
 - ``model_no_hierarchy``: the same without the hierarchy component (``use_hierarchy=False``: no
   ancestor mixing, no tree-derived label or family features, no family expansion of the
   candidates);
@@ -16,7 +18,9 @@ its ablations, through the interface of README.md (``run_model_rows``).
   only, and there is no gloss to cut into pieces);
 - ``model_no_gloss_pieces``: the full model whose lexical channel reads the Spanish original,
   but without the pieces of its English word gloss in the shortlist and the attention
-  (``PipelineConfig.gloss_pieces=False``).
+  (``PipelineConfig.gloss_pieces=False``);
+- ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
+  ``seed``), the first member of row ``model``'s ensemble.
 
 Each row trains on ``ctx.fit_docs``, early-stops and calibrates on ``ctx.tune_docs`` and scores
 ``ctx.dev_docs`` over the full label space (faiss shortlist + lexical matches + codes seen in
@@ -45,6 +49,7 @@ _FULL = {
     "gloss_pieces": True,
     "finetune": False,
     "loss": "contrastive",
+    "members": 3,
 }
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
     "model": _FULL,
@@ -54,6 +59,7 @@ ROW_SETTINGS: dict[str, dict[str, Any]] = {
     "model_bce": _FULL | {"loss": "bce"},
     "model_no_original": _FULL | {"use_original": False},
     "model_no_gloss_pieces": _FULL | {"gloss_pieces": False},
+    "model_one_network": _FULL | {"members": 1},
 }
 """Row name → component switches."""
 
@@ -119,6 +125,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
                 train_config,
                 finetune_epochs=1 if switches["finetune"] else 0,
                 loss=switches["loss"],
+                members=switches["members"],
             ),
             checkpoint_dir=checkpoints,
             encoder=ctx.encoder,
@@ -141,7 +148,16 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
         tune_predictions = predictor.predict(tune, top_k=None)
         points = operating_points(predictor, tune, dev) if name == "model" else {}
         predictor.window_cache = None
-        epochs = len(result.history)
+        epochs = "/".join(
+            str(sum(h["member"] == m for h in result.history)) for m in range(switches["members"])
+        )
+        members = (
+            f"{switches['members']} networks (seeds {ctx.seed}-{ctx.seed + switches['members'] - 1}"
+            f"; best tune MAP {'/'.join(f'{v:.3f}' for v in result.member_val_maps)}), logits "
+            "averaged"
+            if switches["members"] > 1
+            else "1 network"
+        )
         out[name] = ScoredRun(
             dev_scores=[p.scores for p in dev_predictions],
             tune_scores=[p.scores for p in tune_predictions],
@@ -151,9 +167,9 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             operating_points=points,
             notes=(
                 f"{_encoder_note(result)}; pieces = {pipeline.pieces} (<= "
-                f"{pipeline.window_tokens} tok) + heads trained {epochs} epochs, "
-                f"{switches['loss']} loss "
-                f"(early stop on tune MAP {result.best_val_map:.3f}); candidates = faiss "
+                f"{pipeline.window_tokens} tok) + {members}, heads trained {epochs} epochs, "
+                f"{switches['loss']} loss (early stop on tune MAP; tune MAP of the model "
+                f"{result.best_val_map:.3f}); candidates = faiss "
                 f"top-{pipeline.shortlist_k} + {'lexical + ' if switches['use_lexical'] else ''}"
                 + (
                     f"family of the best {pipeline.family_expansion} + "

@@ -40,18 +40,20 @@ MODEL_ROWS = (
     "model_bce",
     "model_no_original",
     "model_no_gloss_pieces",
+    "model_one_network",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
     "cosine": "(b) zero-shot cosine (untuned encoder)",
     "lexical": "(c) lexical channel alone",
-    "model": "(d) trained model",
+    "model": "(d) trained model (3 networks)",
     "model_no_hierarchy": "(e) model without hierarchy component",
     "model_no_lexical": "(f) model without lexical channel",
     "model_finetuned": "(g) model with encoder fine-tuning",
     "model_bce": "(h) model with the BCE loss",
     "model_no_original": "(i) model without the Spanish original",
     "model_no_gloss_pieces": "(j) model without the gloss pieces",
+    "model_one_network": "(k) model as one network",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

@@ -14,7 +14,12 @@ import pytorch_lightning as pl
 import torch
 
 from icdbridge.model.losses import LOSSES
-from icdbridge.model.network import LabelEmbeddingModel, NetworkOutput
+from icdbridge.model.network import (
+    CodingNetwork,
+    LabelEmbeddingModel,
+    NetworkEnsemble,
+    NetworkOutput,
+)
 
 
 def gather_labels(
@@ -38,12 +43,22 @@ def gather_labels(
 
 
 def score_batch(
-    model: LabelEmbeddingModel,
+    model: CodingNetwork,
     label_matrix: torch.Tensor,
     ancestor_index: torch.Tensor,
     batch: dict[str, torch.Tensor],
 ) -> NetworkOutput:
-    """Run the network on a collated batch (see :func:`icdbridge.model.datamodule.collate`)."""
+    """Run the network on a collated batch (see :func:`icdbridge.model.datamodule.collate`).
+
+    An :class:`~icdbridge.model.network.NetworkEnsemble` runs each member and averages their
+    logits and attention.
+    """
+    if isinstance(model, NetworkEnsemble):
+        outputs = [score_batch(m, label_matrix, ancestor_index, batch) for m in model.members]
+        return NetworkOutput(
+            torch.stack([o.logits for o in outputs]).mean(dim=0),
+            torch.stack([o.attention for o in outputs]).mean(dim=0),
+        )
     labels = gather_labels(model, label_matrix, ancestor_index, batch["label_index"])
     features = batch["features"] if model.config.features else None
     return model(batch["windows"], batch["window_mask"], labels, features=features)
@@ -131,6 +146,13 @@ class CodingModule(pl.LightningModule):
         value = float(np.mean(self._val_ap)) if self._val_ap else 0.0
         self.log("val_map", value, prog_bar=True)
         self.history.append({"epoch": int(self.current_epoch), "val_map": value})
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["val_history"] = list(self.history)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # a resumed run reports every epoch, also those before the interruption
+        self.history = list(checkpoint.get("val_history", []))
 
     def configure_optimizers(self):
         return torch.optim.AdamW(

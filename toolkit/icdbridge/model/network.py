@@ -196,3 +196,52 @@ class LabelEmbeddingModel(nn.Module):
         stacked = torch.cat(columns, dim=-1)
         logits = (self.fusion(stacked) + self.fusion_mlp(stacked)).squeeze(-1)
         return NetworkOutput(logits, scored.attention)
+
+
+class NetworkEnsemble(nn.Module):
+    """Networks of one :class:`ModelConfig`, trained with different seeds, scored as one.
+
+    A document's logit for a label is the mean of the members' logits (and its attention the
+    mean of theirs), so the ensemble still has no label-specific parameter and the calibration,
+    the threshold and the evidence work on it as on a single network. Averaging removes much of
+    what the training seed alone decides (see ``docs/model.md``, *Cross-validated choices*).
+
+    Args:
+        members: The trained networks (at least one; all of the same configuration).
+    """
+
+    def __init__(self, members: list[LabelEmbeddingModel]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one network")
+        if any(m.config != members[0].config for m in members[1:]):
+            raise ValueError("the networks of an ensemble must share one ModelConfig")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def config(self) -> ModelConfig:
+        """The members' shared :class:`ModelConfig`."""
+        return self.members[0].config
+
+
+CodingNetwork = LabelEmbeddingModel | NetworkEnsemble
+"""What scores candidates: one network or an ensemble of them."""
+
+
+def build_network(config: ModelConfig, members: int = 1) -> CodingNetwork:
+    """A freshly initialised network (``members == 1``) or ensemble of ``members`` networks.
+
+    Example:
+        >>> len(build_network(ModelConfig(dim=8, hidden=4), members=3).members)
+        3
+    """
+    if members < 1:
+        raise ValueError(f"members must be at least 1, got {members}")
+    if members == 1:
+        return LabelEmbeddingModel(config)
+    return NetworkEnsemble([LabelEmbeddingModel(config) for _ in range(members)])
+
+
+def member_count(model: CodingNetwork) -> int:
+    """Networks in ``model`` (1 for a single network)."""
+    return len(model.members) if isinstance(model, NetworkEnsemble) else 1

@@ -11,7 +11,8 @@ For each document:
 3. each candidate is scored by :class:`~icdbridge.model.network.LabelEmbeddingModel` — label-wise
    attention over the windows, the hierarchy component, and the fusion of the pair features
    (lexical score, word overlap of the code's title with the note, training-neighbour vote,
-   training prior);
+   training prior) — by default an ensemble of such networks trained with different seeds
+   (:class:`~icdbridge.model.network.NetworkEnsemble`), whose logits are averaged;
 4. :class:`~icdbridge.model.calibration.Calibrator` puts seen and unseen codes on one scale;
 5. the ranking is returned with, on request, evidence: character spans of the lexical matches
    and of the pieces the code attended to.
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.label_cache import LabelEmbeddings
     from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.network import LabelEmbeddingModel
+    from icdbridge.model.network import CodingNetwork
     from icdbridge.model.overlap import WordOverlap
 
 
@@ -577,14 +578,14 @@ def featurize(
 # ---------------------------------------------------------------------------- scoring
 
 
-def feature_columns(model: LabelEmbeddingModel) -> list[int]:
+def feature_columns(model: CodingNetwork) -> list[int]:
     """Columns of :data:`PAIR_FEATURES` the model uses."""
     return [PAIR_FEATURES.index(name) for name in model.config.features]
 
 
 @torch.inference_mode()
 def score_documents(
-    model: LabelEmbeddingModel,
+    model: CodingNetwork,
     space: LabelSpace,
     docs: Sequence[DocumentFeatures],
     batch_size: int = 4,
@@ -688,7 +689,7 @@ class Predictor:
     """A trained model ready to code texts over a whole terminology release.
 
     Args:
-        model: The network.
+        model: The network, or an ensemble of networks.
         config: Pipeline settings.
         space: Label space of the release to predict in.
         encoder: Window (and label) encoder.
@@ -699,7 +700,7 @@ class Predictor:
 
     def __init__(
         self,
-        model: LabelEmbeddingModel,
+        model: CodingNetwork,
         config: PipelineConfig,
         space: LabelSpace,
         encoder: TextEncoder,

@@ -2,10 +2,11 @@
 
 Layout of ``MODEL_DIR``::
 
-    config.json          format version, PipelineConfig, ModelConfig, calibration, the
-                         terminology system/release trained against, label-space size and the
-                         label-embedding cache key it was trained with
-    model.safetensors    the network weights
+    config.json          format version, PipelineConfig, ModelConfig, the number of networks
+                         (``members``; absent in models saved before ensembles: one),
+                         calibration, the terminology system/release trained against,
+                         label-space size and the label-embedding cache key it was trained with
+    model.safetensors    the network weights (an ensemble's under ``members.<i>.``)
     memory.json          training memory: document ids, their codes (hence seen-code counts
                          for calibration), TF-IDF vocabulary
     memory.safetensors   training memory: TF-IDF matrix and idf
@@ -47,6 +48,8 @@ def save_pretrained(
     """
     from safetensors.torch import save_file
 
+    from icdbridge.model.network import member_count
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in predictor.model.state_dict().items()}
@@ -63,6 +66,7 @@ def save_pretrained(
         "release": terminology.release,
         "pipeline": predictor.config.to_dict(),
         "model": predictor.model.config.to_dict(),
+        "members": member_count(predictor.model),
         "calibration": predictor.calibrator.to_dict(),
         "has_memory": predictor.memory is not None,
         "label_space_size": len(predictor.space),
@@ -122,7 +126,7 @@ def from_pretrained(
     from icdbridge.model.calibration import Calibrator
     from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
+    from icdbridge.model.network import ModelConfig, build_network
     from icdbridge.model.predictor import (
         PipelineConfig,
         Predictor,
@@ -133,7 +137,8 @@ def from_pretrained(
     folder = Path(folder)
     config = read_config(folder)
     pipeline = PipelineConfig.from_dict(config["pipeline"])
-    model = LabelEmbeddingModel(ModelConfig.from_dict(config["model"]))
+    # models saved before ensembles existed hold one network
+    model = build_network(ModelConfig.from_dict(config["model"]), config.get("members", 1))
     model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
     model.eval()
     target_system = system or config["system"]

@@ -6,15 +6,19 @@ fine-tuned on pieces of the training documents paired with their codes' label te
 once (piece embeddings of the documents, label embeddings of the whole release through the
 on-disk cache) and only the light heads train — the hierarchy mixer, the label-wise attention
 and the fusion of the pair features — with pytorch-lightning (seeded, deterministic, early
-stopping on validation MAP, checkpoints that resume). The calibration of unseen codes and the
-decision threshold are then fitted on the validation documents.
+stopping on validation MAP, checkpoints that resume). By default three networks train, each with
+its own seed, and their logits are averaged (``TrainConfig.members``; the featurised documents
+are shared, so each further network costs only its heads' training). The calibration of unseen
+codes and the decision threshold are then fitted on the validation documents, for the averaged
+model.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +26,13 @@ if TYPE_CHECKING:
     from icdbridge.data import Document
     from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.finetune import FinetuneResult
-    from icdbridge.model.network import ModelConfig
+    from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
     from icdbridge.model.predictor import LabelSpace, PipelineConfig, Predictor
+
+
+FINISHED_NAME = "finished.json"
+"""Written into a network's checkpoint folder when its training ends (best checkpoint, history,
+whether it stopped early), so that resuming an ensemble skips the networks already trained."""
 
 
 @dataclass
@@ -39,7 +48,12 @@ class TrainConfig:
         loss: ``"bce"`` or ``"contrastive"`` (:data:`~icdbridge.model.losses.LOSSES`).
         positive_weight: Weight of positives in the BCE loss.
         patience: Early-stopping patience in epochs (on validation MAP).
-        seed: Seed of everything (weights, sampling, shuffling).
+        seed: Seed of everything (weights, sampling, shuffling); network ``i`` of an ensemble
+            trains with ``seed + i``.
+        members: Networks trained (each with its own seed, on the same documents) and averaged
+            into one :class:`~icdbridge.model.network.NetworkEnsemble`; 1: a single network.
+            Default 3, chosen by cross-validation over the CodiEsp train split
+            (``experiments/codiesp_zeroshot/cv_choices.py``, ``docs/model.md``).
         calibration_map_tolerance: ``None`` (default): the unseen-code calibration maximises
             the harmonic mean of validation MAP and validation unseen recall@20; a number: the
             validation MAP it may give up for unseen recall@20 instead
@@ -59,6 +73,7 @@ class TrainConfig:
     positive_weight: float = 4.0
     patience: int = 5
     seed: int = 0
+    members: int = 3
     calibration_map_tolerance: float | None = None
     finetune_epochs: int = 0
     finetune_learning_rate: float = 3e-5
@@ -71,9 +86,11 @@ class TrainResult:
 
     Attributes:
         predictor: The trained, calibrated predictor.
-        history: Validation MAP per epoch.
+        history: Validation MAP per epoch of each network (``{"member", "epoch", "val_map"}``).
         seconds: Wall time of the whole training (encoding included).
-        best_val_map: Best validation MAP (uncalibrated candidate ranking).
+        best_val_map: Validation MAP of the trained model's uncalibrated candidate ranking (the
+            ensemble's averaged logits; for one network, its best epoch).
+        member_val_maps: Best-epoch validation MAP of each network.
         shortlist_recall: Fraction of validation gold pairs among the candidates.
         finetune: Outcome of encoder fine-tuning (``None`` when the encoder stayed frozen).
     """
@@ -82,6 +99,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     best_val_map: float = 0.0
+    member_val_maps: list[float] = field(default_factory=list)
     shortlist_recall: float = 0.0
     finetune: FinetuneResult | None = None
 
@@ -144,9 +162,11 @@ def train_model(
         model_config: Network settings (``dim`` is taken from the encoder).
         train_config: Optimisation settings.
         out_dir: Save the trained model there (:func:`~icdbridge.model.pretrained.save_pretrained`).
-        checkpoint_dir: Lightning checkpoints (``last.ckpt`` and the best epoch); default: a
-            ``checkpoints`` folder inside ``out_dir`` (none when both are ``None``).
-        resume: Continue from ``checkpoint_dir/last.ckpt`` when it exists.
+        checkpoint_dir: Lightning checkpoints (``last.ckpt`` and the best epoch; for an
+            ensemble, one ``member-<i>`` folder per network); default: a ``checkpoints`` folder
+            inside ``out_dir`` (none when both are ``None``).
+        resume: Continue each network from its ``last.ckpt`` when it exists (a network whose
+            training had finished is not trained further).
         encoder: A loaded encoder (default: load ``pipeline.encoder``).
         space: A prebuilt label space (default: the whole release, through the cache).
         lexical: A prebuilt lexical matcher over ``space`` (default: built when enabled).
@@ -166,19 +186,16 @@ def train_model(
 
     from icdbridge.codes import get_terminology
     from icdbridge.errors import IcdbridgeError
-    from icdbridge.model.calibration import Calibrator
-    from icdbridge.model.datamodule import CodingDataModule
+    from icdbridge.model.calibration import Calibrator, mean_average_precision
     from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.finetune import finetune_encoder
-    from icdbridge.model.lightning import CodingModule
     from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
+    from icdbridge.model.network import ModelConfig, NetworkEnsemble
     from icdbridge.model.predictor import (
         PipelineConfig,
         Predictor,
         build_label_space,
         build_lexical,
-        feature_columns,
         featurize,
         label_space_codes,
         score_documents,
@@ -190,6 +207,8 @@ def train_model(
     train_config = train_config or TrainConfig()
     if not train_docs or not dev_docs:
         raise IcdbridgeError("training needs at least one training and one validation document")
+    if train_config.members < 1:
+        raise IcdbridgeError(f"members must be at least 1, got {train_config.members}")
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -231,6 +250,92 @@ def train_model(
     dev_features = featurize(dev_docs, *components, False, progress, window_cache, features)
     config = ModelConfig.from_dict({**base.to_dict(), "dim": encoder.dim, "features": features})
     config.max_ancestors = pipeline.max_ancestors
+    if checkpoint_dir is None and out_dir is not None:
+        checkpoint_dir = Path(out_dir) / "checkpoints"
+    networks, history = [], []
+    for member in range(train_config.members):
+        folder = checkpoint_dir
+        if checkpoint_dir is not None and train_config.members > 1:
+            folder = Path(checkpoint_dir) / f"member-{member}"
+        network, member_history = _train_network(
+            config,
+            space,
+            train_features,
+            dev_features,
+            replace(train_config, seed=train_config.seed + member),
+            folder,
+            resume,
+            progress,
+        )
+        networks.append(network)
+        history += [{"member": member, **row} for row in member_history]
+    model = networks[0] if len(networks) == 1 else NetworkEnsemble(networks)
+    model.eval()
+
+    scored = score_documents(model, space, dev_features)
+    seen = memory.seen if memory is not None else frozenset()
+    calibrator = Calibrator(map_tolerance=train_config.calibration_map_tolerance).fit(
+        [s for s, _ in scored], [d.gold for d in dev_features], seen
+    )
+    predictor = Predictor(model, pipeline, space, encoder, memory, lexical, calibrator)
+    n_gold = sum(len(d.gold) for d in dev_features)
+    covered = sum(len(d.gold & set(d.candidates)) for d in dev_features)
+    member_val_maps = [
+        max((h["val_map"] for h in history if h["member"] == m), default=0.0)
+        for m in range(len(networks))
+    ]
+    if len(networks) == 1:
+        best_val_map = member_val_maps[0]
+    else:
+        ranked = [sorted(s, key=lambda code, s=s: (-s[code], code)) for s, _ in scored]
+        best_val_map = mean_average_precision(ranked, [d.gold for d in dev_features])
+    result = TrainResult(
+        predictor=predictor,
+        history=history,
+        seconds=time.perf_counter() - started,
+        best_val_map=best_val_map,
+        member_val_maps=member_val_maps,
+        shortlist_recall=covered / n_gold if n_gold else float("nan"),
+        finetune=tuned,
+    )
+    if out_dir is not None:
+        save_pretrained(
+            predictor,
+            out_dir,
+            extra={
+                "train_config": asdict(train_config),
+                "history": history,
+                "finetune_pairs": tuned.pairs if tuned else 0,
+                "finetune_seconds": round(tuned.seconds, 1) if tuned else 0.0,
+                "train_seconds": round(result.seconds, 1),
+                "n_train_documents": len(train_docs),
+                "n_dev_documents": len(dev_docs),
+            },
+        )
+    return result
+
+
+def _train_network(
+    config: ModelConfig,
+    space: LabelSpace,
+    train_features: list,
+    dev_features: list,
+    train_config: TrainConfig,
+    checkpoint_dir: str | Path | None,
+    resume: bool,
+    progress: bool,
+) -> tuple[LabelEmbeddingModel, list[dict[str, float]]]:
+    """Train one network with ``train_config.seed``; returns it at its best validation epoch
+    and the validation MAP of every epoch."""
+    import pytorch_lightning as pl
+
+    from icdbridge.model.datamodule import CodingDataModule
+    from icdbridge.model.lightning import CodingModule
+    from icdbridge.model.network import LabelEmbeddingModel
+    from icdbridge.model.predictor import feature_columns
+
+    # seeded here, so that each network of an ensemble is the network a run with its seed trains
+    pl.seed_everything(train_config.seed, workers=True, verbose=False)
     model = LabelEmbeddingModel(config)
     module = CodingModule(
         model,
@@ -249,11 +354,17 @@ def train_model(
         negatives=train_config.negatives,
         seed=train_config.seed,
     )
-    if checkpoint_dir is None and out_dir is not None:
-        checkpoint_dir = Path(out_dir) / "checkpoints"
-    callbacks: list[Any] = [
-        pl.callbacks.EarlyStopping("val_map", mode="max", patience=train_config.patience)
-    ]
+    finished = Path(checkpoint_dir) / FINISHED_NAME if checkpoint_dir is not None else None
+    if resume and finished is not None and finished.is_file():
+        record = json.loads(finished.read_text(encoding="utf-8"))
+        if record["stopped_early"] or train_config.epochs <= record["epochs"]:
+            # this network's training had ended: its best epoch, not one more epoch
+            _load_checkpoint(model, Path(checkpoint_dir) / record["best"])
+            return model, record["history"]
+    if finished is not None:
+        finished.unlink(missing_ok=True)
+    stopping = pl.callbacks.EarlyStopping("val_map", mode="max", patience=train_config.patience)
+    callbacks: list[Any] = [stopping]
     checkpoint = None
     if checkpoint_dir is not None:
         checkpoint = pl.callbacks.ModelCheckpoint(
@@ -281,44 +392,26 @@ def train_model(
         ckpt_path = str(Path(checkpoint_dir) / "last.ckpt")
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
     if checkpoint is not None and checkpoint.best_model_path:
-        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
-        weights = state["state_dict"].items()
-        model.load_state_dict({k[6:]: v for k, v in weights if k.startswith("model.")})
+        _load_checkpoint(model, Path(checkpoint.best_model_path))
+        record = {
+            "best": Path(checkpoint.best_model_path).name,
+            "epochs": train_config.epochs,
+            "stopped_early": stopping.stopped_epoch > 0,
+            "history": module.history,
+        }
+        finished.write_text(json.dumps(record, indent=2), encoding="utf-8")
     elif best_state.state is not None:
         model.load_state_dict(best_state.state)
-    model.eval()
+    return model, module.history
 
-    scored = score_documents(model, space, dev_features)
-    seen = memory.seen if memory is not None else frozenset()
-    calibrator = Calibrator(map_tolerance=train_config.calibration_map_tolerance).fit(
-        [s for s, _ in scored], [d.gold for d in dev_features], seen
-    )
-    predictor = Predictor(model, pipeline, space, encoder, memory, lexical, calibrator)
-    n_gold = sum(len(d.gold) for d in dev_features)
-    covered = sum(len(d.gold & set(d.candidates)) for d in dev_features)
-    result = TrainResult(
-        predictor=predictor,
-        history=module.history,
-        seconds=time.perf_counter() - started,
-        best_val_map=max((h["val_map"] for h in module.history), default=0.0),
-        shortlist_recall=covered / n_gold if n_gold else float("nan"),
-        finetune=tuned,
-    )
-    if out_dir is not None:
-        save_pretrained(
-            predictor,
-            out_dir,
-            extra={
-                "train_config": asdict(train_config),
-                "history": module.history,
-                "finetune_pairs": tuned.pairs if tuned else 0,
-                "finetune_seconds": round(tuned.seconds, 1) if tuned else 0.0,
-                "train_seconds": round(result.seconds, 1),
-                "n_train_documents": len(train_docs),
-                "n_dev_documents": len(dev_docs),
-            },
-        )
-    return result
+
+def _load_checkpoint(model: LabelEmbeddingModel, path: Path) -> None:
+    """Load the network's weights from a Lightning checkpoint of :class:`CodingModule`."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    weights = state["state_dict"].items()
+    model.load_state_dict({k[6:]: v for k, v in weights if k.startswith("model.")})
 
 
 def _best_state_callback():
