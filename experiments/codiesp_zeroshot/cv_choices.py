@@ -28,7 +28,9 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   (``PipelineConfig.overlap_k = 50``);
 - ``bce``: BCE over positives and sampled negatives instead of the contrastive loss;
 - ``shortlist 300``, ``shortlist 600``: faiss shortlists of 300 and 600 codes instead of 150
-  (``PipelineConfig.shortlist_k``).
+  (``PipelineConfig.shortlist_k``);
+- ``tune slice 100``: tune slices of 100 documents instead of 50 (twice the unseen gold pairs
+  the calibration is fitted on, 50 fewer training documents per fold).
 
 Each variant is one network (``TrainConfig.members=1``). ``--train-seeds 13 14 15`` trains each
 variant once per seed (the folds and tune slices stay those of seed 13; keys ``NAME, seed S``)
@@ -71,6 +73,7 @@ _DEFAULT = {
     "overlap_k": 0,
     "shortlist_k": 150,
     "gloss_pieces": True,
+    "tune_size": 50,
 }
 VARIANTS: dict[str, dict] = {
     "default": _DEFAULT,
@@ -83,6 +86,7 @@ VARIANTS: dict[str, dict] = {
     "shortlist 300": _DEFAULT | {"shortlist_k": 300},
     "shortlist 600": _DEFAULT | {"shortlist_k": 600},
     "no gloss pieces": _DEFAULT | {"gloss_pieces": False},
+    "tune slice 100": _DEFAULT | {"tune_size": 100},
 }
 """Variant name → settings; the first is the default model."""
 
@@ -189,12 +193,17 @@ def main(argv: list[str] | None = None) -> None:
         ordered = {key: results[key] for key in sorted(results, key=result_order)}
         args.out.write_text(json.dumps(ordered, indent=2) + "\n")
 
-    folds = []  # per fold: fit and tune documents, held-out documents, training documents
-    for k, held in enumerate(parts):
-        rest = [d for j, part in enumerate(parts) if j != k for d in part]
-        folds.append((*split_train(rest, SEED), held, rest))
+    def folds_with(tune_size: int) -> list[tuple]:
+        """Per fold: fit and tune documents, held-out documents, training documents."""
+        folds = []
+        for k, held in enumerate(parts):
+            rest = [d for j, part in enumerate(parts) if j != k for d in part]
+            folds.append((*split_train(rest, SEED, tune_size), held, rest))
+        return folds
 
-    def evaluate(raw: list[tuple[list, list, frozenset]], tolerance: float | None = None):
+    def evaluate(
+        raw: list[tuple[list, list, frozenset]], folds: list[tuple], tolerance: float | None = None
+    ):
         """Calibrate each fold on its tune slice, score its held-out fold; pooled + per fold."""
         gold, scores, buckets, per_fold = [], [], [], []
         for (raw_tune, raw_held, seen), (_, tune, held, rest) in zip(raw, folds, strict=True):
@@ -230,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for name in args.variants:
         variant = VARIANTS[name]
+        folds = folds_with(variant.get("tune_size", 50))
         features = tuple(
             f
             for f in PAIR_FEATURES
@@ -279,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
                 epochs.append(len(result.history))
                 print(name, seed, len(raw) - 1, "trained", epochs[-1], "epochs", flush=True)
             runs.append(raw)
-            summary = evaluate(raw)
+            summary = evaluate(raw, folds)
             for fold, n in zip(summary["folds"], epochs, strict=True):
                 fold["epochs"] = n
             label = label_of(name, seed)
@@ -294,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
                 results["calibration"] = {
                     objective: {
                         key: value
-                        for key, value in evaluate(raw, tolerance).items()
+                        for key, value in evaluate(raw, folds, tolerance).items()
                         if key in ("map", "unseen_recall@20")
                     }
                     for objective, tolerance in OBJECTIVES.items()
@@ -311,7 +321,11 @@ def main(argv: list[str] | None = None) -> None:
                 for k in range(len(folds))
             ]
             label = ensemble_label(name, args.train_seeds)
-            results[label] = {**variant, "seeds": list(args.train_seeds), **evaluate(averaged)}
+            results[label] = {
+                **variant,
+                "seeds": list(args.train_seeds),
+                **evaluate(averaged, folds),
+            }
             print(label, {k: v for k, v in results[label].items() if k != "folds"}, flush=True)
             write(results)
 
