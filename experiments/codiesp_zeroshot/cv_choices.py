@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for name in args.variants:
         variant = VARIANTS[name]
-        folds = folds_with(variant.get("tune_size", 50))
+        folds = folds_with(variant["tune_size"])
         features = tuple(
             f
             for f in PAIR_FEATURES

@@ -237,9 +237,12 @@ def build_network(config: ModelConfig, members: int = 1) -> CodingNetwork:
     """
     if members < 1:
         raise ValueError(f"members must be at least 1, got {members}")
-    if members == 1:
-        return LabelEmbeddingModel(config)
-    return NetworkEnsemble([LabelEmbeddingModel(config) for _ in range(members)])
+    return combine_networks([LabelEmbeddingModel(config) for _ in range(members)])
+
+
+def combine_networks(networks: list[LabelEmbeddingModel]) -> CodingNetwork:
+    """One network as itself, several as their :class:`NetworkEnsemble`."""
+    return networks[0] if len(networks) == 1 else NetworkEnsemble(networks)
 
 
 def member_count(model: CodingNetwork) -> int:

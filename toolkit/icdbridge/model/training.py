@@ -190,7 +190,7 @@ def train_model(
     from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.finetune import finetune_encoder
     from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.network import ModelConfig, NetworkEnsemble
+    from icdbridge.model.network import ModelConfig, combine_networks
     from icdbridge.model.predictor import (
         PipelineConfig,
         Predictor,
@@ -269,7 +269,7 @@ def train_model(
         )
         networks.append(network)
         history += [{"member": member, **row} for row in member_history]
-    model = networks[0] if len(networks) == 1 else NetworkEnsemble(networks)
+    model = combine_networks(networks)
     model.eval()
 
     scored = score_documents(model, space, dev_features)
@@ -337,6 +337,15 @@ def _train_network(
     # seeded here, so that each network of an ensemble is the network a run with its seed trains
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
     model = LabelEmbeddingModel(config)
+    finished = Path(checkpoint_dir) / FINISHED_NAME if checkpoint_dir is not None else None
+    if resume and finished is not None and finished.is_file():
+        record = json.loads(finished.read_text(encoding="utf-8"))
+        if record["stopped_early"] or train_config.epochs <= record["epochs"]:
+            # this network's training had ended: its best epoch, not one more epoch
+            _load_checkpoint(model, Path(checkpoint_dir) / record["best"])
+            return model, record["history"]
+    if finished is not None:
+        finished.unlink(missing_ok=True)
     module = CodingModule(
         model,
         space.matrix,
@@ -354,15 +363,6 @@ def _train_network(
         negatives=train_config.negatives,
         seed=train_config.seed,
     )
-    finished = Path(checkpoint_dir) / FINISHED_NAME if checkpoint_dir is not None else None
-    if resume and finished is not None and finished.is_file():
-        record = json.loads(finished.read_text(encoding="utf-8"))
-        if record["stopped_early"] or train_config.epochs <= record["epochs"]:
-            # this network's training had ended: its best epoch, not one more epoch
-            _load_checkpoint(model, Path(checkpoint_dir) / record["best"])
-            return model, record["history"]
-    if finished is not None:
-        finished.unlink(missing_ok=True)
     stopping = pl.callbacks.EarlyStopping("val_map", mode="max", patience=train_config.patience)
     callbacks: list[Any] = [stopping]
     checkpoint = None
