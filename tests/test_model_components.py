@@ -305,6 +305,25 @@ def test_calibrator_trades_bounded_map_for_unseen_recall():
     assert no_unseen.unseen_offset_ == 0.0 and no_unseen.validation_unseen_recall_ is None
 
 
+def test_calibrator_takes_the_seen_codes_of_each_documents_own_network():
+    """Out-of-fold scores: each document comes with the codes its network saw."""
+    scores = [{"a": 1.0, "b": 0.0}, {"a": 1.0, "b": 0.0}]
+    golds = [{"b"}, {"a"}]
+    grid = {"offsets": (0.0, 1.5), "temperatures": (1.0,)}
+    # doc 1's network never saw "b" (its gold): lifting unseen codes puts it first; doc 2's
+    # network saw both, so its ranking does not move
+    per_document = Calibrator(recall_k=1).fit(scores, golds, [{"a"}, {"a", "b"}], **grid)
+    assert per_document.unseen_offset_ == 1.5
+    assert per_document.validation_map_ == 1.0 and per_document.validation_unseen_recall_ == 1.0
+    # one set for all documents: lifting "b" now also spoils doc 2 (MAP stays 3/4)
+    shared = Calibrator(recall_k=1).fit(scores, golds, {"a"}, **grid)
+    assert shared.validation_map_ == pytest.approx(0.75)
+    same = Calibrator(recall_k=1).fit(scores, golds, [{"a"}, {"a"}], **grid)
+    assert same == shared
+    with pytest.raises(ValueError, match="1 seen sets for 2 validation documents"):
+        Calibrator().fit(scores, golds, [{"a"}])
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(st.floats(-5, 5), min_size=2, max_size=8),

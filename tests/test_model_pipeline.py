@@ -7,6 +7,7 @@ real default encoder (MiniLM) into a temporary cache folder.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from dataclasses import replace
@@ -62,7 +63,9 @@ def tiny(tmp_path_factory):
         os.environ["ICDBRIDGE_CACHE"] = previous
 
 
-def _train(tiny, docs=None, epochs=6, seed=0, finetune_epochs=0, members=1, **kwargs):
+def _train(
+    tiny, docs=None, epochs=6, seed=0, finetune_epochs=0, members=1, calibration_folds=0, **kwargs
+):
     """One network unless ``members`` says otherwise (the default model's three networks would
     triple these tests' training time; the ensemble has tests of its own)."""
     from icdbridge.model.training import TrainConfig, train_model
@@ -81,6 +84,7 @@ def _train(tiny, docs=None, epochs=6, seed=0, finetune_epochs=0, members=1, **kw
             finetune_epochs=finetune_epochs,
             finetune_batch_size=16,
             members=members,
+            calibration_folds=calibration_folds,
         ),
         encoder=tiny["encoder"],
         space=tiny["space"],
@@ -460,6 +464,56 @@ def test_resuming_an_ensemble_keeps_the_networks_already_trained(tiny, tmp_path)
         assert torch.equal(first[name], tensor), name
 
 
+def test_out_of_fold_calibration_is_fitted_on_every_labelled_document(tiny, tmp_path):
+    """With calibration folds the calibrator is fitted on scores of all training and validation
+    documents, each from a network trained for a fixed number of epochs without its fold (its
+    unseen codes: those absent from the other folds); the main networks are the same as
+    without, and the fold networks resume from their checkpoints."""
+    from icdbridge.model.calibration import Calibrator
+    from icdbridge.model.training import FINISHED_NAME, seeded_folds
+
+    folder = tmp_path / "checkpoints"
+    result = _train(tiny, epochs=3, calibration_folds=3, checkpoint_dir=folder)
+    plain = _train(tiny, epochs=3)
+    for name, tensor in plain.predictor.model.state_dict().items():
+        assert torch.equal(result.predictor.model.state_dict()[name], tensor), name
+    assert plain.calibration == {
+        "source": "validation",
+        "documents": len(tiny["dev"]),
+        "unseen_pairs": sum(len(set(d.codes) - plain.predictor.seen) for d in tiny["dev"]),
+    }
+    labelled = [*tiny["train"], *tiny["dev"]]
+    parts = seeded_folds(labelled, 3, 0)
+    assert sorted(d.id for part in parts for d in part) == sorted(d.id for d in labelled)
+    assert [len(part) for part in parts] == [10, 10, 10]
+    unseen = 0
+    for k, held in enumerate(parts):
+        rest_codes = {c for j, part in enumerate(parts) if j != k for d in part for c in d.codes}
+        unseen += sum(len(set(d.codes) - rest_codes) for d in held)
+    fitted = result.calibration
+    assert fitted["source"] == "out-of-fold" and fitted["folds"] == 3
+    assert fitted["documents"] == len(labelled) and fitted["unseen_pairs"] == unseen > 0
+    maps = [h["val_map"] for h in plain.history]
+    assert fitted["epochs"] == 1 + maps.index(max(maps))  # the main network's best epoch count
+    for k in range(3):  # a fixed number of epochs: the fold never chooses its network's weights
+        record = json.loads((folder / "calibration" / f"fold-{k}" / FINISHED_NAME).read_text())
+        assert len(record["history"]) == fitted["epochs"] and record["best"] == "last.ckpt"
+    assert result.predictor.calibrator.validation_map_ != plain.predictor.calibrator.validation_map_
+    resumed = _train(tiny, epochs=3, calibration_folds=3, checkpoint_dir=folder, resume=True)
+    assert resumed.calibration == fitted
+    assert resumed.predictor.calibrator == result.predictor.calibrator
+    assert isinstance(resumed.predictor.calibrator, Calibrator)
+
+
+def test_calibration_folds_must_leave_a_training_document(tiny):
+    from icdbridge.errors import IcdbridgeError
+
+    with pytest.raises(IcdbridgeError, match="calibration_folds must be 0 or between 2"):
+        _train(tiny, epochs=1, calibration_folds=1)
+    with pytest.raises(IcdbridgeError, match="calibration_folds"):
+        _train(tiny, epochs=1, calibration_folds=N_TRAIN + N_DEV + 1)
+
+
 def test_from_pretrained_rejects_a_folder_that_is_not_a_model(tmp_path):
     from icdbridge.errors import DataNotFoundError
     from icdbridge.model.pretrained import from_pretrained
@@ -553,6 +607,8 @@ def test_demo_says_when_a_notes_original_is_not_read(tmp_path, capsys):
         ("--overlap-k", "-5"),
         ("--calibration-tolerance", "-0.1"),
         ("--members", "0"),
+        ("--calibration-folds", "1"),
+        ("--calibration-folds", "-2"),
     ],
 )
 def test_cli_train_refuses_a_negative_option(tmp_path, capsys, option, value):

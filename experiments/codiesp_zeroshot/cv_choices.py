@@ -43,7 +43,13 @@ default model is the key ``default, ensemble of seeds 13 14 15``.
 For the default variant the unseen-code calibration is also refitted on each fold's tune slice
 with the other objectives (``Calibrator.map_tolerance``: pure MAP and MAP tolerances 0.01, 0.05,
 0.1 against the default harmonic mean) and each is scored on the held-out folds (key
-``calibration`` of the output).
+``calibration`` of the output). Each of its runs (every seed, and the ensemble) is also
+calibrated **out of fold** (key ``..., out-of-fold calibration``): fold ``k`` takes the offset,
+temperature and threshold fitted on the held-out rankings of the *other* folds, each document
+with the codes its own fold's network saw — the proxy, on these folds, of
+``TrainConfig.calibration_folds`` (calibration on out-of-fold scores of every labelled document
+instead of the tune slice). ``cv_out_of_fold.json`` holds that comparison, from ``--variants
+default --train-seeds 13 14 15 --out experiments/codiesp_zeroshot/cv_out_of_fold.json``.
 
     python experiments/codiesp_zeroshot/cv_choices.py [--variants NAME ...] [--train-seeds S ...]
 """
@@ -52,7 +58,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -100,13 +105,6 @@ OBJECTIVES: dict[str, float | None] = {
 """Calibration objectives compared on the default variant (``Calibrator.map_tolerance``)."""
 
 
-def folds_of(docs: list, folds: int = FOLDS, seed: int = SEED) -> list[list]:
-    """Seeded partition of ``docs`` into ``folds`` parts of (nearly) equal size."""
-    order = sorted(docs, key=lambda d: d.id)
-    random.Random(seed).shuffle(order)
-    return [order[i::folds] for i in range(folds)]
-
-
 def label_of(name: str, seed: int) -> str:
     """Result key of a variant trained with ``seed`` (the variant's name for :data:`SEED`)."""
     return name if seed == SEED else f"{name}, seed {seed}"
@@ -115,6 +113,11 @@ def label_of(name: str, seed: int) -> str:
 def ensemble_label(name: str, seeds: list[int]) -> str:
     """Result key of a variant's ensemble over the training ``seeds``."""
     return f"{name}, ensemble of seeds {' '.join(map(str, seeds))}"
+
+
+def oof_label(label: str) -> str:
+    """Result key of ``label``'s rankings calibrated out of fold (see :func:`main`)."""
+    return f"{label}, out-of-fold calibration"
 
 
 def result_order(key: str) -> tuple:
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         ModelConfig,
     )
     from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
-    from icdbridge.model.training import TrainConfig, extra_codes_of, train_model
+    from icdbridge.model.training import TrainConfig, extra_codes_of, seeded_folds, train_model
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])
@@ -175,11 +178,13 @@ def main(argv: list[str] | None = None) -> None:
     known = set(label_space_codes(terminology, "all"))
     lexical = ctx.lexical()
     window_cache: dict = {}
-    parts = folds_of(train)
+    parts = seeded_folds(train, FOLDS, SEED)
     stored = json.loads(args.out.read_text()) if args.out.is_file() else {}
     produced = {label_of(name, seed) for name in args.variants for seed in args.train_seeds}
     if len(args.train_seeds) > 1:
         produced |= {ensemble_label(name, args.train_seeds) for name in args.variants}
+    if "default" in args.variants:
+        produced |= {oof_label(k) for k in produced if k.split(",")[0] == "default"}
     if "default" in args.variants and SEED in args.train_seeds:
         produced.add("calibration")
     # results of variants that no longer exist are dropped; those not rerun now are kept
@@ -202,14 +207,29 @@ def main(argv: list[str] | None = None) -> None:
         return folds
 
     def evaluate(
-        raw: list[tuple[list, list, frozenset]], folds: list[tuple], tolerance: float | None = None
+        raw: list[tuple[list, list, frozenset]],
+        folds: list[tuple],
+        tolerance: float | None = None,
+        out_of_fold: bool = False,
     ):
-        """Calibrate each fold on its tune slice, score its held-out fold; pooled + per fold."""
+        """Calibrate each fold on its tune slice (``out_of_fold``: on the held-out rankings of
+        the other folds, each with the codes its own network saw), score its held-out fold;
+        pooled + per fold."""
         gold, scores, buckets, per_fold = [], [], [], []
-        for (raw_tune, raw_held, seen), (_, tune, held, rest) in zip(raw, folds, strict=True):
-            calibrator = Calibrator(map_tolerance=tolerance).fit(
-                raw_tune, [set(d.codes) for d in tune], seen
-            )
+        for k, ((raw_tune, raw_held, seen), (_, tune, held, rest)) in enumerate(
+            zip(raw, folds, strict=True)
+        ):
+            if out_of_fold:
+                others = [j for j in range(len(folds)) if j != k]
+                calibrator = Calibrator(map_tolerance=tolerance).fit(
+                    [s for j in others for s in raw[j][1]],
+                    [set(d.codes) for j in others for d in folds[j][2]],
+                    [raw[j][2] for j in others for _ in raw[j][1]],
+                )
+            else:
+                calibrator = Calibrator(map_tolerance=tolerance).fit(
+                    raw_tune, [set(d.codes) for d in tune], seen
+                )
             fold_scores = [calibrator.apply(r, seen) for r in raw_held]
             fold_gold = [set(d.codes) for d in held]
             # unseen relative to each fold's own training documents
@@ -300,6 +320,9 @@ def main(argv: list[str] | None = None) -> None:
                 "seconds": round(time.perf_counter() - started, 1),
             }
             print(label, {k: v for k, v in results[label].items() if k != "folds"}, flush=True)
+            if name == "default":
+                results[oof_label(label)] = {"seed": seed, **evaluate(raw, folds, out_of_fold=True)}
+                print(oof_label(label), results[oof_label(label)]["map"], flush=True)
             if name == "default" and seed == SEED:
                 results["calibration"] = {
                     objective: {
@@ -327,6 +350,12 @@ def main(argv: list[str] | None = None) -> None:
                 **evaluate(averaged, folds),
             }
             print(label, {k: v for k, v in results[label].items() if k != "folds"}, flush=True)
+            if name == "default":
+                results[oof_label(label)] = {
+                    "seeds": list(args.train_seeds),
+                    **evaluate(averaged, folds, out_of_fold=True),
+                }
+                print(oof_label(label), results[oof_label(label)]["map"], flush=True)
             write(results)
 
 

@@ -41,6 +41,7 @@ MODEL_ROWS = (
     "model_no_original",
     "model_no_gloss_pieces",
     "model_one_network",
+    "model_oof_calibration",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -54,6 +55,7 @@ ROW_TITLES = {
     "model_no_original": "(i) model without the Spanish original",
     "model_no_gloss_pieces": "(j) model without the gloss pieces",
     "model_one_network": "(k) model as one network",
+    "model_oof_calibration": "(l) model calibrated out of fold",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

@@ -59,6 +59,14 @@ def train_command(
             "piece, for the faiss shortlist and the attention.",
         ),
     ] = True,
+    calibration_folds: Annotated[
+        int,
+        typer.Option(
+            "--calibration-folds",
+            help="Fit the unseen-code calibration and the threshold on out-of-fold scores of "
+            "all --train and --dev documents, from one more network per fold (0: on --dev).",
+        ),
+    ] = 0,
     calibration_tolerance: Annotated[
         float | None,
         typer.Option(
@@ -117,7 +125,8 @@ def train_command(
     can later score codes that never occur in training. Prints the
     validation MAP of every epoch, stops early, averages --members networks
     trained with successive seeds, calibrates unseen codes and
-    the decision threshold on --dev, and writes OUT (config.json,
+    the decision threshold on --dev (or, with --calibration-folds K, on
+    out-of-fold scores of all documents), and writes OUT (config.json,
     model.safetensors, training memory). --finetune-epochs N first fine-tunes
     the encoder on pieces of the notes paired with their codes' texts (saved
     in OUT/encoder; on CodiEsp it gained little for 2.8 times the training
@@ -142,6 +151,10 @@ def train_command(
         raise typer.BadParameter(f"--family-expansion must be 0 or more (got {family_expansion})")
     if members < 1:
         raise typer.BadParameter(f"--members must be 1 or more (got {members})")
+    if calibration_folds == 1 or calibration_folds < 0:
+        raise typer.BadParameter(
+            f"--calibration-folds must be 0 or 2 or more (got {calibration_folds})"
+        )
     if overlap_k < 0:
         raise typer.BadParameter(f"--overlap-k must be 0 or more (got {overlap_k})")
     if calibration_tolerance is not None and calibration_tolerance < 0:
@@ -189,6 +202,7 @@ def train_command(
             learning_rate=learning_rate,
             loss=loss,
             finetune_epochs=finetune_epochs,
+            calibration_folds=calibration_folds,
             calibration_map_tolerance=calibration_tolerance,
         ),
         out_dir=out,
@@ -199,6 +213,17 @@ def train_command(
         network = f"network {row['member'] + 1}/{members}  " if members > 1 else ""
         console.print(f"{network}epoch {row['epoch']:>3}  validation MAP {row['val_map']:.4f}")
     calibration = result.predictor.calibrator
+    fitted = result.calibration
+    source = (
+        f"out of {fitted['folds']} folds ({fitted['epochs']} epochs a fold network)"
+        if fitted["source"] == "out-of-fold"
+        else "on --dev"
+    )
+    console.print(
+        f"calibrated {source}: {fitted['documents']} documents, {fitted['unseen_pairs']} gold "
+        f"codes unseen by their network; unseen offset {calibration.unseen_offset_:+.2f}, "
+        f"temperature {calibration.unseen_temperature_:g}"
+    )
     console.print(
         f"[green]saved {out}[/green]: best validation MAP {result.best_val_map:.4f}, "
         f"calibrated {calibration.validation_map_:.4f}, candidate recall "

@@ -132,7 +132,7 @@ class Calibrator:
         self,
         scores: Sequence[Mapping[str, float]],
         golds: Sequence[Iterable[str]],
-        seen: set[str] | frozenset[str],
+        seen: set[str] | frozenset[str] | Sequence[set[str] | frozenset[str]],
         offsets: Sequence[float] = OFFSETS,
         temperatures: Sequence[float] = TEMPERATURES,
     ) -> Calibrator:
@@ -145,7 +145,9 @@ class Calibrator:
         Args:
             scores: Per validation document, candidate code → raw logit.
             golds: Per validation document, its gold codes.
-            seen: Codes seen in the training documents.
+            seen: Codes seen in the training documents; or, per validation document, the codes
+                seen by the network that scored it (out-of-fold scores of cross-validation
+                folds, each from a network trained without that document's fold).
             offsets: Grid of offsets tried.
             temperatures: Grid of temperatures tried.
 
@@ -153,9 +155,14 @@ class Calibrator:
             ``self``, fitted.
         """
         golds = [set(g) for g in golds]
-        arrays = [_doc_arrays(doc, gold, seen) for doc, gold in zip(scores, golds, strict=True)]
+        seen_sets = [seen] * len(golds) if isinstance(seen, set | frozenset) else list(seen)
+        if len(seen_sets) != len(golds):
+            raise ValueError(f"{len(seen_sets)} seen sets for {len(golds)} validation documents")
+        arrays = [
+            _doc_arrays(doc, gold, s) for doc, gold, s in zip(scores, golds, seen_sets, strict=True)
+        ]
         # every unseen gold pair counts, also those missing from the candidate lists
-        n_unseen = sum(len(gold - seen) for gold in golds)
+        n_unseen = sum(len(gold - s) for gold, s in zip(golds, seen_sets, strict=True))
         grid = []
         for temperature in temperatures:
             for offset in offsets:

@@ -54,6 +54,13 @@ class TrainConfig:
             into one :class:`~icdbridge.model.network.NetworkEnsemble`; 1: a single network.
             Default 3, chosen by cross-validation over the CodiEsp train split
             (``experiments/codiesp_zeroshot/cv_choices.py``, ``docs/model.md``).
+        calibration_folds: 0: the unseen-code calibration and the threshold are fitted on the
+            validation documents' scores. ``K`` ≥ 2: on *out-of-fold* scores of all training and
+            validation documents instead — they are cut, seeded, into ``K`` folds, and one more
+            network per fold trains on the other folds (with a training memory of those folds
+            only, for the main networks' mean best epoch count) and scores its fold, so that
+            every labelled document contributes its codes unseen by the network that scored it
+            (see ``docs/model.md``).
         calibration_map_tolerance: ``None`` (default): the unseen-code calibration maximises
             the harmonic mean of validation MAP and validation unseen recall@20; a number: the
             validation MAP it may give up for unseen recall@20 instead
@@ -74,6 +81,7 @@ class TrainConfig:
     patience: int = 5
     seed: int = 0
     members: int = 3
+    calibration_folds: int = 0
     calibration_map_tolerance: float | None = None
     finetune_epochs: int = 0
     finetune_learning_rate: float = 3e-5
@@ -93,6 +101,10 @@ class TrainResult:
         member_val_maps: Best-epoch validation MAP of each network.
         shortlist_recall: Fraction of validation gold pairs among the candidates.
         finetune: Outcome of encoder fine-tuning (``None`` when the encoder stayed frozen).
+        calibration: What the calibration was fitted on: ``source`` (``"validation"`` or
+            ``"out-of-fold"``), ``documents`` and ``unseen_pairs`` (their gold codes unseen by
+            the network that scored them); out of fold also ``folds``, ``epochs`` (of each fold
+            network) and ``fold_val_maps`` (each fold network's MAP on its own fold).
     """
 
     predictor: Predictor
@@ -102,6 +114,7 @@ class TrainResult:
     member_val_maps: list[float] = field(default_factory=list)
     shortlist_recall: float = 0.0
     finetune: FinetuneResult | None = None
+    calibration: dict[str, Any] = field(default_factory=dict)
 
 
 def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tuple[str, ...]:
@@ -189,14 +202,12 @@ def train_model(
     from icdbridge.model.calibration import Calibrator, mean_average_precision
     from icdbridge.model.encoder import TextEncoder
     from icdbridge.model.finetune import finetune_encoder
-    from icdbridge.model.memory import TrainingMemory
     from icdbridge.model.network import ModelConfig, combine_networks
     from icdbridge.model.predictor import (
         PipelineConfig,
         Predictor,
         build_label_space,
         build_lexical,
-        featurize,
         label_space_codes,
         score_documents,
     )
@@ -209,6 +220,13 @@ def train_model(
         raise IcdbridgeError("training needs at least one training and one validation document")
     if train_config.members < 1:
         raise IcdbridgeError(f"members must be at least 1, got {train_config.members}")
+    n_labelled = len(train_docs) + len(dev_docs)
+    folds = train_config.calibration_folds
+    if folds != 0 and not 2 <= folds <= n_labelled:
+        raise IcdbridgeError(
+            f"calibration_folds must be 0 or between 2 and the {n_labelled} training and "
+            f"validation documents, got {folds}"
+        )
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -237,17 +255,15 @@ def train_model(
         space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
     if pipeline.use_lexical and lexical is None:
         lexical = build_lexical(terminology, space.codes)
-    memory = None
-    if pipeline.use_memory:
-        memory = TrainingMemory(pipeline.neighbours_k).fit(
-            [d.id for d in train_docs], [d.text for d in train_docs], [d.codes for d in train_docs]
-        )
+    if window_cache is None:
+        window_cache = {}  # the calibration folds featurise the same documents again
     base = model_config or ModelConfig()
     # the components switched on decide the features; ``base.features`` may drop some more
     features = tuple(f for f in model_features(pipeline, base.use_hierarchy) if f in base.features)
-    components = (encoder, space, pipeline, memory, lexical)
-    train_features = featurize(train_docs, *components, True, progress, window_cache, features)
-    dev_features = featurize(dev_docs, *components, False, progress, window_cache, features)
+    components = (encoder, space, pipeline, lexical, features, window_cache)
+    memory, train_features, dev_features = _memory_and_features(
+        train_docs, dev_docs, components, progress
+    )
     config = ModelConfig.from_dict({**base.to_dict(), "dim": encoder.dim, "features": features})
     config.max_ancestors = pipeline.max_ancestors
     if checkpoint_dir is None and out_dir is not None:
@@ -274,9 +290,27 @@ def train_model(
 
     scored = score_documents(model, space, dev_features)
     seen = memory.seen if memory is not None else frozenset()
+    if train_config.calibration_folds:
+        epochs = round(sum(_best_epoch(history, m) for m in range(len(networks))) / len(networks))
+        fit_scores, fit_golds, fit_seen, calibration = _out_of_fold_scores(
+            [*train_docs, *dev_docs],
+            config,
+            components,
+            replace(train_config, epochs=max(epochs, 1)),
+            None if checkpoint_dir is None else Path(checkpoint_dir) / "calibration",
+            resume,
+            progress,
+        )
+    else:
+        fit_scores = [s for s, _ in scored]
+        fit_golds = [d.gold for d in dev_features]
+        fit_seen = [seen] * len(dev_features)
+        calibration = {"source": "validation"}
     calibrator = Calibrator(map_tolerance=train_config.calibration_map_tolerance).fit(
-        [s for s, _ in scored], [d.gold for d in dev_features], seen
+        fit_scores, fit_golds, fit_seen
     )
+    calibration["documents"] = len(fit_golds)
+    calibration["unseen_pairs"] = sum(len(g - s) for g, s in zip(fit_golds, fit_seen, strict=True))
     predictor = Predictor(model, pipeline, space, encoder, memory, lexical, calibrator)
     n_gold = sum(len(d.gold) for d in dev_features)
     covered = sum(len(d.gold & set(d.candidates)) for d in dev_features)
@@ -297,6 +331,7 @@ def train_model(
         member_val_maps=member_val_maps,
         shortlist_recall=covered / n_gold if n_gold else float("nan"),
         finetune=tuned,
+        calibration=calibration,
     )
     if out_dir is not None:
         save_pretrained(
@@ -307,12 +342,109 @@ def train_model(
                 "history": history,
                 "finetune_pairs": tuned.pairs if tuned else 0,
                 "finetune_seconds": round(tuned.seconds, 1) if tuned else 0.0,
+                "calibration": calibration,
                 "train_seconds": round(result.seconds, 1),
                 "n_train_documents": len(train_docs),
                 "n_dev_documents": len(dev_docs),
             },
         )
     return result
+
+
+def _memory_and_features(
+    train_docs: Sequence[Document], dev_docs: Sequence[Document], components: tuple, progress: bool
+) -> tuple[Any, list, list]:
+    """The training memory of ``train_docs`` (``None`` when the pipeline has none) and the
+    features of the training (train mode) and validation documents it gives.
+
+    ``components`` is ``(encoder, space, pipeline, lexical, features, window_cache)``.
+    """
+    from icdbridge.model.memory import TrainingMemory
+    from icdbridge.model.predictor import featurize
+
+    encoder, space, pipeline, lexical, features, window_cache = components
+    memory = None
+    if pipeline.use_memory:
+        memory = TrainingMemory(pipeline.neighbours_k).fit(
+            [d.id for d in train_docs], [d.text for d in train_docs], [d.codes for d in train_docs]
+        )
+    shared = (encoder, space, pipeline, memory, lexical)
+    return (
+        memory,
+        featurize(train_docs, *shared, True, progress, window_cache, features),
+        featurize(dev_docs, *shared, False, progress, window_cache, features),
+    )
+
+
+def _best_epoch(history: list[dict[str, Any]], member: int) -> int:
+    """Number of epochs up to network ``member``'s best validation MAP (first of ties)."""
+    values = [h["val_map"] for h in history if h["member"] == member]
+    return max(range(len(values)), key=lambda i: (values[i], -i)) + 1 if values else 1
+
+
+def seeded_folds(docs: Sequence[Document], folds: int, seed: int) -> list[list[Document]]:
+    """Seeded partition of ``docs`` into ``folds`` parts of (nearly) equal size (the same
+    documents and seed give the same folds, whatever order the documents come in)."""
+    import random
+
+    order = sorted(docs, key=lambda d: d.id)
+    random.Random(seed).shuffle(order)
+    return [order[i::folds] for i in range(folds)]
+
+
+def _out_of_fold_scores(
+    docs: Sequence[Document],
+    config: ModelConfig,
+    components: tuple,
+    train_config: TrainConfig,
+    checkpoint_dir: Path | None,
+    resume: bool,
+    progress: bool,
+) -> tuple[list[dict[str, float]], list[set[str]], list[frozenset[str]], dict[str, Any]]:
+    """Raw scores of every document by a network trained without its fold.
+
+    Each fold's network trains for exactly ``train_config.epochs`` epochs (no early stopping:
+    its own fold must not choose its weights) on the other folds, whose training memory is the
+    only one its features see. Returns per document (fold by fold) its raw candidate logits, its
+    gold codes and the codes its network saw, and a summary. ``components`` as for
+    :func:`_memory_and_features`.
+    """
+    from icdbridge.model.predictor import score_documents
+
+    space = components[1]
+    parts = seeded_folds(docs, train_config.calibration_folds, train_config.seed)
+    scores, golds, seen_sets, fold_maps = [], [], [], []
+    for k, held in enumerate(parts):
+        rest = [d for j, part in enumerate(parts) if j != k for d in part]
+        memory, rest_features, held_features = _memory_and_features(
+            rest, held, components, progress
+        )
+        network, history = _train_network(
+            config,
+            space,
+            rest_features,
+            held_features,
+            replace(train_config, seed=train_config.seed + k),
+            None if checkpoint_dir is None else checkpoint_dir / f"fold-{k}",
+            resume,
+            progress,
+            select_best=False,
+        )
+        fold_maps.append(history[-1]["val_map"] if history else 0.0)
+        seen = memory.seen if memory is not None else frozenset()
+        for (doc_scores, _), doc in zip(
+            score_documents(network, space, held_features), held_features, strict=True
+        ):
+            scores.append(doc_scores)
+            golds.append(doc.gold)
+            seen_sets.append(seen)
+    summary = {
+        "source": "out-of-fold",
+        "folds": len(parts),
+        "epochs": train_config.epochs,
+        "fold_val_maps": [round(v, 4) for v in fold_maps],
+    }
+    return scores, golds, seen_sets, summary
 
 
 def _train_network(
@@ -324,9 +456,14 @@ def _train_network(
     checkpoint_dir: str | Path | None,
     resume: bool,
     progress: bool,
+    select_best: bool = True,
 ) -> tuple[LabelEmbeddingModel, list[dict[str, float]]]:
     """Train one network with ``train_config.seed``; returns it at its best validation epoch
-    and the validation MAP of every epoch."""
+    (early stopping on validation MAP) and the validation MAP of every epoch.
+
+    With ``select_best=False`` it trains exactly ``train_config.epochs`` epochs and is returned
+    as the last epoch left it (the validation documents are scored, never used to choose).
+    """
     import pytorch_lightning as pl
 
     from icdbridge.model.datamodule import CodingDataModule
@@ -364,7 +501,7 @@ def _train_network(
         seed=train_config.seed,
     )
     stopping = pl.callbacks.EarlyStopping("val_map", mode="max", patience=train_config.patience)
-    callbacks: list[Any] = [stopping]
+    callbacks: list[Any] = [stopping] if select_best else []
     checkpoint = None
     if checkpoint_dir is not None:
         checkpoint = pl.callbacks.ModelCheckpoint(
@@ -392,15 +529,16 @@ def _train_network(
         ckpt_path = str(Path(checkpoint_dir) / "last.ckpt")
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
     if checkpoint is not None and checkpoint.best_model_path:
-        _load_checkpoint(model, Path(checkpoint.best_model_path))
+        chosen = Path(checkpoint.best_model_path) if select_best else checkpoint.last_model_path
+        _load_checkpoint(model, Path(chosen))
         record = {
-            "best": Path(checkpoint.best_model_path).name,
+            "best": Path(chosen).name,
             "epochs": train_config.epochs,
-            "stopped_early": stopping.stopped_epoch > 0,
+            "stopped_early": select_best and stopping.stopped_epoch > 0,
             "history": module.history,
         }
         finished.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    elif best_state.state is not None:
+    elif select_best and best_state.state is not None:
         model.load_state_dict(best_state.state)
     return model, module.history
 
