@@ -501,15 +501,19 @@ def _train_network(
         seed=train_config.seed,
     )
     stopping = pl.callbacks.EarlyStopping("val_map", mode="max", patience=train_config.patience)
-    callbacks: list[Any] = [stopping] if select_best else []
+    best_state = _best_state_callback()()
+    # without selection only the last epoch matters: no best-epoch checkpoint or copy is kept
+    callbacks: list[Any] = [stopping, best_state] if select_best else []
     checkpoint = None
     if checkpoint_dir is not None:
         checkpoint = pl.callbacks.ModelCheckpoint(
-            dirpath=str(checkpoint_dir), monitor="val_map", mode="max", save_last=True
+            dirpath=str(checkpoint_dir),
+            monitor="val_map" if select_best else None,
+            mode="max",
+            save_last=True,
+            save_top_k=1 if select_best else 0,
         )
         callbacks.append(checkpoint)
-    best_state = _best_state_callback()()
-    callbacks.append(best_state)
     if progress:
         callbacks.append(pl.callbacks.RichProgressBar())
     trainer = pl.Trainer(
@@ -528,8 +532,10 @@ def _train_network(
     if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.ckpt").is_file():
         ckpt_path = str(Path(checkpoint_dir) / "last.ckpt")
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
-    if checkpoint is not None and checkpoint.best_model_path:
-        chosen = Path(checkpoint.best_model_path) if select_best else checkpoint.last_model_path
+    chosen = None
+    if checkpoint is not None:
+        chosen = checkpoint.best_model_path if select_best else checkpoint.last_model_path
+    if chosen:
         _load_checkpoint(model, Path(chosen))
         record = {
             "best": Path(chosen).name,
