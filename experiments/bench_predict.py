@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
+    from icdbridge.environment import software_environment
     from icdbridge.model.crosslingual import glosser_for
     from icdbridge.model.encoder import TextEncoder, bf16_supported
     from icdbridge.model.label_cache import DEFAULT_LABEL_MAX_LENGTH
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         "threads": args.threads,
         "cpu_count": os.cpu_count(),
         "bf16_supported": None,
+        "environment": software_environment(),
     }
     cm = get_terminology("icd10cm", "2026")
     encoder = TextEncoder()

@@ -362,6 +362,40 @@ def test_family_prior_is_leave_one_out_and_counts_a_document_once_per_family():
     assert family_new["R50"] == pytest.approx(math.log1p(1) / math.log1p(3))
 
 
+def test_hidden_codes_look_never_remembered_while_their_documents_still_vote():
+    from icdbridge.model.memory import TrainingMemory
+
+    memory = TrainingMemory(k=2).fit(
+        ["a", "b", "c"],
+        ["kidney stone pain", "kidney stone left", "fever cough"],
+        [["N20.0", "N20.1"], ["N20.0", "R10.9"], ["R50.9"]],
+    )
+    family = lambda code: code.split(".")[0]  # noqa: E731
+    (votes, prior, families), *_ = memory.features(["new"], ["kidney stone"], family)
+    (h_votes, h_prior, h_families), *_ = memory.features(
+        ["new"], ["kidney stone"], family, hidden={"N20.0", "R10.9"}
+    )
+    assert {"N20.0", "R10.9"} <= votes.keys() & prior.keys()
+    assert not {"N20.0", "R10.9"} & (h_votes.keys() | h_prior.keys())
+    # the hiding documents still vote for their other codes, with unchanged weights
+    assert h_votes["N20.1"] == pytest.approx(votes["N20.1"])
+    assert h_prior["N20.1"] == prior["N20.1"]
+    # N20 is now coded in one document (through N20.1), R10 in none
+    assert h_families["N20"] == pytest.approx(math.log1p(1) / math.log1p(3))
+    assert "R10" in families and "R10" not in h_families
+
+
+def test_hidden_codes_are_a_seeded_share_of_the_codes():
+    from icdbridge.model.training import hidden_codes
+
+    codes = [f"C{i:02d}" for i in range(40)]
+    chosen = hidden_codes(codes, 0.25, seed=3)
+    assert len(chosen) == 10 and chosen <= set(codes)
+    assert hidden_codes(list(reversed(codes)), 0.25, seed=3) == chosen
+    assert hidden_codes(codes, 0.25, seed=4) != chosen
+    assert hidden_codes(codes, 0.0, seed=3) == frozenset()
+
+
 def test_pipeline_config_of_an_older_model_keeps_its_candidates():
     from icdbridge.model.predictor import PipelineConfig
 

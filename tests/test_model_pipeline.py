@@ -64,7 +64,15 @@ def tiny(tmp_path_factory):
 
 
 def _train(
-    tiny, docs=None, epochs=6, seed=0, finetune_epochs=0, members=1, calibration_folds=0, **kwargs
+    tiny,
+    docs=None,
+    epochs=6,
+    seed=0,
+    finetune_epochs=0,
+    members=1,
+    calibration_folds=0,
+    hidden_codes=0.0,
+    **kwargs,
 ):
     """One network unless ``members`` says otherwise (the default model's three networks would
     triple these tests' training time; the ensemble has tests of its own)."""
@@ -85,6 +93,7 @@ def _train(
             finetune_batch_size=16,
             members=members,
             calibration_folds=calibration_folds,
+            hidden_codes=hidden_codes,
         ),
         encoder=tiny["encoder"],
         space=tiny["space"],
@@ -194,7 +203,6 @@ def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained
             text=f.text,
             spans=f.spans,
             windows=f.windows,
-            embedding=f.embedding,
             candidates=[unseen_code],
             label_index=torch.tensor([tiny["space"].row[unseen_code]]),
             features=torch.zeros(1, f.features.shape[1]),
@@ -208,7 +216,7 @@ def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained
 
 
 def test_save_load_round_trip_gives_identical_predictions(tiny, trained, tmp_path):
-    from icdbridge.model.pretrained import from_pretrained, save_pretrained
+    from icdbridge.model.pretrained import from_pretrained, read_config, save_pretrained
 
     predictor = trained.predictor
     predictor.window_cache = None
@@ -223,6 +231,8 @@ def test_save_load_round_trip_gives_identical_predictions(tiny, trained, tmp_pat
         assert a.predicted == b.predicted
         assert a.evidence == b.evidence
     assert loaded.calibrator == predictor.calibrator
+    environment = read_config(tmp_path / "model")["environment"]  # what produced the weights
+    assert environment["packages"]["torch"] == torch.__version__
 
 
 def test_a_model_without_overlap_features_never_builds_the_overlap_table(tiny, tmp_path):
@@ -514,6 +524,40 @@ def test_calibration_folds_must_leave_a_training_document(tiny):
         _train(tiny, epochs=1, calibration_folds=N_TRAIN + N_DEV + 1)
 
 
+def test_hidden_codes_train_as_unseen_and_validate_as_seen(tiny, monkeypatch):
+    """``hidden_codes``: the hidden codes carry no memory features in the training notes (the
+    networks see them as codes never coded), while validation sees the whole memory."""
+    from icdbridge.errors import IcdbridgeError
+    from icdbridge.model import training
+    from icdbridge.model.network import PAIR_FEATURES
+
+    captured = {}
+    original = training._memory_and_features
+
+    def spy(*args, **kwargs):
+        captured["out"] = original(*args, **kwargs)
+        return captured["out"]
+
+    monkeypatch.setattr(training, "_memory_and_features", spy)
+    result = _train(tiny, epochs=1, hidden_codes=0.5)
+    memory, train_features, dev_features = captured["out"]
+    hidden = training.hidden_codes(sorted(memory.seen), 0.5, seed=0)
+    assert len(hidden) == len(memory.seen) // 2
+    seen = PAIR_FEATURES.index("seen")
+    for part, expect_hidden in ((train_features, True), (dev_features, False)):
+        flags = {
+            code: float(doc.features[i, seen])
+            for doc in part
+            for i, code in enumerate(doc.candidates)
+            if code in hidden
+        }
+        assert flags, "hidden codes are among the candidates"
+        assert all(v == 0.0 for v in flags.values()) == expect_hidden
+    assert result.predictor.seen == memory.seen  # prediction uses the whole memory
+    with pytest.raises(IcdbridgeError, match="hidden_codes must be a share"):
+        _train(tiny, epochs=1, hidden_codes=1.0)
+
+
 def test_from_pretrained_rejects_a_folder_that_is_not_a_model(tmp_path):
     from icdbridge.errors import DataNotFoundError
     from icdbridge.model.pretrained import from_pretrained
@@ -609,6 +653,8 @@ def test_demo_says_when_a_notes_original_is_not_read(tmp_path, capsys):
         ("--members", "0"),
         ("--calibration-folds", "1"),
         ("--calibration-folds", "-2"),
+        ("--hidden-codes", "1"),
+        ("--hidden-codes", "-0.1"),
     ],
 )
 def test_cli_train_refuses_a_negative_option(tmp_path, capsys, option, value):

@@ -53,6 +53,7 @@ def main() -> None:
     from metrics import mean_ap, recall_at_k_by_bucket, train_frequency
 
     from icdbridge.data import load_codiesp
+    from icdbridge.environment import software_environment
     from icdbridge.model.label_text import LabelTextOptions
     from icdbridge.model.pieces import document_pieces
     from icdbridge.model.predictor import document_lexical_scores
@@ -144,6 +145,7 @@ def main() -> None:
         texts_report[name] = _unseen_only_recall(held_out, cos, frequency, 10)
     print(texts_report, flush=True)
     report["label_texts_unseen_only_recall@10"] = texts_report
+    report["environment"] = software_environment()
     (HERE / "design_checks.json").write_text(json.dumps(report, indent=2) + "\n")
 
 

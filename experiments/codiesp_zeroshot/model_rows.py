@@ -51,6 +51,7 @@ _FULL = {
     "loss": "contrastive",
     "members": 3,
     "calibration_folds": 0,
+    "hidden_codes": 0.0,
 }
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
     "model": _FULL,
@@ -62,6 +63,7 @@ ROW_SETTINGS: dict[str, dict[str, Any]] = {
     "model_no_gloss_pieces": _FULL | {"gloss_pieces": False},
     "model_one_network": _FULL | {"members": 1},
     "model_oof_calibration": _FULL | {"calibration_folds": 5},
+    "model_hidden_codes": _FULL | {"hidden_codes": 0.2},
 }
 """Row name → component switches."""
 
@@ -129,6 +131,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
                 loss=switches["loss"],
                 members=switches["members"],
                 calibration_folds=switches["calibration_folds"],
+                hidden_codes=switches["hidden_codes"],
             ),
             checkpoint_dir=checkpoints,
             encoder=ctx.encoder,
@@ -185,7 +188,13 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
                     else ""
                 )
                 + "codes seen in fit; "
-                f"unseen offset {predictor.calibrator.unseen_offset_:+.2f}, temperature "
+                + (
+                    f"{switches['hidden_codes']:g} of the fit codes hidden from the training "
+                    "memory while training; "
+                    if switches["hidden_codes"]
+                    else ""
+                )
+                + f"unseen offset {predictor.calibrator.unseen_offset_:+.2f}, temperature "
                 f"{predictor.calibrator.unseen_temperature_:g} ({_objective(predictor, result)}"
                 f": MAP {predictor.calibrator.validation_map_:.3f}, unseen R@20 "
                 f"{predictor.calibrator.validation_unseen_recall_ or 0.0:.3f}); shared "

@@ -42,6 +42,7 @@ MODEL_ROWS = (
     "model_no_gloss_pieces",
     "model_one_network",
     "model_oof_calibration",
+    "model_hidden_codes",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -56,6 +57,7 @@ ROW_TITLES = {
     "model_no_gloss_pieces": "(j) model without the gloss pieces",
     "model_one_network": "(k) model as one network",
     "model_oof_calibration": "(l) model calibrated out of fold",
+    "model_hidden_codes": "(m) model trained with hidden codes",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 
@@ -236,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     from icdbridge.data import load_codiesp
+    from icdbridge.environment import software_environment
 
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ALL_ROWS]
@@ -281,6 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     stored = json.loads(results_path.read_text()) if results_path.exists() else {}
     results = stored.get("rows", {})
     runs: dict[str, ScoredRun] = {}
+    environment = software_environment()  # per row: rows of one file may come from other runs
     for name in rows:
         if name in BASELINE_ROWS:
             t0 = time.perf_counter()
@@ -298,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
         results[name] = evaluate(run, ctx, frequency)
         results[name]["command"] = meta["command"].strip()
         results[name]["precision"] = args.precision
+        results[name]["environment"] = environment
         tune = results[name]["tune"]
         print(
             name,

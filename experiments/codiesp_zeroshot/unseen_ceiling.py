@@ -8,7 +8,9 @@ of unseen gold pairs within the faiss shortlist, the lexical matches (of each te
 union, and the whole candidate set of the default pipeline (which adds, when it is on, the family
 expansion: parent, siblings and children of the best shortlist, lexical and neighbour codes) — the
 ceiling of unseen recall@k of row (d) —, with the same label space and settings as
-``model_rows.py`` (the training memory of the whole train split).
+``model_rows.py`` (the training memory of the whole train split). It also reports the share of
+dev gold pairs that are unseen and the share of train gold pairs that look unseen under the
+training memory's leave-one-out (their code is in no other train note).
 
     python experiments/codiesp_zeroshot/unseen_ceiling.py   # -> unseen_ceiling.json
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +30,7 @@ def main() -> None:
     from harness import ExperimentContext
 
     from icdbridge.data import load_codiesp
+    from icdbridge.environment import software_environment
     from icdbridge.model.label_text import LabelTextOptions
     from icdbridge.model.memory import TrainingMemory
     from icdbridge.model.predictor import (
@@ -70,7 +74,17 @@ def main() -> None:
     result["shortlist_k"] = config.shortlist_k
     result["family_expansion"] = config.family_expansion
     result["gloss_pieces"] = config.gloss_pieces
+    # how often a gold code is unseen: dev pairs against the train split, and train pairs under
+    # the leave-one-out of the training memory (a code no other train note is coded with)
+    per_code = Counter(code for d in train for code in set(d.codes))
+    train_pairs = [code for d in train for code in set(d.codes)]
+    dev_pairs = [code for d in dev for code in set(d.codes)]
+    result["dev_pairs_unseen_share"] = sum(c not in seen for c in dev_pairs) / len(dev_pairs)
+    result["train_pairs_unseen_leave_one_out_share"] = sum(
+        per_code[c] == 1 for c in train_pairs
+    ) / len(train_pairs)
     print(result)
+    result["environment"] = software_environment()
     (HERE / "unseen_ceiling.json").write_text(json.dumps(result, indent=2) + "\n")
 
 

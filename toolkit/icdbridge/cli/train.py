@@ -67,6 +67,14 @@ def train_command(
             "all --train and --dev documents, from one more network per fold (0: on --dev).",
         ),
     ] = 0,
+    hidden_codes: Annotated[
+        float,
+        typer.Option(
+            "--hidden-codes",
+            help="Share of the training codes hidden from the training memory while the "
+            "networks train (simulated unseen codes; 0: none).",
+        ),
+    ] = 0.0,
     calibration_tolerance: Annotated[
         float | None,
         typer.Option(
@@ -155,6 +163,8 @@ def train_command(
         raise typer.BadParameter(
             f"--calibration-folds must be 0 or 2 or more (got {calibration_folds})"
         )
+    if not 0 <= hidden_codes < 1:
+        raise typer.BadParameter(f"--hidden-codes must be a share in [0, 1) (got {hidden_codes})")
     if overlap_k < 0:
         raise typer.BadParameter(f"--overlap-k must be 0 or more (got {overlap_k})")
     if calibration_tolerance is not None and calibration_tolerance < 0:
@@ -203,6 +213,7 @@ def train_command(
             loss=loss,
             finetune_epochs=finetune_epochs,
             calibration_folds=calibration_folds,
+            hidden_codes=hidden_codes,
             calibration_map_tolerance=calibration_tolerance,
         ),
         out_dir=out,

@@ -27,7 +27,6 @@ class DocumentFeatures:
         spans: ``(char_start, char_end)`` in ``text`` of each window of the text.
         windows: ``[W, d]`` window embeddings: the text's windows, then the pieces of the
             original's gloss when the pipeline reads them (``original_piece_spans``).
-        embedding: ``[d]`` document embedding (normalised mean of windows).
         candidates: Candidate codes.
         label_index: ``[L]`` row of each candidate in the label-space matrix.
         features: ``[L, F]`` pair features (all of :data:`~icdbridge.model.network.PAIR_FEATURES`).
@@ -44,7 +43,6 @@ class DocumentFeatures:
     text: str
     spans: list[tuple[int, int]]
     windows: torch.Tensor
-    embedding: torch.Tensor
     candidates: list[str]
     label_index: torch.Tensor
     features: torch.Tensor

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,7 @@ class TrainingMemory:
         ids: Sequence[str],
         texts: Sequence[str],
         family: Callable[[str], str] | None = None,
+        hidden: Collection[str] = (),
     ) -> list[tuple[dict[str, float], dict[str, float], dict[str, float]]]:
         """Per document: ``(neighbour votes, prior, family prior)``, leave-one-out by id.
 
@@ -88,13 +89,20 @@ class TrainingMemory:
                 ``log(1 + n_f) / log(1 + N)`` with ``n_f`` the training documents coded with
                 any code of family ``f``, keyed by family; ``None``: an empty dictionary.
                 (Family votes are the sum of ``votes`` over a family, which the caller forms.)
+            hidden: Codes treated as never remembered (*simulated unseen codes*): no votes, no
+                prior, and a document counts for a family only through its other codes. The
+                documents themselves stay neighbours; only these codes are kept out of what
+                they tell.
         """
         sims = (self._vectorize(texts) @ self.matrix_.T).toarray()
         row_of = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         total = len(self.ids_)
+        hidden = frozenset(hidden)
+        codes_of = [[c for c in doc if c not in hidden] for doc in self.codes_]
+        remembered = Counter(code for doc in codes_of for code in doc)
         # training documents per family (a document counts once per family)
         family_counts = (
-            Counter(f for doc in self.codes_ for f in {family(c) for c in doc})
+            Counter(f for doc in codes_of for f in {family(c) for c in doc})
             if family is not None
             else Counter()
         )
@@ -102,7 +110,7 @@ class TrainingMemory:
         for q, doc_id in enumerate(ids):
             own = row_of.get(doc_id)
             row = sims[q].copy()
-            counts = self.counts_
+            counts = remembered
             n_docs = total
             if own is not None:
                 row[own] = -1.0
@@ -114,7 +122,7 @@ class TrainingMemory:
             for j in top:
                 if row[j] <= 0:
                     continue
-                for code in self.codes_[j]:
+                for code in codes_of[j]:
                     votes[code] = votes.get(code, 0.0) + float(row[j]) / weight
             scale = math.log1p(max(n_docs, 1))
             prior = {code: math.log1p(n) / scale for code, n in counts.items() if n > 0}
@@ -122,7 +130,7 @@ class TrainingMemory:
             if family is not None:
                 families = family_counts
                 if own is not None:
-                    families = families - Counter({family(c) for c in self.codes_[own]})
+                    families = families - Counter({family(c) for c in codes_of[own]})
                 family_prior = {f: math.log1p(n) / scale for f, n in families.items() if n > 0}
             out.append((votes, prior, family_prior))
         return out

@@ -444,6 +444,7 @@ def featurize(
     progress: bool = False,
     window_cache: dict | None = None,
     features: Collection[str] | None = None,
+    hidden: Collection[str] = (),
 ) -> list[DocumentFeatures]:
     """Encode, shortlist and compute pair features for documents.
 
@@ -460,6 +461,9 @@ def featurize(
         window_cache: Optional cache of window embeddings (see :func:`encode_documents`).
         features: The pair features the model reads (default: all of :data:`PAIR_FEATURES`);
             the word-overlap columns are left at 0 when it reads neither of them.
+        hidden: Codes of the training memory treated as never seen (no memory features, not
+            added as seen codes; :meth:`TrainingMemory.features`): simulated unseen codes for
+            training (``TrainConfig.hidden_codes``).
     """
     from icdbridge.model.hierarchy import siblings
     from icdbridge.model.overlap import sentence_words
@@ -467,11 +471,13 @@ def featurize(
     encoded = encode_documents(encoder, [d.text for d in docs], config, progress, window_cache)
     use_memory = config.use_memory and memory is not None
     memory_features = (
-        memory.features([d.id for d in docs], [d.text for d in docs], space.family_key)
+        memory.features([d.id for d in docs], [d.text for d in docs], space.family_key, hidden)
         if use_memory
         else None
     )
-    seen_codes = [c for c in sorted(memory.seen) if c in space.row] if use_memory else []
+    seen_codes = (
+        [c for c in sorted(memory.seen - frozenset(hidden)) if c in space.row] if use_memory else []
+    )
     use_lexical = config.use_lexical and lexical is not None
     use_words = lexical is not None and config.reads_word_overlap(features)
     use_overlap = use_words and needs_overlap_features(features)
@@ -560,7 +566,6 @@ def featurize(
                 text=doc.text,
                 spans=spans,
                 windows=windows,
-                embedding=F.normalize(windows.mean(0), dim=-1),
                 candidates=codes,
                 label_index=rows,
                 features=features,

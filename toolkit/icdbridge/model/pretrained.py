@@ -48,6 +48,7 @@ def save_pretrained(
     """
     from safetensors.torch import save_file
 
+    from icdbridge.environment import software_environment
     from icdbridge.model.network import member_count
 
     folder = Path(folder)
@@ -71,6 +72,7 @@ def save_pretrained(
         "has_memory": predictor.memory is not None,
         "label_space_size": len(predictor.space),
         "extra": extra or {},
+        "environment": software_environment(),
     }
     (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
     return folder
