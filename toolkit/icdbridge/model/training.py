@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -364,7 +364,7 @@ def train_model(
     return result
 
 
-def hidden_codes(codes: Sequence[str], share: float, seed: int) -> frozenset[str]:
+def hidden_codes(codes: Iterable[str], share: float, seed: int) -> frozenset[str]:
     """A seeded ``share`` of ``codes`` (rounded down; the same codes and seed give the same
     set, whatever order the codes come in): the simulated unseen codes of
     ``TrainConfig.hidden_codes``."""
@@ -399,7 +399,7 @@ def _memory_and_features(
     shared = (encoder, space, pipeline, memory, lexical)
     hidden = frozenset()
     if memory is not None and train_config.hidden_codes:
-        hidden = hidden_codes(sorted(memory.seen), train_config.hidden_codes, train_config.seed)
+        hidden = hidden_codes(memory.seen, train_config.hidden_codes, train_config.seed)
     return (
         memory,
         featurize(train_docs, *shared, True, progress, window_cache, features, hidden),
