@@ -36,7 +36,9 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   codes); ``cv_hidden_codes.json`` holds them, from ``--variants "hidden codes 0.2" "hidden
   codes 0.4" --train-seeds 13 --out experiments/codiesp_zeroshot/cv_hidden_codes.json``.
 
-Every entry written records the software and machine it was produced with (``environment``).
+Every entry written records the software and machine it was produced with (``environment``),
+except the calibration-objective tables, which map objective names to results only (the
+run they were refitted from carries it).
 
 Each variant is one network (``TrainConfig.members=1``). ``--train-seeds 13 14 15`` trains each
 variant once per seed (the folds and tune slices stay those of seed 13; keys ``NAME, seed S``)
@@ -215,7 +217,10 @@ def main(argv: list[str] | None = None) -> None:
 
     def write(results: dict) -> None:
         for key in produced & results.keys():  # what this run produced, not the kept entries
-            results[key].setdefault("environment", environment)
+            # an objectives table maps objective names to results only; the environment of
+            # the run it was refitted from is on that run's own entry
+            if key != "calibration" and not key.endswith(", calibration objectives"):
+                results[key].setdefault("environment", environment)
         ordered = {key: results[key] for key in sorted(results, key=result_order)}
         args.out.write_text(json.dumps(ordered, indent=2) + "\n")
 
