@@ -201,11 +201,13 @@ def main(argv: list[str] | None = None) -> None:
     produced = {label_of(name, seed) for name in args.variants for seed in args.train_seeds}
     if len(args.train_seeds) > 1:
         produced |= {ensemble_label(name, args.train_seeds) for name in args.variants}
+    tables = set()  # calibration-objective tables: objective name -> result, nothing else
     if "default" in args.variants:
         defaults = {k for k in produced if k.split(",")[0] == "default"}
-        produced |= {oof_label(k) for k in defaults} | {objectives_label(k) for k in defaults}
-    if "default" in args.variants and SEED in args.train_seeds:
-        produced.add("calibration")
+        tables = {objectives_label(k) for k in defaults}
+        if SEED in args.train_seeds:
+            tables.add("calibration")
+        produced |= {oof_label(k) for k in defaults} | tables
     # results of variants that no longer exist are dropped; those not rerun now are kept
     results = {
         k: v
@@ -216,11 +218,10 @@ def main(argv: list[str] | None = None) -> None:
     environment = software_environment()
 
     def write(results: dict) -> None:
-        for key in produced & results.keys():  # what this run produced, not the kept entries
-            # an objectives table maps objective names to results only; the environment of
-            # the run it was refitted from is on that run's own entry
-            if key != "calibration" and not key.endswith(", calibration objectives"):
-                results[key].setdefault("environment", environment)
+        # what this run produced, not the kept entries; an objectives table's environment is
+        # on the entry of the run it was refitted from
+        for key in (produced - tables) & results.keys():
+            results[key].setdefault("environment", environment)
         ordered = {key: results[key] for key in sorted(results, key=result_order)}
         args.out.write_text(json.dumps(ordered, indent=2) + "\n")
 

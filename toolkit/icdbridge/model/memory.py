@@ -98,8 +98,10 @@ class TrainingMemory:
         row_of = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         total = len(self.ids_)
         hidden = frozenset(hidden)
-        codes_of = [[c for c in doc if c not in hidden] for doc in self.codes_]
-        remembered = Counter(code for doc in codes_of for code in doc)
+        codes_of, remembered = self.codes_, self.counts_
+        if hidden:
+            codes_of = [[c for c in doc if c not in hidden] for doc in self.codes_]
+            remembered = Counter(code for doc in codes_of for code in doc)
         # training documents per family (a document counts once per family)
         family_counts = (
             Counter(f for doc in codes_of for f in {family(c) for c in doc})
