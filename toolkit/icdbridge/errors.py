@@ -56,3 +56,10 @@ class InputFormatError(IcdbridgeError, ValueError):
         if value is not None:
             text += f" (got {value!r})"
         super().__init__(text)
+
+
+class OutputError(IcdbridgeError, OSError):
+    """An output that cannot or must not be written (an input, a folder, a read-only place)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

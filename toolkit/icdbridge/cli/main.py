@@ -13,6 +13,7 @@ from importlib import import_module
 import typer
 
 from icdbridge.errors import IcdbridgeError
+from icdbridge.outputs import Interrupted, handle_signals
 
 HELP = (
     "icdbridge: ICD terminologies, lossless crosswalks, zero-shot coding models and honest "
@@ -62,10 +63,26 @@ def main(argv: list[str] | None = None) -> None:
     """
     app = build_app()
     try:
-        app(args=argv, prog_name="icdbridge")
+        with handle_signals():
+            app(args=argv, prog_name="icdbridge")
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted; outputs not finished were removed", err=True)
+        sys.exit(130)
+    except Interrupted as error:
+        typer.echo(f"error: {error}; outputs not finished were removed", err=True)
+        sys.exit(143)
     except IcdbridgeError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {_one_line(error)}", err=True)
         sys.exit(2)
+    except OSError as error:  # a file system fault no module turned into an IcdbridgeError
+        where = f"{error.filename}: " if error.filename else ""
+        typer.echo(f"error: {where}{error.strerror or error}", err=True)
+        sys.exit(2)
+
+
+def _one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (a value with a newline must not break the format)."""
+    return " ".join(str(error).split("\n"))
 
 
 if __name__ == "__main__":
