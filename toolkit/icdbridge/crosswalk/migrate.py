@@ -25,19 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from icdbridge.crosswalk.chain import Crosswalk
-from icdbridge.crosswalk.model import Mapping, Target
+from icdbridge.crosswalk.columns import ADDED, ADDED_EXPLODED, MappingColumns
 from icdbridge.errors import InputFormatError
 
 CHUNK_ROWS = 100_000
-ADDED = ("map_status", "map_targets", "map_exactness", "map_outcome", "map_detail")
-ADDED_EXPLODED = (
-    "map_status",
-    "map_target",
-    "map_target_exactness",
-    "map_combination",
-    "map_outcome",
-    "map_detail",
-)
 _DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
 
@@ -54,65 +45,6 @@ class Tally:
         self.rows.update(v if isinstance(v, str) else ("" if v is None else str(v)) for v in values)
         if self.on_rows is not None:
             self.on_rows(len(values))
-
-
-# --------------------------------------------------------------------- per-mapping columns
-class _Columns:
-    """Output cells of a mapping, computed once per distinct Mapping object."""
-
-    def __init__(self) -> None:
-        self._cache: dict[int, tuple] = {}
-
-    def row(self, mapping: Mapping) -> tuple[str, list[str], str, str, str]:
-        found = self._cache.get(id(mapping))
-        if found is None:
-            found = (
-                mapping.status,
-                mapping.codes,
-                mapping.exactness.label,
-                mapping.outcome,
-                detail(mapping),
-            )
-            self._cache[id(mapping)] = found
-            self._keep = getattr(self, "_keep", [])
-            self._keep.append(mapping)  # keep ids valid
-        return found
-
-    def exploded(self, mapping: Mapping) -> list[tuple[str, str | None, str, str, str, str]]:
-        key = -id(mapping)
-        found = self._cache.get(key)
-        if found is None:
-            coded = [t for t in mapping.targets if t.code is not None]
-            if not coded:
-                found = [(mapping.status, None, "none", "", mapping.outcome, detail(mapping))]
-            else:
-                found = [
-                    (
-                        mapping.status,
-                        t.code,
-                        t.path_exactness.label,
-                        "" if t.group is None else f"{t.group[0]}.{t.group[1]}",
-                        mapping.outcome,
-                        path_text(t),
-                    )
-                    for t in coded
-                ]
-            self._cache[key] = found
-            self._keep = getattr(self, "_keep", [])
-            self._keep.append(mapping)
-        return found
-
-
-def path_text(target: Target) -> str:
-    """``A41.9 [approximate, flags 10000] > 1G40 [unknown]`` for one path."""
-    return " > ".join(hop.describe() for hop in target.hops)
-
-
-def detail(mapping: Mapping) -> str:
-    """Every path of a mapping, ``" | "``-separated (or why there is none)."""
-    if not mapping.targets:
-        return mapping.status
-    return " | ".join(path_text(t) for t in mapping.targets)
 
 
 # --------------------------------------------------------------------- delimited text
@@ -172,7 +104,7 @@ def _delimited(delimiter: str) -> Callable:
                     )
         name = _pick_column(path, header, column)
         index = header.index(name)
-        cells = _Columns()
+        cells = MappingColumns()
         written = 0
         with open(out, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)
@@ -225,7 +157,7 @@ def _jsonl(
     explode: bool,
     tally: Tally,
 ) -> int:
-    cells = _Columns()
+    cells = MappingColumns()
     written = 0
     name: str | None = column
     seen_any = False
@@ -303,7 +235,7 @@ def _parquet(
     name = _pick_column(path, names, column)
     writer: pq.ParquetWriter | None = None
     written = 0
-    cells = _Columns()
+    cells = MappingColumns()
     list_type = pa.list_(pa.string())
     try:
         for batch in source.iter_batches(batch_size=CHUNK_ROWS):
