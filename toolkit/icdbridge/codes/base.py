@@ -28,6 +28,8 @@ from icdbridge.errors import InvalidCodeError, NotDefinedError
 if TYPE_CHECKING:
     import networkx as nx
 
+    from icdbridge.codes.fuzzy import Vocabulary
+
 ROOT = "ROOT"
 """Id of the synthetic root node of every hierarchy graph."""
 
@@ -320,11 +322,19 @@ class Terminology(ABC):
                     inverted.setdefault(word, set()).add(node.code)
         return inverted
 
+    @cached_property
+    def _vocabulary(self) -> Vocabulary:
+        from icdbridge.codes.fuzzy import Vocabulary
+
+        return Vocabulary(self._inverted)
+
     def search(self, text: str, limit: int = 10) -> list[tuple[str, float]]:
-        """Lexical search of titles and synonyms.
+        """Lexical search of titles and synonyms, tolerant of typos.
 
         The score of a node is the fraction of the query's distinct words found in its title or
-        synonyms; ties go to codes (before blocks/chapters), then shorter titles, then source order.
+        synonyms; a misspelt word (not in any title, e.g. ``esential``) counts through its closest
+        spellings with weight ``1 - edits / length`` (:mod:`icdbridge.codes.fuzzy`). Ties go to
+        codes (before blocks/chapters), then shorter titles, then source order.
 
         Returns:
             Up to ``limit`` ``(code, score)`` pairs, best first.
@@ -332,10 +342,16 @@ class Terminology(ABC):
         words = sorted(set(_WORD.findall(text.lower())))
         if not words:
             return []
-        hits: dict[str, int] = {}
+        hits: dict[str, float] = {}
         for word in words:
-            for code in self._inverted.get(word, ()):
-                hits[code] = hits.get(code, 0) + 1
+            # A word missing from the vocabulary counts through its closest spellings
+            # (icdbridge.codes.fuzzy), weighted below an exact match.
+            found: dict[str, float] = {}
+            for match, weight in self._vocabulary.match(word):
+                for code in self._inverted[match]:
+                    found[code] = max(found.get(code, 0.0), weight)
+            for code, weight in found.items():
+                hits[code] = hits.get(code, 0.0) + weight
         nodes, order = self._index.nodes, self._index.order
 
         def rank(code: str) -> tuple[float, int, int, int]:
