@@ -47,6 +47,23 @@ Tabulation = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+IndexPathOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--index-path",
+        help="The ICD-10-CM Index material: a folder with the CDC NCHS 'Table and Index' files, "
+        "or one file such as the official icd10cm_index_2025.xml (default: "
+        "$ICDBRIDGE_DATA/icd10cm-index-2025). Implies --index.",
+    ),
+]
+
+
+def _open_index(index_path: Path | None):
+    from icdbridge.cli.progress import spinner
+    from icdbridge.codes.index import load_index
+
+    with spinner("loading the ICD-10-CM Index ..."):
+        return load_index(source=index_path)
 
 
 def _open(system: str | None, release: str | None, hierarchy: Path | None, tabulation: Path | None):
@@ -73,6 +90,15 @@ def lookup(
     hierarchy: Hierarchy = None,
     icd11_tabulation: Tabulation = None,
     as_json: AsJson = False,
+    index: Annotated[
+        bool,
+        typer.Option(
+            "--index",
+            help="Also show the ICD-10-CM Index paths and Drug / Neoplasm Table cells leading "
+            "to the code (icd10cm only).",
+        ),
+    ] = False,
+    index_path: IndexPathOption = None,
 ) -> None:
     """Show a code: normalised form, title, synonyms, parent, ancestors, leaf/billable, release.
 
@@ -85,11 +111,19 @@ def lookup(
         icdbridge codes lookup 5A11 --system icd11 --icd11-tabulation SimpleTabulation.zip
 
         icdbridge codes lookup A00.0 --hierarchy my-national-icd10.csv
+
+        icdbridge codes lookup E11.44 --system icd10cm --index
+
+        icdbridge codes lookup T39.1X5A -s icd10cm --index-path icd10cm_index_2025.xml
     """
     from icdbridge.codes.summary import code_summary
 
     terminology = _open(system, release, hierarchy, icd11_tabulation)
     info = code_summary(terminology, code)
+    if index or index_path is not None:
+        from icdbridge.codes.index.summary import index_lookup
+
+        info["index"] = index_lookup(_open_index(index_path), terminology, code)
     if as_json:
         _print_json(info)
         return
@@ -129,6 +163,36 @@ def lookup(
     for ancestor in info["ancestors"]:
         ancestors.add_row(ancestor["code"], ancestor["kind"], ancestor["title"])
     console.print(ancestors)
+    if "index" in info:
+        _print_index_paths(console, info["index"])
+
+
+INDEX_ROWS_SHOWN = 40
+"""How many Index paths ``lookup --index`` prints as a table (--json prints all)."""
+
+
+def _print_index_paths(console: Any, found: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    paths = found["paths"]
+    counts = ", ".join(f"{n} {source}" for source, n in found["counts"].items()) or "none"
+    table = Table(
+        title=f"ICD-10-CM Index {found['index_release']} paths to {found['code']} "
+        f"(release {found['label_release']}): {counts}",
+        title_justify="left",
+    )
+    for column in ("source", "path", "printed", "via"):
+        table.add_column(column)
+    for path in paths[:INDEX_ROWS_SHOWN]:
+        via = path["column"] or path["relation"]
+        table.add_row(
+            path["source"], path["text"], path["code"], via + ("" if path["exact"] else " *")
+        )
+    console.print(table)
+    if len(paths) > INDEX_ROWS_SHOWN:
+        console.print(f"... and {len(paths) - INDEX_ROWS_SHOWN} more (--json lists all)")
+    if any(not p["exact"] for p in paths):
+        console.print("* reached by expanding a dash, category or see reference")
 
 
 @app.command()
@@ -140,22 +204,45 @@ def search(
     hierarchy: Hierarchy = None,
     icd11_tabulation: Tabulation = None,
     as_json: AsJson = False,
+    use_index: Annotated[
+        bool | None,
+        typer.Option(
+            "--index/--no-index",
+            help="Also search ICD-10-CM Index terms (default: yes for icd10cm when the Index "
+            "material is found, else no).",
+        ),
+    ] = None,
+    index_path: IndexPathOption = None,
 ) -> None:
-    """Find codes whose title or synonyms contain the words of TEXT (lexical, best first).
+    """Find codes whose title, synonyms or ICD-10-CM Index terms hold the words of TEXT.
 
-    The score is the fraction of the query's words found; ties prefer codes over chapters and
-    blocks, then shorter titles.
+    The score is the fraction of the query's words found; a misspelt word counts through its
+    closest spellings ("esential" finds "essential"), a little below an exact word. Ties prefer
+    title matches, codes over chapters and blocks, then shorter titles. The "matched" column
+    says whether the title or which Index path matched.
 
     Examples:
 
         icdbridge codes search "type 2 diabetes" --system icd10cm
 
-        icdbridge codes search "essential hypertension" --system icd9cm --limit 5 --json
+        icdbridge codes search "esential hypertension" --system icd9cm --limit 5 --json
+
+        icdbridge codes search "acetaminophen adverse" --system icd10cm --index
     """
-    from icdbridge.codes.summary import search_summary
+    from icdbridge.codes.index.summary import search_with_index
+    from icdbridge.errors import DataNotFoundError
 
     terminology = _open(system, release, hierarchy, icd11_tabulation)
-    hits = search_summary(terminology, text, limit=limit)
+    index = None
+    wanted = use_index or index_path is not None
+    if wanted or (use_index is None and terminology.system == "icd10cm"):
+        try:
+            index = _open_index(index_path)
+        except DataNotFoundError as error:
+            if wanted:
+                raise
+            typer.echo(f"note: Index terms not searched ({error})", err=True)
+    hits = search_with_index(terminology, text, limit=limit, index=index)
     if as_json:
         _print_json(hits)
         return
@@ -163,7 +250,7 @@ def search(
     from rich.table import Table
 
     table = Table(title=f"{terminology.name} {terminology.release}: {text!r}", title_justify="left")
-    for column in ("code", "score", "kind", "leaf", "title"):
+    for column in ("code", "score", "kind", "leaf", "title", "matched"):
         table.add_column(column)
     for hit in hits:
         table.add_row(
@@ -172,6 +259,7 @@ def search(
             hit["kind"],
             "yes" if hit["leaf"] else "",
             hit["title"],
+            hit["matched"],
         )
     Console().print(table if hits else f"no match for {text!r}")
 

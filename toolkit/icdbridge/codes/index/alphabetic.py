@@ -57,7 +57,7 @@ class _Release:
         self.by_code: dict[str, list[IndexPath]] = {}
         for path in index.code_paths():
             if path.relation == "see_category":
-                targets: tuple[str, ...] = category_note_codes(path.code, terminology)
+                targets: tuple[str, ...] = category_note_codes(path.code, terminology, self.expand)
                 printed = None
             else:
                 targets = self.expand(path.code).targets
@@ -254,7 +254,7 @@ class AlphabeticIndex:
             if release is None:
                 out.append(path.code)
             elif path.relation == "see_category":
-                out.extend(category_note_codes(path.code, release.terminology))
+                out.extend(category_note_codes(path.code, release.terminology, release.expand))
             else:
                 out.extend(release.expand(path.code).targets)
         return list(dict.fromkeys(out))
@@ -330,6 +330,8 @@ class AlphabeticIndex:
             for title, modifier in zip(term.titles, term.modifiers, strict=True):
                 words.update(_WORD.findall(title.lower()))
                 words.update(_WORD.findall(modifier.lower()))
+            for cell in term.cells:  # "adverse", "malignant": the column a query may name
+                words.update(_WORD.findall(TABLE_COLUMNS[term.source][cell.column].lower()))
             for word in words:
                 inverted.setdefault(word, []).append(position)
         return terms, inverted, Vocabulary(inverted)
@@ -337,7 +339,8 @@ class AlphabeticIndex:
     def search(
         self, query: str, limit: int = 10, *, source: str | None = None
     ) -> list[tuple[IndexTerm, float]]:
-        """Index terms whose path (titles and nonessential modifiers) holds the query's words.
+        """Index terms whose path (titles, nonessential modifiers, and for table rows the labels
+        of their columns) holds the query's words.
 
         The score is the fraction of the query's distinct words found in the path, misspelt words
         counting through their closest spellings (:mod:`icdbridge.codes.fuzzy`). Ties go to terms

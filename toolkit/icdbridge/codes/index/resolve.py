@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from icdbridge.codes.base import Terminology
 from icdbridge.codes.icd10cm import canonical_icd10
@@ -46,6 +47,22 @@ class CodeExpander:
     def __init__(self, terminology: Terminology) -> None:
         self.terminology = terminology
         self._cache: dict[str, CodeExpansion] = {}
+        self._leaves: dict[str, tuple[str, ...]] = {}
+
+    def leaves(self, code: str) -> tuple[str, ...]:
+        """Billable codes at or below the canonical, defined ``code``, in tabular order."""
+        found = self._leaves.get(code)
+        if found is None:
+            index = self.terminology._index
+            node = index.nodes[code]
+            if self.terminology._leaf(node):
+                found = (code,)
+            else:
+                found = tuple(
+                    leaf for child in index.children.get(code, ()) for leaf in self.leaves(child)
+                )
+            self._leaves[code] = found
+        return found
 
     def __call__(self, code: str) -> CodeExpansion:
         """The expansion of ``code`` as the Index prints it."""
@@ -60,12 +77,10 @@ class CodeExpander:
         canonical = canonical_icd10(undash(printed).upper())
         if canonical is None:
             return CodeExpansion(printed, release, "not_defined", ())
-        node = terms.get(canonical)
-        if node is not None:
-            if terms.is_leaf(canonical):
-                return CodeExpansion(printed, release, "billable", (canonical,))
-            leaves = tuple(c for c in terms.descendants(canonical) if terms.is_leaf(c))
-            return CodeExpansion(printed, release, "expanded", leaves)
+        if canonical in terms._index.nodes:
+            leaves = self.leaves(canonical)
+            status = "billable" if leaves == (canonical,) else "expanded"
+            return CodeExpansion(printed, release, status, leaves)
         # Placeholder prefixes such as T51.3X: the billable codes under the longest defined
         # prefix that start with the printed characters.
         undotted = canonical.replace(".", "")
@@ -105,7 +120,16 @@ _ORDINALS = {
 }
 
 
-def category_note_codes(note: str, terminology: Terminology) -> tuple[str, ...]:
+@cache
+def _categories(terminology: Terminology) -> tuple[str, ...]:
+    return tuple(
+        node.code for node in terminology.nodes() if node.kind == "category" and len(node.code) == 3
+    )
+
+
+def category_note_codes(
+    note: str, terminology: Terminology, expander: CodeExpander | None = None
+) -> tuple[str, ...]:
     """Billable codes a see-category note names, e.g. ``"E08-E13 with .620"``.
 
     Understood forms: a category or range (``"category T71"``, ``"categories O03-O04"``), with
@@ -122,13 +146,9 @@ def category_note_codes(note: str, terminology: Terminology) -> tuple[str, ...]:
     if match is None:
         return ()
     first, last = match["first"], match["last"] or match["first"]
-    categories = [
-        node.code
-        for node in terminology.nodes()
-        if node.kind == "category" and first <= node.code <= last and len(node.code) == 3
-    ]
+    categories = [c for c in _categories(terminology) if first <= c <= last]
     leaf = terminology.is_leaf
-    expand = CodeExpander(terminology)
+    expand = expander or CodeExpander(terminology)
     suffix, nth = match["suffix"], (match["nth"] or "").lower()
     out: list[str] = []
     for category in categories:
@@ -198,14 +218,18 @@ class ReferenceResolver:
     def __init__(self, documents: dict[str, IndexDocument]) -> None:
         self.documents = documents
         self._children: dict[tuple[str, int | None], dict[str, list[IndexTerm]]] = {}
-        for tier in range(3):  # whole titles first, then head words, then other parts
-            for source, document in documents.items():
-                for term in document.terms:
-                    slot = self._children.setdefault((source, term.parent), {})
-                    for alias in _aliases(term.title)[tier]:
-                        matches = slot.setdefault(alias, [])
-                        if term not in matches:
-                            matches.append(term)
+        tiers: list[list[tuple[IndexTerm, list[str]]]] = [[], [], []]
+        for document in documents.values():
+            for term in document.terms:
+                for tier, keys in enumerate(_aliases(term.title)):
+                    tiers[tier].append((term, keys))
+        for tier in tiers:  # whole titles first, then head words, then other parts
+            for term, keys in tier:
+                slot = self._children.setdefault((term.source, term.parent), {})
+                for alias in keys:
+                    matches = slot.setdefault(alias, [])
+                    if not matches or matches[-1] is not term:
+                        matches.append(term)
 
     def resolve(self, term: IndexTerm, kind: str) -> CrossReference | None:
         """The resolved ``kind`` (``"see"`` / ``"see_also"``) reference of ``term``, if any."""
