@@ -1,0 +1,391 @@
+"""The ICD-10-CM Index material: readers, references, dash codes, tables, releases, CLI.
+
+Hand-written XML and CSV samples (following the XSDs) first, then the real FY2025 files from
+``../shared/data/icd10cm-index-2025`` (skipped with a reason when absent).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import require_data
+from icdbridge.cli.main import main
+from icdbridge.codes import get_terminology
+from icdbridge.codes.fuzzy import Vocabulary
+from icdbridge.codes.index import (
+    AlphabeticIndex,
+    CodeExpander,
+    category_note_codes,
+    load_index,
+    locate_index,
+    read_flat_csv,
+    read_index_xml,
+)
+from icdbridge.errors import DataNotFoundError, InputFormatError
+
+INDEX_DIR = ("icd10cm-index-2025",)
+
+# A small Index to Diseases following icd10cm_index_2025.xsd: letter → mainTerm → term levels,
+# title with nemod, code, manif, see, seeAlso, seecat, and an addenda <diff> title.
+SAMPLE_INDEX = """<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.index>
+  <version>2025</version>
+  <title>ICD-10-CM INDEX TO DISEASES and INJURIES</title>
+  <letter>
+    <title>A</title>
+    <mainTerm>
+      <title>Abdominalgia</title>
+      <see>Pain, abdominal</see>
+    </mainTerm>
+    <mainTerm>
+      <title>Amyloidosis<nemod>(generalized) (primary)</nemod></title>
+      <code>E85.9</code>
+      <term level="1">
+        <title>heart</title>
+        <code>E85.4</code>
+        <manif>I43</manif>
+      </term>
+    </mainTerm>
+  </letter>
+  <letter>
+    <title>D</title>
+    <mainTerm>
+      <title>Diabetes, diabetic<nemod>(mellitus) (sugar)</nemod></title>
+      <seeAlso>E08-E13 with .9</seeAlso>
+      <code>E11.9</code>
+      <term level="1">
+        <title>with</title>
+        <term level="2">
+          <title>amyotrophy</title>
+          <code>E11.44</code>
+        </term>
+      </term>
+    </mainTerm>
+  </letter>
+  <letter>
+    <title>F</title>
+    <mainTerm>
+      <title>Fracture, traumatic</title>
+      <term level="1">
+        <title>acetabulum</title>
+        <code>S32.40-</code>
+      </term>
+    </mainTerm>
+  </letter>
+  <letter>
+    <title>P</title>
+    <mainTerm>
+      <title>Pain<nemod>(s)</nemod></title>
+      <seeAlso>Painful</seeAlso>
+      <code>R52</code>
+      <term level="1">
+        <title>abdominal</title>
+        <code>R10.9</code>
+      </term>
+    </mainTerm>
+    <mainTerm>
+      <diff><unc>Pain</unc><new>ful</new><old>fully</old></diff>
+      <seecat>R52</seecat>
+    </mainTerm>
+  </letter>
+</ICD10CM.index>
+"""
+
+
+@pytest.fixture
+def sample_xml(tmp_path: Path) -> Path:
+    path = tmp_path / "icd10cm_index_2025.xml"
+    path.write_text(SAMPLE_INDEX, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def index() -> AlphabeticIndex:
+    require_data(*INDEX_DIR)
+    return load_index()
+
+
+# ----------------------------------------------------------------- official XML, hand-written
+def test_xml_reader_on_hand_written_sample(sample_xml: Path) -> None:
+    document = read_index_xml(sample_xml)
+    assert document.source == "index" and document.version == "2025"
+    by_text = {term.text(): term for term in document.terms}
+    amyotrophy = by_text["Diabetes, diabetic › with › amyotrophy"]
+    assert amyotrophy.code == "E11.44" and amyotrophy.level == 2
+    assert amyotrophy.modifiers == ("(mellitus) (sugar)", "", "")
+    assert amyotrophy.text(modifiers=True).startswith("Diabetes, diabetic (mellitus) (sugar) › ")
+    heart = by_text["Amyloidosis › heart"]
+    assert heart.code == "E85.4" and heart.manifestation == ("I43",)
+    assert by_text["Abdominalgia"].see == "Pain, abdominal"
+    assert by_text["Painful"].see_category == ("R52",)  # <diff>: new text kept, old dropped
+    assert by_text["Diabetes, diabetic"].see_also == "E08-E13 with .9"
+
+
+def test_hand_written_sample_as_an_index(sample_xml: Path) -> None:
+    index = load_index(source=sample_xml)
+    assert set(index.documents) >= {"index"}
+    assert [p.text() for p in index.paths_for("E11.44", exact=True)] == [
+        "Diabetes, diabetic › with › amyotrophy"
+    ]
+    manifestation = [p for p in index.paths_for("I43") if p.relation == "manifestation"]
+    assert [p.text() for p in manifestation] == ["Amyloidosis › heart"]
+    # See reference resolved: Abdominalgia → Pain › abdominal → R10.9.
+    abdominalgia = index.find("Abdominalgia")
+    reference = index.reference(abdominalgia, "see")
+    assert reference.status == "resolved" and reference.target.text() == "Pain › abdominal"
+    assert index.codes_for("Abdominalgia") == ["R10.9"]
+    assert "Abdominalgia" in [p.text() for p in index.paths_for("R10.9")]
+    # Dash code expanded through the 2026 tabular list.
+    s32 = index.codes_for("Fracture, traumatic, acetabulum", expand=True)
+    assert "S32.401A" in s32 and all(c.startswith("S32.40") for c in s32)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("<ICD10CM.index><letter>", "not well-formed XML"),
+        ("<other/>", "root is not <ICD10CM.index>"),
+        (
+            "<ICD10CM.index><letter><title>A</title><mainTerm><title>X</title>"
+            "<bogus/></mainTerm></letter></ICD10CM.index>",
+            "unexpected element in <mainTerm>",
+        ),
+        (
+            "<ICD10CM.index><letter><title>A</title><mainTerm><title>X</title>"
+            '<term level="3"><title>y</title></term></mainTerm></letter></ICD10CM.index>',
+            "term level does not follow its nesting",
+        ),
+    ],
+)
+def test_xml_reader_refuses_bad_files(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "bad.xml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputFormatError, match=needle) as raised:
+        read_index_xml(path)
+    assert str(path) in str(raised.value)
+
+
+# ----------------------------------------------------------------- flattened CSV, hand-written
+def test_flat_csv_levels_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "flat.csv"
+    path.write_text(
+        "RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code\n"
+        "1,D,0,Disorder,,,,F99\n2,D,1,pain,,,,\n3,D,2,persistent,,,,\n"
+        "4,D,3,,,,(somatoform),F45.41\n5,D,0,Dementia,,,,F03.90\n",
+        encoding="utf-8",
+    )
+    terms = read_flat_csv(path).terms
+    assert terms[3].titles == ("Disorder", "pain", "persistent", "somatoform")
+    assert terms[3].parent == 2 and terms[4].parent is None
+    path.write_text(
+        "RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code\n1,A,0,X,,,,\n2,A,2,y,,,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFormatError, match=r"line 3: Level 2 has no parent"):
+        read_flat_csv(path)
+    path.write_text(
+        "RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code\n1,A,0,X,,,,E11.9.9\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFormatError, match=r"line 2: Code is not an ICD-10-CM code"):
+        read_flat_csv(path)
+
+
+def test_missing_data_says_where_to_get_it(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError, match="Table and Index"):
+        locate_index(source=tmp_path / "nowhere")
+    with pytest.raises(DataNotFoundError, match="CDC NCHS"):
+        locate_index(source=tmp_path)  # exists, but holds no Index file
+
+
+# ----------------------------------------------------------------- expansion (tabular only)
+def test_dash_and_category_expansion() -> None:
+    expand = CodeExpander(get_terminology("icd10cm", "2026"))
+    dash = expand("S32.40-")
+    assert dash.status == "expanded"
+    assert set(dash.targets) == {
+        f"S32.40{d}{s}" for d in "129" for s in "ABDGKS"
+    }  # left / right / unspecified acetabulum, six 7th characters
+    assert expand("E11.44").status == "billable" and expand("E11.44").targets == ("E11.44",)
+    needs_seventh = expand("T39.1X5")  # drug-table codes need the 7th character
+    assert needs_seventh.targets == ("T39.1X5A", "T39.1X5D", "T39.1X5S")
+    assert expand("Z99.999").status == "not_defined"
+    cm = get_terminology("icd10cm")
+    assert category_note_codes("E08-E13 with .620", cm) == (
+        "E08.620",
+        "E09.620",
+        "E10.620",
+        "E11.620",
+        "E13.620",
+    )
+    fourth = category_note_codes("N00-N07 with fourth character .0", cm)
+    assert fourth[:2] == ("N00.0", "N01.0") and all(c[4] == "0" for c in fourth)
+
+
+def test_typo_tolerant_vocabulary() -> None:
+    vocabulary = Vocabulary(["essential", "hypertension", "flu"])
+    assert vocabulary.match("hypertension") == [("hypertension", 1.0)]
+    assert vocabulary.match("esential") == [("essential", 0.875)]
+    assert vocabulary.match("flo") == []  # too short to correct
+    assert vocabulary.match("zzzzzzzz") == []
+
+
+@pytest.mark.parametrize("system", ["icd10cm", "icd9cm", "icd10who"])
+def test_typo_tolerant_search_all_systems(system: str) -> None:
+    hits = get_terminology(system).search("esential hypertension", limit=3)
+    top = hits[0][0]
+    assert top in {"I10", "401"} and 0.9 < hits[0][1] < 1.0
+
+
+# ----------------------------------------------------------------- real FY2025 files
+def test_flat_csv_real_structure(index: AlphabeticIndex) -> None:
+    document = index.documents["index"]
+    assert document.format == "flat-csv" and len(document.terms) == 81024
+    assert sum(term.parent is None for term in document.terms) == 8100
+    assert all(
+        term.parent is None or document.terms[term.parent].level == term.level - 1
+        for term in document.terms
+    )
+    paths = [p.text() for p in index.paths_for("E11.44", exact=True)]
+    assert "Diabetes, diabetic › with › amyotrophy" in paths
+
+
+def test_real_dash_code_entry(index: AlphabeticIndex) -> None:
+    term = index.find("Fracture, traumatic, acetabulum")
+    assert term is not None and term.code == "S32.40-"
+    codes = index.codes_for(term, expand=True)
+    assert "S32.401A" in codes and "S32.409S" in codes and len(codes) == 18
+    path = next(p for p in index.paths_for("S32.401A") if p.term.id == term.id)
+    assert path.exact is False and path.code == "S32.40-"
+
+
+def test_real_see_and_see_also(index: AlphabeticIndex) -> None:
+    abdominalgia = index.find("Abdominalgia")
+    see = index.reference(abdominalgia, "see")
+    assert see.status == "resolved" and see.target.titles == ("Pain", "abdominal")
+    painful = index.reference(index.find("Pain"), "see_also")
+    assert painful.status == "resolved" and painful.target.titles == ("Painful",)
+    statuses = {}
+    for reference in index.references():
+        statuses[reference.status] = statuses.get(reference.status, 0) + 1
+    total = sum(statuses.values())
+    assert statuses["resolved"] / total > 0.75  # most references name a real term
+    # Neoplasm Table see-also into its own rows.
+    wall = index.find("Neoplasm, neoplastic, abdomen, wall", "neoplasm")
+    assert index.reference(wall, "see_also").target.text() == (
+        "Neoplasm, neoplastic › abdomen, abdominal › wall › skin"
+    )
+
+
+def test_real_drug_table_columns(index: AlphabeticIndex) -> None:
+    row = index.drug("Acetaminophen")
+    assert row is not None
+    assert row["poisoning_accidental"] == "T39.1X1" and row["poisoning_intentional"] == "T39.1X2"
+    assert row["adverse_effect"] == "T39.1X5" and row["underdosing"] == "T39.1X6"
+    insulin = index.drug("Insulin")
+    assert insulin.term.modifiers[0].startswith("(amorphous)")
+    # Across the table: every adverse-effect cell is a T code whose last character is 5
+    # (T39.1X5, T37.95), every underdosing cell one ending in 6.
+    rows = index.table("drug")
+    adverse = [r["adverse_effect"] for r in rows if r["adverse_effect"]]
+    under = [r["underdosing"] for r in rows if r["underdosing"]]
+    assert len(adverse) > 3000 and len(under) > 3000
+    assert all(c.startswith("T") and c.endswith("5") for c in adverse)
+    assert all(c.startswith("T") and c.endswith("6") for c in under)
+    texts = [p.text() for p in index.paths_for("T39.1X5A")]
+    assert "Acetaminophen › adverse effect" in texts
+
+
+def test_real_neoplasm_table_cells(index: AlphabeticIndex) -> None:
+    lung = index.neoplasm("lung")
+    assert lung.term.titles == ("Neoplasm, neoplastic", "lung")
+    assert lung["malignant_primary"] == "C34.9-" and lung["malignant_secondary"] == "C78.0-"
+    assert lung["benign"] == "D14.3-" and lung["unspecified"] == "D49.1"
+    primaries = [r["malignant_primary"] for r in index.table("neoplasm") if r["malignant_primary"]]
+    assert primaries and all(c.startswith("C") for c in primaries)
+
+
+def test_real_external_cause_index(index: AlphabeticIndex) -> None:
+    fall = index.find("Fall, falling, building")
+    assert fall.source == "eindex" and fall.code == "W20.1"
+    assert fall.modifiers[0] == "(accidental)"
+    eindex = index.documents["eindex"]
+    letters = {}
+    for term in eindex.terms:
+        if term.code:
+            letters[term.code[0]] = letters.get(term.code[0], 0) + 1
+    # External causes V00-Y99, plus a few T codes (foreign bodies, abuse) and Z codes
+    # (occupational exposure).
+    assert set(letters) <= set("TVWXYZ")
+    assert sum(letters[c] for c in "VWXY") / sum(letters.values()) > 0.95
+
+
+def test_real_release_mapping(index: AlphabeticIndex) -> None:
+    mapping = index.release_mapping("2026")
+    assert mapping["printed"] == mapping["billable"] + mapping["expanded"] + mapping["not_defined"]
+    cm = get_terminology("icd10cm", "2026")
+    assert all(not cm.is_defined(c.rstrip("-")) for c in mapping["not_defined_codes"])
+    assert 0.9 < mapping["coverage"] <= 1.0
+    older = index.release_mapping("2024")
+    assert older["label_release"] == "2024" and older["not_defined"] >= mapping["not_defined"]
+    texts = index.label_texts(["E11.44"])
+    assert "Diabetes, diabetic › with › amyotrophy" in texts["E11.44"]
+
+
+# ----------------------------------------------------------------- CLI
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_lookup_index(capsys) -> None:
+    require_data(*INDEX_DIR)
+    code, out, _ = run(["codes", "lookup", "E11.44", "-s", "icd10cm", "--index", "--json"], capsys)
+    assert code == 0
+    paths = json.loads(out)["index"]["paths"]
+    assert paths[0]["text"] == "Diabetes, diabetic › with › amyotrophy" and paths[0]["exact"]
+    code, out, _ = run(["codes", "lookup", "T39.1X5A", "-s", "icd10cm", "--index"], capsys)
+    assert code == 0 and "Acetaminophen" in out and "adverse_effect" in out
+
+
+def test_cli_lookup_index_path_to_official_xml(sample_xml: Path, capsys) -> None:
+    args = ["codes", "lookup", "E85.4", "-s", "icd10cm", "--index-path", str(sample_xml)]
+    code, out, _ = run([*args, "--json"], capsys)
+    assert code == 0
+    assert [p["text"] for p in json.loads(out)["index"]["paths"]] == ["Amyloidosis › heart"]
+
+
+def test_cli_typo_tolerant_search(capsys) -> None:
+    code, out, _ = run(
+        ["codes", "search", "esential hypertension", "-s", "icd10cm", "-n", "3", "--json"],
+        capsys,
+    )
+    assert code == 0 and json.loads(out)[0]["code"] == "I10"
+    code, out, _ = run(
+        ["codes", "search", "esential hypertension", "-s", "icd9cm", "-n", "3", "--json"], capsys
+    )
+    assert code == 0 and json.loads(out)[0]["code"] == "401"
+
+
+def test_cli_search_finds_index_terms(capsys) -> None:
+    require_data(*INDEX_DIR)
+    code, out, _ = run(
+        ["codes", "search", "acetaminophen underdosing", "-s", "icd10cm", "--json"], capsys
+    )
+    hits = json.loads(out)
+    assert code == 0 and hits[0]["code"] == "T39.1X6"
+    assert hits[0]["matched"] == "Acetaminophen [underdosing]"
+
+
+def test_cli_index_missing_is_one_line(tmp_path: Path, capsys) -> None:
+    args = ["codes", "lookup", "E11.9", "-s", "icd10cm", "--index-path", str(tmp_path / "x")]
+    code, _, err = run(args, capsys)
+    assert code == 2 and "Table and Index" in err and "Traceback" not in err
