@@ -404,9 +404,11 @@ class AlphabeticIndex:
             ``label_release``; ``printed`` (distinct codes the Index prints, notes excluded);
             counts ``billable``, ``expanded`` (dash or non-billable codes replaced by their
             billable descendants), ``not_defined`` (codes the release lacks) and the
-            ``not_defined_codes`` themselves; ``reached`` (distinct billable codes reached);
-            ``billable_in_release`` and ``coverage`` (share of the release's billable codes with
-            at least one path).
+            ``not_defined_codes`` themselves; ``expanded_without_dash`` (expanded codes printed
+            without ``-``: 7th-character-less table codes, categories, codes split since);
+            ``reached`` (distinct billable codes reached) and ``reached_exact`` (reached by a
+            path printing the code itself); ``billable_in_release`` and ``coverage`` (share of
+            the release's billable codes with at least one path).
         """
         release = self._release(label_release)
         printed = sorted(
@@ -417,16 +419,19 @@ class AlphabeticIndex:
             statuses[release.expand(code).status].append(code)
         billable = release.terminology.codes(leaves_only=True)
         reached = [c for c in billable if c in release.by_code]
+        reached_exact = [c for c in reached if any(p.exact for p in release.by_code[c])]
         return {
             "index_release": self.release,
             "label_release": release.terminology.release,
             "printed": len(printed),
             "billable": len(statuses["billable"]),
             "expanded": len(statuses["expanded"]),
+            "expanded_without_dash": sum(not c.endswith("-") for c in statuses["expanded"]),
             "dash_codes": sum(code.endswith("-") for code in printed),
             "not_defined": len(statuses["not_defined"]),
             "not_defined_codes": statuses["not_defined"],
             "reached": len(reached),
+            "reached_exact": len(reached_exact),
             "billable_in_release": len(billable),
             "coverage": round(len(reached) / len(billable), 4) if billable else 0.0,
         }
