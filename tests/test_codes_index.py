@@ -389,3 +389,29 @@ def test_cli_index_missing_is_one_line(tmp_path: Path, capsys) -> None:
     args = ["codes", "lookup", "E11.9", "-s", "icd10cm", "--index-path", str(tmp_path / "x")]
     code, _, err = run(args, capsys)
     assert code == 2 and "Table and Index" in err and "Traceback" not in err
+
+
+def test_real_see_into_neoplasm_table(index: AlphabeticIndex) -> None:
+    # "Adenocarcinoma, apocrine, breast - see Neoplasm, breast, malignant": the row "breast"
+    # of the Neoplasm Table, column malignant primary.
+    term = index.find("Adenocarcinoma, apocrine, breast")
+    reference = index.reference(term, "see")
+    assert reference.status == "resolved" and reference.remainder == "malignant"
+    assert reference.target.titles == ("Neoplasm, neoplastic", "breast")
+    via = [p for p in index.paths_for("C50.919") if p.term.id == term.id]
+    assert via and via[0].relation == "see" and via[0].column == "malignant_primary"
+    assert via[0].text() == "Adenocarcinoma › apocrine › breast"
+    whole_column = next(r for r in index.references() if r.text == "Neoplasm, benign, by site")
+    assert whole_column.status == "table" and whole_column.target is None
+
+
+def test_cli_search_without_index_material(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ICDBRIDGE_DATA", str(tmp_path))
+    args = ["codes", "search", "esential hypertension", "-s", "icd10cm", "-n", "2", "--json"]
+    code, out, err = run(args, capsys)
+    assert code == 0 and json.loads(out)[0]["code"] == "I10"
+    assert "Index terms not searched" in err and "Table and Index" in err
+    code, out, err = run([*args, "--no-index"], capsys)
+    assert code == 0 and err == ""
+    code, _, err = run([*args, "--index"], capsys)
+    assert code == 2 and "Table and Index" in err and len(err.strip().splitlines()) == 1

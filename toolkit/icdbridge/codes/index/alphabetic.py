@@ -38,7 +38,7 @@ from icdbridge.codes.index.resolve import (
     category_note_codes,
     undash,
 )
-from icdbridge.codes.index.tables import TABLE_COLUMNS, TableRow, table_rows
+from icdbridge.codes.index.tables import TABLE_COLUMNS, TableRow, behaviour_column, table_rows
 from icdbridge.errors import NotDefinedError
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -124,7 +124,8 @@ class AlphabeticIndex:
 
         Relations: ``code``, ``manifestation``, ``cell`` (tables), ``see_category`` (category
         notes, whose ``code`` is the note text), and ``see`` (a term whose "see" reference
-        resolves fully to a term with a code: the referring term is another path to that code).
+        resolves fully to a term with a code, or to a Neoplasm Table row and a behaviour: the
+        referring term is another path to that code).
         """
         columns = {key: label for table in TABLE_COLUMNS.values() for key, label in table.items()}
         for term in self.terms():
@@ -139,10 +140,15 @@ class AlphabeticIndex:
                 yield IndexPath(term, note, "see_category")
             if term.see and not term.code:
                 reference = self.reference(term, "see")
-                if reference is not None and reference.status == "resolved":
-                    target = reference.target
-                    if target is not None and target.code:
-                        yield IndexPath(term, target.code, "see")
+                if reference is None or reference.status != "resolved" or not reference.target:
+                    continue
+                target = reference.target
+                if target.code:
+                    yield IndexPath(term, target.code, "see")
+                column = behaviour_column(reference.remainder) if target.cells else None
+                for cell in target.cells:  # "see Neoplasm, breast, malignant"
+                    if cell.column == column:
+                        yield IndexPath(term, cell.code, "see", cell.column, columns[cell.column])
 
     # ----------------------------------------------------------------- references
     @cached_property

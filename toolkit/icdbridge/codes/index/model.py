@@ -134,10 +134,10 @@ class IndexPath:
         return self.term.titles
 
     def text(self, *, modifiers: bool = False) -> str:
-        """The path as a label text; table cells end with their column, e.g.
-        ``"Acetaminophen › adverse effect"``."""
+        """The path as a label text; a table cell's path ends with its column, e.g.
+        ``"Acetaminophen › adverse effect"`` (a see reference into a table row does not)."""
         text = self.term.text(modifiers=modifiers)
-        if self.column_label:
+        if self.column_label and self.relation == "cell":
             text += PATH_SEPARATOR + self.column_label.lower()
         return text
 
@@ -187,11 +187,13 @@ class CrossReference:
         text: The reference as printed (``"Pain, abdominal"``).
         status: ``"resolved"`` (every part matched a term), ``"partial"`` (a leading part matched;
             the rest is an instruction such as ``"by site"``), ``"table"`` (a reference to the
-            Table of Drugs and Chemicals or the Neoplasm Table as a whole), ``"category"`` (a note
+            Table of Drugs and Chemicals, or to a whole column of the Neoplasm Table:
+            ``"Neoplasm, benign, by site"``), ``"category"`` (a note
             naming code categories, e.g. ``"E08-E13 with .620"``), ``"generic"`` (``"condition"``,
             ``"specific substance"``...) or ``"unresolved"``.
         target: The deepest term matched, or ``None``.
-        remainder: The words that no term matched (``"by type of instrument"``).
+        remainder: The words that no term matched (``"by type of instrument"``); for a
+            Neoplasm Table reference, also the behaviour it names (``"malignant"``).
     """
 
     term: IndexTerm

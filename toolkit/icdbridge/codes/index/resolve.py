@@ -184,9 +184,11 @@ def _key(text: str) -> str:
 
 def _aliases(title: str) -> list[list[str]]:
     """Keys a reference may use for ``title``, best first: the whole title; its first
-    comma-separated part (the head word of ``"Diabetes, diabetic"``); its other parts."""
+    comma-separated part (the head word of ``"Diabetes, diabetic"``); its other parts; the first
+    word of a several-word title (``"carpal"`` for ``"carpal bone(s)"``)."""
     parts = [_key(part) for part in title.split(",")]
-    tiers = [[_key(title)], parts[:1], parts[1:]]
+    first_words = [part.split()[0] for part in parts[:1] if " " in part]
+    tiers = [[_key(title)], parts[:1], parts[1:], first_words]
     out: list[list[str]] = []
     for tier in tiers:
         keys = []
@@ -197,6 +199,10 @@ def _aliases(title: str) -> list[list[str]]:
     return out
 
 
+_BEHAVIOURS = frozenset(
+    {"malignant", "benign", "secondary", "in situ", "uncertain behavior", "unspecified behavior"}
+    | {"malignant primary", "malignant secondary", "uncertain", "unspecified", "primary"}
+)
 _BRANCHES = 12
 _BUDGET = 400
 _CONNECTORS = re.compile(r"^(with|without|in|due to|following)\s+(.+)$", re.IGNORECASE)
@@ -218,12 +224,12 @@ class ReferenceResolver:
     def __init__(self, documents: dict[str, IndexDocument]) -> None:
         self.documents = documents
         self._children: dict[tuple[str, int | None], dict[str, list[IndexTerm]]] = {}
-        tiers: list[list[tuple[IndexTerm, list[str]]]] = [[], [], []]
+        tiers: list[list[tuple[IndexTerm, list[str]]]] = [[], [], [], []]
         for document in documents.values():
             for term in document.terms:
                 for tier, keys in enumerate(_aliases(term.title)):
                     tiers[tier].append((term, keys))
-        for tier in tiers:  # whole titles first, then head words, then other parts
+        for tier in tiers:  # whole titles first, then head words, other parts, first words
             for term, keys in tier:
                 slot = self._children.setdefault((term.source, term.parent), {})
                 for alias in keys:
@@ -241,6 +247,18 @@ class ReferenceResolver:
             return CrossReference(term, kind, text, "table")
         # "Encephalopathy; and see also Epilepsy": the first reference is resolved.
         parts = [p.strip() for p in text.split(";")[0].split(",") if p.strip()]
+        column = ""
+        if _key(parts[0]) == "neoplasm":
+            # "Neoplasm, breast, malignant": the row "breast" of the Neoplasm Table, column
+            # "malignant" (kept as the remainder); "Neoplasm, benign, by site": a whole column.
+            instructions = [
+                p for p in parts[1:] if _key(p) in _BEHAVIOURS or _key(p).startswith("by ")
+            ]
+            if instructions:
+                column = ", ".join(instructions)
+                parts = [p for p in parts if p not in instructions]
+                if len(parts) == 1:
+                    return CrossReference(term, kind, text, "table", remainder=column)
         sources = [term.source, *(s for s in self.documents if s != term.source)]
         ancestors = self._ancestors(term)
         relative = [(term.source, a.id) for a in ancestors]
@@ -269,8 +287,9 @@ class ReferenceResolver:
             status = "generic" if text[:1].islower() else "unresolved"
             return CrossReference(term, kind, text, status, remainder=text)
         remainder = ", ".join(parts[consumed:])
+        status = "partial" if remainder else "resolved"
         return CrossReference(
-            term, kind, text, "partial" if remainder else "resolved", target, remainder
+            term, kind, text, status, target, ", ".join(p for p in (remainder, column) if p)
         )
 
     def _ancestors(self, term: IndexTerm) -> list[IndexTerm]:

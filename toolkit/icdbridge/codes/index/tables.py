@@ -106,3 +106,24 @@ class TableRow:
 def table_rows(terms: list[IndexTerm]) -> list[TableRow]:
     """The rows of a table document: every term, with its non-empty cells by column key."""
     return [TableRow(term, {cell.column: cell.code for cell in term.cells}) for term in terms]
+
+
+_BEHAVIOUR_WORDS: tuple[tuple[str, str], ...] = (
+    ("secondary", "malignant_secondary"),
+    ("in situ", "in_situ"),
+    ("malignant", "malignant_primary"),  # "malignant" alone means primary
+    ("benign", "benign"),
+    ("uncertain", "uncertain"),
+    ("unspecified", "unspecified"),
+)
+
+
+def behaviour_column(text: str) -> str | None:
+    """Neoplasm-table column a reference's behaviour words name, or ``None``.
+
+    Example:
+        >>> behaviour_column("malignant"), behaviour_column("in situ, by site")
+        ('malignant_primary', 'in_situ')
+    """
+    lowered = text.lower()
+    return next((key for word, key in _BEHAVIOUR_WORDS if word in lowered), None)
