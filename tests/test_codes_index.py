@@ -329,6 +329,11 @@ def test_real_release_mapping(index: AlphabeticIndex) -> None:
     cm = get_terminology("icd10cm", "2026")
     assert all(not cm.is_defined(c.rstrip("-")) for c in mapping["not_defined_codes"])
     assert 0.9 < mapping["coverage"] <= 1.0
+    # Through the release diff 2024 → 2026: new codes the FY2025 Index already reaches, and
+    # codes removed by the diff that it still prints (split since; expanded to the new children).
+    assert mapping["added_in_diff"] == 739 and 0 < mapping["added_reached"] < 739
+    assert 0 < mapping["removed_printed"] <= mapping["removed_in_diff"] == 64
+    assert mapping["added_reached_exact"] <= mapping["added_reached"]
     older = index.release_mapping("2024")
     assert older["label_release"] == "2024" and older["not_defined"] >= mapping["not_defined"]
     texts = index.label_texts(["E11.44"])

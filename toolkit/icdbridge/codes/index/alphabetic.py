@@ -414,7 +414,11 @@ class AlphabeticIndex:
             without ``-``: 7th-character-less table codes, categories, codes split since);
             ``reached`` (distinct billable codes reached) and ``reached_exact`` (reached by a
             path printing the code itself); ``billable_in_release`` and ``coverage`` (share of
-            the release's billable codes with at least one path).
+            the release's billable codes with at least one path). For a release other than
+            2024, the release diff from 2024: ``added_in_diff`` codes, how many of them the
+            Index reaches (``added_reached``, ``added_reached_exact``), and how many codes the
+            diff removed the Index still prints (``removed_printed``; they expand to their new
+            children).
         """
         release = self._release(label_release)
         printed = sorted(
@@ -426,6 +430,25 @@ class AlphabeticIndex:
         billable = release.terminology.codes(leaves_only=True)
         reached = [c for c in billable if c in release.by_code]
         reached_exact = [c for c in reached if any(p.exact for p in release.by_code[c])]
+        diff = {}
+        terminology = release.terminology
+        other = "2024" if terminology.release != "2024" else None
+        if other is not None and hasattr(terminology, "added_codes"):
+            # The release diff FY2024 → label release: new codes reached by the Index, and codes
+            # the Index prints that the diff removed (split into new children since).
+            added = terminology.added_codes(other)
+            removed = set(terminology.removed_codes(other))
+            undashed = {canonical_icd10(undash(code).upper()) for code in printed}
+            diff = {
+                "diff_from": other,
+                "added_in_diff": len(added),
+                "added_reached": sum(code in release.by_code for code in added),
+                "added_reached_exact": sum(
+                    any(p.exact for p in release.by_code.get(code, ())) for code in added
+                ),
+                "removed_in_diff": len(removed),
+                "removed_printed": len(removed & undashed),
+            }
         return {
             "index_release": self.release,
             "label_release": release.terminology.release,
@@ -440,4 +463,5 @@ class AlphabeticIndex:
             "reached_exact": len(reached_exact),
             "billable_in_release": len(billable),
             "coverage": round(len(reached) / len(billable), 4) if billable else 0.0,
+            **diff,
         }
