@@ -194,6 +194,19 @@ def test_flat_csv_levels_and_errors(tmp_path: Path) -> None:
         read_flat_csv(path)
 
 
+def test_official_xml_preferred_to_flattened_csv(sample_xml: Path) -> None:
+    flat = sample_xml.parent / "icd10cm_index_2025.flattened.csv"
+    flat.write_text(
+        "RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code\n1,A,0,Abasia,,,,R26.2\n",
+        encoding="utf-8",
+    )
+    assert locate_index(source=sample_xml.parent) == {"index": sample_xml}
+    sample_xml.unlink()
+    assert locate_index(source=sample_xml.parent) == {"index": flat}
+    index = load_index(source=flat)
+    assert [(t.title, codes) for t, codes in index.term_codes()] == [("Abasia", ("R26.2",))]
+
+
 def test_missing_data_says_where_to_get_it(tmp_path: Path) -> None:
     with pytest.raises(DataNotFoundError, match="Table and Index"):
         locate_index(source=tmp_path / "nowhere")

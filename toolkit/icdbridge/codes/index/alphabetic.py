@@ -8,6 +8,7 @@ answers, for a label-space release of ICD-10-CM (default: the terminology's defa
 * :meth:`AlphabeticIndex.codes_for` — the codes a term leads to;
 * :meth:`AlphabeticIndex.search` — Index terms matching words (typo tolerant);
 * :meth:`AlphabeticIndex.label_texts` — extra label texts per code, for a model;
+* :meth:`AlphabeticIndex.term_codes` — every term with the billable codes it leads to;
 * :meth:`AlphabeticIndex.drug` / :meth:`AlphabeticIndex.neoplasm` — table rows by term;
 * :meth:`AlphabeticIndex.release_mapping` — how the Index's codes land in the label release.
 
@@ -323,6 +324,27 @@ class AlphabeticIndex:
             if texts:
                 out[code] = list(dict.fromkeys(texts))
         return out
+
+    def term_codes(
+        self, source: str | None = None, *, label_release: str | None = None
+    ) -> Iterator[tuple[IndexTerm, tuple[str, ...]]]:
+        """Every term that leads to a code, with the billable codes of the label release it
+        leads to (its own code, manifestation codes, cells, category notes, "see" targets) —
+        e.g. a phrase dictionary for a lexical matcher. Terms reaching no billable code are
+        left out."""
+        release = self._release(label_release)
+        by_term: dict[tuple[str, int], list[str]] = {}
+        terms: dict[tuple[str, int], IndexTerm] = {}
+        for code, paths in release.by_code.items():
+            if not release.terminology.is_leaf(code):
+                continue
+            for path in paths:
+                key = (path.source, path.term.id)
+                terms[key] = path.term
+                by_term.setdefault(key, []).append(code)
+        for key in sorted(by_term, key=lambda k: (list(self.documents).index(k[0]), k[1])):
+            if source is None or key[0] == source:
+                yield terms[key], tuple(dict.fromkeys(by_term[key]))
 
     # ----------------------------------------------------------------- search
     @cached_property
