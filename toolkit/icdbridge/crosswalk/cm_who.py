@@ -40,7 +40,7 @@ from icdbridge.errors import DataNotFoundError, InputFormatError
 NAME = "icd10cm-icd10who-prefix"
 WHO_RELEASE = "2019"
 OVERRIDES_FILE = "icd10cm-icd10who-overrides.csv"
-ACTIONS = ("no-who-equivalent", "map", "same-meaning")
+ACTIONS = ("no-who-equivalent", "map", "same-code")
 EXACTNESS = {"exact": Exactness.EXACT, "approximate": Exactness.APPROXIMATE}
 WILDCARD = "?"
 
@@ -53,6 +53,7 @@ EQUIVALENT = "equivalent"
 NO_EQUIVALENT = "no-WHO-equivalent"
 OVERRIDE = "override"
 REVIEWED = "reviewed"
+SCOPE_DIFFERS = "scope-differs"
 CM_SUBDIVISION = NARROWER
 
 
@@ -62,12 +63,14 @@ class Override:
 
     A ``map`` or ``no-who-equivalent`` row applies to ``icd10cm`` and every CM code below it (the
     longest matching row wins); ``?`` in ``icd10cm`` matches any one character (``T42.4?5``: every
-    adverse-effect code of T42.4). A ``same-meaning`` row applies to that one code only: the
-    audit found different wording, a reviewer found the same meaning.
+    adverse-effect code of T42.4). A ``same-code`` row applies to that one code only: it keeps
+    the WHO code of the same string, ``exact`` when a reviewer found the same meaning behind
+    different wording, ``approximate`` when the scope differs (codes below it follow the
+    prefix rule).
 
     Attributes:
         icd10cm: The CM code or pattern as written in the table.
-        action: ``map``, ``no-who-equivalent`` or ``same-meaning``.
+        action: ``map``, ``no-who-equivalent`` or ``same-code``.
         targets: WHO codes of a ``map`` row (several: a candidate set or a combination).
         exactness: ``exact`` or ``approximate`` (the label of the row's own code; codes below a
             row are always approximate).
@@ -84,7 +87,7 @@ class Override:
 
     @property
     def icd10who(self) -> str | None:
-        """The first WHO target (``None`` for ``no-who-equivalent`` / ``same-meaning``)."""
+        """The first WHO target (``None`` for ``no-who-equivalent`` / ``same-code``)."""
         return self.targets[0] if self.targets else None
 
     @property
@@ -101,7 +104,7 @@ def read_overrides(path: Path | str | None = None) -> dict[str, Override]:
 
     Raises:
         InputFormatError: unknown action or exactness, a ``map`` row without a target, a row
-            without reason, a ``same-meaning`` row with a pattern, or a CM code listed twice.
+            without reason, a ``same-code`` row with a pattern, or a CM code listed twice.
     """
     path = Path(path) if path is not None else mappings_dir() / OVERRIDES_FILE
     if not path.exists():
@@ -120,7 +123,7 @@ def read_overrides(path: Path | str | None = None) -> dict[str, Override]:
             if action == "map" and not targets:
                 raise InputFormatError(path, "a 'map' override needs an icd10who code", line)
             exactness = (row.get("exactness") or "").strip() or (
-                "exact" if action == "same-meaning" else "approximate"
+                "exact" if action == "same-code" else "approximate"
             )
             if exactness not in EXACTNESS:
                 raise InputFormatError(
@@ -132,8 +135,8 @@ def read_overrides(path: Path | str | None = None) -> dict[str, Override]:
             code = (row.get("icd10cm") or "").strip().upper()
             if not code:
                 raise InputFormatError(path, "icd10cm is empty", line)
-            if action == "same-meaning" and WILDCARD in code:
-                raise InputFormatError(path, "a 'same-meaning' row names one code", line, code)
+            if action == "same-code" and WILDCARD in code:
+                raise InputFormatError(path, "a 'same-code' row names one code", line, code)
             key = code.replace(".", "")
             if key in out:
                 raise InputFormatError(path, "CM code listed twice", line, code)
@@ -172,17 +175,17 @@ class CmToWho(Hop):
     def override_for(self, code: str) -> Override | None:
         """The override that applies to canonical CM ``code``.
 
-        A ``same-meaning`` row of the code itself first; else the longest ``map`` /
+        A ``same-code`` row of the code itself first; else the longest ``map`` /
         ``no-who-equivalent`` row (plain code prefix or ``?`` pattern) matching the code.
         """
         undotted = code.replace(".", "")
         own = self.overrides.get(undotted)
-        if own is not None and own.action == "same-meaning":
+        if own is not None and own.action == "same-code":
             return own
         best: Override | None = None
         for cut in range(len(undotted), 2, -1):
             found = self.overrides.get(undotted[:cut])
-            if found is not None and found.action != "same-meaning":
+            if found is not None and found.action != "same-code":
                 best = found
                 break
         for pattern in self._patterns:
@@ -200,15 +203,16 @@ class CmToWho(Hop):
     def _compute(self, code: str) -> tuple[Target, ...]:
         who = _who()
         override = self.override_for(code)
-        if override is not None and override.action == "same-meaning":
+        if override is not None and override.action == "same-code":
+            exact = override.exactness == "exact"
             return (
                 Target(
                     code=code,
                     system="icd10who",
-                    exactness=Exactness.EXACT,
+                    exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
                     source=NAME,
                     release=WHO_RELEASE,
-                    relation=f"{IDENTICAL} ({REVIEWED})",
+                    relation=f"{IDENTICAL if exact else SCOPE_DIFFERS} ({REVIEWED})",
                     title=who.description(code),
                     note=override.reason,
                 ),

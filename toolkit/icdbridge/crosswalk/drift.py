@@ -254,8 +254,8 @@ def cm_who_verdict(code: str, overrides: str | None = None) -> Verdict:
         return Verdict("identical (prefix rule)", coded, exactness, "", curated=False)
     if override.action == "no-who-equivalent":
         verdict = "no-WHO-equivalent"
-    elif override.action == "same-meaning":
-        verdict = "same-meaning"
+    elif override.action == "same-code":
+        verdict = "same-meaning" if override.exactness == "exact" else "same-code-scope-differs"
     else:
         verdict = "map"
     where = "" if override.icd10cm.replace(".", "") == code.replace(".", "") else (
