@@ -170,9 +170,7 @@ def _print_code(mapping: Mapping, as_json: bool, titles: bool = True) -> None:
     if as_json:
         typer.echo(json.dumps(mapping.to_dict(), indent=2))
         return
-    expanded = (
-        f" through {mapping.expanded_from} descendants" if mapping.expanded_from else ""
-    )
+    expanded = f" through {mapping.expanded_from} descendants" if mapping.expanded_from else ""
     typer.echo(
         f"{mapping.source_code} ({mapping.source_system}) → {mapping.target_system}: "
         f"status {mapping.status}{expanded}, exactness {mapping.outcome}"

@@ -157,7 +157,7 @@ def _coded(code: str) -> str:
 
 def _matches(pattern: str, undotted: str) -> bool:
     return len(undotted) >= len(pattern) and all(
-        p == WILDCARD or p == c for p, c in zip(pattern, undotted, strict=False)
+        p in (WILDCARD, c) for p, c in zip(pattern, undotted, strict=False)
     )
 
 

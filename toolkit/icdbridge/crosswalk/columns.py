@@ -96,9 +96,7 @@ class MappingColumns:
             self._keep.append(mapping)  # keep ids valid
         return found
 
-    def exploded(
-        self, mapping: Mapping
-    ) -> list[tuple[str, str | None, str, str, str, str, str]]:
+    def exploded(self, mapping: Mapping) -> list[tuple[str, str | None, str, str, str, str, str]]:
         """Cells of :data:`ADDED_EXPLODED`, one tuple per coded target (one row if none)."""
         key = -id(mapping)
         found = self._cache.get(key)

@@ -258,8 +258,10 @@ def cm_who_verdict(code: str, overrides: str | None = None) -> Verdict:
         verdict = "same-meaning" if override.exactness == "exact" else "same-code-scope-differs"
     else:
         verdict = "map"
-    where = "" if override.icd10cm.replace(".", "") == code.replace(".", "") else (
-        f" [row {override.icd10cm}]"
+    where = (
+        ""
+        if override.icd10cm.replace(".", "") == code.replace(".", "")
+        else (f" [row {override.icd10cm}]")
     )
     return Verdict(verdict, coded, exactness, override.reason + where)
 
@@ -421,9 +423,7 @@ def drift_audit(
 CACHE_SUBDIR = "drift_embeddings"
 
 
-def title_cosines(
-    pairs: Sequence[tuple[str, str]], encoder_path: str | None = None
-) -> list[float]:
+def title_cosines(pairs: Sequence[tuple[str, str]], encoder_path: str | None = None) -> list[float]:
     """Cosine of the label-encoder embeddings of each title pair (cached on disk).
 
     The cache key is the encoder's identity (weights fingerprint and precision) and the SHA-256 of

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from icdbridge.crosswalk.model import Exactness, Mapping, Target, status_of
-from icdbridge.crosswalk.similarity import is_unspecified, title_similarity
+from icdbridge.crosswalk.similarity import coverages, is_unspecified
 from icdbridge.errors import UnknownSystemError
 
 _RELATION_RANK = {"Equivalent": 0, "identical": 0, None: 1, "Subclass": 2, "Superclass": 3}
@@ -50,6 +50,15 @@ def rank(target: Target, position: int = 0) -> tuple:
     )
 
 
+def _status(mapping: Mapping, kept: tuple[Target, ...]) -> str:
+    """Status after a policy: recomputed from the kept targets; a category input stays
+    ``category-expanded`` while it reaches a code."""
+    status = status_of(kept)
+    if mapping.expanded_from and status in ("mapped", "combination"):
+        return "category-expanded"
+    return status
+
+
 def keep_all(mapping: Mapping) -> Mapping:
     """Every target (the default; lossless)."""
     return mapping
@@ -62,15 +71,16 @@ def _title(system: str, code: str | None, given: str | None = None) -> str:
     return given or title_of(system, code)
 
 
-def meaning_rank(mapping: Mapping, target: Target) -> tuple[bool, float]:
+def meaning_rank(mapping: Mapping, target: Target) -> tuple[bool, float, float]:
     """Sort key of a target by meaning: unspecified-for-unspecified first, then title similarity
-    to the source (higher first). See the module docstring."""
+    to the source (higher first; ties: the higher mean of the two word coverages, i.e. fewer
+    words the source does not have). See the module docstring."""
     source_title = _title(mapping.source_system, mapping.code)
     target_title = _title(target.system, target.code, target.title)
     unspecified_source = mapping.code is not None and is_unspecified(mapping.code, source_title)
     mismatch = unspecified_source and not is_unspecified(target.code or "", target_title)
-    similarity = title_similarity(source_title, target_title) if source_title else 0.0
-    return mismatch, -round(similarity, 6)
+    cover = coverages(source_title, target_title) if source_title else (0.0, 0.0)
+    return mismatch, -round(min(cover), 6), -round(sum(cover) / 2, 6)
 
 
 def keep_best(mapping: Mapping) -> Mapping:
@@ -101,7 +111,7 @@ def keep_best(mapping: Mapping) -> Mapping:
         kept = tuple(per_choice[c] for c in sorted(per_choice))
     codes = {t.code for t in kept}
     runner_up = next((t for _, t in coded if t.code not in codes), None)
-    return replace(mapping, targets=kept, status=status_of(kept), runner_up=runner_up)
+    return replace(mapping, targets=kept, status=_status(mapping, kept), runner_up=runner_up)
 
 
 def keep_exact(mapping: Mapping) -> Mapping:
@@ -111,7 +121,7 @@ def keep_exact(mapping: Mapping) -> Mapping:
     kept = tuple(
         t for t in mapping.targets if t.code is not None and t.path_exactness == Exactness.EXACT
     )
-    return replace(mapping, targets=kept, status=status_of(kept))
+    return replace(mapping, targets=kept, status=_status(mapping, kept))
 
 
 POLICIES: dict[str, Callable[[Mapping], Mapping]] = {

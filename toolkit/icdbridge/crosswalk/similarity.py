@@ -123,16 +123,22 @@ def title_similarity(
             may be found too.
         b_context: Same for ``b``.
     """
+    return min(coverages(a, b, a_context, b_context))
+
+
+def coverages(
+    a: str, b: str, a_context: Iterable[str] = (), b_context: Iterable[str] = ()
+) -> tuple[float, float]:
+    """The two coverages behind :func:`title_similarity`: the share of ``a``'s words found
+    around ``b``, and of ``b``'s words found around ``a`` (both 0 on a contradiction)."""
     words_a, words_b = title_words(a), title_words(b)
     if contradicts(words_a, words_b):
-        return 0.0
-    if not words_a and not words_b:
-        return 1.0
+        return 0.0, 0.0
     around_a = words_a.union(*(title_words(t) for t in a_context))
     around_b = words_b.union(*(title_words(t) for t in b_context))
     cover_b = len(words_b & around_a) / len(words_b) if words_b else 1.0
     cover_a = len(words_a & around_b) / len(words_a) if words_a else 1.0
-    return min(cover_a, cover_b)
+    return cover_a, cover_b
 
 
 RESIDUAL_WORDS = re.compile(r"\b(unspecified|nos|not otherwise specified)\b", re.IGNORECASE)
@@ -151,5 +157,5 @@ def is_unspecified(code: str, title: str | None) -> bool:
     """
     if title and RESIDUAL_WORDS.search(title):
         return True
-    head, dot, tail = code.partition(".")
+    _, dot, tail = code.partition(".")
     return bool(dot) and (tail.endswith("Z") or tail.endswith("9")) and "&" not in code
