@@ -330,6 +330,7 @@ def drift(
 
         register_hierarchy(source, hierarchy)
     check_output(output, [hierarchy])
+    check_output(output.with_suffix(".md"), [hierarchy])
     from icdbridge.cli.progress import spinner
 
     with spinner(f"comparing {source} and {target} titles ..."):

@@ -2,14 +2,19 @@
 
 ICD-10-CM extends WHO ICD-10 but not everywhere in the same meaning. The rule, in order:
 
-1. **Curated override** (``mappings/icd10cm-icd10who-overrides.csv``): the longest CM code in the
-   table that is the code itself or one of its ancestors (by code prefix) decides: either
-   ``no-who-equivalent`` or ``map`` to a named WHO code (always approximate: labelled
-   ``truncated-to-parent (override)``, ``broader (override)`` when the WHO code has the same
-   string but a wider scope, or ``redirected (override)`` to a WHO code elsewhere). Every row
-   states its reason. Overrides catch the places where a WHO code with the *same string* means
-   something else (CM O09 "supervision of high-risk pregnancy" vs WHO O09 "duration of
-   pregnancy"; T76; K55.3; L89 site vs stage; V90-V94 kind of accident vs type of vessel; ...).
+1. **Curated table** (``mappings/icd10cm-icd10who-overrides.csv``, every row with a reason):
+   a ``same-code`` row of the code itself (the same-string WHO code, ``exact`` when a reviewer
+   found the same meaning behind different wording, ``approximate`` when the scope differs);
+   else the longest ``map`` / ``no-who-equivalent`` row that is the code, an ancestor (by code
+   prefix) or a ``?`` pattern matching it (``T42.4?5``: the adverse-effect codes of T42.4 →
+   WHO Y47.1). A ``map`` row names one or more WHO codes with an exactness for its own code;
+   codes below it are approximate. Labels: ``identical``/``broader``/``truncated-to-parent``/
+   ``equivalent``/``redirected`` ``(override)``, ``identical (reviewed)``,
+   ``scope-differs (reviewed)``, ``no-WHO-equivalent (override)``. This is where a WHO code
+   with the *same string* means something else (CM R65.1 non-infectious SIRS vs WHO R65.1
+   infectious SIRS with organ failure; CM K58.1 IBS-C vs WHO K58.1 IBS-D; O09; T76; K55.3; L89
+   site vs stage; V90-V94 ...); the drift audit (:mod:`icdbridge.crosswalk.drift`) lists the
+   pairs to settle.
 2. **Longest WHO-defined prefix**: the CM code itself when WHO defines it (label ``identical``,
    exact), else the longest prefix of at least three characters that WHO defines (label
    ``truncated-to-parent``, approximate: the WHO code is broader).
@@ -17,11 +22,9 @@ ICD-10-CM extends WHO ICD-10 but not everywhere in the same meaning. The rule, i
    Y93, Z68, C7A, D3A, M26 (WHO puts these dentofacial anomalies in K07) fall here because no WHO
    prefix exists.
 
-WHO → CM goes the other way: one WHO code → the CM code itself when CM defines it as a leaf
-(``identical``), else its CM leaf descendants as a candidate set (``cm-subdivision``,
-approximate). CM codes that an override excludes from the WHO code are left out of that set.
-:func:`audit_identical_codes` lists same-string codes whose titles share no words, the starting
-point for curating overrides.
+WHO → CM (:class:`WhoToCm`) goes the other way and never drops a code silently: the identical CM
+leaf, the CM leaf descendants (``narrower``), or the nearest CM code above (``broader``).
+:func:`audit_identical_codes` is the older word-overlap audit, kept for comparison.
 """
 
 from __future__ import annotations
@@ -331,12 +334,16 @@ class WhoToCm(Hop):
             for target in override.targets:
                 if not _below(cm_code.code, target):
                     out.setdefault(target, []).append(cm_code.code)
-        if patterns:
-            for leaf in cm.codes(leaves_only=True):
-                if leaf[0] not in {p.icd10cm[0] for p in patterns}:
+        leaves: dict[str, list[str]] = {}
+        for pattern in patterns:
+            category = pattern.icd10cm[:3]
+            if category not in leaves:
+                leaves[category] = self._leaves(category) if cm.get(category) else []
+            for leaf in leaves[category]:
+                if not _matches(pattern.icd10cm.replace(".", ""), leaf.replace(".", "")):
                     continue
                 found = self.forward.override_for(leaf)
-                if found is not None and found.is_pattern and found.action == "map":
+                if found is pattern and found.action == "map":
                     for target in found.targets:
                         out.setdefault(target, []).append(leaf)
         return out
