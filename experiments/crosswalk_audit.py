@@ -15,7 +15,10 @@
    tables.
 5. **ICD-9-CM → ICD-11 reach and exactness** (README row), with the 2024-01 and 2020-01 tables.
 
-Writes ``experiments/crosswalk_audit.json`` (next to this script) and prints it.
+Writes ``experiments/crosswalk_audit.json`` (``crosswalk_audit_encoder.json`` with
+``--encoder``), next to this script, and prints it. The encoder's embeddings are cached
+(``$ICDBRIDGE_CACHE/drift_embeddings``): the first ``--encoder`` run encodes about 20,000 titles
+(minutes on a shared CPU), later runs reuse them.
 
 Run: ``python experiments/crosswalk_audit.py [--encoder] [--output PATH]``
 """
@@ -119,8 +122,11 @@ def reach_section() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", action="store_true", help="also run the label encoder")
-    parser.add_argument("--output", type=Path, default=HERE / "crosswalk_audit.json")
+    parser.add_argument("--output", type=Path, default=None, help="results JSON")
     args = parser.parse_args()
+    if args.output is None:
+        name = "crosswalk_audit_encoder.json" if args.encoder else "crosswalk_audit.json"
+        args.output = HERE / name
 
     systems = drift_audit("icd10cm", "icd10who", encoder=args.encoder)
     counts = systems.counts()
@@ -129,6 +135,9 @@ def main() -> None:
         counts["lexical_flagged"] = len(kept)
         counts["flagged_by_both_channels"] = sum(
             1 for p in kept if p.semantic is not None and p.semantic < SEMANTIC_THRESHOLD
+        )
+        counts["encoder_alone_would_flag"] = sum(
+            1 for p in systems.pairs if p.semantic is not None and p.semantic < SEMANTIC_THRESHOLD
         )
     releases = drift_audit("icd10cm", "icd10cm", source_release="2024", target_release="2026")
     result = {
