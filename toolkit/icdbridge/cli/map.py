@@ -35,7 +35,9 @@ def map_command(
         str,
         typer.Option(
             "--policy",
-            help="all (default, lossless), best (one target; combinations kept whole) or exact.",
+            help="all (default, lossless), best (one target: unspecified source → unspecified "
+            "target, then title similarity, then exactness; combinations kept whole; the "
+            "runner-up is shown) or exact (only exact targets).",
         ),
     ] = "all",
     who_tables: Annotated[
