@@ -44,6 +44,16 @@ def test_similarity_folds_spelling_and_catches_contradiction() -> None:
     assert title_similarity("Benzodiazepines", "Benzodiazepines", b_context=["Poisoning"]) == 1.0
 
 
+def test_docstring_examples() -> None:
+    import doctest
+
+    from icdbridge.crosswalk import columns, similarity
+
+    for module in (similarity, columns):
+        result = doctest.testmod(module)
+        assert result.attempted and not result.failed, module.__name__
+
+
 def test_unspecified_detection() -> None:
     assert is_unspecified("BA00.Z", "Essential hypertension, unspecified")
     assert is_unspecified("401.9", "Unspecified essential hypertension")

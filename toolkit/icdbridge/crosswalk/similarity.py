@@ -26,8 +26,8 @@ Example:
     1.0
     >>> title_similarity("SIRS of non-infectious origin", "SIRS of infectious origin")
     0.0
-    >>> round(title_similarity("Alcohol abuse", "Alcohol harmful use"), 2)
-    0.5
+    >>> round(title_similarity("Alcohol abuse", "Alcohol harmful use"), 2)  # 1/2 and 1/3
+    0.33
 """
 
 from __future__ import annotations
