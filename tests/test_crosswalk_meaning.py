@@ -173,6 +173,12 @@ def test_drift_between_releases_and_cli(tmp_path: Path, capsys) -> None:
     assert r65["targets"] == "R65.2;R65.3" and "NON-infectious" in r65["reason"]
     assert "0 unsettled" in result.out
     assert "| R65.1 |" in out.with_suffix(".md").read_text(encoding="utf-8")
+    releases = [
+        *("codes", "drift", "--from", "icd10cm", "--release", "2024"),
+        *("--to", "icd10cm", "--to-release", "2026", "-o", tmp_path / "rel.csv"),
+    ]
+    result = run_cli(releases, capsys)
+    assert result.code == 0 and "58 flagged, 58 settled" in result.out, result.err
     same = run_cli(["codes", "drift", "--from", "icd10cm", "--to", "icd10cm", "-o", out], capsys)
     assert same.code == 2 and "both sides" in same.err
 
@@ -246,7 +252,7 @@ def test_retired_icd11_target_is_marked_with_its_successor(who_2020: None) -> No
 
 
 # --------------------------------------------------------------------- 6. output
-def test_gem_flags_spelled_out_and_titles_in_map_code_output(capsys) -> None:
+def test_gem_flags_spelled_out_and_titles_in_map_code_output(capsys, who: None) -> None:
     from cli_harness import run_cli
 
     assert gem_flags_text("10111") == "approximate, combination, scenario 1, choice list 1"
@@ -259,6 +265,8 @@ def test_gem_flags_spelled_out_and_titles_in_map_code_output(capsys) -> None:
     assert "status combination, exactness approximate" in result.out
     plain = run_cli([*args, "--no-titles"], capsys)
     assert "Chlamydia" not in plain.out
+    who = run_cli(["map", "--code", "E11.9", "--from", "icd10who", "--to", "icd11"], capsys)
+    assert who.out.count("state no relation") == 1
 
 
 def test_report_says_who_2024_unknown_once(tmp_path: Path, who: None) -> None:

@@ -185,6 +185,18 @@ def _print_code(mapping: Mapping, as_json: bool, titles: bool = True) -> None:
         typer.echo(f"  {head}\n      {path}")
     if mapping.runner_up is not None:
         typer.echo(f"  runner-up: {hop_text(mapping.runner_up)}")
+    from icdbridge.crosswalk.report import WHO_UNKNOWN_NOTE
+
+    silent = sorted(
+        {
+            hop.release
+            for target in mapping.targets
+            for hop in target.hops
+            if hop.source.startswith("who-icd10-icd11") and hop.exactness.label == "unknown"
+        }
+    )
+    if silent:
+        typer.echo("note: " + WHO_UNKNOWN_NOTE.format(releases=", ".join(silent)))
 
 
 def _gem_option(source: str, target: str, options: dict[str, object]) -> str:
