@@ -59,7 +59,7 @@ def test_038_9_is_approximate_a41_9() -> None:
     assert [(t.code, t.flags, t.exactness) for t in mapping.targets] == [
         ("A41.9", "10000", Exactness.APPROXIMATE)
     ]
-    assert mapping.status == "approximate"
+    assert (mapping.status, mapping.outcome) == ("mapped", "approximate")
 
 
 def test_073_0_is_one_combination_scenario_with_two_choice_lists() -> None:

@@ -38,18 +38,26 @@ def test_csv_every_row_kept_with_status(tmp_path: Path, xw) -> None:
     assert [r["id"] for r in rows] == [str(i) for i in range(len(CODES))]
     statuses = [r["map_status"] for r in rows]
     assert statuses == [
-        "approximate",
-        "approximate",
+        "mapped",
+        "mapped",
         "combination",
         "no-map",
         "invalid-code",
         "invalid-code",
         "not-in-release",
-        "approximate",
+        "mapped",
     ]
+    assert [r["map_exactness"] for r in rows][:4] == ["approximate"] * 3 + ["none"]
     assert rows[2]["map_targets"] == "A70;J17"
+    assert rows[2]["map_target_titles"] == (
+        "Chlamydia psittaci infections | Pneumonia in diseases classified elsewhere"
+    )
+    assert (
+        "GEM flags 10111: approximate, combination, scenario 1, choice list 1"
+        in (rows[2]["map_detail"])
+    )
     assert report.rows == len(CODES) and report.rows_written == len(CODES)
-    assert report.statuses["approximate"] == {"codes": 2, "rows": 3}
+    assert report.statuses["mapped"] == {"codes": 2, "rows": 3}
     assert {u["code"] for u in report.top_unmapped} == {"365.70", "not a code", "", "999.99"}
 
 
@@ -58,12 +66,14 @@ def test_explode_one_row_per_target(tmp_path: Path, xw) -> None:
     src.write_text("code\n073.0\n365.70\n", encoding="utf-8")
     migrate(src, tmp_path / "out.tsv", xw, explode=True)
     lines = (tmp_path / "out.tsv").read_text(encoding="utf-8").splitlines()
-    cells = [line.split("\t")[:5] for line in lines[1:]]
-    assert [(c[0], c[2], c[4]) for c in cells] == [
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    assert [(r["code"], r["map_target"], r["map_combination"]) for r in rows] == [
         ("073.0", "A70", "1.1"),
         ("073.0", "J17", "1.2"),
         ("365.70", "", ""),
     ]
+    assert rows[0]["map_target_title"] == "Chlamydia psittaci infections"
 
 
 def test_jsonl_and_parquet_keep_every_row(tmp_path: Path, xw, monkeypatch) -> None:

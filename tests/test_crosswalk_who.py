@@ -121,9 +121,13 @@ def test_user_table_file_and_missing_tables(who_tables: Path, tmp_path: Path) ->
 
 
 def test_overrides_for_a_different_axis_and_a_broader_who_code() -> None:
-    # CM L89 subdivides by site, WHO L89 by stage: never land on WHO L89.0 "stage I"
+    # CM L89 subdivides by site, WHO L89 by stage: CM L89.013 (right elbow, stage 3) is not
+    # WHO L89.0 "stage I" but WHO L89.2 "stage III", by the stage in CM's last character
     ulcer = map_code("L89.013", "icd10cm", "icd10who").targets[0]
-    assert ulcer.code == "L89" and ulcer.exactness == Exactness.APPROXIMATE
+    assert ulcer.code == "L89.2" and ulcer.exactness == Exactness.APPROXIMATE
+    assert map_code("L89.01", "icd10cm", "icd10who").codes == ["L89"]  # no stage: category
+    stage_one = map_code("L89.0", "icd10who", "icd10cm").codes
+    assert "L89.011" in stage_one and "L89.91" in stage_one and "L89.012" not in stage_one
     # CM S12.3 (C4) is under WHO S12.2 (C3-C7), and WHO S12.2 → CM includes C3 to C7
     neck = map_code("S12.300A", "icd10cm", "icd10who").targets[0]
     assert (neck.code, neck.relation) == ("S12.2", "redirected (override)")

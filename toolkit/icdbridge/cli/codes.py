@@ -346,3 +346,95 @@ def export(
     typer.echo(
         f"wrote {len(terminology)} nodes of {terminology.name} {terminology.release} to {path}"
     )
+
+
+@app.command()
+def drift(
+    source: Annotated[
+        str, typer.Option("--from", help="System of one side (icd10cm, or a custom id).")
+    ] = "icd10cm",
+    target: Annotated[
+        str, typer.Option("--to", help="System of the other side (icd10who, or icd10cm).")
+    ] = "icd10who",
+    source_release: Annotated[
+        str | None,
+        typer.Option(
+            "--from-release", "--release", help="Release of --from (default: its default)."
+        ),
+    ] = None,
+    target_release: Annotated[
+        str | None,
+        typer.Option("--to-release", help="Release of --to (default: its default)."),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="CSV to write; the markdown summary goes next to it (.md)."
+        ),
+    ] = Path("drift.csv"),
+    encoder: Annotated[
+        bool,
+        typer.Option(
+            "--encoder/--no-encoder",
+            help="Also score titles with the label encoder (all-MiniLM-L6-v2; cached); "
+            "a pair is then flagged only when both channels find it dissimilar.",
+        ),
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Flag pairs whose lexical similarity is below this (default 0.5 across "
+            "systems, 1.0 across releases: any change of title words).",
+        ),
+    ] = None,
+    flagged_only: Annotated[
+        bool, typer.Option("--flagged-only", help="Write only the flagged pairs to the CSV.")
+    ] = False,
+    hierarchy: Hierarchy = None,
+) -> None:
+    """Same code string, different meaning: compare the titles of every code both sides define.
+
+    Across systems (ICD-10-CM vs WHO ICD-10, or a national modification loaded with
+    --hierarchy vs WHO ICD-10) or across releases of one system (ICD-10-CM 2024 vs 2026: kept
+    codes whose title changed). Writes a CSV (every pair: titles, lexical and semantic
+    similarity, flagged, the curated verdict with its targets and reason) and a markdown
+    summary with the flagged pairs. The verdicts come from the curated tables in mappings/
+    (icd10cm-icd10who-overrides.csv, icd10cm-release-drift.csv).
+
+    Examples:
+
+        icdbridge codes drift --from icd10cm --to icd10who -o cm-who-drift.csv
+
+        icdbridge codes drift --from icd10cm --release 2024 --to icd10cm --to-release 2026 -o cm-2024-2026.csv
+
+        icdbridge codes drift --from mynational --hierarchy my-icd10.csv --to icd10who -o mine.csv
+    """  # noqa: E501
+    from icdbridge.crosswalk.drift import drift_audit
+    from icdbridge.outputs import check_output
+
+    if hierarchy is not None:
+        from icdbridge.codes.registry import register_hierarchy
+
+        register_hierarchy(source, hierarchy)
+    check_output(output, [hierarchy])
+    check_output(output.with_suffix(".md"), [hierarchy])
+    from icdbridge.cli.progress import spinner
+
+    with spinner(f"comparing {source} and {target} titles ..."):
+        audit = drift_audit(
+            source,
+            target,
+            source_release=source_release,
+            target_release=target_release,
+            encoder=encoder,
+            lexical_threshold=threshold,
+        )
+    paths = audit.save(output, flagged_only=flagged_only)
+    counts = audit.counts()
+    typer.echo(
+        f"{counts['from']} → {counts['to']}: {counts['compared']} pairs compared, "
+        f"{counts['flagged']} flagged, {counts['settled']} settled by {counts['curated_table']}, "
+        f"{counts['unsettled']} unsettled"
+    )
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))

@@ -35,7 +35,9 @@ def map_command(
         str,
         typer.Option(
             "--policy",
-            help="all (default, lossless), best (one target; combinations kept whole) or exact.",
+            help="all (default, lossless), best (one target: unspecified source → unspecified "
+            "target, then title similarity, then exactness; combinations kept whole; the "
+            "runner-up is shown) or exact (only exact targets).",
         ),
     ] = "all",
     who_tables: Annotated[
@@ -88,6 +90,19 @@ def map_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="With --code: print the full mapping as JSON.")
     ] = False,
+    titles: Annotated[
+        bool,
+        typer.Option("--titles/--no-titles", help="With --code: show the target titles."),
+    ] = True,
+    categories: Annotated[
+        str,
+        typer.Option(
+            "--categories",
+            help="A category or non-billable input code (ICD-9-CM 250, ICD-10-CM E11): expand "
+            "(default, lossless: the union of its descendants' targets, status "
+            "category-expanded) or none (no-map).",
+        ),
+    ] = "expand",
 ) -> None:
     """Map codes between ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11, keeping every target.
 
@@ -106,7 +121,7 @@ def map_command(
     from icdbridge.crosswalk import get_crosswalk
     from icdbridge.crosswalk.migrate import migrate
 
-    options: dict[str, object] = {}
+    options: dict[str, object] = {"categories": categories}
     if who_tables is not None:
         options["who_tables"] = str(who_tables)
     if who_release:
@@ -119,7 +134,7 @@ def map_command(
         options[_gem_option(source, target, options)] = str(gem)
     crosswalk = get_crosswalk(source, target, **options)
     if code is not None:
-        _print_code(crosswalk.map(code, policy=policy), as_json)
+        _print_code(crosswalk.map(code, policy=policy), as_json, titles)
         return
     if input_path is None:
         raise IcdbridgeError("give an INPUT file to migrate, or --code CODE")
@@ -148,23 +163,40 @@ def map_command(
     typer.echo("report: " + ", ".join(str(p) for p in paths))
 
 
-def _print_code(mapping: Mapping, as_json: bool) -> None:
+def _print_code(mapping: Mapping, as_json: bool, titles: bool = True) -> None:
     import json
+
+    from icdbridge.crosswalk.columns import hop_text, path_text
+    from icdbridge.crosswalk.hops import title_of
 
     if as_json:
         typer.echo(json.dumps(mapping.to_dict(), indent=2))
         return
+    expanded = f" through {mapping.expanded_from} descendants" if mapping.expanded_from else ""
     typer.echo(
         f"{mapping.source_code} ({mapping.source_system}) → {mapping.target_system}: "
-        f"{mapping.status}, outcome {mapping.outcome}"
+        f"status {mapping.status}{expanded}, exactness {mapping.outcome}"
     )
-    if not mapping.targets:
-        return
     for target in mapping.targets:
         group = f" [combination {target.group[0]}.{target.group[1]}]" if target.group else ""
-        typer.echo(
-            f"  {target.code or '-'}{group}: " + " > ".join(h.describe() for h in target.hops)
-        )
+        name = (target.title or title_of(target.system, target.code)) if titles else ""
+        head = f"{target.code or '-'}{group}" + (f"  {name}" if name and target.code else "")
+        path = path_text(target) if titles else " > ".join(h.describe() for h in target.hops)
+        typer.echo(f"  {head}\n      {path}")
+    if mapping.runner_up is not None:
+        typer.echo(f"  runner-up: {hop_text(mapping.runner_up)}")
+    from icdbridge.crosswalk.report import WHO_UNKNOWN_NOTE
+
+    silent = sorted(
+        {
+            hop.release
+            for target in mapping.targets
+            for hop in target.hops
+            if hop.source.startswith("who-icd10-icd11") and hop.exactness.label == "unknown"
+        }
+    )
+    if silent:
+        typer.echo("note: " + WHO_UNKNOWN_NOTE.format(releases=", ".join(silent)))
 
 
 def _gem_option(source: str, target: str, options: dict[str, object]) -> str:

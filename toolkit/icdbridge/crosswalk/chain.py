@@ -28,13 +28,19 @@ from icdbridge.crosswalk.cm_who import cm_to_who, who_to_cm
 from icdbridge.crosswalk.custom import CustomHop, normalize_custom
 from icdbridge.crosswalk.gem import gem_hop
 from icdbridge.crosswalk.hops import Hop, is_defined, normalize
-from icdbridge.crosswalk.model import Exactness, Mapping, Target, status_of
+from icdbridge.crosswalk.model import RETIRED, Exactness, Mapping, Target, status_of
 from icdbridge.crosswalk.policies import get_policy
 from icdbridge.crosswalk.who_icd11 import DEFAULT_RELEASE, who_hop
+from icdbridge.crosswalk.who_icd11 import NAME as WHO_TABLES
 from icdbridge.errors import IcdbridgeError, UnknownSystemError
 
 MEMO_LIMIT = 2_000_000
 """Most distinct unlisted input strings remembered per crosswalk (beyond that: recomputed)."""
+
+CATEGORY_POLICIES = ("expand", "none")
+"""What a chain does with a category / non-billable code that a table does not list:
+``expand`` (default, lossless) maps it through its leaf descendants and returns the union as a
+candidate set (status ``category-expanded``); ``none`` reports it as having no row (``no-map``)."""
 
 PURE_PYTHON_VARIABLE = "ICDBRIDGE_PURE_PYTHON"
 """Environment variable: ``1`` makes every crosswalk of the process use the pure-Python path."""
@@ -69,6 +75,7 @@ class Options:
         gem_10_to_9: A CMS GEM file for ICD-10-CM → ICD-9-CM.
         overrides: A CM→WHO override table (``None``: ``mappings/`` curated table).
         custom: ``(path, name, system)`` of a custom system's table, or ``None``.
+        categories: One of :data:`CATEGORY_POLICIES`.
     """
 
     who_tables: str | None = None
@@ -77,6 +84,7 @@ class Options:
     gem_10_to_9: str | None = None
     overrides: str | None = None
     custom: tuple[str, str, str] | None = None
+    categories: str = "expand"
 
 
 EDGES: dict[tuple[str, str], Callable[[Options], Hop]] = {
@@ -142,6 +150,8 @@ class Crosswalk:
         hops: The direct tables, in chain order.
         use_kernel: Run batch lookups in the C kernel when it is built (:func:`batch_kernel`);
             ``False`` forces the pure-Python path (same results; for comparisons and benchmarks).
+        categories: What to do with a category a table does not list
+            (:data:`CATEGORY_POLICIES`; default ``expand``).
 
     Example:
         >>> xw = get_crosswalk("icd9cm", "icd10cm")
@@ -149,9 +159,18 @@ class Crosswalk:
         ['A41.9']
     """
 
-    def __init__(self, hops: Sequence[Hop], *, use_kernel: bool = True) -> None:
+    def __init__(
+        self, hops: Sequence[Hop], *, use_kernel: bool = True, categories: str = "expand"
+    ) -> None:
+        if categories not in CATEGORY_POLICIES:
+            raise UnknownSystemError(
+                f"unknown category policy {categories!r} (expected one of: "
+                f"{', '.join(CATEGORY_POLICIES)})"
+            )
         self.hops = tuple(hops)
         self.use_kernel = use_kernel
+        self.categories = categories
+        self._expanded: dict[str, int] = {}
         self.source_system = hops[0].source_system
         self.target_system = hops[-1].target_system
         self.systems = (self.source_system, *(hop.target_system for hop in hops))
@@ -171,6 +190,10 @@ class Crosswalk:
             return cached
         hop = self.hops[k]
         rows = hop.lookup(code)
+        if rows is None and self.categories == "expand":
+            rows = self._expand(k, code)
+        if rows is not None and k == len(self.hops) - 1 and hop.name == WHO_TABLES:
+            rows = self._check_retired(rows)
         if rows is None:
             rows = (
                 Target(
@@ -200,17 +223,95 @@ class Crosswalk:
         self._tails[k][code] = result
         return result
 
+    def _expand(self, k: int, code: str) -> tuple[Target, ...] | None:
+        """Targets of a category that hop ``k`` does not list: the union over its leaf
+        descendants (first occurrence of each target code kept, combination marks dropped: the
+        union is a candidate set), or ``None`` when ``code`` has no descendants there."""
+        hop = self.hops[k]
+        if hop.source_system not in SYSTEMS:
+            return None
+        from icdbridge.crosswalk.hops import terminology_or_none
+
+        terminology = terminology_or_none(hop.source_system)
+        if terminology is None or terminology.get(code) is None:
+            return None
+        leaves = [c for c in terminology.descendants(code) if terminology.is_leaf(c)]
+        if not leaves:
+            return None
+        out: dict[str | None, Target] = {}
+        for leaf in leaves:
+            for row in hop.lookup(leaf) or ():
+                if row.code in out or (row.code is None and out):
+                    continue
+                note = f"category {code} expanded: via {leaf}"
+                out[row.code] = replace(row, scenario=0, choice_list=0, note=note)
+        if not out:
+            return None
+        out.pop(None, None) if len(out) > 1 else None
+        if k == 0:
+            self._expanded[code] = len(leaves)
+        return tuple(out.values())
+
+    @staticmethod
+    def _check_retired(rows: tuple[Target, ...]) -> tuple[Target, ...]:
+        """Mark targets the loaded target release does not define; add their successors.
+
+        Applied to the WHO ICD-10/ICD-11 tables at the end of a chain (their releases differ from
+        the loaded ICD-11 release); a successor is the code the loaded release gives the same
+        entity (linearization URI) the table names.
+        """
+        system = rows[0].system if rows else None
+        if system is None or system not in SYSTEMS:
+            return rows
+        from icdbridge.crosswalk.hops import terminology_or_none
+
+        terminology = terminology_or_none(system)
+        if terminology is None:
+            return rows
+        out: list[Target] = []
+        for row in rows:
+            stem = None if row.code is None else row.code.split("&")[0].split("/")[0]
+            if stem is None or terminology.is_defined(stem):
+                out.append(row)
+                continue
+            where = f"{terminology.name} {terminology.release}"
+            out.append(
+                replace(
+                    row,
+                    code=None,
+                    exactness=Exactness.NONE,
+                    title=f"{row.code} {row.title or ''}".strip(),
+                    note=f"{RETIRED}: {row.code} is not defined in {where}",
+                )
+            )
+            successor = _successor(terminology, row.uri)
+            if successor is not None and successor != row.code:
+                out.append(
+                    replace(
+                        row,
+                        code=successor,
+                        title=terminology.description(successor),
+                        note=f"successor of {row.code} in {where} (same entity: {row.uri})",
+                    )
+                )
+        return tuple(out)
+
     def _mapping(self, given: str, canonical: str) -> Mapping:
         targets, reach = self._tail(0, canonical)
+        expanded = self._expanded.get(canonical, 0)
+        status = status_of(targets)
+        if expanded and status in ("mapped", "combination"):
+            status = "category-expanded"
         return Mapping(
             source_code=given,
             code=canonical,
             source_system=self.source_system,
             target_system=self.target_system,
             targets=targets,
-            status=status_of(targets),
+            status=status,
             hop_reach=reach,
             systems=self.systems,
+            expanded_from=expanded,
         )
 
     def _empty(self, given: str, canonical: str | None, status: str) -> Mapping:
@@ -414,6 +515,16 @@ class MappedArray:
         return table[self.index]
 
 
+def _successor(terminology, uri: str | None) -> str | None:
+    """Code of the entity with linearization ``uri`` in ``terminology`` (``None`` if none)."""
+    if not uri or not hasattr(terminology, "by_uri"):
+        return None
+    try:
+        return terminology.by_uri(uri).code
+    except IcdbridgeError:
+        return None
+
+
 def _hashable(code: object) -> bool:
     try:
         hash(code)
@@ -425,7 +536,8 @@ def _hashable(code: object) -> bool:
 @cache
 def _crosswalk(source: str, target: str, options: Options) -> Crosswalk:
     edges = _edges(options)
-    return Crosswalk([edges[pair](options) for pair in route(source, target, options)])
+    hops = [edges[pair](options) for pair in route(source, target, options)]
+    return Crosswalk(hops, categories=options.categories)
 
 
 def get_crosswalk(
@@ -438,6 +550,7 @@ def get_crosswalk(
     gem_10_to_9: str | None = None,
     overrides: str | None = None,
     custom: tuple[str, str, str] | None = None,
+    categories: str = "expand",
 ) -> Crosswalk:
     """The (cached) crosswalk from ``source`` to ``target`` system.
 
@@ -450,6 +563,9 @@ def get_crosswalk(
         gem_10_to_9: Same for ICD-10-CM → ICD-9-CM.
         overrides: A CM→WHO override CSV (default: ``mappings/icd10cm-icd10who-overrides.csv``).
         custom: ``(table path, system name, ICD system)`` of a custom code system.
+        categories: ``expand`` (default, lossless): a category or non-billable code that a
+            table does not list is mapped through its descendants (status
+            ``category-expanded``); ``none``: it gets no row (``no-map``).
 
     Raises:
         UnknownSystemError: unknown system or no path between them.
@@ -463,6 +579,7 @@ def get_crosswalk(
         gem_10_to_9=None if gem_10_to_9 is None else str(gem_10_to_9),
         overrides=None if overrides is None else str(overrides),
         custom=None if custom is None else (str(custom[0]), custom[1], custom[2]),
+        categories=categories,
     )
     return _crosswalk(source, target, options)
 

@@ -2,14 +2,19 @@
 
 ICD-10-CM extends WHO ICD-10 but not everywhere in the same meaning. The rule, in order:
 
-1. **Curated override** (``mappings/icd10cm-icd10who-overrides.csv``): the longest CM code in the
-   table that is the code itself or one of its ancestors (by code prefix) decides: either
-   ``no-who-equivalent`` or ``map`` to a named WHO code (always approximate: labelled
-   ``truncated-to-parent (override)``, ``broader (override)`` when the WHO code has the same
-   string but a wider scope, or ``redirected (override)`` to a WHO code elsewhere). Every row
-   states its reason. Overrides catch the places where a WHO code with the *same string* means
-   something else (CM O09 "supervision of high-risk pregnancy" vs WHO O09 "duration of
-   pregnancy"; T76; K55.3; L89 site vs stage; V90-V94 kind of accident vs type of vessel; ...).
+1. **Curated table** (``mappings/icd10cm-icd10who-overrides.csv``, every row with a reason):
+   a ``same-code`` row of the code itself (the same-string WHO code, ``exact`` when a reviewer
+   found the same meaning behind different wording, ``approximate`` when the scope differs);
+   else the longest ``map`` / ``no-who-equivalent`` row that is the code, an ancestor (by code
+   prefix) or a ``?`` pattern matching it (``T42.4?5``: the adverse-effect codes of T42.4 →
+   WHO Y47.1). A ``map`` row names one or more WHO codes with an exactness for its own code;
+   codes below it are approximate. Labels: ``identical``/``broader``/``truncated-to-parent``/
+   ``equivalent``/``redirected`` ``(override)``, ``identical (reviewed)``,
+   ``scope-differs (reviewed)``, ``no-WHO-equivalent (override)``. This is where a WHO code
+   with the *same string* means something else (CM R65.1 non-infectious SIRS vs WHO R65.1
+   infectious SIRS with organ failure; CM K58.1 IBS-C vs WHO K58.1 IBS-D; O09; T76; K55.3; L89
+   site vs stage; V90-V94 ...); the drift audit (:mod:`icdbridge.crosswalk.drift`) lists the
+   pairs to settle.
 2. **Longest WHO-defined prefix**: the CM code itself when WHO defines it (label ``identical``,
    exact), else the longest prefix of at least three characters that WHO defines (label
    ``truncated-to-parent``, approximate: the WHO code is broader).
@@ -17,11 +22,9 @@ ICD-10-CM extends WHO ICD-10 but not everywhere in the same meaning. The rule, i
    Y93, Z68, C7A, D3A, M26 (WHO puts these dentofacial anomalies in K07) fall here because no WHO
    prefix exists.
 
-WHO → CM goes the other way: one WHO code → the CM code itself when CM defines it as a leaf
-(``identical``), else its CM leaf descendants as a candidate set (``cm-subdivision``,
-approximate). CM codes that an override excludes from the WHO code are left out of that set.
-:func:`audit_identical_codes` lists same-string codes whose titles share no words, the starting
-point for curating overrides.
+WHO → CM (:class:`WhoToCm`) goes the other way and never drops a code silently: the identical CM
+leaf, the CM leaf descendants (``narrower``), or the nearest CM code above (``broader``).
+:func:`audit_identical_codes` is the older word-overlap audit, kept for comparison.
 """
 
 from __future__ import annotations
@@ -40,32 +43,71 @@ from icdbridge.errors import DataNotFoundError, InputFormatError
 NAME = "icd10cm-icd10who-prefix"
 WHO_RELEASE = "2019"
 OVERRIDES_FILE = "icd10cm-icd10who-overrides.csv"
-ACTIONS = ("no-who-equivalent", "map")
+ACTIONS = ("no-who-equivalent", "map", "same-code")
+EXACTNESS = {"exact": Exactness.EXACT, "approximate": Exactness.APPROXIMATE}
+WILDCARD = "?"
 
 IDENTICAL = "identical"
 TRUNCATED = "truncated-to-parent"
 BROADER = "broader"
+NARROWER = "narrower"
 REDIRECTED = "redirected"
+EQUIVALENT = "equivalent"
 NO_EQUIVALENT = "no-WHO-equivalent"
 OVERRIDE = "override"
-CM_SUBDIVISION = "cm-subdivision"
+REVIEWED = "reviewed"
+SCOPE_DIFFERS = "scope-differs"
+CM_SUBDIVISION = NARROWER
 
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """One curated CM → WHO decision: applies to ``icd10cm`` and every CM code below it."""
+    """One curated CM → WHO decision.
+
+    A ``map`` or ``no-who-equivalent`` row applies to ``icd10cm`` and every CM code below it (the
+    longest matching row wins); ``?`` in ``icd10cm`` matches any one character (``T42.4?5``: every
+    adverse-effect code of T42.4). A ``same-code`` row applies to that one code only: it keeps
+    the WHO code of the same string, ``exact`` when a reviewer found the same meaning behind
+    different wording, ``approximate`` when the scope differs (codes below it follow the
+    prefix rule).
+
+    Attributes:
+        icd10cm: The CM code or pattern as written in the table.
+        action: ``map``, ``no-who-equivalent`` or ``same-code``.
+        targets: WHO codes of a ``map`` row (several: a candidate set or a combination).
+        exactness: ``exact`` or ``approximate`` (the label of the row's own code; codes below a
+            row are always approximate).
+        reason: Why (required).
+        line: Line in the table.
+    """
 
     icd10cm: str
     action: str
-    icd10who: str | None
+    targets: tuple[str, ...]
+    exactness: str
     reason: str
+    line: int = 0
+
+    @property
+    def icd10who(self) -> str | None:
+        """The first WHO target (``None`` for ``no-who-equivalent`` / ``same-code``)."""
+        return self.targets[0] if self.targets else None
+
+    @property
+    def is_pattern(self) -> bool:
+        """Whether the CM column holds a ``?`` wildcard."""
+        return WILDCARD in self.icd10cm
 
 
 def read_overrides(path: Path | str | None = None) -> dict[str, Override]:
-    """Read the curated override table (CM code → :class:`Override`).
+    """Read the curated override table (undotted CM code or pattern → :class:`Override`).
+
+    Columns: ``icd10cm,action,icd10who,exactness,reason`` (``exactness`` may be absent: then
+    ``approximate``). ``icd10who`` may list several codes separated by ``;``.
 
     Raises:
-        InputFormatError: unknown action, a ``map`` row without a target, or a row without reason.
+        InputFormatError: unknown action or exactness, a ``map`` row without a target, a row
+            without reason, a ``same-code`` row with a pattern, or a CM code listed twice.
     """
     path = Path(path) if path is not None else mappings_dir() / OVERRIDES_FILE
     if not path.exists():
@@ -78,14 +120,30 @@ def read_overrides(path: Path | str | None = None) -> dict[str, Override]:
             action = (row.get("action") or "").strip()
             if action not in ACTIONS:
                 raise InputFormatError(path, f"action must be one of {ACTIONS}", line, action)
-            target = (row.get("icd10who") or "").strip() or None
-            if action == "map" and target is None:
+            targets = tuple(
+                t.strip().upper() for t in (row.get("icd10who") or "").split(";") if t.strip()
+            )
+            if action == "map" and not targets:
                 raise InputFormatError(path, "a 'map' override needs an icd10who code", line)
+            exactness = (row.get("exactness") or "").strip() or (
+                "exact" if action == "same-code" else "approximate"
+            )
+            if exactness not in EXACTNESS:
+                raise InputFormatError(
+                    path, f"exactness must be one of {tuple(EXACTNESS)}", line, exactness
+                )
             reason = (row.get("reason") or "").strip()
             if not reason:
                 raise InputFormatError(path, "every override needs a reason", line)
-            code = row["icd10cm"].strip().upper()
-            out[code.replace(".", "")] = Override(code, action, target, reason)
+            code = (row.get("icd10cm") or "").strip().upper()
+            if not code:
+                raise InputFormatError(path, "icd10cm is empty", line)
+            if action == "same-code" and WILDCARD in code:
+                raise InputFormatError(path, "a 'same-code' row names one code", line, code)
+            key = code.replace(".", "")
+            if key in out:
+                raise InputFormatError(path, "CM code listed twice", line, code)
+            out[key] = Override(code, action, targets, exactness, reason, line)
     return out
 
 
@@ -100,6 +158,12 @@ def _coded(code: str) -> str:
     return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
+def _matches(pattern: str, undotted: str) -> bool:
+    return len(undotted) >= len(pattern) and all(
+        p in (WILDCARD, c) for p, c in zip(pattern, undotted, strict=False)
+    )
+
+
 class CmToWho(Hop):
     """ICD-10-CM → WHO ICD-10 2019 by longest WHO-defined prefix, with curated overrides."""
 
@@ -108,46 +172,83 @@ class CmToWho(Hop):
     def __init__(self, overrides: Path | str | None = None) -> None:
         self.name, self.release = NAME, WHO_RELEASE
         self.overrides = read_overrides(overrides)
+        self._patterns = [o for k, o in self.overrides.items() if WILDCARD in k]
         self._cache: dict[str, tuple[Target, ...]] = {}
 
     def override_for(self, code: str) -> Override | None:
-        """The override that applies to canonical CM ``code`` (longest matching prefix)."""
+        """The override that applies to canonical CM ``code``.
+
+        A ``same-code`` row of the code itself first; else the longest ``map`` /
+        ``no-who-equivalent`` row (plain code prefix or ``?`` pattern) matching the code.
+        """
         undotted = code.replace(".", "")
+        own = self.overrides.get(undotted)
+        if own is not None and own.action == "same-code":
+            return own
+        best: Override | None = None
         for cut in range(len(undotted), 2, -1):
             found = self.overrides.get(undotted[:cut])
-            if found is not None:
-                return found
-        return None
+            if found is not None and found.action != "same-code":
+                best = found
+                break
+        for pattern in self._patterns:
+            key = pattern.icd10cm.replace(".", "")
+            if _matches(key, undotted) and (best is None or len(key) > len(best.icd10cm)):
+                best = pattern
+        return best
 
     def lookup(self, code: str) -> tuple[Target, ...] | None:
         found = self._cache.get(code)
         if found is None:
-            found = self._cache[code] = (self._compute(code),)
+            found = self._cache[code] = self._compute(code)
         return found
 
-    def _compute(self, code: str) -> Target:
+    def _compute(self, code: str) -> tuple[Target, ...]:
         who = _who()
         override = self.override_for(code)
+        if override is not None and override.action == "same-code":
+            exact = override.exactness == "exact"
+            return (
+                Target(
+                    code=code,
+                    system="icd10who",
+                    exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
+                    source=NAME,
+                    release=WHO_RELEASE,
+                    relation=f"{IDENTICAL if exact else SCOPE_DIFFERS} ({REVIEWED})",
+                    title=who.description(code),
+                    note=override.reason,
+                ),
+            )
         if override is not None:
             if override.action == "no-who-equivalent":
-                return self._none(override.reason, relation=f"{NO_EQUIVALENT} ({OVERRIDE})")
-            target = who.normalize(override.icd10who)
-            if target == code:
-                label = BROADER
-            elif _below(code, target):
-                label = TRUNCATED
-            else:
-                label = REDIRECTED
-            return Target(
-                code=target,
-                system="icd10who",
-                exactness=Exactness.APPROXIMATE,  # an override exists because codes differ
-                source=NAME,
-                release=WHO_RELEASE,
-                relation=f"{label} ({OVERRIDE})",
-                title=who.description(target),
-                note=override.reason,
-            )
+                return (self._none(override.reason, relation=f"{NO_EQUIVALENT} ({OVERRIDE})"),)
+            own = override.is_pattern or override.icd10cm.replace(".", "") == code.replace(".", "")
+            out = []
+            for raw in override.targets:
+                target = who.normalize(raw)
+                if target == code:
+                    label = BROADER if override.exactness != "exact" else IDENTICAL
+                elif _below(code, target):
+                    label = TRUNCATED
+                elif own and override.exactness == "exact":
+                    label = EQUIVALENT
+                else:
+                    label = REDIRECTED
+                exact = own and override.exactness == "exact"
+                out.append(
+                    Target(
+                        code=target,
+                        system="icd10who",
+                        exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
+                        source=NAME,
+                        release=WHO_RELEASE,
+                        relation=f"{label} ({OVERRIDE})",
+                        title=who.description(target),
+                        note=override.reason,
+                    )
+                )
+            return tuple(out)
         undotted = code.replace(".", "")
         for cut in range(len(undotted), 2, -1):
             prefix = _coded(undotted[:cut])
@@ -155,16 +256,18 @@ class CmToWho(Hop):
             if node is None or node.kind in ("chapter", "block"):
                 continue
             exact = cut == len(undotted)
-            return Target(
-                code=node.code,
-                system="icd10who",
-                exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
-                source=NAME,
-                release=WHO_RELEASE,
-                relation=IDENTICAL if exact else TRUNCATED,
-                title=node.title,
+            return (
+                Target(
+                    code=node.code,
+                    system="icd10who",
+                    exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
+                    source=NAME,
+                    release=WHO_RELEASE,
+                    relation=IDENTICAL if exact else TRUNCATED,
+                    title=node.title,
+                ),
             )
-        return self._none(f"no prefix of {code} is defined in WHO ICD-10 {WHO_RELEASE}")
+        return (self._none(f"no prefix of {code} is defined in WHO ICD-10 {WHO_RELEASE}"),)
 
     def _none(self, note: str, relation: str = NO_EQUIVALENT) -> Target:
         return Target(
@@ -179,7 +282,22 @@ class CmToWho(Hop):
 
 
 class WhoToCm(Hop):
-    """WHO ICD-10 → ICD-10-CM: the identical leaf, or the CM leaf descendants as candidates."""
+    """WHO ICD-10 → ICD-10-CM: the identical leaf, the CM leaf descendants (``narrower``), or the
+    nearest CM code above (``broader``) — a WHO code is never dropped silently.
+
+    In order:
+
+    1. CM defines the WHO code: the code itself when it is a CM leaf (``identical``), else its CM
+       leaf descendants as a candidate set (``narrower``, approximate), leaving out CM codes an
+       override moves away from the WHO code and adding those an override sends to it.
+    2. CM does not define it: the nearest WHO ancestor code that CM defines (``broader``,
+       approximate: 1A40.0's WHO A09.9 → CM A09); when CM defines no ancestor code, the one CM
+       category inside the WHO code's block when CM merged the block into a single category
+       (WHO B23.8 in B20-B24 → CM B20 "HIV disease", ``broader``). CM codes that an override
+       sends to the WHO code are added (WHO Y47.1 → CM T42.4X5-, adverse effect of
+       benzodiazepines).
+    3. Otherwise ``no-CM-equivalent`` with the reason.
+    """
 
     source_system, target_system = "icd10who", "icd10cm"
 
@@ -205,46 +323,126 @@ class WhoToCm(Hop):
     def _redirected_here(self) -> dict[str, list[str]]:
         """WHO code → CM codes that an override sends to it from outside its own subtree."""
         out: dict[str, list[str]] = {}
+        cm = self._cm
+        patterns = [o for o in self.forward.overrides.values() if o.is_pattern]
         for override in self.forward.overrides.values():
-            if override.action == "map" and override.icd10who:
-                cm_code = self._cm.get(override.icd10cm)
-                if cm_code is not None and not _below(cm_code.code, override.icd10who):
-                    out.setdefault(override.icd10who, []).append(cm_code.code)
+            if override.action != "map" or override.is_pattern:
+                continue
+            cm_code = cm.get(override.icd10cm)
+            if cm_code is None:
+                continue
+            for target in override.targets:
+                if not _below(cm_code.code, target):
+                    out.setdefault(target, []).append(cm_code.code)
+        leaves: dict[str, list[str]] = {}
+        for pattern in patterns:
+            category = pattern.icd10cm[:3]
+            if category not in leaves:
+                leaves[category] = self._leaves(category) if cm.get(category) else []
+            for leaf in leaves[category]:
+                if not _matches(pattern.icd10cm.replace(".", ""), leaf.replace(".", "")):
+                    continue
+                found = self.forward.override_for(leaf)
+                if found is pattern and found.action == "map":
+                    for target in found.targets:
+                        out.setdefault(target, []).append(leaf)
         return out
 
     def _leaves(self, code: str) -> list[str]:
         cm = self._cm
         return [c for c in cm.descendants(code) if cm.is_leaf(c)]
 
+    def _agrees(self, candidate: str, code: str) -> bool:
+        """Whether the forward hop sends CM ``candidate`` to WHO ``code`` or below it."""
+        return any(
+            back.code is not None and (back.code == code or _below(back.code, code))
+            for back in self.forward.lookup(candidate)
+        )
+
     def _compute(self, code: str) -> tuple[Target, ...]:
         cm = self._cm
         node = cm.get(code)
+        redirected = self._redirected_here.get(code, ())
         if node is None or node.kind in ("chapter", "block"):
-            return (self._none(f"ICD-10-CM does not define {code}"),)
+            return self._climb(code, redirected)
         candidates = [code] if cm.is_leaf(code) else self._leaves(code)
-        for extra in self._redirected_here.get(code, ()):
+        for extra in redirected:
             candidates.extend(self._leaves(extra) if not cm.is_leaf(extra) else [extra])
         candidates = list(dict.fromkeys(candidates))
         out = []
         for candidate in candidates:
-            back = self.forward.lookup(candidate)[0]
-            if back.code is None or not (back.code == code or _below(back.code, code)):
+            if not self._agrees(candidate, code):
                 continue  # an override says this CM code is not (under) the WHO code
+            back = self.forward.lookup(candidate)[0]
             exact = candidate == code and back.exactness == Exactness.EXACT
             out.append(
-                Target(
-                    code=candidate,
-                    system="icd10cm",
-                    exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
-                    source=NAME,
-                    release=WHO_RELEASE,
-                    relation=IDENTICAL if exact else CM_SUBDIVISION,
-                    title=cm.description(candidate),
+                self._target(
+                    candidate,
+                    Exactness.EXACT if exact else Exactness.APPROXIMATE,
+                    IDENTICAL if exact else NARROWER,
                 )
             )
         if not out:
             return (self._none(f"no ICD-10-CM code corresponds to WHO {code}"),)
         return tuple(out)
+
+    def _climb(self, code: str, redirected: tuple[str, ...] | list[str]) -> tuple[Target, ...]:
+        cm, who = self._cm, _who()
+        out = [
+            self._target(c, Exactness.APPROXIMATE, f"{REDIRECTED} ({OVERRIDE})") for c in redirected
+        ]
+        undotted = code.replace(".", "")
+        for cut in range(len(undotted) - 1, 2, -1):
+            ancestor = cm.get(_coded(undotted[:cut]))
+            if ancestor is None or ancestor.kind in ("chapter", "block"):
+                continue
+            override = self.forward.override_for(ancestor.code)
+            if override is not None and override.action == "no-who-equivalent":
+                break  # the CM code of that string means something else
+            out.append(
+                self._target(
+                    ancestor.code,
+                    Exactness.APPROXIMATE,
+                    BROADER,
+                    f"ICD-10-CM does not define {code}; nearest CM code above it",
+                )
+            )
+            return tuple(out)
+        block = who.block(code) if who.get(code) is not None else None
+        if block and "-" in block:
+            first, last = block.split("-")
+            inside = [
+                c
+                for c in cm.codes()
+                if len(c) == 3 and first <= c <= last and cm.kind(c) == "category"
+            ]
+            if len(inside) == 1:
+                out.append(
+                    self._target(
+                        inside[0],
+                        Exactness.APPROXIMATE,
+                        BROADER,
+                        f"ICD-10-CM does not define {code}; CM has one category ({inside[0]}) "
+                        f"for the whole WHO block {block}",
+                    )
+                )
+        if out:
+            return tuple(out)
+        return (self._none(f"ICD-10-CM defines neither {code} nor a code above it"),)
+
+    def _target(
+        self, candidate: str, exactness: Exactness, relation: str, note: str | None = None
+    ) -> Target:
+        return Target(
+            code=candidate,
+            system="icd10cm",
+            exactness=exactness,
+            source=NAME,
+            release=WHO_RELEASE,
+            relation=relation,
+            title=self._cm.description(candidate),
+            note=note,
+        )
 
     def _none(self, note: str) -> Target:
         return Target(

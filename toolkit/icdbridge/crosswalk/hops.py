@@ -119,3 +119,12 @@ def is_defined(system: str, code: str) -> bool:
     """Whether the default release of ``system`` defines ``code`` (``False`` if unknown)."""
     terminology = terminology_or_none(system)
     return terminology is not None and terminology.is_defined(code)
+
+
+def title_of(system: str, code: str | None) -> str:
+    """Title of ``code`` in the default release of ``system`` (``""`` when unknown)."""
+    if code is None:
+        return ""
+    terminology = terminology_or_none(system)
+    node = terminology.get(code) if terminology is not None else None
+    return node.title if node is not None else ""

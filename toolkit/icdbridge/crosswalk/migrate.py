@@ -3,12 +3,10 @@
 Every input row appears in the output — one row per input row (targets as a list column), or one
 row per target with ``explode`` (a row without targets still appears once). Added columns:
 
-* ``map_status`` — ``mapped``, ``approximate``, ``combination``, ``no-map``, ``invalid-code``,
-  ``not-in-release`` (see :func:`icdbridge.crosswalk.model.status_of`);
+* ``map_status`` — see :data:`icdbridge.crosswalk.model.STATUSES`;
 * ``map_targets`` — target codes (a list; in CSV/TSV joined with ``;``), or ``map_target`` with
   ``explode``;
-* ``map_exactness`` — best end-to-end exactness (``exact``, ``unknown``, ``approximate``, ``none``);
-* ``map_outcome`` — ``exact``, ``unknown``, ``approximate``, ``residual-only``, ``none``;
+* ``map_exactness``, ``map_target_titles`` — see :mod:`icdbridge.crosswalk.columns`;
 * ``map_detail`` — every path with its provenance, human-readable.
 
 Files are read and written chunk by chunk (Parquet with pyarrow batch readers/writers, mapping

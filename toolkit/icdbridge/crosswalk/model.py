@@ -36,8 +36,36 @@ class Exactness(IntEnum):
         return self.name.lower()
 
 
-STATUSES = ("mapped", "approximate", "combination", "no-map", "invalid-code", "not-in-release")
-"""Row statuses of a dataset migration, see :attr:`Mapping.status`."""
+STATUSES = (
+    "mapped",
+    "combination",
+    "category-expanded",
+    "retired-in-target",
+    "no-map",
+    "invalid-code",
+    "not-in-release",
+)
+"""Row statuses: *what happened* to a code (how exactly is :attr:`Mapping.outcome`).
+
+* ``mapped`` — at least one target code reached;
+* ``combination`` — a target belongs to a GEM combination (all its parts are needed);
+* ``category-expanded`` — the input is a category / non-billable code the table does not list:
+  it was mapped through its descendants and the targets are their union, a candidate set
+  (:attr:`Mapping.expanded_from` descendants);
+* ``retired-in-target`` — a table target is not defined in the loaded target release (its
+  successor is offered where the terminology keeps the same entity under a new code);
+* ``no-map`` — the code is defined but no target code is reached (the targets say why);
+* ``invalid-code`` — bad syntax, empty or null;
+* ``not-in-release`` — valid syntax, but neither the first table nor the source release
+  defines it.
+"""
+
+EXACTNESS_CLASSES = ("exact", "unknown", "approximate", "residual-only", "none")
+"""Values of :attr:`Mapping.outcome` (the ``map_exactness`` column): how exactly the target is
+reached, see :attr:`Mapping.outcome`."""
+
+RETIRED = "retired-in-target"
+"""Note prefix of a target the loaded target release no longer defines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +91,8 @@ class Target:
             grouping's title).
         note: Free-text provenance detail (override reason, "no code: uncoded grouping" ...).
         preferred: WHO marks this target as the single best one (``MapToOneCategory`` table).
+        uri: The target's linearization URI where the table gives one (WHO ICD-11 tables): it
+            finds the successor of a code the loaded release no longer defines.
         via: Earlier hops of a chained mapping, first hop first (empty for a direct mapping).
     """
 
@@ -81,6 +111,7 @@ class Target:
     title: str | None = None
     note: str | None = None
     preferred: bool = False
+    uri: str | None = None
     via: tuple[Target, ...] = field(default=(), compare=False)
 
     @property
@@ -107,6 +138,11 @@ class Target:
         return min(hop.exactness for hop in self.hops)
 
     @property
+    def retired(self) -> bool:
+        """Whether this target's code is not defined in the loaded target release."""
+        return bool(self.note) and self.note.startswith(RETIRED)
+
+    @property
     def path_residual(self) -> bool:
         """Whether any hop of the path lands on a residual category."""
         return any(hop.residual for hop in self.hops)
@@ -125,6 +161,8 @@ class Target:
         if self.postcoordinated:
             bits.append("postcoordinated")
         bits.append(f"{self.source} {self.release}")
+        if self.retired:
+            bits.append(str(self.note))
         code = self.code if self.code is not None else f"no code ({self.title or self.note})"
         return f"{code} [{', '.join(bits)}]"
 
@@ -147,6 +185,8 @@ class Target:
             "note": self.note,
             "preferred": self.preferred,
         }
+        if self.uri:
+            out["uri"] = self.uri
         if self.via:
             out["via"] = [hop.to_dict() for hop in self.via]
             out["path_exactness"] = self.path_exactness.label
@@ -172,6 +212,10 @@ class Mapping:
         hop_reach: For each hop of the chain, the best exactness of any path that reached that
             hop with a code (``Exactness.NONE`` when the chain died before or at that hop).
         systems: The systems of the chain, source first, target last.
+        runner_up: After a lossy policy (``best``), the best target it left out (shown in
+            ``map_detail``); ``None`` otherwise.
+        expanded_from: For a category (non-leaf) input mapped through its descendants
+            (status ``category-expanded``), how many descendant codes were mapped; 0 otherwise.
     """
 
     source_code: str
@@ -182,6 +226,8 @@ class Mapping:
     status: str
     hop_reach: tuple[Exactness, ...] = ()
     systems: tuple[str, ...] = ()
+    runner_up: Target | None = None
+    expanded_from: int = 0
 
     @property
     def codes(self) -> list[str]:
@@ -242,21 +288,23 @@ class Mapping:
             "systems": list(self.systems),
             "hop_reach": [e.label for e in self.hop_reach],
             "targets": [t.to_dict() for t in self.targets],
+            **({"runner_up": self.runner_up.to_dict()} if self.runner_up is not None else {}),
+            **({"descendants_mapped": self.expanded_from} if self.expanded_from else {}),
         }
 
 
 def status_of(targets: tuple[Target, ...]) -> str:
-    """Row status of a defined source code from its targets.
+    """Row status of a defined source code from its targets (see :data:`STATUSES`).
 
-    ``combination`` when a coded target belongs to a GEM combination; else ``mapped`` when some
-    path is exact or of unknown exactness (the table states no relation); ``approximate`` when
-    codes are reached only approximately; ``no-map`` when no code is reached.
+    ``retired-in-target`` when a table target is not defined in the loaded target release;
+    else ``combination`` when a coded target belongs to a GEM combination; else ``mapped``
+    when a code is reached; ``no-map`` when none is. How exactly: :attr:`Mapping.outcome`.
     """
+    if any(t.retired for t in targets):
+        return RETIRED
     coded = [t for t in targets if t.code is not None]
     if not coded:
         return "no-map"
     if any(t.is_combination for t in coded):
         return "combination"
-    if any(t.path_exactness >= Exactness.UNKNOWN for t in coded):
-        return "mapped"
-    return "approximate"
+    return "mapped"

@@ -17,7 +17,20 @@ from icdbridge.crosswalk.hops import terminology_or_none
 from icdbridge.crosswalk.model import Exactness
 
 OUTCOMES = ("exact", "unknown", "approximate", "residual-only", "none")
-UNMAPPED = ("no-map", "invalid-code", "not-in-release")
+"""The exactness classes (``map_exactness``), see
+:data:`~icdbridge.crosswalk.model.EXACTNESS_CLASSES`."""
+UNMAPPED = ("no-map", "invalid-code", "not-in-release", "retired-in-target")
+
+WHO_UNKNOWN_NOTE = (
+    "WHO ICD-10/ICD-11 tables of release {releases} state no relation (the Relation column was "
+    "dropped after 2020), so every path through them is at best `unknown`: the target may or "
+    "may not be equivalent. Use `--who-release 2020-01` for stated relations."
+)
+GEM_FLAGS_NOTE = (
+    "GEM flags (5 digits, in `map_detail`): approximate (1 = the target is not equivalent), "
+    "no map (1 = no target), combination (1 = every choice list of the scenario is needed "
+    "together), scenario (which combination), choice list (which part of it)."
+)
 
 
 @dataclass
@@ -38,6 +51,7 @@ class MigrationReport:
     hops: list[dict[str, object]] = field(default_factory=list)
     chapters: dict[str, dict[str, int]] = field(default_factory=dict)
     top_unmapped: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict."""
@@ -52,16 +66,23 @@ class MigrationReport:
             f"Input: {self.input or '-'} ({self.rows} rows, {self.codes} distinct codes); "
             f"output: {self.output or '-'} ({self.rows_written} rows).",
             "",
-            "## Outcome",
+            *(f"> {note}\n" for note in self.notes),
+            "## Exactness (`map_exactness`)",
             "",
-            "| outcome | codes | rows | share of rows |",
+            "| exactness | codes | rows | share of rows |",
             "|---|---:|---:|---:|",
         ]
         for name in OUTCOMES:
             count = self.outcomes.get(name, {"codes": 0, "rows": 0})
             share = count["rows"] / self.rows if self.rows else 0.0
             lines.append(f"| {name} | {count['codes']} | {count['rows']} | {share:.1%} |")
-        lines += ["", "## Status", "", "| status | codes | rows |", "|---|---:|---:|"]
+        lines += [
+            "",
+            "## Status (`map_status`)",
+            "",
+            "| status | codes | rows |",
+            "|---|---:|---:|",
+        ]
         for name, count in sorted(self.statuses.items()):
             lines.append(f"| {name} | {count['codes']} | {count['rows']} |")
         lines += [
@@ -154,6 +175,19 @@ def _chapter(system: str, code: str | None) -> str:
         return "(not defined)"
 
 
+def _notes(crosswalk: Crosswalk) -> list[str]:
+    """Things said once for the whole report: GEM flags, WHO tables without relations."""
+    notes = []
+    for hop in crosswalk.hops:
+        if hop.name == "cms-gem-2018" and GEM_FLAGS_NOTE not in notes:
+            notes.append(GEM_FLAGS_NOTE)
+        if hop.name == "who-icd10-icd11":
+            releases = [r for r in str(hop.release).split("+") if r != "2020-01"]
+            if releases:
+                notes.append(WHO_UNKNOWN_NOTE.format(releases=", ".join(releases)))
+    return list(dict.fromkeys(notes))
+
+
 def build_report(
     rows: Counter, crosswalk: Crosswalk, policy: str = "all", top: int = 20
 ) -> MigrationReport:
@@ -204,6 +238,7 @@ def build_report(
         if mapping.status in UNMAPPED:
             unmapped.append((count, value, mapping.status))
     report.hops = hops
+    report.notes = _notes(crosswalk)
     report.chapters = dict(sorted(report.chapters.items()))
     unmapped.sort(key=lambda item: (-item[0], item[1]))
     report.top_unmapped = [{"code": v, "status": s, "rows": n} for n, v, s in unmapped[:top]]

@@ -205,6 +205,7 @@ def _forward_targets(table: WhoTable, preferred: bool) -> dict[str, list[Target]
                 postcoordinated="&" in code or "/" in code,
                 title=title,
                 preferred=preferred,
+                uri=link or None,
             )
         out.setdefault(row[i10].strip(), []).append(target)
     return out

@@ -7,6 +7,10 @@ evaluated there. How one-to-many mappings become code sets is the crosswalk's ex
 combination; ``all`` keeps every target). A score prediction gives each target code the highest
 score of the source codes reaching it.
 
+A category or non-billable code (ICD-10-CM ``E11``, ICD-9-CM ``250``) is mapped through its
+descendants (the crosswalk's default ``categories="expand"``, counted in the report as
+``codes_category_expanded``), so a model's non-leaf predictions are not lost.
+
 Codes that cannot be mapped (no target, invalid, not in the release) are **not dropped**: they
 become the token ``UNMAPPED:<system>:<code>``, so an unmapped gold code is a false negative that
 no prediction can match and an unmapped predicted code is a false positive. The mapping report
@@ -48,6 +52,7 @@ def map_code_file(
         "codes_by_outcome": {},
         "occurrences_by_outcome": {},
         "unmapped_examples": [],
+        "codes_category_expanded": 0,
     }
     if source == common:
         report["codes_by_outcome"] = {"identity": len({c for d in codes.docs.values() for c in d})}
@@ -64,6 +69,7 @@ def map_code_file(
             outcome = mapping.outcome
             mapped = mapping.codes or [unmapped_token(source, code)]
             found = cache[code] = (mapped, outcome)
+            report["codes_category_expanded"] += mapping.status == "category-expanded"
             report["codes_by_outcome"][outcome] = report["codes_by_outcome"].get(outcome, 0) + 1
             if not mapping.codes and len(report["unmapped_examples"]) < 20:
                 report["unmapped_examples"].append(f"{code} ({mapping.status})")
