@@ -141,14 +141,17 @@ def test_output_row_count_equals_input(tmp_path: Path, xw, values: list[str]) ->
     src = tmp_path / "prop.csv"
     src.write_text("code\n" + "".join(f"{v}\n" for v in values), encoding="utf-8")
     expected = len(values)  # blank lines are rows too
-    report = migrate(src, tmp_path / "prop_out.csv", xw)
+    report = migrate(src, tmp_path / "prop_out.csv", xw, write_report=False)
     assert report.rows_written == expected == report.rows
     if values:  # the same values as JSON lines and as Parquet (an empty JSONL file is an error)
         lines = tmp_path / "prop.jsonl"
         lines.write_text("".join(json.dumps({"code": v}) + "\n" for v in values), encoding="utf-8")
-        assert migrate(lines, tmp_path / "prop_out.jsonl", xw).rows_written == expected
+        assert migrate(lines, tmp_path / "prop_out.jsonl", xw, write_report=False).rows_written == (
+            expected
+        )
     pq.write_table(pa.table({"code": pa.array(values, pa.string())}), tmp_path / "prop.parquet")
-    assert migrate(tmp_path / "prop.parquet", tmp_path / "prop_out.parquet", xw).rows == expected
+    out = tmp_path / "prop_out.parquet"
+    assert migrate(tmp_path / "prop.parquet", out, xw, write_report=False).rows == expected
     assert pq.read_metadata(tmp_path / "prop_out.parquet").num_rows == expected
 
 
@@ -169,7 +172,7 @@ def test_cli_code_and_dataset(tmp_path: Path, capsys) -> None:
     src.write_text("code\n038.9\n", encoding="utf-8")
     argv = ["map", str(src), "--from", "icd9cm", "--to", "icd10cm", "-o", str(tmp_path / "o.csv")]
     assert _run(argv) == 0
-    assert (tmp_path / "o.report.md").exists()
+    assert (tmp_path / "o.csv.report.md").exists()  # named after the full output file name
     (tmp_path / "bad.csv").write_bytes(b"")
     assert _run(["map", str(tmp_path / "bad.csv"), "-o", str(tmp_path / "o2.csv")]) == 2
     assert "bad.csv, line 1" in capsys.readouterr().err
