@@ -91,7 +91,9 @@ def get_terminology(system: str, release: str | None = None) -> Terminology:
         'E11'
     """
     canonical = system_id(system)
-    if canonical != system:
+    if canonical != system:  # the same cache entry as the canonical id's
+        if release is None:
+            return get_terminology(canonical)
         return get_terminology(canonical, release)
     if system in CUSTOM_SYSTEMS:
         from icdbridge.codes.hierarchy_file import load_hierarchy
