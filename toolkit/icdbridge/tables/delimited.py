@@ -172,6 +172,7 @@ class DelimitedWriter:
         self._handle = open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
         self._writer = csv.writer(self._handle, delimiter=delimiter)
         self._lists: list[int] = []
+        self._texts: dict[int, tuple[tuple, list[str]]] = {}
 
     def begin(
         self,
@@ -188,12 +189,25 @@ class DelimitedWriter:
     def write(self, chunk: Chunk, added: Added) -> int:
         """Write the rows of ``chunk`` with the added cells."""
         rows = added.rows_of(chunk.as_rows())
-        cells = _text_cells(added.distinct, self._lists)
+        cells = self._text_cells(added.distinct)
         index = added.index.tolist() if hasattr(added.index, "tolist") else added.index
         writerow = self._writer.writerow
         for row, i in zip(rows, index, strict=True):
             writerow(row + cells[i])
         return len(rows)
+
+    def _text_cells(self, distinct: Any) -> list[list[str]]:
+        """Cell texts of each distinct tuple (cached by tuple: engines reuse them per mapping)."""
+        texts, lists, out = self._texts, self._lists, []
+        for cells in distinct:
+            found = texts.get(id(cells))
+            if found is None or found[0] is not cells:
+                text = ["" if c is None else c for c in cells]
+                for i in lists:
+                    text[i] = ";".join(text[i])
+                found = texts[id(cells)] = (cells, text)  # the tuple is kept, so its id stays
+            out.append(found[1])
+        return out
 
     def close(self) -> None:
         """Flush and close."""
@@ -204,13 +218,3 @@ class DelimitedWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _text_cells(distinct: Any, lists: list[int]) -> list[list[str]]:
-    out = []
-    for cells in distinct:
-        cells = ["" if c is None else c for c in cells]
-        for i in lists:
-            cells[i] = ";".join(cells[i])
-        out.append(cells)
-    return out
