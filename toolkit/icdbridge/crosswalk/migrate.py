@@ -93,6 +93,8 @@ def check_migration(
     report: Pathish | None = None,
     write_report: bool = True,
     inputs: Iterable[Pathish | None] = (),
+    input_format: str | None = None,
+    output_format: str | None = None,
 ) -> tuple[Path, Path, list[Path]]:
     """Check, before any work, that a migration can read its input and write its outputs.
 
@@ -102,6 +104,8 @@ def check_migration(
         report: Report stem (see :func:`report_paths`).
         write_report: Whether report files will be written (and so are checked).
         inputs: Other files the run reads (crosswalk tables): outputs may not be any of them.
+        input_format: The input's format when not taken from its extension.
+        output_format: The output's format when not taken from its extension.
 
     Returns:
         The input, output and report paths.
@@ -111,8 +115,10 @@ def check_migration(
         OutputError: an output is an input, a folder, of an unknown type, or not writable.
     """
     source = check_input(Path(input_path))
-    detect_format(source)
-    detect_format(output_path, output=True)
+    if input_format is None:
+        detect_format(source)
+    if output_format is None:
+        detect_format(output_path, output=True)
     protected = [source, *inputs]
     target = check_output(output_path, protected)
     reports = report_paths(target, report) if write_report else []
@@ -168,13 +174,19 @@ def migrate(
 
     get_policy(policy)
     source, target, reports = check_migration(
-        input_path, output_path, report=report, write_report=write_report, inputs=inputs
+        input_path,
+        output_path,
+        report=report,
+        write_report=write_report,
+        inputs=inputs,
+        input_format=input_format,
+        output_format=output_format,
     )
     in_kind = input_format or detect_format(source)
     out_kind = output_format or detect_format(target, output=True)
     issues = Issues()
     tally = Tally(on_rows=on_rows)
-    with contextlib.ExitStack() as stack:
+    with _signals_held() as hold, contextlib.ExitStack() as stack:
         temps = [stack.enter_context(atomic_file(path)) for path in reports]
         data = stack.enter_context(atomic_file(target))  # renamed first, then the report
         reader = stack.enter_context(
@@ -202,7 +214,32 @@ def migrate(
                 result.write(*temps)
             except OSError as error:
                 raise output_error(reports[0], error, "write the report") from None
+        hold()  # the renames below run with signals held, so data and report move together
     return result
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Yield a function that holds Ctrl-C/SIGTERM/SIGHUP until the block ends.
+
+    A signal arriving while the finished files are renamed into place is delivered after the
+    last rename (so the output and its report are never from different runs).
+    """
+    import signal
+    import threading
+
+    held: list[object] = []
+
+    def hold() -> None:
+        if threading.current_thread() is threading.main_thread():
+            wanted = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+            held.append(signal.pthread_sigmask(signal.SIG_BLOCK, wanted))
+
+    try:
+        yield hold
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held[0])
 
 
 def _copy(
