@@ -20,7 +20,9 @@ def map_command(
     source: Annotated[
         str,
         typer.Option(
-            "--from", help="Source system: icd9cm, icd10cm, icd10who, icd11 or a custom name."
+            "--from",
+            help="Source system: icd9cm (alias icd9), icd10cm, icd10who, icd11 (any case and "
+            "punctuation: ICD-10-CM) or a custom name; icd10 is ambiguous and refused.",
         ),
     ] = "icd9cm",
     target: Annotated[str, typer.Option("--to", help="Target system.")] = "icd10cm",
