@@ -92,6 +92,7 @@ class JsonlReader:
         self._numbered = enumerate(self._lines, start=1)
         self.lines_read = 0
         self._first: tuple[int, dict[str, Any]] | None = None
+        self.column: str | None = None
         for number, line in self._numbered:
             record = self._parse(number, line)
             if record is not None:
@@ -101,14 +102,34 @@ class JsonlReader:
             raise InputFormatError(path, "empty file: expected JSON objects, one per line", 1)
         self.columns = list(self._first[1])
         self.column = pick_column(path, self.columns, column, self._first[0])
+        if type(self._first[1][self.column]) is float:  # keep the digits of the file
+            self._first = (self._first[0], self._decode(self._first[0], self._first_line, True))
 
     def _parse(self, number: int, line: str) -> dict[str, Any] | None:
         self.lines_read = number
         if not line.strip():
             self.issues.add("blank-line", BLANK, line=number)
             return None
+        record = self._decode(number, line)
+        if not isinstance(record, dict):
+            raise InputFormatError(self.path, "each line must be a JSON object", number, _cut(line))
+        if len(record) != line.count(":") or type(record.get(self.column)) is float:
+            # as many colons as keys: no key can repeat (one colon per pair); otherwise (nested
+            # objects, colons in text, a numeric code) parse again checking keys, keeping digits
+            record = self._decode(number, line, True)
+        if _SURROGATE_ESCAPE.search(line) and has_surrogate(json.dumps(record, ensure_ascii=False)):
+            self.issues.add("surrogate", SURROGATE, line=number, example=line.strip()[:60])
+            record = _clean(record)
+        if self.column is None:  # still reading the first record
+            self._first_line = line
+        return record
+
+    def _decode(self, number: int, line: str, careful: bool = False) -> Any:
+        """Parse one line; ``careful``: refuse repeated keys and keep each float's text."""
         try:
-            record = json.loads(line, object_pairs_hook=_unique_keys, parse_float=_number)
+            if careful:
+                return json.loads(line, object_pairs_hook=_unique_keys, parse_float=_number)
+            return json.loads(line)
         except _DuplicateKey as error:
             raise InputFormatError(
                 self.path, "duplicate key in one JSON object", number, error.args[0]
@@ -123,12 +144,6 @@ class JsonlReader:
             raise InputFormatError(
                 self.path, f"unreadable JSON number ({str(error).split(';')[0]})", number
             ) from None
-        if not isinstance(record, dict):
-            raise InputFormatError(self.path, "each line must be a JSON object", number, _cut(line))
-        if _SURROGATE_ESCAPE.search(line) and has_surrogate(json.dumps(record, ensure_ascii=False)):
-            self.issues.add("surrogate", SURROGATE, line=number, example=line.strip()[:60])
-            record = _clean(record)
-        return record
 
     def _code(self, number: int, record: dict[str, Any]) -> object:
         value = record.get(self.column, _MISSING)
