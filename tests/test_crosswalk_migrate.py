@@ -381,3 +381,25 @@ def test_icd11_clusters_that_map_writes_are_accepted_as_input() -> None:
     assert slash.status != "invalid-code" and slash.codes == back.map("1A09.Y").codes
     assert back.map("XN8P1&1A00").status == "invalid-code"  # an extension cannot lead
     assert back.map_many(["PA10&XE8TM&XE7ZZ"])[0].code == "PA10&XE8TM&XE7ZZ"
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_physical_lines_are_counted_across_chunks(
+    tmp_path: Path, xw, monkeypatch, chunk_rows: int
+) -> None:
+    """Line numbers stay exact after cells with \\n, \\r\\n and \\r breaks, in any chunking."""
+    monkeypatch.setattr(migrate_module, "CHUNK_ROWS", chunk_rows)
+    body = '1,038.9,"a\nb"\n2,038.9,plain\n3,038.9,"x\r\ny"\n4,038.9,"p\rq"\n'
+    src = tmp_path / "in.csv"
+    src.write_bytes(("id,code,note\n" + body).encode())
+    report = migrate(src, tmp_path / "out.csv", xw, write_report=False)
+    assert report.rows_written == 4 and report.lines == 8
+    issue = next(i for i in report.issues if i["kind"] == "multi-line-record")
+    assert (issue["rows"], issue["first_line"]) == (3, 2)
+    src.write_bytes(("id,code,note\n" + body + "5,038.9\n6,073.0,ok\n").encode())
+    with pytest.raises(InputFormatError, match=r"in\.csv, line 9: expected 3 fields, got 2"):
+        migrate(src, tmp_path / "out2.csv", xw, write_report=False)
+    src.write_bytes(("id,code,note\n" + body + '5,038.9,"open\n6,073.0,ok\n').encode())
+    with pytest.raises(InputFormatError, match=r"in\.csv, line 9: unterminated quote"):
+        migrate(src, tmp_path / "out3.csv", xw, write_report=False)
+    assert not (tmp_path / "out2.csv").exists() and not (tmp_path / "out3.csv").exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,34 +124,42 @@ class DelimitedReader:
     def __iter__(self) -> Iterator[Chunk]:
         reader, width, index = self._reader, len(self.columns), self.columns.index(self.column)
         path, limit, blank = self.path, self.chunk_rows, [""] * width
-        previous = reader.line_num
         while True:
             rows: list[list[str]] = []
-            first = previous + 1
+            first = reader.line_num + 1
             try:
                 for row in reader:
-                    line = reader.line_num
                     if not row:  # a blank line is a row of empty cells, never dropped
                         row = blank.copy()
                     elif len(row) != width:
+                        start = first + len(rows) + _breaks_in(rows)
                         raise InputFormatError(
-                            path, f"expected {width} fields, got {len(row)}", previous + 1
+                            path, f"expected {width} fields, got {len(row)}", start
                         )
-                    if line - previous > 1:
-                        cell = next((c for c in row if "\n" in c or "\r" in c), row[index])
-                        self.issues.add(
-                            "multi-line-record", MULTI_LINE, line=previous + 1, example=cell
-                        )
-                    previous = line
                     rows.append(row)
                     if len(rows) >= limit:
                         break
             except csv.Error as error:
-                raise _csv_error(path, error, previous + 1, reader.line_num) from None
+                start = first + len(rows) + _breaks_in(rows)
+                raise _csv_error(path, error, start, reader.line_num) from None
             self.lines_read = reader.line_num
             if not rows:
                 return
+            if self.lines_read - first + 1 != len(rows):  # some record spans several lines
+                self._report_multi_line(rows, first)
             yield Chunk(path, self.columns, [row[index] for row in rows], first, rows=rows)
+
+    def _report_multi_line(self, rows: list[list[str]], first: int) -> None:
+        """Count the records of a chunk that span several physical lines, with their lines."""
+        extra = 0
+        for number, row in enumerate(rows):
+            breaks = _breaks_in((row,))
+            if breaks:
+                cell = next(c for c in row if "\n" in c or "\r" in c)
+                self.issues.add(
+                    "multi-line-record", MULTI_LINE, line=first + number + extra, example=cell
+                )
+                extra += breaks
 
     def close(self) -> None:
         """Close the file."""
@@ -162,6 +170,16 @@ class DelimitedReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _breaks_in(rows: Iterable[list[str]]) -> int:
+    """Line breaks inside the cells of ``rows`` (each is one more physical line read)."""
+    total = 0
+    for row in rows:
+        for cell in row:
+            if "\n" in cell or "\r" in cell:
+                total += cell.count("\n") + cell.count("\r") - cell.count("\r\n")
+    return total
 
 
 class DelimitedWriter:
