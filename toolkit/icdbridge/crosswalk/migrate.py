@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from icdbridge.crosswalk.chain import Crosswalk, MappedArray
 from icdbridge.crosswalk.columns import ADDED, ADDED_EXPLODED, MappingColumns
@@ -33,6 +34,9 @@ from icdbridge.errors import IcdbridgeError, InputFormatError
 from icdbridge.outputs import atomic_file, check_output, output_error
 from icdbridge.tables import Added, Issues, detect_format, open_reader, open_writer
 from icdbridge.tables.text import check_input
+
+if TYPE_CHECKING:
+    from icdbridge.crosswalk.report import MigrationReport
 
 CHUNK_ROWS = 100_000
 """Rows per chunk read, mapped and written at once (memory is bounded by one chunk)."""
@@ -145,7 +149,7 @@ def migrate(
     report: Pathish | None = None,
     write_report: bool = True,
     inputs: Iterable[Pathish | None] = (),
-):
+) -> MigrationReport:
     """Map the code column of a dataset file into a new file and return the migration report.
 
     Args:
@@ -298,7 +302,7 @@ def _added(
     return Added(names, lists, distinct, out_index, source_rows)
 
 
-def _report(tally: Tally, issues: Issues, crosswalk: Crosswalk, policy: str):
+def _report(tally: Tally, issues: Issues, crosswalk: Crosswalk, policy: str) -> MigrationReport:
     from icdbridge.crosswalk.report import build_report
 
     report = build_report(tally.rows, crosswalk, policy)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -143,18 +143,9 @@ class Added:
     distinct: Sequence[tuple[Any, ...]]
     index: Any
     source_rows: Any = None
-    _per_row: list[tuple[Any, ...]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.index)
-
-    def per_row(self) -> list[tuple[Any, ...]]:
-        """One cell tuple per output row (shared tuples)."""
-        if self._per_row is None:
-            distinct = self.distinct
-            index = self.index.tolist() if hasattr(self.index, "tolist") else self.index
-            self._per_row = [distinct[i] for i in index]
-        return self._per_row
 
     def rows_of(self, rows: list[Any]) -> list[Any]:
         """The input rows aligned with the output rows (repeated with ``explode``)."""
