@@ -403,3 +403,19 @@ def test_physical_lines_are_counted_across_chunks(
     with pytest.raises(InputFormatError, match=r"in\.csv, line 9: unterminated quote"):
         migrate(src, tmp_path / "out3.csv", xw, write_report=False)
     assert not (tmp_path / "out2.csv").exists() and not (tmp_path / "out3.csv").exists()
+
+
+def test_a_migrated_file_maps_again_keeping_its_columns(tmp_path: Path, xw) -> None:
+    """Feeding map's output back keeps the earlier columns under input_ names (none lost)."""
+    src = tmp_path / "in.csv"
+    src.write_text("code\n038.9\n073.0\n")
+    migrate(src, tmp_path / "once.parquet", xw, explode=True, write_report=False)
+    back = get_crosswalk("icd10cm", "icd9cm")
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        out = tmp_path / f"twice{suffix}"
+        report = migrate(tmp_path / "once.parquet", out, back, column="map_target")
+        rows = _read_back(out)
+        assert [r["input_map_target"] for r in rows] == ["A41.9", "A70", "J17"]
+        assert [r["code"] for r in rows] == ["038.9", "073.0", "073.0"]
+        assert rows[0]["map_status"] != "" and "input_map_detail" in rows[0]
+        assert any(i["kind"] == "renamed-column" for i in report.issues)

@@ -202,7 +202,7 @@ CASES = [
     Case("duplicate-header", _input(b"code,id,code\n038.9,1,250.00\n")),
     Case("wrong-delimiter", _input(b"id;code\n1;038.9\n")),
     Case("empty-file", _input(b"")),
-    Case("already-migrated", _input(b"code,map_status\n038.9,mapped\n")),
+    Case("migrated-and-renamed", _input(b"code,map_status,input_map_status\n038.9,a,b\n")),
     Case("bad-json-mid-file", _input(b'{"code": "038.9"}\n{"code": \n', "in.jsonl")),
     Case("json-not-object", _input(b'["038.9"]\n', "in.jsonl")),
     Case("json-5000-digits", _input(b'{"code": ' + b"9" * 5000 + b"}\n", "in.jsonl")),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +32,7 @@ from icdbridge.crosswalk.chain import Crosswalk, MappedArray
 from icdbridge.crosswalk.columns import ADDED, ADDED_EXPLODED, MappingColumns
 from icdbridge.errors import IcdbridgeError, InputFormatError
 from icdbridge.outputs import atomic_file, check_output, output_error
-from icdbridge.tables import Added, Issues, detect_format, open_reader, open_writer
+from icdbridge.tables import Added, Chunk, Issues, detect_format, open_reader, open_writer
 from icdbridge.tables.text import check_input
 
 if TYPE_CHECKING:
@@ -196,19 +196,20 @@ def migrate(
         reader = stack.enter_context(
             open_reader(in_kind, source, column=column, chunk_rows=CHUNK_ROWS, issues=issues)
         )
-        clash = [name for name in (ADDED_EXPLODED if explode else ADDED) if name in reader.columns]
-        if clash:
-            raise InputFormatError(
-                source,
-                f"the input already has the column {clash[0]!r} that mapping adds (a migrated "
-                f"file?); rename it or keep only the code column",
-            )
+        renamed = _renaming(source, reader.columns)
         try:
-            written = _copy(reader, data, out_kind, crosswalk, policy, explode, tally)
+            written = _copy(reader, data, out_kind, crosswalk, policy, explode, tally, renamed)
         except IcdbridgeError:
             raise
         except OSError as error:
             raise output_error(target, error) from None
+        if renamed:
+            pairs = ", ".join(f"{old} → {new}" for old, new in renamed.items())
+            issues.add(
+                "renamed-column",
+                f"the input already had columns that mapping adds (a migrated file?): {pairs}",
+                rows=sum(tally.rows.values()),
+            )
         result = _report(tally, issues, crosswalk, policy)
         result.input, result.output, result.rows_written = str(source), str(target), written
         result.input_format, result.output_format = in_kind, out_kind
@@ -254,18 +255,58 @@ def _copy(
     policy: str,
     explode: bool,
     tally: Tally,
+    renamed: dict[str, str],
 ) -> int:
     names = ADDED_EXPLODED if explode else ADDED
     lists = frozenset() if explode else frozenset({"map_targets"})
     cells = MappingColumns()
     written = 0
+    columns = [renamed.get(name, name) for name in reader.columns]
+    schema = reader.schema
+    if renamed and schema is not None:
+        schema = _renamed_schema(schema, renamed)
     with open_writer(out_kind, data) as writer:
-        writer.begin(reader.columns, names, lists, input_schema=reader.schema)
+        writer.begin(columns, names, lists, input_schema=schema)
         for chunk in reader:
+            if renamed:
+                chunk = _renamed(chunk, renamed, columns)
             mapped = crosswalk.map_array(_arrow_strings(chunk.values), policy)
             tally.add_mapped(mapped)
             written += writer.write(chunk, _added(mapped, cells, names, lists, explode))
     return written
+
+
+RENAMED_PREFIX = "input_"
+"""Prefix given to input columns that have the name of a column mapping adds."""
+
+
+def _renaming(source: Path, columns: list[str]) -> dict[str, str]:
+    """Input columns named like added ones (a migrated file mapped again) → their new names."""
+    renamed = {name: RENAMED_PREFIX + name for name in columns if name in {*ADDED, *ADDED_EXPLODED}}
+    taken = set(columns) & set(renamed.values())
+    if taken:
+        raise InputFormatError(
+            source,
+            f"the input has both {next(iter(taken))[len(RENAMED_PREFIX) :]!r} and "
+            f"{next(iter(taken))!r}, names mapping needs; rename them",
+        )
+    return renamed
+
+
+def _renamed_schema(schema, renamed: dict[str, str]):
+    import pyarrow as pa
+
+    return pa.schema([field.with_name(renamed.get(field.name, field.name)) for field in schema])
+
+
+def _renamed(chunk: Chunk, renamed: dict[str, str], columns: list[str]) -> Chunk:
+    """``chunk`` with the input columns of :func:`_renaming` under their new names."""
+    if chunk.records is not None:
+        records = [{renamed.get(k, k): v for k, v in record.items()} for record in chunk.records]
+        return replace(chunk, columns=columns, records=records)
+    if chunk.batch is not None:
+        return replace(chunk, columns=columns, batch=chunk.batch.rename_columns(columns))
+    return replace(chunk, columns=columns)
 
 
 def _arrow_strings(values: object) -> object:
