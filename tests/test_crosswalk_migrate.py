@@ -151,14 +151,17 @@ def test_output_row_count_equals_input(tmp_path: Path, xw, values: list[str]) ->
     src = tmp_path / "prop.csv"
     src.write_text("code\n" + "".join(f"{v}\n" for v in values), encoding="utf-8")
     expected = len(values)  # blank lines are rows too
-    report = migrate(src, tmp_path / "prop_out.csv", xw)
+    report = migrate(src, tmp_path / "prop_out.csv", xw, write_report=False)
     assert report.rows_written == expected == report.rows
     if values:  # the same values as JSON lines and as Parquet (an empty JSONL file is an error)
         lines = tmp_path / "prop.jsonl"
         lines.write_text("".join(json.dumps({"code": v}) + "\n" for v in values), encoding="utf-8")
-        assert migrate(lines, tmp_path / "prop_out.jsonl", xw).rows_written == expected
+        assert migrate(lines, tmp_path / "prop_out.jsonl", xw, write_report=False).rows_written == (
+            expected
+        )
     pq.write_table(pa.table({"code": pa.array(values, pa.string())}), tmp_path / "prop.parquet")
-    assert migrate(tmp_path / "prop.parquet", tmp_path / "prop_out.parquet", xw).rows == expected
+    out = tmp_path / "prop_out.parquet"
+    assert migrate(tmp_path / "prop.parquet", out, xw, write_report=False).rows == expected
     assert pq.read_metadata(tmp_path / "prop_out.parquet").num_rows == expected
 
 
@@ -179,7 +182,7 @@ def test_cli_code_and_dataset(tmp_path: Path, capsys) -> None:
     src.write_text("code\n038.9\n", encoding="utf-8")
     argv = ["map", str(src), "--from", "icd9cm", "--to", "icd10cm", "-o", str(tmp_path / "o.csv")]
     assert _run(argv) == 0
-    assert (tmp_path / "o.report.md").exists()
+    assert (tmp_path / "o.csv.report.md").exists()  # named after the full output file name
     (tmp_path / "bad.csv").write_bytes(b"")
     assert _run(["map", str(tmp_path / "bad.csv"), "-o", str(tmp_path / "o2.csv")]) == 2
     assert "bad.csv, line 1" in capsys.readouterr().err
@@ -201,3 +204,228 @@ def test_cli_gem_file_follows_the_route(tmp_path: Path, capsys) -> None:
     argv = ["map", "--code", "A41.9", "--from", "icd10cm", "--to", "icd10who", "--gem", str(gem)]
     assert _run(argv) == 2
     assert "no ICD-9-CM/ICD-10-CM hop" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- issue 23: formats, counts, codes
+FORMAT_SUFFIXES = [".csv", ".tsv", ".jsonl", ".parquet"]
+
+
+def _read_back(path: Path) -> list[dict[str, object]]:
+    import csv
+
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+
+
+@pytest.mark.parametrize("source_suffix", FORMAT_SUFFIXES)
+@pytest.mark.parametrize("target_suffix", FORMAT_SUFFIXES)
+def test_output_format_follows_the_output_extension(
+    tmp_path: Path, xw, source_suffix: str, target_suffix: str
+) -> None:
+    """Every pair converts: a .parquet output is Parquet whatever the input (was: CSV text)."""
+    ids = [f"r{i}" for i in range(len(CODES))]
+    src = tmp_path / f"in{source_suffix}"
+    if source_suffix == ".parquet":
+        pq.write_table(pa.table({"id": ids, "code": CODES}), src)
+    elif source_suffix == ".jsonl":
+        src.write_text(
+            "".join(
+                json.dumps({"id": i, "code": c}) + "\n" for i, c in zip(ids, CODES, strict=True)
+            )
+        )
+    else:
+        sep = "\t" if source_suffix == ".tsv" else ","
+        src.write_text(
+            f"id{sep}code\n" + "".join(f"{i}{sep}{c}\n" for i, c in zip(ids, CODES, strict=True))
+        )
+    out = tmp_path / f"out{target_suffix}"
+    report = migrate(src, out, xw, write_report=False)
+    assert report.output_format == target_suffix[1:]
+    if target_suffix == ".parquet":
+        assert out.read_bytes()[:4] == b"PAR1"
+    rows = _read_back(out)
+    assert [r["id"] for r in rows] == ids and [r["code"] for r in rows] == CODES
+    targets = rows[2]["map_targets"]
+    assert targets == ("A70;J17" if target_suffix in (".csv", ".tsv") else ["A70", "J17"])
+    exploded = migrate(src, tmp_path / f"x{target_suffix}", xw, explode=True, write_report=False)
+    assert exploded.rows_written == len(CODES) + 1  # 073.0 has two targets
+
+
+def test_unknown_output_extension_is_refused_with_the_list(tmp_path: Path, xw) -> None:
+    from icdbridge.errors import OutputError
+
+    src = tmp_path / "in.csv"
+    src.write_text("code\n038.9\n")
+    with pytest.raises(OutputError, match=r"out\.xlsx: unknown output file type.*\.parquet"):
+        migrate(src, tmp_path / "out.xlsx", xw)
+
+
+def test_parquet_empty_strings_and_nulls_are_both_counted(tmp_path: Path, xw, monkeypatch) -> None:
+    """Every row counted: '' and null are two values (the report lost the '' rows)."""
+    monkeypatch.setattr(migrate_module, "CHUNK_ROWS", 4)
+    values = ["", None, "038.9", "", None, "", "073.0", None, "", "xyz"]
+    pq.write_table(pa.table({"code": pa.array(values, pa.string())}), tmp_path / "in.parquet")
+    seen: list[int] = []
+    report = migrate(tmp_path / "in.parquet", tmp_path / "out.parquet", xw, on_rows=seen.append)
+    assert report.rows == len(values) == sum(seen)  # the progress counter shows real rows
+    assert sum(s["rows"] for s in report.statuses.values()) == len(values)
+    assert report.statuses["invalid-code"]["rows"] == 8  # 4 '' + 3 null + 'xyz'
+    missing = next(i for i in report.issues if i["kind"] == "missing-value")
+    assert missing["rows"] == 7
+    data = json.loads((tmp_path / "out.parquet.report.json").read_text())
+    assert data["rows"] == len(values)
+
+
+def test_reports_are_named_after_the_full_output_name(tmp_path: Path, xw) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("code\n038.9\n")
+    migrate(src, tmp_path / "out.csv", xw)
+    migrate(src, tmp_path / "out.parquet", xw)
+    for name in ("out.csv", "out.parquet"):
+        data = json.loads((tmp_path / f"{name}.report.json").read_text())
+        assert data["output"].endswith(name)  # one report each, neither overwritten
+    assert not (tmp_path / "out.report.md").exists()
+
+
+def test_multi_line_cells_are_kept_and_reported(tmp_path: Path, xw) -> None:
+    src = tmp_path / "notes.csv"
+    src.write_text('id,code,note\n1,038.9,"first\nsecond"\n2,073.0,plain\n', encoding="utf-8")
+    report = migrate(src, tmp_path / "out.csv", xw)
+    assert report.rows == report.rows_written == 2 and report.lines == 4
+    issue = next(i for i in report.issues if i["kind"] == "multi-line-record")
+    assert issue["first_line"] == 2 and issue["rows"] == 1
+    assert "multi-line-record" in (tmp_path / "out.csv.report.md").read_text()
+
+
+def test_unterminated_quote_is_an_error_not_merged_rows(tmp_path: Path, xw) -> None:
+    """The issue's case: one stray quote merged 7 rows into a cell and exited 0."""
+    lines = ["id,code"] + [f"{i},{CODES[i % 4]}" for i in range(200)]
+    lines[101] = '100,"038.9'
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputFormatError, match=r"in\.csv, line 102: unterminated quote"):
+        migrate(src, tmp_path / "out.csv", xw)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_numeric_codes_are_a_reported_type_issue(tmp_path: Path, xw) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"code": 250.10}\n{"code": "250.10"}\n{"code": 38}\n')
+    report = migrate(src, tmp_path / "out.csv", xw)
+    issue = next(i for i in report.issues if i["kind"] == "numeric-code")
+    assert issue["rows"] == 2 and issue["example"] == "250.10" and issue["first_line"] == 1
+    rows = _read_back(tmp_path / "out.csv")
+    assert rows[0]["code"] == "250.10"  # the number's text in the file, not 250.1
+    assert rows[0]["map_targets"] == rows[1]["map_targets"]
+    pq.write_table(pa.table({"code": [250.1, None]}), tmp_path / "num.parquet")
+    report = migrate(tmp_path / "num.parquet", tmp_path / "num_out.parquet", xw)
+    issue = next(i for i in report.issues if i["kind"] == "numeric-code")
+    assert issue["rows"] == 1 and issue["example"] == "250.1"
+    assert "numeric-code" in (tmp_path / "num_out.parquet.report.md").read_text()
+
+
+@pytest.mark.parametrize("token", ["NULL", "null", "nan", "NaN", "None", "NA", "N/A", "", " "])
+def test_missing_value_placeholders_are_invalid_not_not_in_release(token: str) -> None:
+    for source, target in (("icd10cm", "icd9cm"), ("icd9cm", "icd10cm")):
+        xw = get_crosswalk(source, target)
+        assert xw.map(token).status == "invalid-code", (source, token)
+        assert xw.map_many([token])[0].status == "invalid-code"
+
+
+def test_source_code_does_not_depend_on_call_order() -> None:
+    from icdbridge.crosswalk.chain import Crosswalk
+
+    first = get_crosswalk("icd9cm", "icd10cm")
+    fresh = Crosswalk(first.hops)
+    assert fresh.map("4257").source_code == "4257"
+    assert fresh.map_many(["4257", "425.7"])[0].source_code == "4257"
+    assert fresh.map("4257").source_code == "4257"
+    other = Crosswalk(first.hops)
+    assert [m.source_code for m in other.map_many(["4257", "425.7"])] == ["4257", "425.7"]
+    assert other.map("4257").source_code == "4257"
+    assert other.map("4257").targets == fresh.map("425.7").targets
+
+
+def test_system_aliases_and_ambiguous_names() -> None:
+    from icdbridge.codes.registry import get_terminology, system_id
+    from icdbridge.errors import UnknownSystemError
+
+    assert system_id("ICD-10-CM") == system_id("icd10_cm") == "icd10cm"
+    assert system_id("icd9") == "icd9cm"
+    assert get_terminology("ICD-9") is get_terminology("icd9cm")
+    assert get_crosswalk("icd9", "ICD10CM") is get_crosswalk("icd9cm", "icd10cm")
+    with pytest.raises(UnknownSystemError, match="ambiguous: use icd10cm or icd10who"):
+        get_crosswalk("icd9cm", "icd10")
+    with pytest.raises(UnknownSystemError, match="expected one of: icd10cm, icd10who"):
+        get_crosswalk("icd8", "icd10cm")
+
+
+def test_cli_rejects_ambiguous_system_in_one_line(capsys) -> None:
+    assert _run(["map", "--code", "038.9", "--from", "icd9", "--to", "icd10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: code system 'icd10' is ambiguous") and err.count("\n") == 1
+
+
+def test_icd11_clusters_that_map_writes_are_accepted_as_input() -> None:
+    from conftest import require_data
+
+    require_data("who-icd10-icd11")
+    forward = get_crosswalk("icd10who", "icd11")
+    clusters = sorted({t.code for m in forward.map_many(["A00.0", "A02.2"]) for t in m.targets})
+    assert "1A00&XN8P1" in clusters and "1A09.Y/FA11.Y" in clusters
+    back = get_crosswalk("icd11", "icd10who")
+    stem = back.map("1A00")
+    for cluster in ("1A00&XN8P1", "1a00 & xn8p1"):
+        mapping = back.map(cluster)
+        assert mapping.status != "invalid-code" and mapping.code == "1A00&XN8P1"
+        assert mapping.source_code == cluster
+        assert mapping.codes == stem.codes  # via the stem code
+        assert mapping.exactness <= mapping.exactness.APPROXIMATE  # extension codes not mapped
+        assert "via cluster stem" in mapping.targets[0].describe()
+        assert "XN8P1 not mapped" in (mapping.targets[0].note or "")
+    slash = back.map("1A09.Y/FA11.Y")
+    assert slash.status != "invalid-code" and slash.codes == back.map("1A09.Y").codes
+    assert back.map("XN8P1&1A00").status == "invalid-code"  # an extension cannot lead
+    assert back.map_many(["PA10&XE8TM&XE7ZZ"])[0].code == "PA10&XE8TM&XE7ZZ"
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_physical_lines_are_counted_across_chunks(
+    tmp_path: Path, xw, monkeypatch, chunk_rows: int
+) -> None:
+    """Line numbers stay exact after cells with \\n, \\r\\n and \\r breaks, in any chunking."""
+    monkeypatch.setattr(migrate_module, "CHUNK_ROWS", chunk_rows)
+    body = '1,038.9,"a\nb"\n2,038.9,plain\n3,038.9,"x\r\ny"\n4,038.9,"p\rq"\n'
+    src = tmp_path / "in.csv"
+    src.write_bytes(("id,code,note\n" + body).encode())
+    report = migrate(src, tmp_path / "out.csv", xw, write_report=False)
+    assert report.rows_written == 4 and report.lines == 8
+    issue = next(i for i in report.issues if i["kind"] == "multi-line-record")
+    assert (issue["rows"], issue["first_line"]) == (3, 2)
+    src.write_bytes(("id,code,note\n" + body + "5,038.9\n6,073.0,ok\n").encode())
+    with pytest.raises(InputFormatError, match=r"in\.csv, line 9: expected 3 fields, got 2"):
+        migrate(src, tmp_path / "out2.csv", xw, write_report=False)
+    src.write_bytes(("id,code,note\n" + body + '5,038.9,"open\n6,073.0,ok\n').encode())
+    with pytest.raises(InputFormatError, match=r"in\.csv, line 9: unterminated quote"):
+        migrate(src, tmp_path / "out3.csv", xw, write_report=False)
+    assert not (tmp_path / "out2.csv").exists() and not (tmp_path / "out3.csv").exists()
+
+
+def test_a_migrated_file_maps_again_keeping_its_columns(tmp_path: Path, xw) -> None:
+    """Feeding map's output back keeps the earlier columns under input_ names (none lost)."""
+    src = tmp_path / "in.csv"
+    src.write_text("code\n038.9\n073.0\n")
+    migrate(src, tmp_path / "once.parquet", xw, explode=True, write_report=False)
+    back = get_crosswalk("icd10cm", "icd9cm")
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        out = tmp_path / f"twice{suffix}"
+        report = migrate(tmp_path / "once.parquet", out, back, column="map_target")
+        rows = _read_back(out)
+        assert [r["input_map_target"] for r in rows] == ["A41.9", "A70", "J17"]
+        assert [r["code"] for r in rows] == ["038.9", "073.0", "073.0"]
+        assert rows[0]["map_status"] != "" and "input_map_detail" in rows[0]
+        assert any(i["kind"] == "renamed-column" for i in report.issues)

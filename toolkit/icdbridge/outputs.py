@@ -293,3 +293,10 @@ def handle_signals() -> Iterator[None]:
         for signum, handler in previous.items():
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signum, handler)
+
+
+def output_error(
+    path: str | PathLike[str], error: OSError, doing: str = "write the output"
+) -> OutputError:
+    """The one-line :class:`OutputError` for an :class:`OSError` met while writing ``path``."""
+    return _os_error(Path(path), error, doing)

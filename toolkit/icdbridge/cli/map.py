@@ -20,7 +20,9 @@ def map_command(
     source: Annotated[
         str,
         typer.Option(
-            "--from", help="Source system: icd9cm, icd10cm, icd10who, icd11 or a custom name."
+            "--from",
+            help="Source system: icd9cm (alias icd9), icd10cm, icd10who, icd11 (any case and "
+            "punctuation: ICD-10-CM) or a custom name; icd10 is ambiguous and refused.",
         ),
     ] = "icd9cm",
     target: Annotated[str, typer.Option("--to", help="Target system.")] = "icd10cm",
@@ -78,13 +80,20 @@ def map_command(
         bool, typer.Option("--explode", help="One output row per target instead of a list column.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Output file (same format as the input).")
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output file; its extension (.csv, .tsv, .jsonl, .parquet) chooses the format, "
+            "so the input is also converted. Never one of the inputs.",
+        ),
     ] = None,
     report: Annotated[
         Path | None,
         typer.Option(
             "--report",
-            help="Report stem: writes STEM.md, STEM.json, STEM.png (default: next to the output).",
+            help="Report stem: writes STEM.md, STEM.json, STEM.png "
+            "(default: OUTPUT.report.md ... named after the full output file name).",
         ),
     ] = None,
     as_json: Annotated[
@@ -110,7 +119,9 @@ def map_command(
 
     INPUT -o OUTPUT migrates a dataset: every row kept, with map_status, targets and paths.
 
-    A report (STEM.md, STEM.json, STEM.png) counts rows and codes reaching the target exactly, approximately, only as a residual, or not at all.
+    A report (OUTPUT.report.md, .json, .png) counts rows and codes reaching the target exactly, approximately, only as a residual, or not at all, and lists input issues (numeric codes, missing values, records spanning lines).
+
+    The output and the report are written to temporary files and renamed into place only when the whole run succeeded; an error, Ctrl-C or SIGTERM leaves the previous ones as they were.
 
     Examples:
 
@@ -119,8 +130,12 @@ def map_command(
     icdbridge map registry.parquet --from icd9cm --to icd10cm --column dx -o out.parquet
     """  # noqa: E501
     from icdbridge.crosswalk import get_crosswalk
-    from icdbridge.crosswalk.migrate import migrate
+    from icdbridge.crosswalk.migrate import check_migration, migrate, report_paths
 
+    tables = (who_tables, gem, custom_table)
+    if code is None and input_path is not None and output is not None:
+        # refuse unwritable outputs before loading any table
+        check_migration(input_path, output, report=report, inputs=tables)
     options: dict[str, object] = {"categories": categories}
     if who_tables is not None:
         options["who_tables"] = str(who_tables)
@@ -151,16 +166,24 @@ def map_command(
             policy=policy,
             explode=explode,
             on_rows=advance,
+            report=report,
+            inputs=tables,
         )
-    stem = report if report is not None else output.with_name(output.stem + ".report")
-    paths = result.save(stem)
     typer.echo(
         f"{result.rows} rows ({result.codes} distinct codes) → {output} "
         f"({result.rows_written} rows)"
     )
     for name, counts in sorted(result.statuses.items()):
         typer.echo(f"  {name}: {counts['rows']} rows, {counts['codes']} codes")
-    typer.echo("report: " + ", ".join(str(p) for p in paths))
+    for issue in result.issues:
+        typer.echo(f"warning: {input_path}: {_issue_line(issue)}", err=True)
+    typer.echo("report: " + ", ".join(str(p) for p in report_paths(output, report)))
+
+
+def _issue_line(issue: dict[str, object]) -> str:
+    from icdbridge.tables import Issue
+
+    return Issue(**issue).describe()  # type: ignore[arg-type]
 
 
 def _print_code(mapping: Mapping, as_json: bool, titles: bool = True) -> None:

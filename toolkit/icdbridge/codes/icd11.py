@@ -104,6 +104,37 @@ def canonical_icd11(compact: str) -> str | None:
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def split_cluster(code: str) -> tuple[str, ...] | None:
+    """Canonical parts of a postcoordinated ICD-11 cluster, or ``None`` if ``code`` is not one.
+
+    A cluster joins a stem code with extension codes (``&``) or other stem codes (``/``), as
+    WHO's mapping tables and ``icdbridge map`` write them: ``PA10&XE8TM&XE7ZZ``,
+    ``1A09.Y/FA11.Y``. The first part must be a stem code, every part a valid ICD-11 code.
+
+    Example:
+        >>> split_cluster("pa10 & xe8tm&XE7ZZ")
+        ('PA10', 'XE8TM', 'XE7ZZ')
+        >>> split_cluster("1A00") is None
+        True
+    """
+    if not isinstance(code, str) or ("&" not in code and "/" not in code):
+        return None
+    parts = re.split(r"[&/]", "".join(code.split()).upper())
+    canonical = tuple(canonical_icd11(part) for part in parts)
+    if len(parts) < 2 or any(part is None for part in canonical) or canonical[0][0] == "X":
+        return None
+    return canonical  # type: ignore[return-value]
+
+
+def cluster_text(code: str) -> str:
+    """Canonical spelling of a cluster (each part canonical, separators kept): ``PA10&XE8TM``."""
+    compact = "".join(code.split()).upper()
+    pieces = re.split(r"([&/])", compact)
+    return "".join(
+        piece if piece in "&/" else (canonical_icd11(piece) or piece) for piece in pieces
+    )
+
+
 def tabulation_path(path: str | os.PathLike[str] | None = None) -> Path:
     """Resolve the SimpleTabulation file: ``path``, else ``$ICDBRIDGE_ICD11_TABULATION``, else the
     data folder default (it may not exist; :class:`ICD11` reports that on first use)."""

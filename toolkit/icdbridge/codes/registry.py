@@ -21,6 +21,43 @@ SYSTEMS: dict[str, str] = {
 CUSTOM_SYSTEMS: dict[str, Path] = {}
 """Custom system id → hierarchy file, filled by :func:`register_hierarchy`."""
 
+ALIASES: dict[str, str] = {"icd9": "icd9cm", "icd11mms": "icd11"}
+"""Other names of a system (compared as :func:`system_id` does): ``icd9`` is ICD-9-CM, the only
+ICD-9 icdbridge knows."""
+
+AMBIGUOUS: dict[str, tuple[str, ...]] = {"icd10": ("icd10cm", "icd10who")}
+"""Names that could mean several systems: refused, naming the choices."""
+
+
+def system_id(name: str) -> str:
+    """The system id ``name`` stands for: ids and :data:`ALIASES` in any case and punctuation.
+
+    ``ICD-10-CM``, ``icd10_cm`` and ``icd10cm`` are all ``icd10cm``; ``icd9`` is ``icd9cm``. A name
+    that is neither (a custom system) is returned unchanged, for the caller to accept or refuse.
+    Every command resolves ``--from``/``--to``/``--system`` through this one rule.
+
+    Raises:
+        UnknownSystemError: an ambiguous name (``icd10``: ``icd10cm`` or ``icd10who``).
+
+    Example:
+        >>> system_id("ICD-10-CM"), system_id("icd9")
+        ('icd10cm', 'icd9cm')
+    """
+    if name in SYSTEMS or name in CUSTOM_SYSTEMS or not isinstance(name, str):
+        return name
+    key = "".join(ch for ch in name.lower() if ch.isalnum())
+    if key in SYSTEMS:
+        return key
+    if key in ALIASES:
+        return ALIASES[key]
+    if key in AMBIGUOUS:
+        choices = " or ".join(AMBIGUOUS[key])
+        raise UnknownSystemError(
+            f"code system {name!r} is ambiguous: use {choices} (ICD-10-CM is the US clinical "
+            "modification, icd10who the WHO ICD-10)"
+        )
+    return name
+
 
 def terminology_class(system: str) -> type[Terminology]:
     """Return the terminology class registered for ``system``.
@@ -28,10 +65,12 @@ def terminology_class(system: str) -> type[Terminology]:
     Raises:
         UnknownSystemError: ``system`` is not one of :data:`SYSTEMS`.
     """
+    system = system_id(system)
     try:
         target = SYSTEMS[system]
     except KeyError:
-        known = ", ".join([*SYSTEMS, *CUSTOM_SYSTEMS])
+        aliases = [f"{alias} (= {name})" for alias, name in ALIASES.items()]
+        known = ", ".join([*SYSTEMS, *CUSTOM_SYSTEMS, *aliases])
         raise UnknownSystemError(
             f"unknown code system {system!r} (expected one of: {known}; "
             "a custom hierarchy file is loaded with icdbridge.codes.load_hierarchy)"
@@ -44,11 +83,18 @@ def terminology_class(system: str) -> type[Terminology]:
 def get_terminology(system: str, release: str | None = None) -> Terminology:
     """Return the (cached) terminology of ``system`` at ``release`` (``None``: its default).
 
+    ``system`` is an id or an alias (see :func:`system_id`).
+
     Example:
         >>> t = get_terminology("icd10cm")
         >>> t.parent("e119")
         'E11'
     """
+    canonical = system_id(system)
+    if canonical != system:  # the same cache entry as the canonical id's
+        if release is None:
+            return get_terminology(canonical)
+        return get_terminology(canonical, release)
     if system in CUSTOM_SYSTEMS:
         from icdbridge.codes.hierarchy_file import load_hierarchy
 

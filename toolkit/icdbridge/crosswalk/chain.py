@@ -23,7 +23,9 @@ from functools import cache, cached_property
 from itertools import pairwise
 from types import ModuleType
 
-from icdbridge.codes.registry import SYSTEMS
+from icdbridge.codes.icd11 import cluster_text, split_cluster
+from icdbridge.codes.missing import is_missing
+from icdbridge.codes.registry import SYSTEMS, system_id
 from icdbridge.crosswalk.cm_who import cm_to_who, who_to_cm
 from icdbridge.crosswalk.custom import CustomHop, normalize_custom
 from icdbridge.crosswalk.gem import gem_hop
@@ -115,12 +117,14 @@ def route(source: str, target: str, options: Options = Options()) -> list[tuple[
     Raises:
         UnknownSystemError: unknown system or no path.
     """
+    source, target = system_id(source), system_id(target)
     edges = _edges(options)
     systems = {s for pair in edges for s in pair}
     for system in (source, target):
         if system not in systems:
             raise UnknownSystemError(
-                f"unknown code system {system!r} (expected one of: {', '.join(sorted(systems))})"
+                f"unknown code system {system!r} (expected one of: {', '.join(sorted(systems))}; "
+                "icd9 means icd9cm)"
             )
     if source == target:
         raise UnknownSystemError(f"--from and --to are the same system ({source})")
@@ -342,7 +346,10 @@ class Crosswalk:
             if mapping is None:
                 mapping = self._memo.get(canonical) or self._mapping(canonical, canonical)
                 interned[canonical] = mapping
-            lookup[spelling] = mapping
+            # the source code is the input as given, whatever was mapped before (call order)
+            lookup[spelling] = (
+                mapping if spelling == canonical else replace(mapping, source_code=spelling)
+            )
         lookup.update(self._memo)
         return lookup
 
@@ -358,9 +365,9 @@ class Crosswalk:
             return self._empty(given, None, "invalid-code")
         try:
             canonical = self._normalize(code)
-        except IcdbridgeError:
-            return self._empty(given, None, "invalid-code")
-        except Exception:  # a terminology's normaliser must never take a dataset down
+        except Exception:  # invalid syntax; a normaliser must never take a dataset down either
+            if self.source_system == "icd11" and split_cluster(code) is not None:
+                return self._cluster(given, code)
             return self._empty(given, None, "invalid-code")
         if canonical != code:
             known = self._memo.get(canonical)
@@ -368,8 +375,47 @@ class Crosswalk:
                 return replace(known, source_code=given)
         first = self.hops[0]
         if not first.has_row(canonical) and not self._defined(canonical):
-            return self._empty(given, canonical, "not-in-release")
+            # a placeholder (NULL, nan, NA...) that happens to look like a code is missing data
+            status = "invalid-code" if is_missing(code) else "not-in-release"
+            return self._empty(given, None if is_missing(code) else canonical, status)
         return self._mapping(given, canonical)
+
+    def _cluster(self, given: str, code: str) -> Mapping:
+        """An ICD-11 postcoordinated cluster, mapped via its (first) stem code.
+
+        The tables list stem codes only; the cluster's extension codes (``&``) and further stem
+        codes (``/``) are not mapped, so every target is at best approximate, and each path says
+        so (relation ``via cluster stem``, a note naming what was left out).
+        """
+        parts = split_cluster(code) or ()
+        stem = self._resolve(parts[0])
+        text = cluster_text(code)
+        if not stem.targets:
+            return replace(stem, source_code=given, code=text if stem.code else None)
+        left = ", ".join(parts[1:])
+        note = (
+            f"postcoordinated cluster {text} mapped via its stem code {parts[0]} "
+            f"({left} not mapped)"
+        )
+
+        def capped(hop: Target) -> Target:
+            relation = f"{hop.relation}, via cluster stem" if hop.relation else "via cluster stem"
+            exactness = min(hop.exactness, Exactness.APPROXIMATE)
+            return replace(hop, exactness=exactness, relation=relation, note=note)
+
+        targets = tuple(
+            replace(t, via=(capped(t.via[0]), *t.via[1:])) if t.via else capped(t)
+            for t in stem.targets
+        )
+        reach = tuple(min(level, Exactness.APPROXIMATE) for level in stem.hop_reach)
+        return replace(
+            stem,
+            source_code=given,
+            code=text,
+            targets=targets,
+            status=status_of(targets),
+            hop_reach=reach,
+        )
 
     def _defined(self, canonical: str) -> bool:
         if self.source_system in SYSTEMS:
@@ -571,6 +617,7 @@ def get_crosswalk(
         UnknownSystemError: unknown system or no path between them.
         DataNotFoundError: a needed table is missing (the message says where to get it).
     """
+    source, target = system_id(source), system_id(target)
     releases = (who_releases,) if isinstance(who_releases, str) else tuple(who_releases)
     options = Options(
         who_tables=None if who_tables is None else str(who_tables),
@@ -578,7 +625,7 @@ def get_crosswalk(
         gem_9_to_10=None if gem_9_to_10 is None else str(gem_9_to_10),
         gem_10_to_9=None if gem_10_to_9 is None else str(gem_10_to_9),
         overrides=None if overrides is None else str(overrides),
-        custom=None if custom is None else (str(custom[0]), custom[1], custom[2]),
+        custom=None if custom is None else (str(custom[0]), custom[1], system_id(custom[2])),
         categories=categories,
     )
     return _crosswalk(source, target, options)

@@ -1,328 +1,143 @@
 """Dataset migration: map one code column of a CSV, TSV, JSONL or Parquet file, streaming.
 
 Every input row appears in the output — one row per input row (targets as a list column), or one
-row per target with ``explode`` (a row without targets still appears once). Added columns:
+row per target with ``explode`` (a row without targets still appears once). The added columns are
+those of :mod:`icdbridge.crosswalk.columns` (``map_status``, ``map_targets``...).
 
-* ``map_status`` — see :data:`icdbridge.crosswalk.model.STATUSES`;
-* ``map_targets`` — target codes (a list; in CSV/TSV joined with ``;``), or ``map_target`` with
-  ``explode``;
-* ``map_exactness``, ``map_target_titles`` — see :mod:`icdbridge.crosswalk.columns`;
-* ``map_detail`` — every path with its provenance, human-readable.
+Formats come from the file extensions (:func:`icdbridge.tables.detect_format`), so a migration
+also converts between any two of CSV, TSV, JSON lines and Parquet. Files are read and written
+chunk by chunk (:mod:`icdbridge.tables`), each distinct value of a chunk mapped once, so memory
+does not grow with file size.
 
-Files are read and written chunk by chunk (Parquet with pyarrow batch readers/writers, mapping
-each distinct value of a batch once and broadcasting), so memory does not grow with file size.
+Safety (see ``docs/reliability.md``): the output and the report files are checked before any work
+(never an input, never a folder, the folder writable), written to temporary files beside them and
+renamed into place together only when everything succeeded; on an error, Ctrl-C or SIGTERM the
+temporary files are removed and the previous output and report stay as they were. Malformed input
+is an :class:`~icdbridge.errors.InputFormatError` naming the file, line and value; what the
+readers noticed without refusing (records spanning lines, numeric codes, missing values...) is
+listed in the report's *Input issues*.
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from icdbridge.crosswalk.chain import Crosswalk
+from icdbridge.crosswalk.chain import Crosswalk, MappedArray
 from icdbridge.crosswalk.columns import ADDED, ADDED_EXPLODED, MappingColumns
-from icdbridge.errors import InputFormatError
+from icdbridge.errors import IcdbridgeError, InputFormatError
+from icdbridge.outputs import atomic_file, check_output, output_error
+from icdbridge.tables import Added, Chunk, Issues, detect_format, open_reader, open_writer
+from icdbridge.tables.text import check_input
+
+if TYPE_CHECKING:
+    from icdbridge.crosswalk.report import MigrationReport
 
 CHUNK_ROWS = 100_000
-_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+"""Rows per chunk read, mapped and written at once (memory is bounded by one chunk)."""
+
+REPORT_SUFFIXES = (".md", ".json", ".png")
+"""The report files written for a stem: ``STEM.md``, ``STEM.json``, ``STEM.png``."""
+
+Pathish = str | PathLike[str]
 
 
 @dataclass
 class Tally:
-    """Row counts per distinct input value (the report is built from it)."""
+    """Row counts per distinct input value (the report is built from it).
+
+    ``None`` (a null cell) and ``""`` (an empty string) are counted apart, so every row is counted
+    once.
+    """
 
     rows: Counter = field(default_factory=Counter)
     on_rows: Callable[[int], None] | None = None
     """Called with the number of rows of each chunk (progress display)."""
 
     def add(self, values: list[object]) -> None:
-        """Count one chunk of input values."""
-        self.rows.update(v if isinstance(v, str) else ("" if v is None else str(v)) for v in values)
+        """Count one chunk of input values (lists of strings; other values by their text)."""
+        self.rows.update(v if v is None or isinstance(v, str) else str(v) for v in values)
         if self.on_rows is not None:
             self.on_rows(len(values))
 
+    def add_mapped(self, mapped: MappedArray) -> None:
+        """Count one chunk from its columnar mapping (distinct values and per-row index)."""
+        import numpy as np
 
-# --------------------------------------------------------------------- delimited text
-def _decoded_lines(path: Path) -> Iterator[str]:
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                byte = raw[error.start : error.start + 1]
-                raise InputFormatError(
-                    path, f"not UTF-8 text (byte {byte!r} at column {error.start + 1})", number
-                ) from None
-            yield line.removeprefix("\ufeff") if number == 1 else line
+        counts = np.bincount(mapped.index, minlength=len(mapped.mappings))
+        for value, count in zip(mapped.values, counts.tolist(), strict=True):
+            if count:
+                self.rows[value] += count
+        if self.on_rows is not None:
+            self.on_rows(len(mapped.index))
 
 
-def _pick_column(path: Path, columns: list[str], column: str | None, line: int = 1) -> str:
-    if column is not None:
-        if column not in columns:
-            raise InputFormatError(
-                path, f"column {column!r} not found (columns: {', '.join(map(str, columns))})", line
-            )
-        return column
-    if len(columns) == 1:
-        return columns[0]
-    if "code" in columns:
-        return "code"
-    raise InputFormatError(
-        path, f"several columns ({', '.join(map(str, columns))}): choose one with --column", line
-    )
+def report_paths(output_path: Pathish, report: Pathish | None = None) -> list[Path]:
+    """Report files of a migration: ``STEM.md``, ``STEM.json``, ``STEM.png``.
+
+    Args:
+        output_path: The migrated file.
+        report: The stem; ``None`` (default) names the report after the full output file name
+            (``out.csv`` → ``out.csv.report.md``), so outputs of different formats never share
+            a report.
+    """
+    stem = Path(f"{output_path}.report") if report is None else Path(report)
+    return [Path(f"{stem}{suffix}") for suffix in REPORT_SUFFIXES]
 
 
-def _delimited(delimiter: str) -> Callable:
-    def run(
-        path: Path,
-        out: Path,
-        xw: Crosswalk,
-        column: str | None,
-        policy: str,
-        explode: bool,
-        tally: Tally,
-    ) -> int:
-        lines = _decoded_lines(path)
-        reader = csv.reader(lines, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            raise InputFormatError(path, "empty file: expected a header line", 1)
-        if len(header) == 1 and column not in header:
-            for other, name in _DELIMITERS.items():
-                if other != delimiter and other in header[0]:
-                    raise InputFormatError(
-                        path,
-                        f"wrong delimiter: expected {_DELIMITERS[delimiter]}-separated, "
-                        f"the header looks {name}-separated",
-                        1,
-                        header[0][:80],
-                    )
-        name = _pick_column(path, header, column)
-        index = header.index(name)
-        cells = MappingColumns()
-        written = 0
-        with open(out, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, delimiter=delimiter)
-            writer.writerow([*header, *(ADDED_EXPLODED if explode else ADDED)])
-            while True:
-                chunk = []
-                for row in reader:
-                    if not row:  # a blank line is a row of empty cells, never dropped
-                        row = [""] * len(header)
-                    if len(row) != len(header):
-                        raise InputFormatError(
-                            path, f"expected {len(header)} fields, got {len(row)}", reader.line_num
-                        )
-                    chunk.append(row)
-                    if len(chunk) >= CHUNK_ROWS:
-                        break
-                if not chunk:
-                    break
-                values = [row[index] for row in chunk]
-                tally.add(values)
-                for row, mapping in zip(chunk, xw.map_many(values, policy), strict=True):
-                    if explode:
-                        for cell in cells.exploded(mapping):
-                            writer.writerow([*row, *(c if c is not None else "" for c in cell)])
-                            written += 1
-                    else:
-                        status, codes, exactness, outcome, text = cells.row(mapping)
-                        writer.writerow([*row, status, ";".join(codes), exactness, outcome, text])
-                        written += 1
-        return written
+def check_migration(
+    input_path: Pathish,
+    output_path: Pathish,
+    *,
+    report: Pathish | None = None,
+    write_report: bool = True,
+    inputs: Iterable[Pathish | None] = (),
+    input_format: str | None = None,
+    output_format: str | None = None,
+) -> tuple[Path, Path, list[Path]]:
+    """Check, before any work, that a migration can read its input and write its outputs.
 
-    return run
+    Args:
+        input_path: The dataset to migrate (must be a regular file with a known extension).
+        output_path: The output file (known extension; never an input; its folder is created).
+        report: Report stem (see :func:`report_paths`).
+        write_report: Whether report files will be written (and so are checked).
+        inputs: Other files the run reads (crosswalk tables): outputs may not be any of them.
+        input_format: The input's format when not taken from its extension.
+        output_format: The output's format when not taken from its extension.
 
-
-# --------------------------------------------------------------------- JSON lines
-def _text(value: object) -> object:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value  # lists, objects, booleans: mapped as invalid-code
-
-
-def _jsonl(
-    path: Path,
-    out: Path,
-    xw: Crosswalk,
-    column: str | None,
-    policy: str,
-    explode: bool,
-    tally: Tally,
-) -> int:
-    cells = MappingColumns()
-    written = 0
-    name: str | None = column
-    seen_any = False
-    with open(out, "w", encoding="utf-8") as handle:
-        chunk: list[tuple[int, dict]] = []
-
-        def flush() -> int:
-            # numbers become strings (as in CSV); null stays null (status invalid-code)
-            values = [_text(record.get(name)) for _, record in chunk]
-            tally.add(values)
-            count = 0
-            for (_, record), mapping in zip(chunk, xw.map_many(values, policy), strict=True):
-                if explode:
-                    for cell in cells.exploded(mapping):
-                        handle.write(
-                            json.dumps({**record, **dict(zip(ADDED_EXPLODED, cell, strict=True))})
-                            + "\n"
-                        )
-                        count += 1
-                else:
-                    status, codes, exactness, outcome, text = cells.row(mapping)
-                    extra = dict(zip(ADDED, (status, codes, exactness, outcome, text), strict=True))
-                    handle.write(json.dumps({**record, **extra}) + "\n")
-                    count += 1
-            chunk.clear()
-            return count
-
-        for number, line in enumerate(_decoded_lines(path), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputFormatError(
-                    path, f"invalid JSON ({error.msg})", number, line.strip()[:80]
-                ) from None
-            if not isinstance(record, dict):
-                raise InputFormatError(
-                    path, "each line must be a JSON object", number, line.strip()[:80]
-                )
-            if name is None or not seen_any:
-                name = _pick_column(path, list(record), column, number)
-            elif name not in record:
-                raise InputFormatError(path, f"column {name!r} missing", number)
-            seen_any = True
-            chunk.append((number, record))
-            if len(chunk) >= CHUNK_ROWS:
-                written += flush()
-        if not seen_any:
-            raise InputFormatError(path, "empty file: expected JSON objects, one per line", 1)
-        if chunk:
-            written += flush()
-    return written
-
-
-# --------------------------------------------------------------------- Parquet
-def _parquet(
-    path: Path,
-    out: Path,
-    xw: Crosswalk,
-    column: str | None,
-    policy: str,
-    explode: bool,
-    tally: Tally,
-) -> int:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        source = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise InputFormatError(path, f"not a readable Parquet file ({error})") from None
-    names = source.schema_arrow.names
-    name = _pick_column(path, names, column)
-    writer: pq.ParquetWriter | None = None
-    written = 0
-    cells = MappingColumns()
-    list_type = pa.list_(pa.string())
-    try:
-        for batch in source.iter_batches(batch_size=CHUNK_ROWS):
-            mapped = xw.map_array(batch.column(names.index(name)), policy)
-            indices, mappings = mapped.index, mapped.mappings
-            counts = np.bincount(indices, minlength=len(mappings))
-            pairs = zip(mapped.values, counts, strict=True)
-            tally.rows.update({("" if v is None else v): int(n) for v, n in pairs if n})
-            if tally.on_rows is not None:
-                tally.on_rows(sum(int(n) for _, n in pairs))
-            if explode:
-                per = [cells.exploded(m) for m in mappings]
-                sizes = np.array([len(p) for p in per])
-                rows = np.repeat(np.arange(batch.num_rows), sizes[indices])
-                flat = [cell for i in indices for cell in per[i]]
-                table = pa.Table.from_batches([batch]).take(pa.array(rows))
-                columns = list(zip(*flat, strict=True)) if flat else [[] for _ in ADDED_EXPLODED]
-                for added, data in zip(ADDED_EXPLODED, columns, strict=True):
-                    table = table.append_column(added, pa.array(list(data), pa.string()))
-            else:
-                per = [cells.row(m) for m in mappings]
-                take = pa.array(indices)
-                table = pa.Table.from_batches([batch])
-                table = table.append_column(
-                    ADDED[0], pa.array([p[0] for p in per], pa.string()).take(take)
-                )
-                table = table.append_column(
-                    ADDED[1], pa.array([p[1] for p in per], list_type).take(take)
-                )
-                for i in (2, 3, 4):
-                    table = table.append_column(
-                        ADDED[i], pa.array([p[i] for p in per], pa.string()).take(take)
-                    )
-            if writer is None:
-                writer = pq.ParquetWriter(out, table.schema)
-            writer.write_table(table)
-            written += table.num_rows
-        if writer is None:  # no rows at all: still write the schema
-            empty = source.schema_arrow.empty_table()
-            added = ADDED_EXPLODED if explode else ADDED
-            for added_name in added:
-                kind = list_type if added_name == "map_targets" else pa.string()
-                empty = empty.append_column(added_name, pa.array([], kind))
-            pq.write_table(empty, out)
-    finally:
-        if writer is not None:
-            writer.close()
-    return written
-
-
-FORMATS: dict[str, Callable] = {
-    "csv": _delimited(","),
-    "tsv": _delimited("\t"),
-    "jsonl": _jsonl,
-    "parquet": _parquet,
-}
-"""Format → streaming migrator ``(in, out, crosswalk, column, policy, explode, tally) → rows``."""
-
-_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".txt": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-
-
-def detect_format(path: Path | str) -> str:
-    """Format name from the file suffix (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``).
+    Returns:
+        The input, output and report paths.
 
     Raises:
-        InputFormatError: unknown suffix.
+        InputFormatError: the input is missing, a folder, or of an unknown type.
+        OutputError: an output is an input, a folder, of an unknown type, or not writable.
     """
-    suffix = Path(path).suffix.lower()
-    try:
-        return _SUFFIXES[suffix]
-    except KeyError:
-        known = ", ".join(sorted(_SUFFIXES))
-        raise InputFormatError(
-            path, f"unknown file type {suffix!r} (expected one of {known})"
-        ) from None
+    source = check_input(Path(input_path))
+    if input_format is None:
+        detect_format(source)
+    if output_format is None:
+        detect_format(output_path, output=True)
+    protected = [source, *inputs]
+    target = check_output(output_path, protected)
+    reports = report_paths(target, report) if write_report else []
+    for path in reports:
+        if path == target:
+            from icdbridge.errors import OutputError
+
+            raise OutputError(f"{path}: report file is the output file; choose another --report")
+        check_output(path, [*protected, target])
+    return source, target, reports
 
 
 def migrate(
-    input_path: Path | str,
-    output_path: Path | str,
+    input_path: Pathish,
+    output_path: Pathish,
     crosswalk: Crosswalk,
     *,
     column: str | None = None,
@@ -331,43 +146,206 @@ def migrate(
     input_format: str | None = None,
     output_format: str | None = None,
     on_rows: Callable[[int], None] | None = None,
-):
+    report: Pathish | None = None,
+    write_report: bool = True,
+    inputs: Iterable[Pathish | None] = (),
+) -> MigrationReport:
     """Map the code column of a dataset file into a new file and return the migration report.
 
     Args:
-        input_path: CSV, TSV, JSONL or Parquet file (format from the suffix unless given).
-        output_path: Output file, same format as the input.
+        input_path: CSV, TSV, JSONL or Parquet file (format from the extension unless given).
+        output_path: Output file; its extension chooses the format (any of the four, so the
+            migration also converts), unless ``output_format`` is given.
         crosswalk: From :func:`icdbridge.crosswalk.get_crosswalk`.
         column: Code column (default: the only column, or one called ``code``).
         policy: Lossy policy name (``all`` keeps every target).
         explode: One output row per target instead of a list column.
-        input_format: ``csv``, ``tsv``, ``jsonl`` or ``parquet`` (default: from the suffix).
-        output_format: Must equal the input format when given.
+        input_format: ``csv``, ``tsv``, ``jsonl`` or ``parquet`` (default: from the extension).
+        output_format: Same choices (default: from the output's extension).
         on_rows: Called with the row count of each chunk read (for progress display).
+        report: Report stem (default: ``OUTPUT.report``, see :func:`report_paths`).
+        write_report: Write the report files (markdown, JSON, PNG) with the output.
+        inputs: Other files the run reads (crosswalk tables), which no output may overwrite.
 
     Returns:
         The :class:`~icdbridge.crosswalk.report.MigrationReport`.
 
     Raises:
         InputFormatError: malformed input (naming the file and line).
+        OutputError: an output that must not or cannot be written.
     """
     from icdbridge.crosswalk.policies import get_policy
-    from icdbridge.crosswalk.report import build_report
-    from icdbridge.errors import DataNotFoundError
 
     get_policy(policy)
-    input_path, output_path = Path(input_path), Path(output_path)
-    if not input_path.exists():
-        raise DataNotFoundError(f"input file not found: {input_path}")
-    kind = input_format or detect_format(input_path)
-    if kind not in FORMATS:
-        raise InputFormatError(
-            input_path, f"unknown format {kind!r} (expected {', '.join(FORMATS)})"
-        )
-    if output_format is not None and output_format != kind:
-        raise InputFormatError(output_path, f"output format must match the input ({kind})")
+    source, target, reports = check_migration(
+        input_path,
+        output_path,
+        report=report,
+        write_report=write_report,
+        inputs=inputs,
+        input_format=input_format,
+        output_format=output_format,
+    )
+    in_kind = input_format or detect_format(source)
+    out_kind = output_format or detect_format(target, output=True)
+    issues = Issues()
     tally = Tally(on_rows=on_rows)
-    written = FORMATS[kind](input_path, output_path, crosswalk, column, policy, explode, tally)
+    with _signals_held() as hold, contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(atomic_file(path)) for path in reports]
+        data = stack.enter_context(atomic_file(target))  # renamed first, then the report
+        reader = stack.enter_context(
+            open_reader(in_kind, source, column=column, chunk_rows=CHUNK_ROWS, issues=issues)
+        )
+        renamed = _renaming(source, reader.columns)
+        try:
+            written = _copy(reader, data, out_kind, crosswalk, policy, explode, tally, renamed)
+        except IcdbridgeError:
+            raise
+        except OSError as error:
+            raise output_error(target, error) from None
+        if renamed:
+            pairs = ", ".join(f"{old} → {new}" for old, new in renamed.items())
+            issues.add(
+                "renamed-column",
+                f"the input already had columns that mapping adds (a migrated file?): {pairs}",
+                rows=sum(tally.rows.values()),
+            )
+        result = _report(tally, issues, crosswalk, policy)
+        result.input, result.output, result.rows_written = str(source), str(target), written
+        result.input_format, result.output_format = in_kind, out_kind
+        result.lines = reader.lines_read if in_kind in ("csv", "tsv", "jsonl") else None
+        if temps:
+            try:
+                result.write(*temps)
+            except OSError as error:
+                raise output_error(reports[0], error, "write the report") from None
+        hold()  # the renames below run with signals held, so data and report move together
+    return result
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Yield a function that holds Ctrl-C/SIGTERM/SIGHUP until the block ends.
+
+    A signal arriving while the finished files are renamed into place is delivered after the
+    last rename (so the output and its report are never from different runs).
+    """
+    import signal
+    import threading
+
+    held: list[object] = []
+
+    def hold() -> None:
+        if threading.current_thread() is threading.main_thread():
+            wanted = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+            held.append(signal.pthread_sigmask(signal.SIG_BLOCK, wanted))
+
+    try:
+        yield hold
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held[0])
+
+
+def _copy(
+    reader,
+    data: Path,
+    out_kind: str,
+    crosswalk: Crosswalk,
+    policy: str,
+    explode: bool,
+    tally: Tally,
+    renamed: dict[str, str],
+) -> int:
+    names = ADDED_EXPLODED if explode else ADDED
+    lists = frozenset() if explode else frozenset({"map_targets"})
+    cells = MappingColumns()
+    written = 0
+    columns = [renamed.get(name, name) for name in reader.columns]
+    schema = reader.schema
+    if renamed and schema is not None:
+        schema = _renamed_schema(schema, renamed)
+    with open_writer(out_kind, data) as writer:
+        writer.begin(columns, names, lists, input_schema=schema)
+        for chunk in reader:
+            if renamed:
+                chunk = _renamed(chunk, renamed, columns)
+            mapped = crosswalk.map_array(_arrow_strings(chunk.values), policy)
+            tally.add_mapped(mapped)
+            written += writer.write(chunk, _added(mapped, cells, names, lists, explode))
+    return written
+
+
+RENAMED_PREFIX = "input_"
+"""Prefix given to input columns that have the name of a column mapping adds."""
+
+
+def _renaming(source: Path, columns: list[str]) -> dict[str, str]:
+    """Input columns named like added ones (a migrated file mapped again) → their new names."""
+    renamed = {name: RENAMED_PREFIX + name for name in columns if name in {*ADDED, *ADDED_EXPLODED}}
+    taken = set(columns) & set(renamed.values())
+    if taken:
+        raise InputFormatError(
+            source,
+            f"the input has both {next(iter(taken))[len(RENAMED_PREFIX) :]!r} and "
+            f"{next(iter(taken))!r}, names mapping needs; rename them",
+        )
+    return renamed
+
+
+def _renamed_schema(schema, renamed: dict[str, str]):
+    import pyarrow as pa
+
+    return pa.schema([field.with_name(renamed.get(field.name, field.name)) for field in schema])
+
+
+def _renamed(chunk: Chunk, renamed: dict[str, str], columns: list[str]) -> Chunk:
+    """``chunk`` with the input columns of :func:`_renaming` under their new names."""
+    if chunk.records is not None:
+        records = [{renamed.get(k, k): v for k, v in record.items()} for record in chunk.records]
+        return replace(chunk, columns=columns, records=records)
+    if chunk.batch is not None:
+        return replace(chunk, columns=columns, batch=chunk.batch.rename_columns(columns))
+    return replace(chunk, columns=columns)
+
+
+def _arrow_strings(values: object) -> object:
+    import pyarrow as pa
+
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    return pa.array(values, pa.string())
+
+
+def _added(
+    mapped: MappedArray,
+    cells: MappingColumns,
+    names: tuple[str, ...],
+    lists: frozenset[str],
+    explode: bool,
+) -> Added:
+    import numpy as np
+
+    index = mapped.index
+    if not explode:
+        distinct = [cells.row(mapping) for mapping in mapped.mappings]
+        return Added(names, lists, distinct, index)
+    per = [cells.exploded(mapping) for mapping in mapped.mappings]
+    sizes = np.array([len(p) for p in per], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    distinct = [cell for p in per for cell in p]
+    per_row = sizes[index]
+    total = int(per_row.sum())
+    source_rows = np.repeat(np.arange(len(index), dtype=np.int64), per_row)
+    row_start = np.cumsum(per_row) - per_row
+    within = np.arange(total, dtype=np.int64) - np.repeat(row_start, per_row)
+    out_index = np.repeat(starts[index], per_row) + within
+    return Added(names, lists, distinct, out_index, source_rows)
+
+
+def _report(tally: Tally, issues: Issues, crosswalk: Crosswalk, policy: str) -> MigrationReport:
+    from icdbridge.crosswalk.report import build_report
+
     report = build_report(tally.rows, crosswalk, policy)
-    report.input, report.output, report.rows_written = str(input_path), str(output_path), written
+    report.issues = [issue.to_dict() for issue in issues] + report.issues
     return report

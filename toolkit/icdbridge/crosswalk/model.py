@@ -202,8 +202,8 @@ class Mapping:
     """Every target of one source code, and what happened to it.
 
     Attributes:
-        source_code: The input as given — except for batch lookups of a spelling the first
-            table lists (``0389``), which share the interned mapping of the canonical code.
+        source_code: The input as given (its text), whichever call mapped it first (``map`` or
+            ``map_many``): ``0389`` stays ``0389`` although it shares ``038.9``'s targets.
         code: Canonical form of the source code (``None`` when the syntax is invalid).
         source_system: Source code system id.
         target_system: Target code system id.

@@ -7,14 +7,16 @@ PNG plot (loss per hop, outcome per chapter).
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from icdbridge.codes.missing import is_missing
 from icdbridge.crosswalk.chain import Crosswalk
 from icdbridge.crosswalk.hops import terminology_or_none
 from icdbridge.crosswalk.model import Exactness
+from icdbridge.outputs import atomic_file, dumps_json
 
 OUTCOMES = ("exact", "unknown", "approximate", "residual-only", "none")
 """The exactness classes (``map_exactness``), see
@@ -32,6 +34,11 @@ GEM_FLAGS_NOTE = (
     "together), scenario (which combination), choice list (which part of it)."
 )
 
+MISSING = (
+    "missing values (null, empty, or a placeholder such as NULL, nan, None, NA): status "
+    "invalid-code, never looked up as codes"
+)
+
 
 @dataclass
 class MigrationReport:
@@ -46,12 +53,18 @@ class MigrationReport:
     rows_written: int = 0
     input: str | None = None
     output: str | None = None
+    input_format: str | None = None
+    output_format: str | None = None
+    lines: int | None = None
+    """Physical lines read (text formats; any line ending), header included."""
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     statuses: dict[str, dict[str, int]] = field(default_factory=dict)
     hops: list[dict[str, object]] = field(default_factory=list)
     chapters: dict[str, dict[str, int]] = field(default_factory=dict)
     top_unmapped: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    issues: list[dict[str, object]] = field(default_factory=list)
+    """Input problems noticed without refusing the input (see :class:`icdbridge.tables.Issue`)."""
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict."""
@@ -63,8 +76,29 @@ class MigrationReport:
             f"# Crosswalk report: {self.source} → {self.target}",
             "",
             f"Path: {' → '.join(self.systems)}; policy `{self.policy}`.",
-            f"Input: {self.input or '-'} ({self.rows} rows, {self.codes} distinct codes); "
-            f"output: {self.output or '-'} ({self.rows_written} rows).",
+            f"Input: {_text(self.input or '-')} ({self.rows} rows, {self.codes} distinct codes"
+            + (f", {self.lines} lines" if self.lines is not None else "")
+            + f"); output: {_text(self.output or '-')} ({self.rows_written} rows).",
+            "",
+            "## Input issues",
+            "",
+        ]
+        if not self.issues:
+            lines.append("None found.")
+        else:
+            lines += [
+                "| issue | rows | first line | example | meaning |",
+                "|---|---:|---:|---|---|",
+            ]
+            for issue in self.issues:
+                first = issue.get("first_line")
+                example = issue.get("example")
+                lines.append(
+                    f"| {issue['kind']} | {issue['rows']} | {'-' if first is None else first} | "
+                    f"{'-' if example is None else _cell(repr(example))} | "
+                    f"{_cell(str(issue['message']))} |"
+                )
+        lines += [
             "",
             *(f"> {note}\n" for note in self.notes),
             "## Exactness (`map_exactness`)",
@@ -116,7 +150,8 @@ class MigrationReport:
             "|---|---|---:|",
         ]
         for item in self.top_unmapped:
-            lines.append(f"| {item['code']} | {item['status']} | {item['rows']} |")
+            code = "(null)" if item["code"] is None else _cell(repr(item["code"]))
+            lines.append(f"| {code} | {item['status']} | {item['rows']} |")
         return "\n".join(lines) + "\n"
 
     def plot(self, path: Path | str) -> None:
@@ -152,17 +187,39 @@ class MigrationReport:
         right.tick_params(axis="x", labelsize=7, rotation=90)
         right.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, format="png")
         plt.close(fig)
 
+    def write(self, markdown: Path | str, json_path: Path | str, png: Path | str) -> None:
+        """Write the three report files to these paths as they are (not atomically).
+
+        Text that is not valid Unicode (an unpaired surrogate from a JSON escape) is written as
+        ``\\udXXX`` escapes, so a report is always written.
+        """
+        Path(markdown).write_bytes(self.to_markdown().encode("utf-8", "backslashreplace"))
+        text = dumps_json(self.to_dict()) + "\n"
+        Path(json_path).write_bytes(text.encode("utf-8", "backslashreplace"))
+        self.plot(png)
+
     def save(self, stem: Path | str) -> list[Path]:
-        """Write ``<stem>.md``, ``<stem>.json`` and ``<stem>.png``; return the paths."""
-        stem = Path(stem)
+        """Write ``<stem>.md``, ``<stem>.json`` and ``<stem>.png`` atomically; return the paths.
+
+        The three files are renamed into place together, only once all three are written.
+        """
         paths = [Path(f"{stem}{suffix}") for suffix in (".md", ".json", ".png")]
-        paths[0].write_text(self.to_markdown(), encoding="utf-8")
-        paths[1].write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        self.plot(paths[2])
+        with contextlib.ExitStack() as stack:
+            temps = [stack.enter_context(atomic_file(path)) for path in paths]
+            self.write(*temps)
         return paths
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _cell(value: str) -> str:
+    """A markdown table cell: no line breaks, no column separators."""
+    return _text(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def _chapter(system: str, code: str | None) -> str:
@@ -194,7 +251,7 @@ def build_report(
     """The report of a migration from the row count of each distinct input value.
 
     Args:
-        rows: Distinct input value → number of rows.
+        rows: Distinct input value → number of rows (``None``: null cells).
         crosswalk: The crosswalk used.
         policy: The policy used.
         top: How many unmapped codes to list.
@@ -214,8 +271,12 @@ def build_report(
         {"hop": label, "codes_reached": 0, "rows_reached": 0, "codes_exact": 0, "rows_exact": 0}
         for label in hop_labels
     ]
-    unmapped: list[tuple[int, str, str]] = []
+    unmapped: list[tuple[int, str, object, str]] = []
+    missing = [0, None]
     for value, count in rows.items():
+        if is_missing(value):
+            missing[0] += count
+            missing[1] = value if missing[1] is None else missing[1]
         mapping = crosswalk.map(value, policy)
         for table, key in ((report.outcomes, mapping.outcome), (report.statuses, mapping.status)):
             slot = table.setdefault(key, {"codes": 0, "rows": 0})
@@ -236,10 +297,21 @@ def build_report(
         per = report.chapters.setdefault(chapter, {})
         per[mapping.outcome] = per.get(mapping.outcome, 0) + count
         if mapping.status in UNMAPPED:
-            unmapped.append((count, value, mapping.status))
+            unmapped.append((count, "" if value is None else value, value, mapping.status))
     report.hops = hops
     report.notes = _notes(crosswalk)
     report.chapters = dict(sorted(report.chapters.items()))
-    unmapped.sort(key=lambda item: (-item[0], item[1]))
-    report.top_unmapped = [{"code": v, "status": s, "rows": n} for n, v, s in unmapped[:top]]
+    unmapped.sort(key=lambda item: (-item[0], item[1], item[2] is None))
+    report.top_unmapped = [{"code": v, "status": s, "rows": n} for n, _, v, s in unmapped[:top]]
+    if missing[0]:
+        example = missing[1]
+        report.issues.append(
+            {
+                "kind": "missing-value",
+                "message": MISSING,
+                "rows": missing[0],
+                "first_line": None,
+                "example": None if example is None else str(example),
+            }
+        )
     return report
