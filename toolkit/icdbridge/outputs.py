@@ -97,12 +97,14 @@ def check_output(
                 "(icdbridge never writes onto its input)"
             )
         if kind == "dir" and source.exists() and target.exists():
-            with contextlib.suppress(OSError, ValueError):
-                if source.resolve().is_relative_to(target.resolve()):
-                    raise OutputError(
-                        f"{target}: output folder contains the input {source}; "
-                        "write to another folder"
-                    )
+            inside = False
+            with contextlib.suppress(OSError, ValueError):  # (OutputError is an OSError)
+                inside = source.resolve().is_relative_to(target.resolve())
+            if inside:
+                raise OutputError(
+                    f"{target}: output folder contains the input {source}; "
+                    "write to another folder"
+                )
     if target.exists() or target.is_symlink():
         if kind == "file" and target.is_dir():
             raise OutputError(f"{target}: output is a folder; give a file name")
