@@ -9,13 +9,16 @@ traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import zipfile
+import zlib
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from icdbridge.errors import InputFormatError
+from icdbridge.errors import IcdbridgeError, InputFormatError
 
 SNIPPET = 80
 """Characters of an offending line quoted in an error message."""
@@ -67,6 +70,79 @@ def text_lines(path: str | PathLike[str], *, bom: bool = True) -> Iterator[tuple
             yield number, text
 
 
+def decode_utf8(path: str | PathLike[str], data: bytes, *, bom: bool = True) -> str:
+    """Decode a whole file's bytes as UTF-8 (a leading byte-order mark dropped).
+
+    Raises:
+        InputFormatError: the bytes are not UTF-8; the message names the line and column.
+    """
+    try:
+        return data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        bad = data[error.start : error.start + 1]
+        raise InputFormatError(
+            path,
+            f"not UTF-8 text (byte 0x{bad.hex()} at column {column}); save the file as UTF-8",
+            line=line,
+        ) from None
+
+
+def read_utf8(path: str | PathLike[str]) -> str:
+    """The whole text of a UTF-8 file (see :func:`decode_utf8`).
+
+    Raises:
+        InputFormatError: a folder, an unreadable file, or bytes that are not UTF-8.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputFormatError(path, "is a folder, not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputFormatError(path, f"cannot read the file: {error.strerror or error}") from None
+    return decode_utf8(path, data)
+
+
+ZIP_FAULTS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    ValueError,
+)
+"""What :mod:`zipfile` raises on a corrupt, truncated, encrypted or unsupported archive."""
+
+
+@contextlib.contextmanager
+def reading_zip(path: str | PathLike[str]) -> Iterator[None]:
+    """Turn a corrupt or truncated zip archive met in the block into one :class:`InputFormatError`.
+
+    Example:
+        >>> import tempfile, pathlib, zipfile
+        >>> bad = pathlib.Path(tempfile.mkdtemp()) / "t.zip"
+        >>> _ = bad.write_bytes(b"PK garbage")
+        >>> with reading_zip(bad):  # doctest: +ELLIPSIS
+        ...     zipfile.ZipFile(bad)
+        Traceback (most recent call last):
+        icdbridge.errors.InputFormatError: .../t.zip: not a readable zip archive ...
+    """
+    try:
+        yield
+    except IcdbridgeError:
+        raise
+    except ZIP_FAULTS as error:
+        reason = str(error).split("\n")[0] or type(error).__name__
+        raise InputFormatError(
+            path,
+            f"not a readable zip archive ({reason}); the file is corrupt or truncated, "
+            "download it again",
+        ) from None
+
+
 def parse_json_line(path: str | PathLike[str], number: int, text: str) -> Any:
     """Decode one JSON line; every failure is an :class:`InputFormatError` with file and line.
 
@@ -84,4 +160,11 @@ def parse_json_line(path: str | PathLike[str], number: int, text: str) -> Any:
     raise InputFormatError(path, message, line=number, value=snippet(text))
 
 
-__all__ = ["parse_json_line", "snippet", "text_lines"]
+__all__ = [
+    "decode_utf8",
+    "parse_json_line",
+    "read_utf8",
+    "reading_zip",
+    "snippet",
+    "text_lines",
+]
