@@ -152,7 +152,7 @@ def parse_json_line(path: str | PathLike[str], number: int, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        message = f"not valid JSON ({error.msg} at column {error.colno})"
+        message = f"invalid JSON ({error.msg} at column {error.colno})"
     except RecursionError:
         message = "JSON nested too deeply"
     except ValueError as error:  # e.g. an integer of more than 4300 digits
