@@ -517,6 +517,10 @@ def _train_network(
             return model, record["history"]
     if finished is not None:
         finished.unlink(missing_ok=True)
+    ckpt_path = None
+    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.ckpt").is_file():
+        ckpt_path = str(inside(checkpoint_dir, "last.ckpt"))
+        _check_checkpoint(Path(ckpt_path))  # refused here, before any work, if not plain data
     module = CodingModule(
         model,
         space.matrix,
@@ -562,10 +566,6 @@ def _train_network(
         callbacks=callbacks,
         num_sanity_val_steps=0,
     )
-    ckpt_path = None
-    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.ckpt").is_file():
-        ckpt_path = str(inside(checkpoint_dir, "last.ckpt"))
-        _check_checkpoint(Path(ckpt_path))
     # weights_only: a checkpoint is data, never code (Lightning's own checkpoints hold only
     # tensors and plain values, which the restricted unpickler accepts)
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
