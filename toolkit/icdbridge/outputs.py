@@ -102,8 +102,7 @@ def check_output(
                 inside = source.resolve().is_relative_to(target.resolve())
             if inside:
                 raise OutputError(
-                    f"{target}: output folder contains the input {source}; "
-                    "write to another folder"
+                    f"{target}: output folder contains the input {source}; write to another folder"
                 )
     if target.exists() or target.is_symlink():
         if kind == "file" and target.is_dir():

@@ -185,7 +185,11 @@ def _reusable_vectors(folder: Path, encoder_id: str, max_length: int) -> dict[st
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError):
             continue
-        if not isinstance(meta, dict) or meta.get("encoder") != encoder_id or meta.get("max_length") != max_length:
+        if (
+            not isinstance(meta, dict)
+            or meta.get("encoder") != encoder_id
+            or meta.get("max_length") != max_length
+        ):
             continue
         loaded = _load(meta_path.with_suffix(".safetensors"), meta_path)
         if loaded is None:
