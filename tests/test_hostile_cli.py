@@ -89,6 +89,20 @@ EVALUATE_CASES = {
     ),
     "NaN score in TSV": (GOLD, None, {"pred.tsv": b"d1\tE11.9\tnan\n"}, ["--pred"], "pred.tsv"),
     "label space not UTF-8": (GOLD, PRED, {"labels.txt": b"E11.9\n\xff\n"}, ["--label-space"], "l"),
+    "CoPHE hierarchy not UTF-8": (
+        GOLD,
+        PRED,
+        {"tree.json": b'{"E11.9": {"parents": ["E11\xff"]}}'},
+        ["--hierarchy"],
+        "tree.json",
+    ),
+    "CoPHE hierarchy with a huge number": (
+        GOLD,
+        PRED,
+        {"tree.json": b'{"parents": 1' + b"0" * 5000 + b"}"},
+        ["--hierarchy"],
+        "tree.json",
+    ),
 }
 
 
