@@ -744,3 +744,16 @@ def test_a_damaged_finished_record_is_one_line(tmp_path):
     (folder / "finished.json").write_text('{"best": 3}')
     with pytest.raises(InputFormatError, match=r"finished\.json: expected an object"):
         _resume(folder)
+
+
+@pytest.mark.parametrize("case", ["out is a file", "out holds the input", "train not UTF-8"])
+def test_train_refuses_before_training(case, tmp_path, capsys):
+    train = tmp_path / "train.jsonl"
+    dev = tmp_path / "dev.jsonl"
+    row = '{"id": "a", "text": "fever", "codes": ["R50.9"], "system": "icd10cm"}\n'
+    train.write_bytes(row.encode() if case != "train not UTF-8" else b'{"id": "\xff"}\n')
+    dev.write_text(row)
+    out = {"out is a file": dev, "out holds the input": tmp_path}.get(case, tmp_path / "model")
+    named = {"out is a file": dev, "out holds the input": tmp_path}.get(case, train)
+    args = ["train", "--train", train, "--dev", dev, "--out", out]
+    check_refused(capsys, args, named, [train, dev], [tmp_path / "model"], tmp_path)
