@@ -757,3 +757,14 @@ def test_train_refuses_before_training(case, tmp_path, capsys):
     named = {"out is a file": dev, "out holds the input": tmp_path}.get(case, train)
     args = ["train", "--train", train, "--dev", dev, "--out", out]
     check_refused(capsys, args, named, [train, dev], [tmp_path / "model"], tmp_path)
+
+
+@pytest.mark.parametrize(
+    "module", ["icdbridge.text_input", "icdbridge.paths", "icdbridge.model.label_cache"]
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
