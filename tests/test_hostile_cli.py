@@ -40,8 +40,8 @@ def _strict(text: str) -> object:
     return json.loads(text, parse_constant=refuse)
 
 
-def check_refused(capsys, args, names, inputs, outputs, folder) -> None:
-    """Run ``icdbridge ARGS`` and assert a clean refusal (see the module docstring)."""
+def check_refused(capsys, args, names, inputs, outputs, folder):
+    """Run ``icdbridge ARGS``, assert a clean refusal (see the module docstring), return it."""
     before = digest(inputs)
     outputs_before = digest([o for o in outputs if o.is_file()])
     result = run_cli(args, capsys)
@@ -53,6 +53,7 @@ def check_refused(capsys, args, names, inputs, outputs, folder) -> None:
         else:
             assert not out.exists(), f"{out} was written"
     assert leftovers(folder) == []
+    return result
 
 
 # --- evaluate ---------------------------------------------------------------------------------
@@ -537,7 +538,8 @@ def test_cache_folder_that_cannot_exist_is_one_line(where, tmp_path, capsys, mon
         "impossible": Path("/proc/icdbridge-cache"),
     }[where]
     monkeypatch.setenv("ICDBRIDGE_CACHE", str(value))
-    check_refused(capsys, ["cache", "list"], value, [blocker], [], tmp_path)
+    result = check_refused(capsys, ["cache", "list"], value, [blocker], [], tmp_path)
+    assert "cache folder" in result.err and "ICDBRIDGE_CACHE" in result.err  # what to change
 
 
 @pytest.fixture(scope="module")
