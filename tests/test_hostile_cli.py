@@ -325,6 +325,38 @@ def test_codes_refuses_a_hierarchy_file_that_is_not_utf8(suffix, tmp_path, capsy
         assert "national.csv, line 2: not UTF-8" in run_cli(args, capsys).err
 
 
+HIERARCHY_FILES = {
+    # name: (file name, content, line named in the error or None)
+    "unterminated quote": (
+        "national.csv",
+        b'code,parent,title\nA00,,Cholera\nA01,,"Typhoid\nB00,,Herpes\n',
+        3,
+    ),
+    "field over the csv limit": (
+        "national.csv",
+        b"code,parent,title\nA00,," + b"x" * 200_000 + b"\n",
+        2,
+    ),
+    "JSON nested too deeply": ("national.json", b"[" * 100_000, None),
+    "JSON with a 5000-digit number": (
+        "national.json",
+        b'[{"code": "A00", "parent": null, "title": 1' + b"0" * 5000 + b"}]",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HIERARCHY_FILES))
+def test_codes_refuses_a_malformed_hierarchy_file(case, tmp_path, capsys):
+    name, content, line = HIERARCHY_FILES[case]
+    path = tmp_path / name
+    path.write_bytes(content)
+    args = ["codes", "lookup", "A00", "--hierarchy", path]
+    result = check_refused(capsys, args, path, [path], [], tmp_path)
+    if line is not None:
+        assert f"{name}, line {line}:" in result.err
+
+
 def _hierarchy(tmp_path: Path) -> Path:
     path = tmp_path / "national.csv"
     path.write_text("code,parent,title\nA00,,Cholera\nA00.0,A00,Classical cholera\n")

@@ -232,20 +232,34 @@ def load_hierarchy(
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV hierarchy file with their line numbers.
+
+    Read strictly: an unterminated quote (which would swallow the rows after it into one cell)
+    or a field over the csv module's size limit is an error naming the line, never a silent
+    merge.
+    """
     with io.StringIO(read_utf8(path), newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = [f.strip().lower() for f in reader.fieldnames or []]
-        missing = [c for c in REQUIRED if c not in fields]
-        if missing:
-            raise InputFormatError(
-                path, f"missing column(s) {', '.join(missing)}", line=1, value=reader.fieldnames
-            )
-        reader.fieldnames = fields
-        rows = []
-        for row in reader:
-            synonyms = (row.get("synonyms") or "").split("|")
-            row["synonyms"] = [s.strip() for s in synonyms if s.strip()]
-            rows.append((reader.line_num, row))
+        reader = csv.DictReader(handle, strict=True)
+        try:
+            fields = [f.strip().lower() for f in reader.fieldnames or []]
+            missing = [c for c in REQUIRED if c not in fields]
+            if missing:
+                raise InputFormatError(
+                    path,
+                    f"missing column(s) {', '.join(missing)}",
+                    line=1,
+                    value=reader.fieldnames,
+                )
+            reader.fieldnames = fields
+            rows = []
+            for row in reader:
+                synonyms = (row.get("synonyms") or "").split("|")
+                row["synonyms"] = [s.strip() for s in synonyms if s.strip()]
+                rows.append((reader.line_num, row))
+        except csv.Error as error:
+            raise InputFormatError(  # the row that failed starts after the last one read
+                path, f"malformed CSV row ({error}); check its quoting", line=reader.line_num + 1
+            ) from None
     return rows
 
 
