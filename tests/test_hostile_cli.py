@@ -802,3 +802,12 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_old_mac_line_endings_are_read_and_lines_counted(tmp_path, capsys):
+    """CR-only files (old Mac exports) read like any other; an error names the right line."""
+    metrics, _, _ = _evaluate(tmp_path, capsys, GOLD.replace("\n", "\r"), PRED.replace("\n", "\r"))
+    assert metrics["inputs"]["n_documents"] == 2 and metrics["flat"]["tp"]["value"] == 2
+    g, p = _files(tmp_path, NOT_UTF8.replace(b"\n", b"\r"), PRED)
+    result = run_cli(["evaluate", "--gold", g, "--pred", p, "--out", tmp_path / "o2"], capsys)
+    assert "gold.jsonl, line 2: not UTF-8 text (byte 0xff at column 28)" in result.err

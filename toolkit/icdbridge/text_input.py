@@ -36,51 +36,50 @@ def snippet(text: str, limit: int = SNIPPET) -> str:
 
 
 def text_lines(path: str | PathLike[str], *, bom: bool = True) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, text)`` of a UTF-8 file, the line ending kept.
+    """Yield ``(line number, text)`` of a UTF-8 file, streamed, each line ending in ``"\\n"``.
+
+    Line endings are universal, as in Python's text mode: ``\\n``, ``\\r\\n`` and a lone
+    ``\\r`` (old Mac exports) all end a line.
 
     Args:
         path: The file.
         bom: Skip a UTF-8 byte-order mark at the start of the file.
 
     Raises:
-        InputFormatError: the file is a folder or cannot be read, or a line is not UTF-8 (the
+        InputFormatError: the file is a folder or cannot be read, or it is not UTF-8 (the
             message names the line, the byte and its column).
     """
     path = Path(path)
     if path.is_dir():
         raise InputFormatError(path, "is a folder, not a file")
     try:
-        handle = path.open("rb")
+        handle = path.open(encoding="utf-8-sig" if bom else "utf-8", newline=None)
     except OSError as error:
         raise InputFormatError(path, f"cannot read the file: {error.strerror or error}") from None
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1 and bom and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                bad = raw[error.start : error.start + 1]
-                raise InputFormatError(
-                    path,
-                    f"not UTF-8 text (byte 0x{bad.hex()} at column {error.start + 1}); "
-                    "save the file as UTF-8",
-                    line=number,
-                ) from None
-            yield number, text
+        try:
+            yield from enumerate(handle, start=1)
+            return
+        except UnicodeDecodeError:
+            pass
+    decode_utf8(path, path.read_bytes(), bom=bom)  # raises, naming the line and column
+    raise InputFormatError(path, "not UTF-8 text; save the file as UTF-8")  # pragma: no cover
 
 
 def decode_utf8(path: str | PathLike[str], data: bytes, *, bom: bool = True) -> str:
     """Decode a whole file's bytes as UTF-8 (a leading byte-order mark dropped).
 
     Raises:
-        InputFormatError: the bytes are not UTF-8; the message names the line and column.
+        InputFormatError: the bytes are not UTF-8; the message names the line (counted with
+            universal line endings) and the column.
     """
     try:
         return data.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        before = data[: error.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+        start = max(before.rfind("\n"), before.rfind("\r")) + 1
+        column = len(before) - start + 1
         bad = data[error.start : error.start + 1]
         raise InputFormatError(
             path,
