@@ -44,3 +44,31 @@ def test_train_defaults_are_the_library_defaults() -> None:
     options = inspect.signature(train_command).parameters
     for name in ("family_expansion", "overlap_k"):
         assert options[name].default == getattr(PipelineConfig, name), name
+
+
+def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    import icdbridge
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"icdbridge {icdbridge.__version__}"
+
+
+def test_default_data_folder_does_not_depend_on_the_current_directory(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``../shared/data`` is taken from the project root (the folder of pyproject.toml), from
+    any working directory, and returned absolute (as errors print it)."""
+    from pathlib import Path
+
+    from icdbridge.paths import data_dir, project_root
+
+    monkeypatch.delenv("ICDBRIDGE_DATA", raising=False)
+    root = Path(__file__).resolve().parents[1]
+    assert project_root() == root
+    monkeypatch.chdir(tmp_path)
+    assert data_dir() == (root.parent / "shared" / "data").absolute()
+    assert data_dir().is_absolute()
+    monkeypatch.setenv("ICDBRIDGE_DATA", "relative/data")
+    assert data_dir() == tmp_path / "relative" / "data"

@@ -164,7 +164,9 @@ def test_cli_cophe_compat_fixture_writes_outputs(tmp_path, capsys):
 def test_cli_bad_input_is_one_line_error(tmp_path, capsys):
     gold = tmp_path / "g.jsonl"
     gold.write_text("not json\n", encoding="utf-8")
-    status = _run(["evaluate", "--gold", str(gold), "--pred", str(gold), "--out", str(tmp_path)])
+    status = _run(
+        ["evaluate", "--gold", str(gold), "--pred", str(gold), "--out", str(tmp_path / "out")]
+    )
     assert status == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "g.jsonl, line 1" in err

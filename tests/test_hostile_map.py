@@ -369,8 +369,11 @@ def test_read_only_folder_by_permissions(tmp_path: Path, capsys) -> None:
     assert_refused(result, "locked")
 
 
-def test_sigterm_on_a_larger_file_keeps_previous_output(tmp_path: Path) -> None:
-    """SIGTERM in the middle of a real run: exit 143, previous output and report unchanged."""
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_on_a_larger_file_keeps_previous_output(
+    tmp_path: Path, signum: signal.Signals, status: int
+) -> None:
+    """SIGTERM or Ctrl-C mid-run: one line, exit 128+N, previous output and report unchanged."""
     source = tmp_path / "in.csv"
     with open(source, "w", encoding="utf-8") as handle:
         handle.write("id,code\n")
@@ -397,10 +400,12 @@ def test_sigterm_on_a_larger_file_keeps_previous_output(tmp_path: Path) -> None:
         _, err = process.communicate()
         assert process.returncode == 0, err.decode()
         pytest.skip("the run finished before it could be interrupted")
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     _, err = process.communicate()
-    assert process.returncode == 143, err.decode()
-    assert "SIGTERM" in err.decode() and "Traceback" not in err.decode()
+    lines = err.decode().strip().splitlines()
+    assert process.returncode == status, err.decode()
+    assert lines[-1].startswith("error: stopped by signal " + signum.name), lines
+    assert "Traceback" not in err.decode()
     assert digest([source, *previous]) == before
     assert leftovers(tmp_path) == []
 

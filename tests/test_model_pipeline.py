@@ -302,6 +302,57 @@ def test_cli_predict_reports_originals_it_cannot_read(tiny, trained, tmp_path, m
     ]
 
 
+def test_cli_predict_codes_unlabelled_notes_into_a_new_folder(
+    tiny, trained, tmp_path, monkeypatch, capsys
+):
+    """Notes without codes or system are the normal input of prediction; a missing output
+    folder is created; the predictions are written whole (no temporary file left)."""
+    import json
+
+    import icdbridge.model.pretrained as pretrained
+    from icdbridge.cli.main import main
+    from icdbridge.outputs import TEMP_PREFIX
+
+    predictor = trained.predictor
+    predictor.window_cache = None
+    pretrained.save_pretrained(predictor, tmp_path / "model")
+    real = pretrained.from_pretrained
+    monkeypatch.setattr(
+        pretrained,
+        "from_pretrained",
+        lambda folder, **options: real(folder, label_codes=tiny["space"].codes),
+    )
+    notes = tmp_path / "notes.jsonl"
+    rows = [{"id": d.id, "text": d.text} for d in tiny["dev"][:2]]
+    notes.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "new" / "folder" / "pred.jsonl"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(tmp_path / "model"), str(notes), "-o", str(out)])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["id"] for row in written] == [r["id"] for r in rows]
+    assert all(row["scores"] and set(row["codes"]) <= set(row["scores"]) for row in written)
+    assert not list(tmp_path.rglob(f"{TEMP_PREFIX}*"))
+
+
+def test_saving_a_model_over_a_run_folder_keeps_its_checkpoints(tiny, trained, tmp_path):
+    """``icdbridge train`` saves the model into the folder holding ``checkpoints/``: the model
+    files are replaced, the checkpoints stay, and nothing temporary is left."""
+    from icdbridge.model.pretrained import read_config, save_pretrained
+    from icdbridge.outputs import TEMP_PREFIX
+
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "checkpoints" / "last.ckpt").write_bytes(b"kept")
+    (folder / "memory.json").write_text("stale")  # a file of an earlier model
+    trained.predictor.window_cache = None
+    save_pretrained(trained.predictor, folder)
+    assert (folder / "checkpoints" / "last.ckpt").read_bytes() == b"kept"
+    assert read_config(folder)["has_memory"] == (trained.predictor.memory is not None)
+    assert (folder / "memory.json").read_text() != "stale"
+    assert not list(folder.rglob(f"{TEMP_PREFIX}*"))
+
+
 def test_finetuned_encoder_is_trained_saved_and_restored(tiny, tmp_path):
     from icdbridge.model.pretrained import ENCODER_DIR, from_pretrained, save_pretrained
 

@@ -37,7 +37,11 @@ TEMP_PREFIX = ".icdbridge-tmp-"
 
 
 class Interrupted(IcdbridgeError):
-    """Raised in the main thread when the process receives SIGTERM (or SIGHUP)."""
+    """Raised in the main thread when the process receives SIGINT, SIGTERM or SIGHUP."""
+
+    def __init__(self, message: str, signum: int = signal.SIGTERM) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
 
 
 def _os_error(path: Path, error: OSError, doing: str) -> OutputError:
@@ -97,12 +101,13 @@ def check_output(
                 "(icdbridge never writes onto its input)"
             )
         if kind == "dir" and source.exists() and target.exists():
-            with contextlib.suppress(OSError, ValueError):
-                if source.resolve().is_relative_to(target.resolve()):
-                    raise OutputError(
-                        f"{target}: output folder contains the input {source}; "
-                        "write to another folder"
-                    )
+            inside = False
+            with contextlib.suppress(OSError, ValueError):  # (OutputError is an OSError)
+                inside = source.resolve().is_relative_to(target.resolve())
+            if inside:
+                raise OutputError(
+                    f"{target}: output folder contains the input {source}; write to another folder"
+                )
     if target.exists() or target.is_symlink():
         if kind == "file" and target.is_dir():
             raise OutputError(f"{target}: output is a folder; give a file name")
@@ -273,19 +278,20 @@ def write_json(path: str | PathLike[str], value: Any, *, indent: int | None = 2)
 
 @contextlib.contextmanager
 def handle_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Interrupted` for the duration of the block.
+    """Turn SIGINT (Ctrl-C), SIGTERM and SIGHUP into :class:`Interrupted` for the block.
 
-    Ctrl-C already raises :class:`KeyboardInterrupt`; with this, ``kill`` does the same kind of
-    thing, so every ``atomic_*`` block on the stack removes its temporary file. Only installed
-    in the main thread (signal handlers cannot be set elsewhere).
+    The exception unwinds every ``atomic_*`` block on the stack, so each removes its temporary
+    file, and reaches the CLI's entry point, which prints one line and exits with 128 + the signal
+    number (130 after Ctrl-C, 143 after SIGTERM). Only installed in the main thread (signal
+    handlers cannot be set elsewhere); outside it the default behaviour stays.
     """
 
     def _raise(signum: int, _frame: object) -> None:
-        raise Interrupted(f"stopped by signal {signal.Signals(signum).name}")
+        raise Interrupted(f"stopped by signal {signal.Signals(signum).name}", signum=signum)
 
     previous: dict[int, Any] = {}
     try:
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(ValueError, OSError, AttributeError):
                 previous[signum] = signal.signal(signum, _raise)
         yield

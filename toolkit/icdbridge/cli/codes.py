@@ -339,8 +339,9 @@ def export(
 
         icdbridge codes export --system icd10cm --release 2024 -o icd10cm-2024.json
     """
-    from icdbridge.codes.hierarchy_file import export_hierarchy
+    from icdbridge.codes.hierarchy_file import check_export_path, export_hierarchy
 
+    check_export_path(output, [hierarchy, icd11_tabulation])  # before the slow loading
     terminology = _open(system, release, hierarchy, icd11_tabulation)
     path = export_hierarchy(terminology, output)
     typer.echo(

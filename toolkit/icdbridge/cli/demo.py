@@ -119,13 +119,13 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    from icdbridge.data import read_jsonl
+    from icdbridge.data import read_unlabelled
     from icdbridge.model.crosslingual import unread_originals
 
     console = Console()
     if tour:
         _tour(console)
-    docs = read_jsonl(notes or demo_notes_path())
+    docs = read_unlabelled(notes or demo_notes_path())  # notes to code need no codes
     predictor = _predictor(model, full, docs, console)
     terminology = predictor.space.terminology
     predictions = predictor.predict(docs, top_k=top, explain=True)

@@ -85,8 +85,10 @@ def evaluate_command(
     from rich.table import Table
 
     from icdbridge.cli.progress import spinner
-    from icdbridge.eval import evaluate_files, write_outputs
+    from icdbridge.eval import check_output_folder, evaluate_files, write_outputs
 
+    inputs = [gold, pred, hierarchy, train_gold, tune_threshold_on, dev_gold, label_space]
+    check_output_folder(out, inputs)  # before any work: a bad --out costs nothing
     with spinner("evaluating ..."):
         result = evaluate_files(
             gold,
@@ -112,7 +114,10 @@ def evaluate_command(
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
 
-    def row(name: str, entry: dict) -> None:
+    def row(name: str, entry: dict, empty: bool = False) -> None:
+        if empty:
+            table.add_row(name, "no codes", "")
+            return
         value = entry.get("value")
         ci = entry.get("ci95")
         table.add_row(
@@ -136,7 +141,8 @@ def evaluate_command(
             result["cophe"]["overall"]["micro_f1"],
         )
     for name, bucket in result.get("by_frequency", {}).items():
-        row(f"{name} recall@8 ({bucket['n_codes']['value']} codes)", bucket["recall@8"])
+        n_gold = bucket["n_codes"]["value"]
+        row(f"{name} recall@8 ({n_gold} gold codes)", bucket["recall@8"], empty=not n_gold)
     console = Console()
     console.print(table)
     issues = {
@@ -162,4 +168,9 @@ def evaluate_command(
                 f"mapped {path} {report['from']} → {report['to']} ({report['policy']}): "
                 f"codes by outcome {report['codes_by_outcome']}"
             )
+    decision = result["inputs"].get("flat_decision")
+    if decision in ("model codes", "default threshold"):
+        from icdbridge.eval.evaluate import FLAT_DECISIONS
+
+        console.print(f"flat metrics use {FLAT_DECISIONS[decision]}")
     console.print("wrote " + ", ".join(str(p) for p in paths))

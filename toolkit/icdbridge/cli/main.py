@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from typing import Annotated
 
 import typer
 
@@ -42,11 +43,34 @@ COMMANDS: dict[str, str] = {
 """Single commands: name → ``module:function``."""
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from icdbridge import __version__
+
+        typer.echo(f"icdbridge {__version__}")
+        raise typer.Exit()
+
+
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the icdbridge version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Options that come before the command."""
+
+
 def build_app() -> typer.Typer:
     """Assemble the Typer application from :data:`GROUPS` and :data:`COMMANDS`."""
     app = typer.Typer(
         help=HELP, no_args_is_help=True, rich_markup_mode="rich", add_completion=False
     )
+    app.callback()(_root)
     for name, module in GROUPS.items():
         app.add_typer(import_module(module).app, name=name)
     for name, target in COMMANDS.items():
@@ -70,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Interrupted as error:
         typer.echo(f"error: {error}; outputs not finished were removed", err=True)
-        sys.exit(143)
+        sys.exit(128 + error.signum)
     except IcdbridgeError as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
         sys.exit(2)

@@ -7,14 +7,17 @@ from typing import Annotated
 
 import typer
 
+MODEL_FILES = ("config.json", "model.safetensors", "memory.json", "memory.safetensors")
+"""Files of a model directory that ``-o`` may never overwrite."""
+
 
 def predict_command(
     model_dir: Annotated[Path, typer.Argument(help="Model directory from `icdbridge train`.")],
     input: Annotated[
         Path,
         typer.Argument(
-            help="Documents (JSONL: id, text, codes, system; optionally original_text and "
-            "original_language)."
+            help="Documents to code (JSONL: id, text; optionally original_text and "
+            "original_language; codes and system, when present, are kept but not needed)."
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Predictions (JSONL).")],
@@ -42,16 +45,19 @@ def predict_command(
     """
     from rich.console import Console
 
-    from icdbridge.data import read_jsonl
+    from icdbridge.data import read_unlabelled
     from icdbridge.model.crosslingual import describe_unread, unread_originals
     from icdbridge.model.predictor import write_predictions
-    from icdbridge.model.pretrained import from_pretrained, read_config
+    from icdbridge.model.pretrained import check_model_dir, from_pretrained
+    from icdbridge.outputs import check_output
 
     console = Console(stderr=True)
     if top_k < 1:
         raise typer.BadParameter(f"--top-k must be at least 1 (got {top_k})")
-    read_config(model_dir)  # clear error before the slow parts
-    docs = read_jsonl(input)
+    # every cheap check before the slow loading: the model directory, the whole input, the output
+    check_model_dir(model_dir)
+    docs = read_unlabelled(input)
+    check_output(output, [input, *(model_dir / name for name in MODEL_FILES)])
     predictor = from_pretrained(model_dir, system=system, release=release, progress=True)
     terminology = predictor.space.terminology
     predictions = predictor.predict(docs, top_k=top_k, explain=explain, progress=True)

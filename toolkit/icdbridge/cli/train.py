@@ -173,6 +173,9 @@ def train_command(
         )
     if label_space not in LABEL_SPACES:
         raise typer.BadParameter(f"--label-space must be one of {', '.join(LABEL_SPACES)}")
+    from icdbridge.outputs import check_output
+
+    check_output(out, [train, dev], kind="dir")  # a bad --out is refused before training
     terminology = get_terminology(system, release)
     train_docs = load_documents(train, terminology)
     dev_docs = load_documents(dev, terminology)

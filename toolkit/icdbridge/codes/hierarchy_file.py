@@ -22,6 +22,7 @@ file in the canonical dotted form gives the same normalisation as the built-in s
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable
@@ -30,6 +31,8 @@ from typing import Any
 
 from icdbridge.codes.base import Node, Terminology
 from icdbridge.errors import InputFormatError
+from icdbridge.outputs import atomic_file, check_output
+from icdbridge.text_input import read_utf8
 
 COLUMNS = ("code", "parent", "title", "kind", "leaf", "synonyms")
 """Columns of a hierarchy file, in the order :func:`export_hierarchy` writes them."""
@@ -40,8 +43,33 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
 
+EXPORT_SUFFIXES = (".csv", ".json")
+"""Suffixes of the hierarchy files :func:`export_hierarchy` writes (the suffix picks the format)."""
+
+
+def check_export_path(
+    path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()
+) -> Path:
+    """Check, before anything is loaded, that ``path`` can receive an exported hierarchy.
+
+    A missing folder is created; an unknown suffix, an input file, a folder or an unwritable
+    place is refused.
+
+    Raises:
+        InputFormatError: the suffix is not ``.csv`` or ``.json``.
+        OutputError: the path cannot or must not be written.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in EXPORT_SUFFIXES:
+        raise InputFormatError(path, "hierarchy files end in .json or .csv", value=path.suffix)
+    return check_output(path, inputs)
+
+
 def export_hierarchy(terminology: Terminology, path: str | os.PathLike[str]) -> Path:
     """Write every node of ``terminology`` to a ``.json`` or ``.csv`` hierarchy file.
+
+    The file is written atomically (a temporary file beside it, renamed on success); a missing
+    folder is created.
 
     Args:
         terminology: Any terminology (built-in or custom).
@@ -49,6 +77,10 @@ def export_hierarchy(terminology: Terminology, path: str | os.PathLike[str]) -> 
 
     Returns:
         The path written.
+
+    Raises:
+        InputFormatError: the suffix is not ``.csv`` or ``.json``.
+        OutputError: the path is the terminology's own source file, a folder, or unwritable.
 
     Example:
         >>> import tempfile, pathlib
@@ -58,7 +90,7 @@ def export_hierarchy(terminology: Terminology, path: str | os.PathLike[str]) -> 
         >>> load_hierarchy(out).ancestors("I10")
         ['I10-I15', 'IX']
     """
-    path = Path(path)
+    path = check_export_path(path, [getattr(terminology, "source", None)])
     rows = [
         {
             "code": node.code,
@@ -78,9 +110,10 @@ def export_hierarchy(terminology: Terminology, path: str | os.PathLike[str]) -> 
             "name": terminology.name,
             "nodes": rows,
         }
-        path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
-    elif suffix == ".csv":
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        with atomic_file(path) as temp:
+            temp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    else:
+        with atomic_file(path) as temp, temp.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             for row in rows:
@@ -91,8 +124,6 @@ def export_hierarchy(terminology: Terminology, path: str | os.PathLike[str]) -> 
                         "synonyms": SYNONYM_SEPARATOR.join(row["synonyms"]),
                     }
                 )
-    else:
-        raise InputFormatError(path, "hierarchy files end in .json or .csv", value=path.suffix)
     return path
 
 
@@ -201,28 +232,48 @@ def load_hierarchy(
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = [f.strip().lower() for f in reader.fieldnames or []]
-        missing = [c for c in REQUIRED if c not in fields]
-        if missing:
-            raise InputFormatError(
-                path, f"missing column(s) {', '.join(missing)}", line=1, value=reader.fieldnames
-            )
-        reader.fieldnames = fields
-        rows = []
-        for row in reader:
-            synonyms = (row.get("synonyms") or "").split("|")
-            row["synonyms"] = [s.strip() for s in synonyms if s.strip()]
-            rows.append((reader.line_num, row))
+    """Rows of a CSV hierarchy file with their line numbers.
+
+    Read strictly: an unterminated quote (which would swallow the rows after it into one cell)
+    or a field over the csv module's size limit is an error naming the line, never a silent
+    merge.
+    """
+    with io.StringIO(read_utf8(path), newline="") as handle:
+        reader = csv.DictReader(handle, strict=True)
+        try:
+            fields = [f.strip().lower() for f in reader.fieldnames or []]
+            missing = [c for c in REQUIRED if c not in fields]
+            if missing:
+                raise InputFormatError(
+                    path,
+                    f"missing column(s) {', '.join(missing)}",
+                    line=1,
+                    value=reader.fieldnames,
+                )
+            reader.fieldnames = fields
+            rows = []
+            for row in reader:
+                synonyms = (row.get("synonyms") or "").split("|")
+                row["synonyms"] = [s.strip() for s in synonyms if s.strip()]
+                rows.append((reader.line_num, row))
+        except csv.Error as error:
+            raise InputFormatError(  # the row that failed starts after the last one read
+                path, f"malformed CSV row ({error}); check its quoting", line=reader.line_num + 1
+            ) from None
     return rows
 
 
 def _read_json(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, Any]]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_utf8(path))
     except json.JSONDecodeError as error:
         raise InputFormatError(path, f"not valid JSON: {error.msg}", line=error.lineno) from None
+    except (RecursionError, ValueError) as error:  # deep nesting, a 5000-digit integer
+        if isinstance(error, InputFormatError):
+            raise
+        raise InputFormatError(
+            path, "unreadable JSON (nested too deeply or a huge number)"
+        ) from None
     meta: dict[str, Any] = {}
     if isinstance(document, dict):
         meta = {k: v for k, v in document.items() if k != "nodes"}

@@ -48,6 +48,7 @@ from icdbridge.errors import (
     UnknownSystemError,
 )
 from icdbridge.paths import data_dir
+from icdbridge.text_input import decode_utf8, read_utf8, reading_zip
 
 TABULATION_ENV = "ICDBRIDGE_ICD11_TABULATION"
 """Environment variable naming the SimpleTabulation file (zip or txt)."""
@@ -159,7 +160,7 @@ def _open_text(path: Path) -> io.TextIOBase:
         raise DataNotFoundError(f"ICD-11 tabulation not found at {path}: {WHERE_TO_GET}")
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
+        with reading_zip(path), zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             members = [n for n in names if n.lower().endswith(".txt")]
             members = [n for n in members if "tabulation" in n.lower()] or members
@@ -167,10 +168,10 @@ def _open_text(path: Path) -> io.TextIOBase:
                 raise InputFormatError(
                     path, "no SimpleTabulation .txt file inside the zip", value=names
                 )
-            text = archive.read(members[0]).decode("utf-8-sig")
-        return io.StringIO(text, newline="")
+            data = archive.read(members[0])
+        return io.StringIO(decode_utf8(f"{path}:{members[0]}", data), newline="")
     if suffix in (".txt", ".tsv"):
-        return path.open(encoding="utf-8-sig", newline="")
+        return io.StringIO(read_utf8(path), newline="")
     raise InputFormatError(
         path,
         "expected WHO's SimpleTabulation .zip or the tab-separated .txt inside it",

@@ -44,9 +44,13 @@ def _cie_zip() -> Path:
 
 def _spanish_titles() -> dict[str, str]:
     """Raw code (``A000``) → Spanish title, from the ``cie`` package's CSV."""
-    with zipfile.ZipFile(_cie_zip()) as archive, archive.open("cie-10.csv") as raw:
-        rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
-        return {row["code"].strip(): row["description"].strip() for row in rows}
+    from icdbridge.text_input import decode_utf8, reading_zip
+
+    path = _cie_zip()
+    with reading_zip(path), zipfile.ZipFile(path) as archive:
+        data = archive.read("cie-10.csv")
+    rows = csv.DictReader(io.StringIO(decode_utf8(f"{path}:cie-10.csv", data), newline=""))
+    return {row["code"].strip(): row["description"].strip() for row in rows}
 
 
 TITLE_SOURCES: dict[str, Callable[[], dict[str, str]]] = {"es": _spanish_titles}

@@ -14,6 +14,7 @@ from icdbridge.data.dataset import (
     iter_jsonl,
     parse_row,
     read_jsonl,
+    read_unlabelled,
     write_jsonl,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "load_codiesp_report",
     "parse_row",
     "read_jsonl",
+    "read_unlabelled",
     "write_jsonl",
 ]

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 REQUIRED_FIELDS: dict[str, type] = {"id": str, "text": str, "codes": list, "system": str}
 """Field name → expected JSON type of every row."""
 
+LABEL_FIELDS: tuple[str, str] = ("codes", "system")
+"""Fields that unlabelled documents (the input of prediction) may leave out."""
+
 ORIGINAL_FIELDS: tuple[str, str] = ("original_text", "original_language")
 """Optional fields: the text in its original language and that language (both strings, given
 together)."""
@@ -82,8 +85,20 @@ class Document:
         return row
 
 
-def parse_row(row: object, *, path: str | PathLike[str] | None = None, line: int | None = None):
+def parse_row(
+    row: object,
+    *,
+    path: str | PathLike[str] | None = None,
+    line: int | None = None,
+    labelled: bool = True,
+):
     """Validate one decoded JSON row and return its :class:`Document`.
+
+    Args:
+        row: The decoded JSON value.
+        path, line: Where it comes from (for error messages).
+        labelled: Require ``codes`` and ``system``; with ``False`` (documents to code) they
+            may be absent (no codes; the default system), but are checked when present.
 
     Raises:
         InputFormatError: not an object, missing field, wrong type, empty id or non-string code.
@@ -92,8 +107,11 @@ def parse_row(row: object, *, path: str | PathLike[str] | None = None, line: int
         raise InputFormatError(path, "expected a JSON object per line", line=line, value=row)
     for name, kind in REQUIRED_FIELDS.items():
         if name not in row:
+            if not labelled and name in LABEL_FIELDS:
+                continue
+            required = [n for n in REQUIRED_FIELDS if labelled or n not in LABEL_FIELDS]
             raise InputFormatError(
-                path, f"missing field {name!r} (required: id, text, codes, system)", line=line
+                path, f"missing field {name!r} (required: {', '.join(required)})", line=line
             )
         if not isinstance(row[name], kind):
             raise InputFormatError(
@@ -101,7 +119,7 @@ def parse_row(row: object, *, path: str | PathLike[str] | None = None, line: int
             )
     if not row["id"].strip():
         raise InputFormatError(path, "field 'id' must not be empty", line=line, value=row["id"])
-    for code in row["codes"]:
+    for code in row.get("codes", ()):
         if not isinstance(code, str) or not code.strip():
             raise InputFormatError(
                 path, "every entry of 'codes' must be a non-empty string", line=line, value=code
@@ -118,67 +136,81 @@ def parse_row(row: object, *, path: str | PathLike[str] | None = None, line: int
             path, f"field {present[0]!r} needs {missing!r} too", line=line, value=row[present[0]]
         )
     meta = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
-    return Document(
-        id=row["id"], text=row["text"], codes=list(row["codes"]), system=row["system"], meta=meta
-    )
+    if "system" in row:
+        return Document(row["id"], row["text"], list(row.get("codes", ())), row["system"], meta)
+    return Document(row["id"], row["text"], list(row.get("codes", ())), meta=meta)
 
 
-def iter_jsonl(path: str | PathLike[str]) -> Iterator[Document]:
+def iter_jsonl(path: str | PathLike[str], *, labelled: bool = True) -> Iterator[Document]:
     """Yield the documents of a JSONL file one by one, validating every row.
 
+    Args:
+        path: The JSONL file (UTF-8; a byte-order mark is skipped).
+        labelled: Require ``codes`` and ``system`` on every row (see :func:`parse_row`).
+
     Raises:
-        InputFormatError: bad JSON, bad row (see :func:`parse_row`) or duplicate id.
+        InputFormatError: bad JSON or UTF-8, bad row (see :func:`parse_row`), duplicate id, or
+            a folder given as the file.
         DataNotFoundError: the file does not exist.
     """
     from icdbridge.errors import DataNotFoundError
+    from icdbridge.text_input import parse_json_line, text_lines
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataNotFoundError(f"{path}: dataset file not found")
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as error:
-                snippet = raw.strip()
-                snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
-                raise InputFormatError(
-                    path,
-                    f"invalid JSON ({error.msg} at column {error.colno})",
-                    line=number,
-                    value=snippet,
-                ) from None
-            doc = parse_row(row, path=path, line=number)
-            if doc.id in seen:
-                raise InputFormatError(
-                    path,
-                    f"duplicate id (first seen on line {seen[doc.id]})",
-                    line=number,
-                    value=doc.id,
-                )
-            seen[doc.id] = number
-            yield doc
+    for number, raw in text_lines(path):
+        if not raw.strip():
+            continue
+        row = parse_json_line(path, number, raw)
+        doc = parse_row(row, path=path, line=number, labelled=labelled)
+        if doc.id in seen:
+            raise InputFormatError(
+                path,
+                f"duplicate id (first seen on line {seen[doc.id]})",
+                line=number,
+                value=doc.id,
+            )
+        seen[doc.id] = number
+        yield doc
 
 
-def read_jsonl(path: str | PathLike[str]) -> list[Document]:
+def read_jsonl(path: str | PathLike[str], *, labelled: bool = True) -> list[Document]:
     """Read and validate a whole JSONL dataset file (see :func:`iter_jsonl`)."""
-    return list(iter_jsonl(path))
+    return list(iter_jsonl(path, labelled=labelled))
+
+
+def read_unlabelled(path: str | PathLike[str]) -> list[Document]:
+    """Read the documents to code: ``{"id", "text"}`` rows (``codes`` / ``system`` optional).
+
+    Raises:
+        InputFormatError: bad rows (see :func:`iter_jsonl`) or a file without any document.
+        DataNotFoundError: the file does not exist.
+    """
+    docs = read_jsonl(path, labelled=False)
+    if not docs:
+        raise InputFormatError(
+            path, 'no documents (the file is empty or blank); expected JSON lines {"id", "text"}'
+        )
+    return docs
 
 
 def write_jsonl(docs: Iterable[Document], path: str | PathLike[str]) -> int:
     """Write documents as JSONL (UTF-8, one object per line); return the number written.
 
+    The file is written atomically: on an error nothing is left at ``path`` (an existing file
+    stays as it was).
+
     Raises:
         InputFormatError: two documents share an id.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from icdbridge.outputs import atomic_file, check_output
+
+    path = check_output(path)  # a missing folder is created
     seen: set[str] = set()
     count = 0
-    with path.open("w", encoding="utf-8") as handle:
+    with atomic_file(path) as temp, temp.open("w", encoding="utf-8") as handle:
         for doc in docs:
             if doc.id in seen:
                 raise InputFormatError(path, "duplicate document id", value=doc.id)

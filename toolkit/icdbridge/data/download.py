@@ -7,6 +7,12 @@ Zenodo publishes for it (``md5:...``) and against a pinned SHA-256 when :data:`P
 knows the file, writes ``SHA256SUMS`` next to the files, and unpacks zip archives. The folder that
 holds ``train/trainD.tsv`` afterwards is what :func:`icdbridge.data.load_codiesp` reads.
 
+The publisher's reply is not trusted with paths: a file name must match :data:`SAFE_FILE_NAME`
+(a plain name with an allowed suffix, no folder part), and every path written — the downloaded
+files and the members of an unpacked archive — must resolve inside the output folder
+(:func:`icdbridge.paths.inside`); anything else is refused before a byte is written. Each file
+is verified in memory and written atomically.
+
 Offline (or when Zenodo cannot be reached) a :class:`DownloadError` with one line says so and
 where to get the files by hand. A checksum mismatch raises :class:`ChecksumError` and the bad file
 is deleted.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +30,9 @@ from os import PathLike
 from pathlib import Path
 
 from icdbridge.errors import IcdbridgeError
+from icdbridge.outputs import check_output, write_bytes, write_text
+from icdbridge.paths import UnsafePathError, inside
+from icdbridge.text_input import reading_zip
 
 ZENODO_API = "https://zenodo.org/api/records/{record}"
 
@@ -94,6 +104,57 @@ def verify_checksum(path: str | PathLike[str], expected: str) -> None:
         )
 
 
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}\.(zip|tsv|txt|csv|json|pdf|md)")
+"""File names accepted from a publisher's reply: one plain name (no folder, no leading dot)
+with a data or documentation suffix."""
+
+RESERVED_NAMES = frozenset({"SHA256SUMS"})
+"""Names icdbridge writes itself, never taken from a reply."""
+
+
+def _safe_target(out: Path, name: object) -> Path:
+    """``out / name`` for a file name from the publisher's reply, or :class:`UnsafePathError`."""
+    if (
+        not isinstance(name, str)
+        or not SAFE_FILE_NAME.fullmatch(name)
+        or name in RESERVED_NAMES
+        or ".." in name
+    ):
+        raise UnsafePathError(
+            f"{out}: the publisher listed a file named {name!r}, which is not a plain data file "
+            "name; refused (nothing was written)"
+        )
+    return inside(out, name)
+
+
+def _check_members(archive: zipfile.ZipFile, out: Path, path: Path) -> None:
+    """Refuse an archive with a member that would land outside ``out`` (``../``, absolute)."""
+    for member in archive.infolist():
+        name = member.filename
+        if name.startswith(("/", "\\")) or "\\" in name or re.match(r"[A-Za-z]:", name):
+            raise UnsafePathError(f"{path}: archive member {name!r} is an absolute path; refused")
+        try:
+            inside(out, name)
+        except UnsafePathError:
+            raise UnsafePathError(
+                f"{path}: archive member {name!r} would be written outside {out}; refused"
+            ) from None
+
+
+def _verify_bytes(target: Path, data: bytes, expected: str) -> None:
+    """Like :func:`verify_checksum`, on bytes not yet written to ``target``."""
+    algorithm, _, value = expected.partition(":") if ":" in expected else ("sha256", "", expected)
+    try:
+        actual = hashlib.new(algorithm, data).hexdigest()
+    except (ValueError, TypeError):
+        raise ChecksumError(f"{target}: unknown checksum algorithm {algorithm!r}") from None
+    if actual.lower() != value.lower():
+        raise ChecksumError(
+            f"{target}: {algorithm} checksum mismatch (expected {value}, got {actual}); "
+            "the download is corrupt or the file changed upstream"
+        )
+
+
 Fetch = Callable[[str], bytes]
 
 
@@ -137,8 +198,8 @@ def download_dataset(
         raise DownloadError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
     source = DATASETS[name]
     fetch = fetch or _http_get
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output(out_dir, kind="dir")
+    out.mkdir(exist_ok=True)
     sums: list[str] = []
     for record in records or source.records:
         url = ZENODO_API.format(record=record)
@@ -147,35 +208,33 @@ def download_dataset(
             entries = meta["files"]
             if isinstance(entries, dict):  # newer API: {"entries": {...}}
                 entries = list(entries.get("entries", {}).values())
+            entries = [e for e in entries if isinstance(e, dict)]
         except DownloadError as error:
             raise DownloadError(f"{error}; get {name} by hand from {source.homepage}") from None
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise DownloadError(f"{url}: unexpected answer from Zenodo (no file list)") from None
-        for entry in entries:
-            file_name = entry["key"]
-            if source.files is not None and file_name not in source.files:
-                continue
-            link = entry.get("links", {})
+        chosen = [e for e in entries if source.files is None or e.get("key") in source.files]
+        targets = [_safe_target(out, e.get("key")) for e in chosen]  # all, before any download
+        for entry, target in zip(chosen, targets, strict=True):
+            file_name = target.name
+            link = entry.get("links") if isinstance(entry.get("links"), dict) else {}
             file_url = (
                 link.get("content")
                 or link.get("self")
                 or (f"https://zenodo.org/records/{record}/files/{file_name}?download=1")
             )
-            target = out / file_name
-            target.write_bytes(fetch(file_url))
-            try:
-                if entry.get("checksum"):
-                    verify_checksum(target, entry["checksum"])
-                if file_name in PINNED_SHA256:
-                    verify_checksum(target, "sha256:" + PINNED_SHA256[file_name])
-            except ChecksumError:
-                target.unlink(missing_ok=True)
-                raise
-            sums.append(f"{file_checksum(target)}  {file_name}")
+            data = fetch(str(file_url))
+            if entry.get("checksum"):
+                _verify_bytes(target, data, str(entry["checksum"]))
+            if file_name in PINNED_SHA256:
+                _verify_bytes(target, data, "sha256:" + PINNED_SHA256[file_name])
+            write_bytes(target, data)
+            sums.append(f"{hashlib.sha256(data).hexdigest()}  {file_name}")
             if extract and zipfile.is_zipfile(target):
-                with zipfile.ZipFile(target) as archive:
+                with reading_zip(target), zipfile.ZipFile(target) as archive:
+                    _check_members(archive, out, target)
                     archive.extractall(out)
-    (out / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
+    write_text(out / "SHA256SUMS", "\n".join(sums) + "\n")
     for tsv in sorted(out.rglob("trainD.tsv")):
         return tsv.parent.parent
     return out

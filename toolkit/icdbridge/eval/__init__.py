@@ -18,7 +18,7 @@ from icdbridge.eval.hierarchy import (
 )
 from icdbridge.eval.io import CodeFile, read_codes
 from icdbridge.eval.ranking import RankingMetrics, average_precision, rank_codes
-from icdbridge.eval.report import write_outputs
+from icdbridge.eval.report import check_output_folder, write_outputs
 from icdbridge.eval.threshold import Thresholds, tune_thresholds
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "TerminologyHierarchy",
     "Thresholds",
     "average_precision",
+    "check_output_folder",
     "cophe_report",
     "evaluate",
     "evaluate_files",

@@ -94,4 +94,13 @@ def map_code_file(
             out.docs[doc] = ordered
         else:
             out.docs[doc] = list(mapped)
+    if codes.chosen is not None:  # the model's own choice maps like its scores (not recounted)
+        out.chosen = {
+            doc: list(
+                dict.fromkeys(
+                    t for c in chosen for t in (cache[c][0] if c in cache else targets(c))
+                )
+            )
+            for doc, chosen in codes.chosen.items()
+        }
     return out, report

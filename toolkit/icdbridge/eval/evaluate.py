@@ -11,13 +11,14 @@ metrics when bootstrap resamples were requested.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
 import numpy as np
 
-from icdbridge.errors import IcdbridgeError
+from icdbridge.errors import IcdbridgeError, InputFormatError
 from icdbridge.eval.bootstrap import bootstrap_ci, mean_statistic, micro_statistic
 from icdbridge.eval.breakdown import TRUNCATION_LEVELS, frequency_buckets, train_counts
 from icdbridge.eval.cophe import CopheMetrics
@@ -51,6 +52,29 @@ def _predicted_set(prediction: Prediction, thresholds: Thresholds | None) -> set
     if isinstance(prediction, Mapping):
         return (thresholds or Thresholds(DEFAULT_THRESHOLD)).apply(prediction)
     return set(prediction)
+
+
+FLAT_DECISIONS: dict[str, str] = {
+    "code sets": "the predicted code sets (no scores)",
+    "model codes": "the codes the model chose (the predictions' own 'codes'); scores only rank",
+    "tuned threshold": "scores above the threshold tuned on the validation predictions",
+    "default threshold": f"scores above the untuned default threshold {DEFAULT_THRESHOLD}",
+}
+"""How the flat (set-based) predictions were obtained → its description in ``report.md``."""
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders the digits in ``text`` as numbers ("3" before "10").
+
+    Example:
+        >>> sorted(["10", "3", "A2", "A10"], key=natural_key)
+        ['3', '10', 'A2', 'A10']
+    """
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
 
 
 def _wrap(values: Mapping[str, Any], cis: Mapping[str, list[float]] | None = None) -> dict:
@@ -141,6 +165,7 @@ def evaluate(
     bootstrap: int = 1000,
     seed: int = 0,
     ks: Sequence[int] = DEFAULT_KS,
+    decisions: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
     """Evaluate predictions against gold (every family of metrics; see the module docstring).
 
@@ -158,15 +183,32 @@ def evaluate(
         bootstrap: number of bootstrap resamples for the headline intervals (0: none).
         seed: bootstrap seed.
         ks: cut-offs of P@k and R@k.
+        decisions: document id → the codes the model itself chose (``icdbridge predict``'s
+            ``codes``). When given, and ``thresholds`` is not, flat metrics use these sets and
+            the scores of ``predictions`` drive only the ranking metrics.
+
+    The result's ``inputs.flat_decision`` names how the flat sets were obtained (a key of
+    :data:`FLAT_DECISIONS`). A frequency bucket without gold codes has ``null`` metrics.
     """
     docs = list(gold)
     missing = [d for d in docs if d not in predictions]
     extra = [d for d in predictions if d not in gold]
     g = [set(gold[d]) for d in docs]
     raw = [predictions.get(d, []) for d in docs]
-    p_sets = [_predicted_set(x, thresholds) for x in raw]
-    p_ranked = [_as_ranked(x) for x in raw]
     scored = any(isinstance(x, Mapping) for x in raw)
+    if not scored:
+        decision = "code sets"
+    elif thresholds is not None:
+        decision = "tuned threshold"
+    elif decisions is not None:
+        decision = "model codes"
+    else:
+        decision = "default threshold"
+    if decision == "model codes":
+        p_sets = [set(decisions.get(d, ())) for d in docs]
+    else:
+        p_sets = [_predicted_set(x, thresholds) for x in raw]
+    p_ranked = [_as_ranked(x) for x in raw]
     label_list = None if label_space is None else list(dict.fromkeys(label_space))
 
     flat = FlatMetrics()
@@ -191,8 +233,9 @@ def evaluate(
         "n_predicted_codes": sum(len(x) for x in p_sets),
         "n_distinct_codes": len(universe),
         "scored_predictions": scored,
+        "flat_decision": decision,
         "threshold": None
-        if not scored
+        if decision in ("code sets", "model codes")
         else {
             "mode": thresholds.mode if thresholds else "untuned default",
             "global": thresholds.global_ if thresholds else DEFAULT_THRESHOLD,
@@ -232,6 +275,7 @@ def evaluate(
 
     if train is not None:
         buckets = frequency_buckets(universe, train)
+        gold_codes = set().union(*g) if g else set()
         by_freq: dict[str, Any] = {}
         for name, codes in buckets.items():
             f = FlatMetrics(codes=codes)
@@ -239,22 +283,28 @@ def evaluate(
             r = RankingMetrics(codes=codes, ks=ks)
             r.update(g, p_ranked)
             rr = r.compute()
+            n_gold = len(codes & gold_codes)
             entry = {
-                "n_codes": len(codes),
+                "n_codes": n_gold,
+                "n_predicted_only_codes": len(codes - gold_codes),
                 **_flat_summary(f),
                 "map": rr["map"],
                 "n_documents_with_gold": rr["n_documents_with_gold"],
             }
             entry.update({f"recall@{k}": rr[f"recall@{k}"] for k in ranking.ks})
+            if not n_gold:  # no gold code in the bucket: its scores are undefined, not 0
+                keep = ("n_codes", "n_predicted_only_codes", "tp", "fp", "fn")
+                entry = {k: (v if k in keep else None) for k, v in entry.items()}
             by_freq[name] = _wrap(entry)
         result["by_frequency"] = by_freq
 
     if hierarchy is not None:
+        outside = "(outside hierarchy)"
         chapters: dict[str, set[str]] = {}
         for code in universe:
-            chapters.setdefault(hierarchy.chapter(code) or "(outside hierarchy)", set()).add(code)
+            chapters.setdefault(hierarchy.chapter(code) or outside, set()).add(code)
         by_chapter = {}
-        for chapter in sorted(chapters):
+        for chapter in sorted(chapters, key=lambda c: (c == outside, natural_key(c))):
             f = FlatMetrics(codes=chapters[chapter])
             f.update(g, p_sets)
             by_chapter[chapter] = _wrap({"n_codes": len(chapters[chapter]), **_flat_summary(f)})
@@ -302,6 +352,15 @@ def _issues_summary(files: Sequence[CodeFile]) -> dict[str, Any]:
             "issues": [str(i) for i in f.issues[:50]],
         }
     return out
+
+
+def _with_documents(file: CodeFile) -> CodeFile:
+    """``file`` itself, or an :class:`InputFormatError` when it holds no document."""
+    if not file.docs:
+        raise InputFormatError(
+            file.path, "no documents (the gold file is empty or blank); give a gold file with rows"
+        )
+    return file
 
 
 def evaluate_files(
@@ -378,7 +437,7 @@ def evaluate_files(
         return mapped
 
     files: list[CodeFile] = []
-    gold_file = read(gold, "gold")
+    gold_file = _with_documents(read(gold, "gold"))
     pred_file = read(pred, "pred")
     counts = None
     if train_gold is not None:
@@ -388,7 +447,7 @@ def evaluate_files(
         if dev_gold is None:
             raise IcdbridgeError("--tune-threshold-on needs --dev-gold (validation gold codes)")
         dev_pred = read(tune_threshold_on, "pred")
-        dev = read(dev_gold, "gold")
+        dev = _with_documents(read(dev_gold, "gold"))
         if dev_pred.scores is None:
             raise IcdbridgeError(f"{dev_pred.path}: threshold tuning needs scored predictions")
         ids = list(dev.docs)
@@ -415,6 +474,7 @@ def evaluate_files(
         thresholds=thresholds,
         bootstrap=bootstrap,
         seed=seed,
+        decisions=pred_file.chosen,
     )
     result["inputs"]["files"] = _issues_summary(files)
     result["inputs"]["system"] = common if cross else system

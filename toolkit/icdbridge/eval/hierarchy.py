@@ -175,11 +175,18 @@ class CopheHierarchy(EvalHierarchy):
 
 @cache
 def _load_cophe(path: str) -> CopheHierarchy:
+    from icdbridge.text_input import read_utf8
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
+        raw = json.loads(read_utf8(path))
     except json.JSONDecodeError as error:
         raise InputFormatError(path, f"not valid JSON: {error.msg}", line=error.lineno) from None
+    except (RecursionError, ValueError) as error:
+        if isinstance(error, InputFormatError):
+            raise
+        raise InputFormatError(
+            path, "unreadable JSON (nested too deeply or a huge number)"
+        ) from None
     if not isinstance(raw, dict):
         raise InputFormatError(path, "a CoPHE hierarchy is a JSON object {code: {parents: [...]}}")
     parents: dict[str, list[str]] = {}
@@ -196,8 +203,8 @@ def is_cophe_json(path: str | PathLike[str]) -> bool:
     path = Path(path)
     if path.suffix.lower() != ".json":
         return False
-    with open(path, encoding="utf-8") as handle:
-        head = handle.read(4096)
+    with open(path, "rb") as handle:
+        head = handle.read(4096).decode("utf-8", errors="replace")  # a sniff; read_utf8 checks
     return head.lstrip().startswith("{") and '"parents"' in head
 
 

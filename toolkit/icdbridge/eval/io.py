@@ -4,7 +4,9 @@ Formats (chosen by extension: ``.jsonl``/``.json`` are JSON lines, anything else
 
 * JSONL, one document per line: ``{"id": ..., "codes": [...]}`` (gold or predicted sets, the
   list order is the rank) or ``{"id": ..., "scores": {"CODE": score, ...}}`` (ranked
-  predictions). Blank lines are skipped.
+  predictions), or both (what ``icdbridge predict`` writes: ``codes`` are the codes the model
+  chose — above its validated threshold — and ``scores`` rank the codes; kept apart as
+  :attr:`CodeFile.chosen`). Blank lines are skipped.
 * TSV: ``id<TAB>code`` or ``id<TAB>code<TAB>score`` per row, with or without a header row (the
   CodiEsp ``*D.tsv`` / ``*P.tsv`` layout included); the row order is the rank of codes without
   scores.
@@ -13,18 +15,21 @@ Codes go through :meth:`EvalHierarchy.normalize`. A code that is not valid synta
 verbatim (stripped, upper-cased) — so an invalid prediction still counts as a false positive —
 and reported with its file and line; a valid code the hierarchy does not define is kept and
 reported too. Repeated (document, code) rows keep the first (best-ranked) one and are counted.
-Malformed lines raise :class:`~icdbridge.errors.InputFormatError` naming file, line and value.
+Malformed lines raise :class:`~icdbridge.errors.InputFormatError` naming file, line and value:
+bad JSON or UTF-8, a score that is not a finite number (NaN, infinity, or a number too large for
+a float: ranking them would depend on file order), a gold file without any document.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
 from icdbridge.errors import InputFormatError, InvalidCodeError
 from icdbridge.eval.hierarchy import EvalHierarchy
+from icdbridge.text_input import parse_json_line, snippet, text_lines
 
 ID_COLUMNS = frozenset(
     {
@@ -85,12 +90,15 @@ class CodeFile:
     Attributes:
         docs: document id → codes in rank order (file order, or by descending score).
         scores: document id → code → score, or ``None`` when the file has no scores.
+        chosen: document id → the codes the model chose, when rows carry both ``codes`` and
+            ``scores`` (``None`` otherwise): flat metrics use them, scores only rank.
         issues: invalid codes, codes outside the hierarchy, repeated rows.
     """
 
     path: str
     docs: dict[str, list[str]] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] | None = None
+    chosen: dict[str, list[str]] | None = None
     issues: list[Issue] = field(default_factory=list)
     n_rows: int = 0
 
@@ -151,69 +159,89 @@ def _add(out: CodeFile, doc: str, code: str, score: float | None, line: int) -> 
     codes.append(code)
 
 
+def _finite_score(path: Path, line: int, code: str, value: object) -> float:
+    """``value`` as a finite float, else an :class:`InputFormatError` naming file, line, code."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise InputFormatError(
+            path, f"score is not a number (code {code!r})", line=line, value=value
+        )
+    try:
+        score = float(value)
+    except OverflowError:
+        score = math.inf
+    if not math.isfinite(score):
+        shown = value if isinstance(value, float) else snippet(str(value), 20)
+        raise InputFormatError(
+            path,
+            f"score is not a finite number (code {code!r}; NaN, infinity or too large "
+            "for a float); fix the scores",
+            line=line,
+            value=shown,
+        )
+    return score
+
+
 def _read_jsonl(path: Path, hierarchy: EvalHierarchy | None) -> CodeFile:
     out = CodeFile(str(path))
     normalize = _Normalizer(hierarchy, out)
     kind = None
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            out.n_rows += 1
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as error:
+    for number, text in text_lines(path):
+        if not text.strip():
+            continue
+        out.n_rows += 1
+        row = parse_json_line(path, number, text)
+        if not isinstance(row, dict) or "id" not in row:
+            raise InputFormatError(
+                path, 'expected an object with "id"', line=number, value=snippet(text)
+            )
+        if "scores" in row:
+            has = "scores+codes" if "codes" in row else "scores"
+        else:
+            has = "codes" if "codes" in row else None
+        if has is None:
+            raise InputFormatError(
+                path, 'expected "codes" or "scores"', line=number, value=snippet(text)
+            )
+        if kind is None:
+            kind = has
+            out.scores = {} if kind != "codes" else None
+            out.chosen = {} if kind == "scores+codes" else None
+        elif kind != has:
+            raise InputFormatError(
+                path,
+                f"mixes rows with {has!r} and rows with {kind!r} (the first row)",
+                line=number,
+                value=snippet(text),
+            )
+        doc = str(row["id"])
+        if doc in out.docs:
+            raise InputFormatError(path, "document id appears twice", line=number, value=doc)
+        out.docs[doc] = []
+        if kind != "scores":
+            codes = row["codes"]
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                 raise InputFormatError(
-                    path, f"not valid JSON ({error.msg})", line=number, value=text.strip()[:80]
-                ) from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise InputFormatError(
-                    path, 'expected an object with "id"', line=number, value=text.strip()[:80]
+                    path, '"codes" must be a list of strings', line=number, value=codes
                 )
-            has = "scores" if "scores" in row else "codes" if "codes" in row else None
-            if has is None:
-                raise InputFormatError(
-                    path, 'expected "codes" or "scores"', line=number, value=text.strip()[:80]
-                )
-            if kind is None:
-                kind = has
-                out.scores = {} if kind == "scores" else None
-            elif kind != has:
-                raise InputFormatError(
-                    path,
-                    f'mixes "codes" and "scores" lines (first: {kind})',
-                    line=number,
-                    value=has,
-                )
-            doc = str(row["id"])
-            if doc in out.docs:
-                raise InputFormatError(path, "document id appears twice", line=number, value=doc)
-            out.docs[doc] = []
-            if kind == "scores":
-                out.scores[doc] = {}
-                scores = row["scores"]
-                if not isinstance(scores, dict):
-                    raise InputFormatError(
-                        path, '"scores" must be an object code → number', line=number, value=scores
-                    )
-                items = []
-                for raw, score in scores.items():
-                    if not isinstance(score, int | float) or isinstance(score, bool):
-                        raise InputFormatError(
-                            path, "score is not a number", line=number, value=score
-                        )
-                    items.append((normalize(raw, number), float(score)))
-                order = sorted(range(len(items)), key=lambda i: -items[i][1])
-                for i in order:
-                    _add(out, doc, items[i][0], items[i][1], number)
-            else:
-                codes = row["codes"]
-                if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-                    raise InputFormatError(
-                        path, '"codes" must be a list of strings', line=number, value=codes
-                    )
-                for raw in codes:
-                    _add(out, doc, normalize(raw, number), None, number)
+        if kind == "codes":
+            for raw in codes:
+                _add(out, doc, normalize(raw, number), None, number)
+            continue
+        out.scores[doc] = {}
+        scores = row["scores"]
+        if not isinstance(scores, dict):
+            raise InputFormatError(
+                path, '"scores" must be an object code → number', line=number, value=scores
+            )
+        items = [
+            (normalize(raw, number), _finite_score(path, number, raw, score))
+            for raw, score in scores.items()
+        ]
+        order = sorted(range(len(items)), key=lambda i: -items[i][1])
+        for i in order:
+            _add(out, doc, items[i][0], items[i][1], number)
+        if out.chosen is not None:
+            out.chosen[doc] = list(dict.fromkeys(normalize(raw, number) for raw in codes))
     return out
 
 
@@ -234,41 +262,41 @@ def _read_tsv(path: Path, hierarchy: EvalHierarchy | None) -> CodeFile:
     out = CodeFile(str(path))
     normalize = _Normalizer(hierarchy, out)
     width = None
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.rstrip("\r\n")
-            if not text.strip():
-                continue
-            fields = text.split("\t")
-            if len(fields) not in (2, 3) or not fields[0].strip() or not fields[1].strip():
-                raise InputFormatError(
-                    path, "expected id<TAB>code[<TAB>score]", line=number, value=text[:80]
-                )
-            if width is None:
-                if _is_header(fields):
-                    width = len(fields)
-                    out.scores = {} if width == 3 else None
-                    out.issues.append(Issue(str(path), number, "header row", text[:80]))
-                    continue
+    for number, text in text_lines(path):
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            continue
+        fields = text.split("\t")
+        if len(fields) not in (2, 3) or not fields[0].strip() or not fields[1].strip():
+            raise InputFormatError(
+                path, "expected id<TAB>code[<TAB>score]", line=number, value=text[:80]
+            )
+        if width is None:
+            if _is_header(fields):
                 width = len(fields)
                 out.scores = {} if width == 3 else None
-            if len(fields) != width:
+                out.issues.append(Issue(str(path), number, "header row", text[:80]))
+                continue
+            width = len(fields)
+            out.scores = {} if width == 3 else None
+        if len(fields) != width:
+            raise InputFormatError(
+                path,
+                f"expected {width} columns like the first row",
+                line=number,
+                value=text[:80],
+            )
+        out.n_rows += 1
+        score = None
+        if width == 3:
+            try:
+                score = float(fields[2])
+            except ValueError:
                 raise InputFormatError(
-                    path,
-                    f"expected {width} columns like the first row",
-                    line=number,
-                    value=text[:80],
-                )
-            out.n_rows += 1
-            score = None
-            if width == 3:
-                try:
-                    score = float(fields[2])
-                except ValueError:
-                    raise InputFormatError(
-                        path, "score is not a number", line=number, value=fields[2]
-                    ) from None
-            _add(out, fields[0].strip(), normalize(fields[1], number), score, number)
+                    path, "score is not a number", line=number, value=snippet(fields[2])
+                ) from None
+            score = _finite_score(path, number, fields[1].strip(), score)
+        _add(out, fields[0].strip(), normalize(fields[1], number), score, number)
     if out.scores is not None:
         for doc, codes in out.docs.items():
             ranked = sorted(range(len(codes)), key=lambda i: -out.scores[doc][codes[i]])
@@ -287,7 +315,7 @@ def read_codes(path: str | PathLike[str], hierarchy: EvalHierarchy | None = None
         InputFormatError: missing file or malformed line (file, line and value named).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputFormatError(path, "file not found")
     reader = READERS.get(path.suffix.lower(), _read_tsv)
     return reader(path, hierarchy)
@@ -299,22 +327,19 @@ def read_code_list(path: str | PathLike[str], hierarchy: EvalHierarchy | None = 
     The codes are returned as the single document ``"*"`` of a :class:`CodeFile`.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputFormatError(path, "file not found")
     out = CodeFile(str(path))
     out.docs["*"] = []
     normalize = _Normalizer(hierarchy, out)
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.strip()
-            if not text or text.startswith("#"):
-                continue
-            if "\t" in text or " " in text:
-                raise InputFormatError(
-                    path, "expected one code per line", line=number, value=text[:80]
-                )
-            out.n_rows += 1
-            _add(out, "*", normalize(text, number), None, number)
+    for number, text in text_lines(path):
+        text = text.strip()
+        if not text or text.startswith("#"):
+            continue
+        if "\t" in text or " " in text:
+            raise InputFormatError(path, "expected one code per line", line=number, value=text[:80])
+        out.n_rows += 1
+        _add(out, "*", normalize(text, number), None, number)
     return out
 
 

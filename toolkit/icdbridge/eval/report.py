@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from icdbridge.errors import OutputError
 from icdbridge.eval.cophe import SUMMARY_KEYS
+from icdbridge.outputs import atomic_dir, check_output, dumps_json
+
+OUTPUT_FILES = (
+    "metrics.json",
+    "report.md",
+    "per_code.tsv",
+    "precision_recall.png",
+    "recall_at_k.png",
+    "cophe_levels.png",
+)
+"""The files an evaluation folder holds (an existing folder with anything else is not replaced)."""
 
 
 def public_metrics(result: dict[str, Any]) -> dict[str, Any]:
@@ -28,9 +39,18 @@ def _v(entry: Any) -> str:
     return str(entry)
 
 
+def _empty_bucket(row: dict[str, Any]) -> bool:
+    """A frequency bucket without gold codes (its metrics are ``null``)."""
+    n = row.get("n_codes")
+    return isinstance(n, dict) and n.get("value") == 0
+
+
 def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> list[str]:
     lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, row in rows.items():
+        if _empty_bucket(row):
+            lines.append(f"| {name} | 0 | " + " | ".join("no codes" for _ in columns[1:]) + " |")
+            continue
         lines.append(
             f"| {name} | " + " | ".join(_v(row.get(c, {"value": None})) for c in columns) + " |"
         )
@@ -54,6 +74,11 @@ def markdown_report(result: dict[str, Any]) -> str:
         "threshold",
     ):
         lines.append(f"- {key}: {inputs.get(key)}")
+    decision = inputs.get("flat_decision")
+    if decision:
+        from icdbridge.eval.evaluate import FLAT_DECISIONS
+
+        lines.append(f"- flat metrics use: {FLAT_DECISIONS.get(decision, decision)}")
     for path, info in inputs.get("files", {}).items():
         lines.append(
             f"- `{path}`: {info['n_rows']} rows, {info['n_documents']} documents, "
@@ -83,7 +108,14 @@ def markdown_report(result: dict[str, Any]) -> str:
     lines += ["", "## Ranking", ""]
     lines += [f"- {k}: {_v(v)}" for k, v in result["ranking"].items()]
     if "by_frequency" in result:
-        lines += ["", "## By training frequency (unseen 0, few-shot 1–5, frequent >5)", ""]
+        lines += [
+            "",
+            "## By training frequency (unseen 0, few-shot 1–5, frequent >5)",
+            "",
+            "n_codes counts the gold codes of each bucket; a bucket without gold codes has no "
+            "scores (null in metrics.json).",
+            "",
+        ]
         cols = ["n_codes", *FLAT_COLUMNS[:4], "map", "recall@5", "recall@8", "recall@15"]
         lines += _table(result["by_frequency"], cols)
     if "by_chapter" in result:
@@ -170,17 +202,48 @@ def _plots(result: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
+def check_output_folder(out_dir: str | PathLike[str], inputs: list[Any] = ()) -> Path:
+    """Check, before any work, that ``out_dir`` can receive an evaluation.
+
+    Refused: an existing file, a folder that contains an input, a folder holding files an
+    evaluation does not write (it is replaced as a whole, so nothing else may be lost), and a
+    place that cannot be written.
+
+    Raises:
+        OutputError: one line naming the folder and what to do.
+    """
+    out = check_output(out_dir, inputs, kind="dir")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
+        if foreign:
+            raise OutputError(
+                f"{out}: folder holds files that evaluate did not write ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}); give a new or empty folder"
+            )
+    return out
+
+
 def write_outputs(result: dict[str, Any], out_dir: str | PathLike[str]) -> list[Path]:
     """Write ``metrics.json``, ``report.md``, ``per_code.tsv`` and the PNG plots to ``out_dir``.
 
+    The folder is written atomically (:func:`icdbridge.outputs.atomic_dir`): on any error or
+    interruption ``out_dir`` is left as it was, else it holds exactly this evaluation.
+    ``metrics.json`` is strict JSON (a non-finite number is ``null``).
+
     Returns:
         The paths written.
+
+    Raises:
+        OutputError: ``out_dir`` cannot take the evaluation (see :func:`check_output_folder`).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(
-        json.dumps(public_metrics(result), indent=2) + "\n", encoding="utf-8"
-    )
+    out = check_output_folder(out_dir)
+    with atomic_dir(out) as temp:
+        written = _write_files(result, temp)
+    return [out / path.name for path in written]
+
+
+def _write_files(result: dict[str, Any], out: Path) -> list[Path]:
+    (out / "metrics.json").write_text(dumps_json(public_metrics(result)) + "\n", encoding="utf-8")
     (out / "report.md").write_text(markdown_report(result), encoding="utf-8")
     written = [out / "metrics.json", out / "report.md"]
     per_code = result.get("_per_code")

@@ -37,7 +37,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,10 +50,13 @@ import torch
 from filelock import FileLock
 
 from icdbridge.model.label_text import LabelTextOptions, label_texts
+from icdbridge.outputs import atomic_file, write_text
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.model.encoder import TextEncoder
+
+log = logging.getLogger(__name__)
 
 CACHE_SUBDIR = "label_embeddings"
 LOCK_NAME = ".lock"
@@ -123,20 +128,51 @@ def cache_key(encoder_id: str, max_length: int, codes: Sequence[str], texts: Seq
     return digest.hexdigest()
 
 
+def safe_name(text: str, limit: int = 40) -> str:
+    """A file-name slug of ``text``: letters, digits, ``_`` and ``-`` only, plus a short hash of
+    ``text`` whenever the slug differs from it (so two names never share a slug).
+
+    A custom hierarchy's ``system`` field is free text (``"../../escaped"``); it never becomes a
+    path of its own.
+
+    Example:
+        >>> safe_name("icd10cm-2026")
+        'icd10cm-2026'
+        >>> safe_name("../../escaped")
+        'escaped-ea03bc47'
+    """
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-.")[:limit] or "labels"
+    if slug == text:
+        return slug
+    return f"{slug}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+
+
 def _cache_paths(folder: Path, prefix: str, key: str) -> tuple[Path, Path]:
-    stem = f"{prefix}-{key[:20]}"
-    return folder / f"{stem}.safetensors", folder / f"{stem}.json"
+    from icdbridge.paths import inside
+
+    stem = f"{safe_name(prefix)}-{key[:20]}"
+    return inside(folder, f"{stem}.safetensors"), inside(folder, f"{stem}.json")
 
 
 def _load(matrix_path: Path, meta_path: Path) -> tuple[dict, torch.Tensor] | None:
+    """The sidecar and matrix of a cached set, or ``None`` when either is unreadable or they
+    disagree (a truncated or garbage file is never used)."""
     from safetensors.torch import load_file
 
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         matrix = load_file(str(matrix_path))["matrix"]
-    except (OSError, ValueError, KeyError):
+    except Exception:  # OSError, bad JSON or UTF-8, SafetensorError, missing tensor
         return None
-    if matrix.shape[0] != len(meta.get("codes", ())):
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(meta.get("codes"), list)
+        or not isinstance(meta.get("texts"), list)
+        or matrix.ndim != 2
+        or matrix.dtype != torch.float32
+        or matrix.shape[0] != len(meta["codes"])
+        or not bool(torch.isfinite(matrix).all())
+    ):
         return None
     return meta, matrix
 
@@ -147,9 +183,13 @@ def _reusable_vectors(folder: Path, encoder_id: str, max_length: int) -> dict[st
     for meta_path in sorted(folder.glob("*.json")):
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
-        if meta.get("encoder") != encoder_id or meta.get("max_length") != max_length:
+        if (
+            not isinstance(meta, dict)
+            or meta.get("encoder") != encoder_id
+            or meta.get("max_length") != max_length
+        ):
             continue
         loaded = _load(meta_path.with_suffix(".safetensors"), meta_path)
         if loaded is None:
@@ -199,7 +239,7 @@ def embed_labels(
         return LabelEmbeddings(code_list, matrix, texts)
 
     folder = label_cache_folder(cache_folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     encoder_id = encoder.identity()
     key = cache_key(encoder_id, max_length, code_list, texts)
     prefix = f"{terminology.system}-{terminology.release}"
@@ -227,12 +267,39 @@ def embed_labels(
     return LabelEmbeddings(code_list, cached, texts, key)
 
 
+def _make_folder(folder: Path) -> None:
+    """Create the cache folder; a file in its way or an impossible path is a one-line error."""
+    from icdbridge.errors import IcdbridgeError
+
+    if folder.exists() and not folder.is_dir():
+        raise IcdbridgeError(
+            f"{folder}: label-embedding cache folder is a file; remove it or set ICDBRIDGE_CACHE"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise IcdbridgeError(
+            f"{folder}: cannot create the label-embedding cache folder "
+            f"({error.strerror or error}); set ICDBRIDGE_CACHE to a writable folder"
+        ) from None
+
+
 def _cached_matrix(matrix_path: Path, meta_path: Path, key: str) -> torch.Tensor | None:
-    """The cached matrix of the set ``key`` (marked used), or ``None`` when it is not cached."""
+    """The cached matrix of the set ``key`` (marked used), or ``None`` when it is not cached.
+
+    A set whose files exist but cannot be read (truncated, garbage, a matrix that disagrees with
+    its sidecar) is reported once on the log and treated as absent: it is rebuilt and replaced.
+    """
     if not (matrix_path.is_file() and meta_path.is_file()):
         return None
     loaded = _load(matrix_path, meta_path)
-    if loaded is None or loaded[0].get("key") != key:
+    if loaded is None:
+        log.warning(
+            "%s: damaged label-embedding cache file (truncated or not a matrix); rebuilding it",
+            matrix_path,
+        )
+        return None
+    if loaded[0].get("key") != key:
         return None
     _mark_used(matrix_path)
     return loaded[1]
@@ -265,10 +332,10 @@ def _build(
         )
         known.update(zip(missing, fresh, strict=True))
     matrix = torch.stack([known[t] for t in texts]).contiguous().float()
-    # write to temporary names, then rename: concurrent builders never see half a file
-    tmp_matrix = matrix_path.with_suffix(f".{os.getpid()}.tmp")
-    save_file({"matrix": matrix}, str(tmp_matrix))
-    os.replace(tmp_matrix, matrix_path)
+    # temporary files beside the targets, renamed on success: readers never see half a file,
+    # and an interrupted build leaves nothing behind (see icdbridge.outputs)
+    with atomic_file(matrix_path) as tmp_matrix:
+        save_file({"matrix": matrix}, str(tmp_matrix))
     meta = {
         "key": key,
         "system": terminology.system,
@@ -281,9 +348,7 @@ def _build(
         "texts": texts,
         "encoded": len(missing),
     }
-    tmp_meta = meta_path.with_suffix(f".{os.getpid()}.tmp")
-    tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp_meta, meta_path)
+    write_text(meta_path, json.dumps(meta, ensure_ascii=False))
     return matrix
 
 

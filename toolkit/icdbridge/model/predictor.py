@@ -789,8 +789,15 @@ class Predictor:
 def write_predictions(
     predictions: Sequence[Prediction], path: str | Path, terminology: Terminology | None = None
 ) -> None:
-    """Write predictions as JSONL (one :meth:`Prediction.to_dict` row per document)."""
-    with open(path, "w", encoding="utf-8") as handle:
+    """Write predictions as JSONL (one :meth:`Prediction.to_dict` row per document).
+
+    Written atomically (:func:`icdbridge.outputs.atomic_file`; a missing folder is created):
+    an error or interruption leaves ``path`` as it was.
+    """
+    from icdbridge.outputs import atomic_file, check_output
+
+    check_output(path)
+    with atomic_file(path) as temp, open(temp, "w", encoding="utf-8") as handle:
         for prediction in predictions:
             handle.write(json.dumps(prediction.to_dict(terminology), ensure_ascii=False) + "\n")
 

@@ -22,6 +22,7 @@ loading against another release (``release=``) embeds only the texts that change
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,20 @@ FORMAT_VERSION = 2
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_DIR = "encoder"
+MEMORY_FILES = ("memory.json", "memory.safetensors")
+MODEL_ENTRIES = frozenset({CONFIG_NAME, WEIGHTS_NAME, ENCODER_DIR, *MEMORY_FILES})
+"""Everything :func:`save_pretrained` writes into a model directory."""
+REQUIRED_CONFIG: dict[str, type | tuple[type, ...]] = {
+    "format_version": int,
+    "system": str,
+    "release": str,
+    "pipeline": dict,
+    "model": dict,
+    "calibration": dict,
+}
+"""Keys every ``config.json`` holds → their JSON type (checked before any weight is loaded)."""
+MAX_SAFETENSORS_HEADER = 100_000_000
+"""Largest header a safetensors file may declare (the format's own limit)."""
 
 
 def save_pretrained(
@@ -41,18 +56,53 @@ def save_pretrained(
 ) -> Path:
     """Write ``predictor`` to ``folder`` (created if needed); returns the folder.
 
+    Written atomically: the files are written into a temporary folder beside ``folder``; a
+    ``folder`` that holds nothing but a model (or does not exist) is then swapped for it as a
+    whole, so an interruption leaves the previous model. When ``folder`` holds other things too
+    (``icdbridge train`` keeps its ``checkpoints/`` there), its ``config.json`` is removed first
+    and written last, so a reader sees either a complete model or "not a model directory",
+    never new weights with an old configuration.
+
     Args:
         predictor: The trained predictor.
         folder: Target directory.
         extra: More JSON-ready entries stored under ``"extra"`` in ``config.json``.
     """
+    import shutil
+    import tempfile
+
+    from icdbridge.outputs import TEMP_PREFIX, atomic_dir, check_output
+
+    folder = check_output(folder, kind="dir")
+    if not folder.is_dir() or all(p.name in MODEL_ENTRIES for p in folder.iterdir()):
+        with atomic_dir(folder) as temp:
+            _write_model(predictor, temp, extra)
+        return folder
+    staged = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}model.", dir=folder))
+    try:
+        _write_model(predictor, staged, extra)
+        (folder / CONFIG_NAME).unlink(missing_ok=True)  # "not a model" until config.json is back
+        for name in sorted(MODEL_ENTRIES - {CONFIG_NAME}):
+            old = folder / name
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old)
+            if (staged / name).exists():
+                os.replace(staged / name, old)
+            else:
+                old.unlink(missing_ok=True)
+        os.replace(staged / CONFIG_NAME, folder / CONFIG_NAME)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return folder
+
+
+def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | None) -> None:
+    """Write every file of the model directory into ``folder`` (which exists)."""
     from safetensors.torch import save_file
 
     from icdbridge.environment import software_environment
     from icdbridge.model.network import member_count
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in predictor.model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_NAME))
     if predictor.memory is not None:
@@ -75,16 +125,18 @@ def save_pretrained(
         "environment": software_environment(),
     }
     (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return folder
 
 
 def read_config(folder: str | Path) -> dict[str, Any]:
-    """Read and check ``config.json`` of a model directory.
+    """Read and check ``config.json`` of a model directory (nothing else is opened).
 
     Raises:
         DataNotFoundError: ``folder`` is not a model directory.
-        InputFormatError: its ``config.json`` is unreadable or of an unknown format.
+        InputFormatError: its ``config.json`` is not UTF-8 JSON, is of an unknown format, or
+            lacks a required key (:data:`REQUIRED_CONFIG`); the message names the file.
     """
+    from icdbridge.text_input import read_utf8
+
     path = Path(folder) / CONFIG_NAME
     if not path.is_file() or not (Path(folder) / WEIGHTS_NAME).is_file():
         raise DataNotFoundError(
@@ -92,13 +144,101 @@ def read_config(folder: str | Path) -> dict[str, Any]:
             f"{WEIGHTS_NAME}; create one with `icdbridge train`)"
         )
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise InputFormatError(path, f"invalid JSON: {error}") from None
+        config = json.loads(read_utf8(path))
+    except (ValueError, RecursionError) as error:
+        if isinstance(error, InputFormatError):
+            raise
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else "unreadable value"
+        raise InputFormatError(path, f"invalid JSON ({reason}); the model is damaged") from None
+    if not isinstance(config, dict):
+        raise InputFormatError(path, "expected a JSON object; the model is damaged")
     if config.get("format_version") != FORMAT_VERSION:
         raise InputFormatError(
             path, "unsupported model format version", value=config.get("format_version")
         )
+    for key, kind in REQUIRED_CONFIG.items():
+        if key not in config:
+            raise InputFormatError(path, f"missing key {key!r}; the model is damaged")
+        if not isinstance(config[key], kind) or isinstance(config[key], bool):
+            raise InputFormatError(
+                path, f"key {key!r} has the wrong type; the model is damaged", value=config[key]
+            )
+    return config
+
+
+def check_safetensors(path: str | Path) -> dict[str, Any]:
+    """Check the header of a safetensors file without loading it; return the header.
+
+    Catches what makes loading fail late or crash: a file shorter than its header says, a
+    header that is not JSON, or a tensor whose bytes lie beyond the end of the file (a
+    truncated download or copy).
+
+    Raises:
+        InputFormatError: the file is not a complete safetensors file (named in the message).
+    """
+    path = Path(path)
+
+    def bad(reason: str) -> InputFormatError:
+        return InputFormatError(
+            path,
+            f"not a complete safetensors file ({reason}); the model "
+            "is damaged, train or copy it again",
+        )
+
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            if len(head) < 8:
+                raise bad("shorter than its 8-byte header length")
+            length = int.from_bytes(head, "little")
+            if length > min(MAX_SAFETENSORS_HEADER, size - 8):
+                raise bad(f"header of {length} bytes in a file of {size}")
+            raw = handle.read(length)
+    except OSError as error:
+        raise InputFormatError(path, f"cannot read the file: {error.strerror or error}") from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise bad("header is not JSON") from None
+    if not isinstance(header, dict):
+        raise bad("header is not a JSON object")
+    data_size = size - 8 - length
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1]
+        ):
+            raise bad(f"tensor {name!r} has no valid data offsets")
+        if offsets[1] > data_size:
+            raise bad(f"tensor {name!r} ends at byte {offsets[1]} of {data_size}: truncated")
+    return header
+
+
+def check_model_dir(folder: str | Path) -> dict[str, Any]:
+    """Check a model directory before any weight or encoder is loaded; return its config.
+
+    Reads ``config.json`` (:func:`read_config`) and checks the headers of ``model.safetensors``
+    and, when the model has one, of the training memory (:func:`check_safetensors`) — cheap, so
+    ``icdbridge predict`` refuses a damaged model in milliseconds, not after loading.
+
+    Raises:
+        DataNotFoundError: not a model directory, or a file it needs is missing.
+        InputFormatError: a damaged file (named in the message).
+    """
+    folder = Path(folder)
+    config = read_config(folder)
+    check_safetensors(folder / WEIGHTS_NAME)
+    if config.get("has_memory"):
+        for name in MEMORY_FILES:
+            if not (folder / name).is_file():
+                raise DataNotFoundError(f"{folder / name}: missing; the model is damaged")
+        check_safetensors(folder / "memory.safetensors")
     return config
 
 
@@ -137,11 +277,23 @@ def from_pretrained(
     )
 
     folder = Path(folder)
-    config = read_config(folder)
-    pipeline = PipelineConfig.from_dict(config["pipeline"])
-    # models saved before ensembles existed hold one network
-    model = build_network(ModelConfig.from_dict(config["model"]), config.get("members", 1))
-    model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
+    config = check_model_dir(folder)
+    try:
+        pipeline = PipelineConfig.from_dict(config["pipeline"])
+        # models saved before ensembles existed hold one network
+        model = build_network(ModelConfig.from_dict(config["model"]), config.get("members", 1))
+        calibrator = Calibrator.from_dict(config["calibration"])
+    except (TypeError, ValueError, KeyError) as error:
+        raise InputFormatError(
+            folder / CONFIG_NAME, f"unusable model settings ({error}); the model is damaged"
+        ) from None
+    try:
+        model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
+    except Exception as error:  # SafetensorError, shape or key mismatch
+        reason = str(error).split("\n")[0][:200]
+        raise InputFormatError(
+            folder / WEIGHTS_NAME, f"weights do not load ({reason}); the model is damaged"
+        ) from None
     model.eval()
     target_system = system or config["system"]
     if release is None and target_system == config["system"]:
@@ -151,7 +303,16 @@ def from_pretrained(
         encoder = folder / ENCODER_DIR
     text_encoder = TextEncoder(encoder or pipeline.encoder)
     space = build_label_space(text_encoder, terminology, pipeline, label_codes, progress)
-    memory = TrainingMemory.load(folder) if config.get("has_memory") else None
+    memory = None
+    if config.get("has_memory"):
+        try:
+            memory = TrainingMemory.load(folder)
+        except Exception as error:  # bad JSON or UTF-8, missing key, SafetensorError
+            reason = str(error).split("\n")[0][:200]
+            raise InputFormatError(
+                folder / MEMORY_FILES[0],
+                f"training memory does not load ({reason}); the model is damaged",
+            ) from None
     lexical = build_lexical(terminology, space.codes) if pipeline.use_lexical else None
     return Predictor(
         model,
@@ -160,5 +321,5 @@ def from_pretrained(
         text_encoder,
         memory,
         lexical,
-        Calibrator.from_dict(config["calibration"]),
+        calibrator,
     )

@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from icdbridge.outputs import write_json
+from icdbridge.paths import inside
+
 if TYPE_CHECKING:
     from icdbridge.data import Document
     from icdbridge.model.encoder import TextEncoder
@@ -507,13 +510,17 @@ def _train_network(
     model = LabelEmbeddingModel(config)
     finished = Path(checkpoint_dir) / FINISHED_NAME if checkpoint_dir is not None else None
     if resume and finished is not None and finished.is_file():
-        record = json.loads(finished.read_text(encoding="utf-8"))
+        record = _read_finished(finished)
         if record["stopped_early"] or train_config.epochs <= record["epochs"]:
             # this network's training had ended: its best epoch, not one more epoch
-            _load_checkpoint(model, Path(checkpoint_dir) / record["best"])
+            _load_checkpoint(model, inside(checkpoint_dir, record["best"]))
             return model, record["history"]
     if finished is not None:
         finished.unlink(missing_ok=True)
+    ckpt_path = None
+    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.ckpt").is_file():
+        ckpt_path = str(inside(checkpoint_dir, "last.ckpt"))
+        _check_checkpoint(Path(ckpt_path))  # refused here, before any work, if not plain data
     module = CodingModule(
         model,
         space.matrix,
@@ -559,10 +566,9 @@ def _train_network(
         callbacks=callbacks,
         num_sanity_val_steps=0,
     )
-    ckpt_path = None
-    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.ckpt").is_file():
-        ckpt_path = str(Path(checkpoint_dir) / "last.ckpt")
-    trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
+    # weights_only: a checkpoint is data, never code (Lightning's own checkpoints hold only
+    # tensors and plain values, which the restricted unpickler accepts)
+    trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
     chosen = None
     if checkpoint is not None:
         chosen = checkpoint.best_model_path if select_best else checkpoint.last_model_path
@@ -574,19 +580,80 @@ def _train_network(
             "stopped_early": select_best and stopping.stopped_epoch > 0,
             "history": module.history,
         }
-        finished.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        write_json(finished, record)
     elif select_best and best_state.state is not None:
         model.load_state_dict(best_state.state)
     return model, module.history
 
 
-def _load_checkpoint(model: LabelEmbeddingModel, path: Path) -> None:
-    """Load the network's weights from a Lightning checkpoint of :class:`CodingModule`."""
+FINISHED_KEYS: dict[str, type | tuple[type, ...]] = {
+    "best": str,
+    "epochs": int,
+    "stopped_early": bool,
+    "history": list,
+}
+"""Keys of ``finished.json`` → their JSON type."""
+
+
+def _read_finished(path: Path) -> dict[str, Any]:
+    """Read a network's ``finished.json``; a damaged record is a one-line error naming it."""
+    from icdbridge.errors import InputFormatError
+    from icdbridge.text_input import read_utf8
+
+    try:
+        record = json.loads(read_utf8(path))
+    except (ValueError, RecursionError) as error:
+        if isinstance(error, InputFormatError):
+            raise
+        raise InputFormatError(path, "invalid JSON; delete the run folder's checkpoints") from None
+    if not isinstance(record, dict) or any(
+        not isinstance(record.get(key), kind) for key, kind in FINISHED_KEYS.items()
+    ):
+        raise InputFormatError(
+            path, f"expected an object with {', '.join(FINISHED_KEYS)}; the record is damaged"
+        )
+    return record
+
+
+def _check_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint with ``torch.load(weights_only=True)``: tensors and plain values only.
+
+    A checkpoint that needs arbitrary code to unpickle (a crafted run folder) is refused, and
+    nothing in it runs.
+
+    Raises:
+        InputFormatError: the file is not a checkpoint of plain data (named in the message).
+    """
+    import pickle
+
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    weights = state["state_dict"].items()
-    model.load_state_dict({k[6:]: v for k, v in weights if k.startswith("model.")})
+    from icdbridge.errors import InputFormatError
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+        reason = str(error).strip().split("\n")[0][:160]
+        raise InputFormatError(
+            path,
+            f"not a checkpoint of plain weights ({reason}); refused to load it (a checkpoint "
+            "is never allowed to run code); delete it to train from scratch",
+        ) from None
+
+
+def _load_checkpoint(model: LabelEmbeddingModel, path: Path) -> None:
+    """Load the network's weights from a Lightning checkpoint of :class:`CodingModule`."""
+    from icdbridge.errors import InputFormatError
+
+    state = _check_checkpoint(path)
+    weights = state.get("state_dict") if isinstance(state, dict) else None
+    if not isinstance(weights, dict):
+        raise InputFormatError(path, "checkpoint without a state_dict; delete it")
+    try:
+        model.load_state_dict({k[6:]: v for k, v in weights.items() if k.startswith("model.")})
+    except RuntimeError as error:
+        reason = str(error).strip().split("\n")[0][:160]
+        raise InputFormatError(path, f"checkpoint does not fit the model ({reason})") from None
 
 
 def _best_state_callback():
