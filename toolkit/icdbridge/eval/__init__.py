@@ -7,6 +7,15 @@ Stateful metrics (``update / compute / reset``, restrictable to a code subset):
 """
 
 from icdbridge.eval.breakdown import FREQUENCY_BUCKETS, frequency_buckets, train_counts
+from icdbridge.eval.buckets import (
+    BUCKETS,
+    DEFAULT_BOUNDARIES,
+    BucketBoundaries,
+    bucket_of,
+    codes_by_bucket,
+    recall_at_k_by_bucket,
+    train_frequency,
+)
 from icdbridge.eval.cophe import LEVEL_PLANS, CopheMetrics, cophe_report
 from icdbridge.eval.evaluate import METRICS, evaluate, evaluate_files, evaluate_ranking
 from icdbridge.eval.flat import FlatMetrics
@@ -17,14 +26,22 @@ from icdbridge.eval.hierarchy import (
     resolve_hierarchy,
 )
 from icdbridge.eval.io import CodeFile, read_codes
-from icdbridge.eval.ranking import RankingMetrics, average_precision, rank_codes
+from icdbridge.eval.ranking import (
+    RankingMetrics,
+    average_precision,
+    average_precision_of_scores,
+    rank_codes,
+)
 from icdbridge.eval.report import check_output_folder, write_outputs
-from icdbridge.eval.threshold import Thresholds, tune_thresholds
+from icdbridge.eval.threshold import Thresholds, best_f1_threshold, tune_thresholds
 
 __all__ = [
+    "BUCKETS",
+    "DEFAULT_BOUNDARIES",
     "FREQUENCY_BUCKETS",
     "LEVEL_PLANS",
     "METRICS",
+    "BucketBoundaries",
     "CodeFile",
     "CopheHierarchy",
     "CopheMetrics",
@@ -34,7 +51,11 @@ __all__ = [
     "TerminologyHierarchy",
     "Thresholds",
     "average_precision",
+    "average_precision_of_scores",
+    "best_f1_threshold",
+    "bucket_of",
     "check_output_folder",
+    "codes_by_bucket",
     "cophe_report",
     "evaluate",
     "evaluate_files",
@@ -42,8 +63,10 @@ __all__ = [
     "frequency_buckets",
     "rank_codes",
     "read_codes",
+    "recall_at_k_by_bucket",
     "resolve_hierarchy",
     "train_counts",
+    "train_frequency",
     "tune_thresholds",
     "write_outputs",
 ]
