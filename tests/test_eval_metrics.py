@@ -356,6 +356,8 @@ def test_bootstrap_is_seeded_and_brackets_the_value():
         "threshold",
         "breakdown",
         "buckets",
+        "families",
+        "result",
         "bootstrap",
         "labels",
         "evaluate",

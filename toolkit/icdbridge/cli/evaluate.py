@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from icdbridge.eval.buckets import DEFAULT_BOUNDARIES
+
 
 def evaluate_command(
     gold: Annotated[Path, typer.Option(help="Gold codes: JSONL {id, codes} or TSV id<TAB>code.")],
@@ -30,6 +32,19 @@ def evaluate_command(
         Path | None,
         typer.Option(help="Training gold codes, for unseen / few-shot / frequent buckets."),
     ] = None,
+    unseen_max: Annotated[
+        int,
+        typer.Option(
+            help="Frequency buckets: codes in at most this many training documents are unseen."
+        ),
+    ] = DEFAULT_BOUNDARIES.unseen_max,
+    few_shot_max: Annotated[
+        int,
+        typer.Option(
+            help="Frequency buckets: codes in up to this many training documents (and more "
+            "than --unseen-max) are few-shot; more are frequent."
+        ),
+    ] = DEFAULT_BOUNDARIES.few_shot_max,
     tune_threshold_on: Annotated[
         Path | None,
         typer.Option(
@@ -71,7 +86,7 @@ def evaluate_command(
 
     Documents missing from the predictions count as empty predictions; predictions for unknown documents are ignored; invalid codes are reported with their file and line.
 
-    Metrics: flat micro/macro P/R/F1, exact match, Jaccard; MAP (CodiEsp definition too), P@k, R@k, R-precision, AUC-PR/ROC, coverage error; unseen / few-shot / frequent buckets with --train-gold; CoPHE hierarchical metrics; bootstrap 95 % CIs.
+    Metrics: flat micro/macro P/R/F1, exact match, Jaccard; MAP (CodiEsp definition too), P@k, R@k, R-precision, AUC-PR/ROC, coverage error; with --train-gold, unseen / few-shot / frequent buckets (micro recall@k over the bucket's gold pairs, as the experiments report it, and per-bucket flat and ranking metrics); CoPHE hierarchical metrics; bootstrap 95 % CIs.
 
     Examples:
 
@@ -85,10 +100,28 @@ def evaluate_command(
     from rich.table import Table
 
     from icdbridge.cli.progress import spinner
-    from icdbridge.eval import check_output_folder, evaluate_files, write_outputs
+    from icdbridge.errors import IcdbridgeError
+    from icdbridge.eval import BucketBoundaries, check_output_folder, evaluate_files, write_outputs
 
     inputs = [gold, pred, hierarchy, train_gold, tune_threshold_on, dev_gold, label_space]
     check_output_folder(out, inputs)  # before any work: a bad --out costs nothing
+    if tune_threshold_on is not None and dev_gold is None:
+        raise IcdbridgeError("--tune-threshold-on needs --dev-gold (validation gold codes)")
+    if (gold_system or pred_system) and hierarchy is not None:
+        raise IcdbridgeError(
+            "--gold-system/--pred-system work with registry systems, not --hierarchy"
+        )
+    if (gold_system or pred_system) and not ((gold_system or system) and (pred_system or system)):
+        raise IcdbridgeError(
+            "cross-system evaluation needs both --gold-system and --pred-system (or --system for "
+            "the missing one)"
+        )
+    try:
+        boundaries = BucketBoundaries(unseen_max=unseen_max, few_shot_max=few_shot_max)
+    except IcdbridgeError as error:
+        raise IcdbridgeError(
+            f"--unseen-max {unseen_max} / --few-shot-max {few_shot_max}: {error}"
+        ) from None
     with spinner("evaluating ..."):
         result = evaluate_files(
             gold,
@@ -107,6 +140,7 @@ def evaluate_command(
             pred_system=pred_system,
             common=common,
             map_policy=map_policy,
+            boundaries=boundaries,
         )
     paths = write_outputs(result, out)
     table = Table(title=f"icdbridge evaluate — {result['inputs']['n_documents']} documents")
@@ -143,6 +177,14 @@ def evaluate_command(
     for name, bucket in result.get("by_frequency", {}).items():
         n_gold = bucket["n_codes"]["value"]
         row(f"{name} recall@8 ({n_gold} gold codes)", bucket["recall@8"], empty=not n_gold)
+    for name, bucket in result.get("recall_at_k_by_bucket", {}).items():
+        n_pairs = bucket["n_gold_pairs"]["value"]
+        if "recall@20" in bucket:
+            row(
+                f"{name} micro recall@20 ({n_pairs} gold pairs)",
+                bucket["recall@20"],
+                empty=not n_pairs,
+            )
     console = Console()
     console.print(table)
     issues = {

@@ -1,8 +1,12 @@
 """Evaluation of coding models: flat, ranking, frequency buckets and CoPHE hierarchical metrics.
 
 Stateful metrics (``update / compute / reset``, restrictable to a code subset):
-:class:`FlatMetrics`, :class:`RankingMetrics`, :class:`CopheMetrics`. One-call entry points:
-:func:`evaluate` (dictionaries), :func:`evaluate_files` (files, as ``icdbridge evaluate``) and
+:class:`FlatMetrics`, :class:`RankingMetrics`, :class:`CopheMetrics`. One implementation each of
+average precision (:func:`average_precision_of_scores`, :func:`average_precision`), the best-F1
+threshold (:func:`best_f1_threshold`) and training-frequency buckets (:mod:`.buckets`), used by
+the model, the experiments and ``icdbridge evaluate`` alike. One-call entry points:
+:func:`evaluate` (dictionaries; one function per metric family in :data:`METRICS`, an
+:class:`EvaluationResult`), :func:`evaluate_files` (files, as ``icdbridge evaluate``) and
 :func:`evaluate_ranking` (MAP / R@k overall and by training-frequency bucket).
 """
 
@@ -33,6 +37,7 @@ from icdbridge.eval.ranking import (
     rank_codes,
 )
 from icdbridge.eval.report import check_output_folder, write_outputs
+from icdbridge.eval.result import EvaluationResult
 from icdbridge.eval.threshold import Thresholds, best_f1_threshold, tune_thresholds
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "CopheHierarchy",
     "CopheMetrics",
     "EvalHierarchy",
+    "EvaluationResult",
     "FlatMetrics",
     "RankingMetrics",
     "TerminologyHierarchy",
