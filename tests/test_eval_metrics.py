@@ -357,6 +357,7 @@ def test_bootstrap_is_seeded_and_brackets_the_value():
         "breakdown",
         "buckets",
         "families",
+        "compare",
         "result",
         "bootstrap",
         "labels",

@@ -20,6 +20,7 @@ from icdbridge.eval.buckets import (
     recall_at_k_by_bucket,
     train_frequency,
 )
+from icdbridge.eval.compare import RunComparison, compare_files, compare_runs, write_comparison
 from icdbridge.eval.cophe import LEVEL_PLANS, CopheMetrics, cophe_report
 from icdbridge.eval.evaluate import METRICS, evaluate, evaluate_files, evaluate_ranking
 from icdbridge.eval.flat import FlatMetrics
@@ -54,6 +55,7 @@ __all__ = [
     "EvaluationResult",
     "FlatMetrics",
     "RankingMetrics",
+    "RunComparison",
     "TerminologyHierarchy",
     "Thresholds",
     "average_precision",
@@ -62,6 +64,8 @@ __all__ = [
     "bucket_of",
     "check_output_folder",
     "codes_by_bucket",
+    "compare_files",
+    "compare_runs",
     "cophe_report",
     "evaluate",
     "evaluate_files",
@@ -74,5 +78,6 @@ __all__ = [
     "train_counts",
     "train_frequency",
     "tune_thresholds",
+    "write_comparison",
     "write_outputs",
 ]

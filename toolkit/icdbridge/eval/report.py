@@ -21,6 +21,7 @@ OUTPUT_FILES = (
     "precision_recall.png",
     "recall_at_k.png",
     "cophe_levels.png",
+    "comparison.png",
 )
 """The files an evaluation folder holds (an existing folder with anything else is not replaced)."""
 
