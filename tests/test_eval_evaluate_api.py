@@ -184,14 +184,16 @@ def test_bootstrap_intervals_land_in_each_family_section():
 
 
 # ----------------------------------------------------------------- errors speak library terms
-@pytest.mark.parametrize(
-    "path",
-    [
-        *sorted((ROOT / "toolkit" / "icdbridge" / "eval").glob("*.py")),
-        ROOT / "toolkit" / "icdbridge" / "crosswalk" / "chain.py",
-    ],
-    ids=lambda p: p.name,
-)
+LIBRARY = ROOT / "toolkit" / "icdbridge"
+
+
+def _library_modules() -> list[Path]:
+    """Every module outside the CLI (``model/`` is restructured elsewhere and checked there)."""
+    skip = (LIBRARY / "cli", LIBRARY / "model")
+    return sorted(p for p in LIBRARY.rglob("*.py") if not any(p.is_relative_to(s) for s in skip))
+
+
+@pytest.mark.parametrize("path", _library_modules(), ids=lambda p: str(p.relative_to(LIBRARY)))
 def test_library_errors_name_no_cli_flags(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     flagged = []
