@@ -225,3 +225,41 @@ def test_evaluate_files_error_names_parameters_and_cli_names_flags(tmp_path, cap
         capsys,
     )
     assert result.code == 2 and "--tune-threshold-on needs --dev-gold" in result.err
+
+
+def test_codiesp_bucket_recall_from_files_equals_the_experiments_function(tmp_path):
+    """Real data: CodiEsp train/dev written as files, scored by a seeded random run; the file
+    route (code normalisation, undefined placeholder codes kept) gives the experiment's numbers
+    (477 unseen dev gold pairs, as the README's "167 of 477")."""
+    import random
+
+    from conftest import require_data
+    from icdbridge.data import load_codiesp
+
+    root = require_data("codiesp")
+    require_data("codiesp", "dev", "devD.tsv")
+    train, dev = load_codiesp(root, "train"), load_codiesp(root, "dev")
+    rng = random.Random(0)
+    pool = sorted({c for d in [*train, *dev] for c in d.codes})
+    scores = []
+    for doc in dev:
+        candidates = set(rng.sample(pool, 60)) | {c for c in doc.codes if rng.random() < 0.6}
+        scores.append({c: round(rng.random(), 3) for c in sorted(candidates)})
+    expected = recall_at_k_by_bucket(
+        [set(d.codes) for d in dev], scores, train_frequency(train), DEFAULT_KS
+    )
+
+    def dump(name: str, rows: list[dict]) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return path
+
+    result = evaluate_files(
+        dump("gold.jsonl", [{"id": d.id, "codes": list(d.codes)} for d in dev]),
+        dump("pred.jsonl", [{"id": d.id, "scores": s} for d, s in zip(dev, scores, strict=True)]),
+        system="icd10cm",
+        train_gold=dump("train.jsonl", [{"id": d.id, "codes": list(d.codes)} for d in train]),
+        bootstrap=0,
+    )
+    assert _values(result["recall_at_k_by_bucket"]) == _as_json(expected)
+    assert expected["unseen"]["n"] == 477

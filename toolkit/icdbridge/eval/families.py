@@ -18,11 +18,16 @@ import numpy as np
 
 from icdbridge.eval.bootstrap import Statistic, mean_statistic, micro_statistic
 from icdbridge.eval.breakdown import TRUNCATION_LEVELS, frequency_buckets
-from icdbridge.eval.buckets import BUCKETS, BucketBoundaries, recall_at_k_by_bucket
+from icdbridge.eval.buckets import (
+    BUCKETS,
+    DEFAULT_BOUNDARIES,
+    BucketBoundaries,
+    recall_at_k_by_bucket,
+)
 from icdbridge.eval.cophe import CopheMetrics
 from icdbridge.eval.flat import FlatMetrics
 from icdbridge.eval.hierarchy import EvalHierarchy
-from icdbridge.eval.ranking import RankingMetrics
+from icdbridge.eval.ranking import DEFAULT_KS, RankingMetrics
 
 HEADLINE_KS = (5, 8, 15)
 """The recall@k that get bootstrap intervals."""
@@ -57,10 +62,10 @@ class EvalData:
     universe: set[str]
     hierarchy: EvalHierarchy | None = None
     train: Mapping[str, int] | None = None
-    boundaries: BucketBoundaries = field(default_factory=BucketBoundaries)
+    boundaries: BucketBoundaries = DEFAULT_BOUNDARIES
     label_space: list[str] | None = None
     cophe_mode: str = "default"
-    ks: tuple[int, ...] = (5, 8, 10, 15, 20, 50)
+    ks: tuple[int, ...] = DEFAULT_KS
     bootstrap: bool = False
 
 
