@@ -16,7 +16,8 @@ def evaluate_command(
         list[Path],
         typer.Option(
             help="Predictions: JSONL {id, codes} / {id, scores}, or TSV id<TAB>code[<TAB>score]. "
-            "Repeat --pred to compare runs side by side (the first is the reference)."
+            "Repeat --pred to compare runs side by side (the first is the reference).",
+            metavar="FILE",
         ),
     ],
     out: Annotated[Path, typer.Option(help="Output folder (metrics.json, report.md, plots).")],
