@@ -74,7 +74,7 @@ def average_precision(
 
     A repeated code keeps its first rank; ``depth`` then keeps only the first ``depth`` ranks
     (``None``: all). For scores rather than a ranked list, :func:`average_precision_of_scores`
-    computes the same value vectorised (this function calls it).
+    computes the same value (both use one formula; this form needs no sort).
 
     Example:
         >>> round(average_precision(["A", "X", "B"], {"A", "B", "C"}), 6)  # (1/1 + 2/3) / 3
@@ -87,7 +87,18 @@ def average_precision(
     if depth:
         codes = codes[:depth]
     is_gold = np.fromiter((c in gold for c in codes), dtype=bool, count=len(codes))
-    return average_precision_of_scores(-np.arange(len(codes), dtype=np.float64), is_gold, len(gold))
+    return _ap_of_ranked_hits(is_gold, len(gold))
+
+
+def _ap_of_ranked_hits(hits: np.ndarray, n_gold: int) -> float:
+    """AP from gold flags already in rank order (the formula both public forms use)."""
+    n_hits = int(hits.sum())
+    if n_gold < n_hits:
+        raise ValueError(f"n_gold={n_gold} is smaller than the {n_hits} gold flags")
+    if n_gold == 0 or n_hits == 0:
+        return 0.0
+    positions = np.flatnonzero(hits) + 1
+    return float((np.arange(1, n_hits + 1) / positions).sum() / n_gold)
 
 
 def average_precision_of_scores(scores: np.ndarray, is_gold: np.ndarray, n_gold: int) -> float:
@@ -119,14 +130,7 @@ def average_precision_of_scores(scores: np.ndarray, is_gold: np.ndarray, n_gold:
     hits = np.asarray(is_gold, dtype=bool).ravel()
     if len(scores) != len(hits):
         raise ValueError(f"{len(scores)} scores but {len(hits)} gold flags")
-    n_hits = int(hits.sum())
-    if n_gold < n_hits:
-        raise ValueError(f"n_gold={n_gold} is smaller than the {n_hits} gold flags")
-    if n_gold == 0 or n_hits == 0:
-        return 0.0
-    ranked = hits[np.argsort(-scores, kind="stable")]
-    positions = np.flatnonzero(ranked) + 1
-    return float((np.arange(1, n_hits + 1) / positions).sum() / n_gold)
+    return _ap_of_ranked_hits(hits[np.argsort(-scores, kind="stable")], n_gold)
 
 
 def _curve(
