@@ -208,7 +208,7 @@ def test_evaluate_buckets_count_gold_codes_and_empty_ones_are_null(tmp_path, cap
     assert unseen["n_codes"]["value"] == 0  # Z99.89 is only predicted
     assert unseen["n_predicted_only_codes"]["value"] == 1
     assert unseen["micro_f1"]["value"] is None and unseen["recall@8"]["value"] is None
-    assert metrics["by_frequency"]["few_shot"]["n_codes"]["value"] == 3
+    assert metrics["by_frequency"]["few-shot"]["n_codes"]["value"] == 3
     assert "unseen recall@8 (0 gold codes)" in " ".join(out.split())
     assert "no codes" in out and "| unseen | 0 | no codes |" in report
 

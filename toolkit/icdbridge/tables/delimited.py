@@ -33,7 +33,7 @@ def pick_column(path: Path, columns: list[str], column: str | None, line: int = 
     if "code" in columns:
         return "code"
     raise InputFormatError(
-        path, f"several columns ({', '.join(map(str, columns))}): choose one with --column", line
+        path, f"several columns ({', '.join(map(str, columns))}): name the code column", line
     )
 
 
