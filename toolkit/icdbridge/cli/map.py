@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from icdbridge.errors import IcdbridgeError
+from icdbridge.spark.session import DEFAULT_ENGINE, check_engine
 
 if TYPE_CHECKING:
     from icdbridge.crosswalk.model import Mapping
@@ -88,6 +89,18 @@ def map_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="With --code: print the full mapping as JSON.")
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="single (one streaming process) or spark (INPUT: a Parquet file, folder of "
+            "parts or glob; OUTPUT: a Parquet folder, written atomically).",
+        ),
+    ] = DEFAULT_ENGINE,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", help="With --engine spark: Spark master URL (default local[*])."),
+    ] = None,
 ) -> None:
     """Map codes between ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11, keeping every target.
 
@@ -127,17 +140,27 @@ def map_command(
         raise IcdbridgeError("give the output file with -o/--output")
     from icdbridge.cli.progress import row_counter
 
-    with row_counter(f"mapping {input_path.name} {source} → {target}") as advance:
-        result = migrate(
-            input_path,
-            output,
-            crosswalk,
-            column=column,
-            policy=policy,
-            explode=explode,
-            on_rows=advance,
-        )
-    stem = report if report is not None else output.with_name(output.stem + ".report")
+    check_engine(engine, master)
+    if engine == "spark":
+        from icdbridge.spark import migrate_parquet
+
+        result = migrate_parquet(
+            input_path, output, source, target, column=column, policy=policy, explode=explode,
+            master=master, **options,
+        )  # fmt: skip
+        stem = report if report is not None else Path(f"{output}.report")
+    else:
+        with row_counter(f"mapping {input_path.name} {source} → {target}") as advance:
+            result = migrate(
+                input_path,
+                output,
+                crosswalk,
+                column=column,
+                policy=policy,
+                explode=explode,
+                on_rows=advance,
+            )
+        stem = report if report is not None else output.with_name(output.stem + ".report")
     paths = result.save(stem)
     typer.echo(
         f"{result.rows} rows ({result.codes} distinct codes) → {output} "

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from icdbridge.spark.session import DEFAULT_ENGINE, check_engine
+
 
 def predict_command(
     model_dir: Annotated[Path, typer.Argument(help="Model directory from `icdbridge train`.")],
@@ -29,6 +31,18 @@ def predict_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Add evidence spans (character offsets).")
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="single (one process, JSONL in and out) or spark (INPUT: Parquet notes with id "
+            "and text; OUTPUT: a Parquet folder, written atomically).",
+        ),
+    ] = DEFAULT_ENGINE,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", help="With --engine spark: Spark master URL (default local[*])."),
+    ] = None,
 ) -> None:
     """Rank the codes of the WHOLE chosen release (not just training labels).
 
@@ -51,6 +65,16 @@ def predict_command(
     if top_k < 1:
         raise typer.BadParameter(f"--top-k must be at least 1 (got {top_k})")
     read_config(model_dir)  # clear error before the slow parts
+    check_engine(engine, master)
+    if engine == "spark":
+        from icdbridge.spark import predict_parquet
+
+        written = predict_parquet(
+            model_dir, input, output, system=system, release=release, top_k=top_k,
+            explain=explain, master=master,
+        )  # fmt: skip
+        console.print(f"[green]wrote {output}[/green]: {written} documents ranked (Spark)")
+        return
     docs = read_jsonl(input)
     predictor = from_pretrained(model_dir, system=system, release=release, progress=True)
     terminology = predictor.space.terminology
