@@ -266,3 +266,20 @@ def test_cli_default_engine_is_the_library_default() -> None:
     for command in (map_command, predict_command):
         default = inspect.signature(command).parameters["engine"].default
         assert default == DEFAULT_ENGINE == ENGINES[0] == "single"
+
+
+def test_numeric_code_column_is_counted_as_the_mapper_casts_it(spark) -> None:
+    """A non-string code column: the report counts the strings the mapping sees (Arrow's cast),
+    and the mapping equals the one of the same codes as strings."""
+    from collections import Counter
+
+    from icdbridge.spark import code_counts, migrate
+
+    df = spark.createDataFrame(
+        [(0, 25000), (1, 4019), (2, None), (3, 25000)], "rid long, code long"
+    )
+    assert code_counts(df, "code") == Counter({"25000": 2, "4019": 1, "": 1})
+    rows = _by_id(migrate(df, "code", "icd9cm", "icd10cm").toArrow().to_pylist())
+    expected = get_crosswalk("icd9cm", "icd10cm").map_many(["25000", "4019", None, "25000"])
+    assert [r["map_status"] for r in rows] == [m.status for m in expected]
+    assert rows[0]["map_targets"] == expected[0].codes

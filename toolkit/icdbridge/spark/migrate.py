@@ -213,8 +213,10 @@ def _report_key(value: str | None) -> str:
 def code_counts(df: DataFrame, column: str) -> Counter:
     """Rows per distinct value of ``column`` (a Spark aggregation; values as the mapper sees them).
 
-    Each partition counts its values after the same Arrow cast to strings the mapping applies,
-    then Spark sums the counts per value; only the distinct values reach the driver.
+    A string column is grouped by Spark itself (in the JVM, no Python worker). Any other type is
+    first cast to strings per partition exactly as the mapping casts it (Arrow's cast, e.g.
+    ``250.0`` → ``"250"``), counted there, and the counts summed by Spark. Only the distinct
+    values reach the driver.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -222,37 +224,34 @@ def code_counts(df: DataFrame, column: str) -> Counter:
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     column = pick_column("DataFrame", df.columns, column)
-    schema = StructType([StructField("code", StringType()), StructField("rows", LongType())])
-    out = pa.schema([("code", pa.string()), ("rows", pa.int64())])
+    if isinstance(df.schema[column].dataType, StringType):
+        counted = df.groupBy(F.col(column).alias("code")).agg(F.count(F.lit(1)).alias("rows"))
+    else:
+        schema = StructType([StructField("code", StringType()), StructField("rows", LongType())])
+        out = pa.schema([("code", pa.string()), ("rows", pa.int64())])
 
-    def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        total: Counter = Counter()
-        for batch in batches:
-            values = batch.column(batch.schema.get_field_index(column))
-            if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-                values = values.cast(pa.string())
-            counted = pc.value_counts(values)
-            for code, rows in zip(
-                counted.field("values").to_pylist(),
-                counted.field("counts").to_pylist(),
-                strict=True,
-            ):
-                total[code] += rows
-        if total:
-            codes, rows = zip(*total.items(), strict=True)
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(codes, pa.string()), pa.array(rows, pa.int64())], schema=out
-            )
+        def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            total: Counter = Counter()
+            for batch in batches:
+                values = batch.column(batch.schema.get_field_index(column)).cast(pa.string())
+                counted = pc.value_counts(values)
+                codes = counted.field("values").to_pylist()
+                for code, rows in zip(codes, counted.field("counts").to_pylist(), strict=True):
+                    total[code] += rows
+            if total:
+                codes, rows = zip(*total.items(), strict=True)
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(codes, pa.string()), pa.array(rows, pa.int64())], schema=out
+                )
 
-    grouped = (
-        df.select(column)
-        .mapInArrow(count, schema)
-        .groupBy("code")
-        .agg(F.sum("rows").alias("rows"))
-        .collect()
-    )
+        counted = (
+            df.select(column)
+            .mapInArrow(count, schema)
+            .groupBy("code")
+            .agg(F.sum("rows").alias("rows"))
+        )
     tally: Counter = Counter()
-    for row in grouped:
+    for row in counted.collect():
         tally[_report_key(row["code"])] += int(row["rows"])
     return tally
 
