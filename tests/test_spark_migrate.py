@@ -283,3 +283,19 @@ def test_numeric_code_column_is_counted_as_the_mapper_casts_it(spark) -> None:
     expected = get_crosswalk("icd9cm", "icd10cm").map_many(["25000", "4019", None, "25000"])
     assert [r["map_status"] for r in rows] == [m.status for m in expected]
     assert rows[0]["map_targets"] == expected[0].codes
+
+
+def test_cli_keeps_a_url_as_typed_and_asks_where_its_report_goes(
+    spark, tmp_path, capsys, monkeypatch
+) -> None:
+    from icdbridge.spark.session import location
+
+    monkeypatch.setattr("sys.argv", ["icdbridge", "map", "s3a://bucket/registry/", "-o", "x"])
+    assert location(Path("s3a://bucket/registry/")) == "s3a://bucket/registry/"
+    assert location(tmp_path / "a.parquet") == str(tmp_path / "a.parquet")
+    source = tmp_path / "in.parquet"
+    pq.write_table(_table(["038.9"]), source)
+    monkeypatch.setattr("sys.argv", ["icdbridge", "map", str(source), "-o", "s3a://bucket/out"])
+    result = run_cli(["map", source, "--engine", "spark", "-o", "s3a://bucket/out"], capsys)
+    assert_refused(result, "--report")
+    assert not (Path.cwd() / "s3a:").exists()

@@ -143,10 +143,14 @@ def map_command(
     check_engine(engine, master)
     if engine == "spark":
         from icdbridge.spark import migrate_parquet
+        from icdbridge.spark.session import location
+
+        if report is None and "://" in location(output):
+            raise IcdbridgeError(f"{output}: give --report STEM, a local path for the report files")
 
         result = migrate_parquet(
-            input_path, output, source, target, column=column, policy=policy, explode=explode,
-            master=master, **options,
+            location(input_path), location(output), source, target, column=column,
+            policy=policy, explode=explode, master=master, **options,
         )  # fmt: skip
         stem = report if report is not None else Path(f"{output}.report")
     else:

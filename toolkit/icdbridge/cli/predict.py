@@ -68,10 +68,11 @@ def predict_command(
     check_engine(engine, master)
     if engine == "spark":
         from icdbridge.spark import predict_parquet
+        from icdbridge.spark.session import location
 
         written = predict_parquet(
-            model_dir, input, output, system=system, release=release, top_k=top_k,
-            explain=explain, master=master,
+            model_dir, location(input), location(output), system=system, release=release,
+            top_k=top_k, explain=explain, master=master,
         )  # fmt: skip
         console.print(f"[green]wrote {output}[/green]: {written} documents ranked (Spark)")
         return

@@ -101,6 +101,22 @@ def get_session(
         ) from None
 
 
+def location(path: str | PathLike[str]) -> str:
+    """The location a command-line argument named: ``hdfs://nn/x`` as typed, not as a Path.
+
+    The CLI parses its arguments as :class:`~pathlib.Path`, which folds ``//`` (``s3a://b/k``
+    becomes ``s3a:/b/k``); the token typed on the command line is taken back from ``sys.argv``.
+    """
+    import sys
+
+    text = str(path)
+    if ":/" in text:
+        for token in sys.argv:
+            if "://" in token and str(Path(token)) == text:
+                return token
+    return text
+
+
 def _is_url(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
