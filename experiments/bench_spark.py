@@ -3,6 +3,7 @@
     python experiments/bench_spark.py                          # 20 million rows, local[2]
     python experiments/bench_spark.py --rows 5000000           # fewer rows
     python experiments/bench_spark.py --model MODEL_DIR --notes 100   # add notes/s of predict
+    python experiments/bench_spark.py --skip-migration --train-model   # train a small model first
 
 1. **Migration.** Writes one Parquet file of ``--rows`` rows (a row id and an ICD-9-CM code
    column: 95 % codes sampled, seeded, from every ICD-9-CM code of the terminology — categories
@@ -20,6 +21,8 @@
    model's whole release by ``icdbridge predict`` (JSONL) and by ``icdbridge predict --engine
    spark --master local[2]`` (Parquet), same notes; notes/s end to end, and the model load time
    of one process (label embeddings from the cache, which a warm-up load fills first).
+   ``--train-model`` first trains a small model with ``icdbridge train`` (one network, 2 epochs,
+   on the first 40 CodiEsp train notes, validated on 20 dev notes) and scores with it.
 
 Writes ``experiments/bench_spark.json``. The machine's cores may be shared: run both in one
 invocation and compare only numbers from the same run.
@@ -201,6 +204,20 @@ def bench_predict(args: argparse.Namespace, work: Path) -> dict:
     return results
 
 
+def train_small_model(work: Path) -> Path:
+    """``icdbridge train``: one network, 2 epochs, 40 CodiEsp train notes, 20 dev notes."""
+    from icdbridge.data import load_codiesp, write_jsonl
+
+    train, dev = work / "train.jsonl", work / "dev.jsonl"
+    write_jsonl(load_codiesp(split="train")[:40], train)
+    write_jsonl(load_codiesp(split="dev")[-20:], dev)
+    model = work / "model"
+    command = [sys.executable, "-m", "icdbridge.spark", "train", "--train", str(train)]
+    command += ["--dev", str(dev), "-o", str(model), "--members", "1", "--epochs", "2"]
+    print(f"training: {run(command)}", flush=True)
+    return model
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000, help="rows to migrate")
@@ -209,6 +226,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="model directory (predict)")
     parser.add_argument("--notes", type=int, default=100, help="CodiEsp dev notes to score")
     parser.add_argument("--skip-migration", action="store_true")
+    parser.add_argument(
+        "--train-model", action="store_true", help="train a small model to score with"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "bench_spark.json")
     args = parser.parse_args()
 
@@ -229,6 +249,9 @@ def main() -> None:
         work = Path(folder)
         if not args.skip_migration:
             record["migration"] = bench_migration(args, work)
+        if args.train_model:
+            args.model = train_small_model(work)
+            record["model"] = "icdbridge train: 1 network, 2 epochs, 40 CodiEsp train notes"
         if args.model is not None:
             record["predict"] = bench_predict(args, work)
     from icdbridge.outputs import write_json
