@@ -73,8 +73,8 @@ def test_spark_predict_equals_icdbridge_predict(
     """Each partition's notes get the scores ``icdbridge predict`` gives the same notes.
 
     Compared per partition and on one thread: under bfloat16 autocast (CPUs with AMX) a note's
-    scores move by up to ~1e-3 with the other notes embedded in the same call and by ~1e-4 with
-    the number of torch threads, in the single-process command too (docs/scale.md).
+    scores move slightly with the other notes embedded in the same call and with the number of
+    torch threads, in the single-process command too (docs/scale.md).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
