@@ -28,3 +28,32 @@ def require_data(*parts: str) -> Path:
 def shared_data() -> Path:
     """The shared data folder; tests using it skip when it is absent."""
     return require_data()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A small local Spark session (local[2], no UI, 2 shuffle partitions), shared by the tests.
+
+    Skipped with the reason when pyspark or Java is missing (CI installs both).
+    """
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark not installed (pip install -e '.[spark]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Java not found (the Spark engine needs Java 17+ on PATH or JAVA_HOME)")
+    from icdbridge.spark import get_session
+
+    session = get_session(
+        "local[2]",
+        app_name="icdbridge-tests",
+        config={
+            "spark.ui.enabled": "false",
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.driver.memory": "1g",
+            "spark.ui.showConsoleProgress": "false",
+        },
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

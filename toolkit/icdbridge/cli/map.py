@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from icdbridge.errors import IcdbridgeError
+from icdbridge.spark.session import DEFAULT_ENGINE, check_engine
 
 if TYPE_CHECKING:
     from icdbridge.crosswalk.model import Mapping
@@ -112,6 +113,18 @@ def map_command(
             "category-expanded) or none (no-map).",
         ),
     ] = "expand",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="single (one streaming process) or spark (INPUT: a Parquet file, folder of "
+            "parts or glob; OUTPUT: a Parquet folder, written atomically).",
+        ),
+    ] = DEFAULT_ENGINE,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", help="With --engine spark: Spark master URL (default local[*])."),
+    ] = None,
 ) -> None:
     """Map codes between ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11, keeping every target.
 
@@ -133,7 +146,8 @@ def map_command(
     from icdbridge.crosswalk.migrate import check_migration, migrate, report_paths
 
     tables = (who_tables, gem, custom_table)
-    if code is None and input_path is not None and output is not None:
+    check_engine(engine, master)
+    if engine == "single" and code is None and input_path is not None and output is not None:
         # refuse unwritable outputs before loading any table
         check_migration(input_path, output, report=report, inputs=tables)
     options: dict[str, object] = {"categories": categories}
@@ -157,18 +171,31 @@ def map_command(
         raise IcdbridgeError("give the output file with -o/--output")
     from icdbridge.cli.progress import row_counter
 
-    with row_counter(f"mapping {input_path.name} {source} → {target}") as advance:
-        result = migrate(
-            input_path,
-            output,
-            crosswalk,
-            column=column,
-            policy=policy,
-            explode=explode,
-            on_rows=advance,
-            report=report,
-            inputs=tables,
-        )
+    if engine == "spark":
+        from icdbridge.spark import migrate_parquet
+        from icdbridge.spark.session import location
+
+        if report is None and "://" in location(output):
+            raise IcdbridgeError(f"{output}: give --report STEM, a local path for the report files")
+
+        result = migrate_parquet(
+            location(input_path), location(output), source, target, column=column,
+            policy=policy, explode=explode, master=master, **options,
+        )  # fmt: skip
+        result.save(report if report is not None else Path(f"{output}.report"))
+    else:
+        with row_counter(f"mapping {input_path.name} {source} → {target}") as advance:
+            result = migrate(
+                input_path,
+                output,
+                crosswalk,
+                column=column,
+                policy=policy,
+                explode=explode,
+                on_rows=advance,
+                report=report,
+                inputs=tables,
+            )
     typer.echo(
         f"{result.rows} rows ({result.codes} distinct codes) → {output} "
         f"({result.rows_written} rows)"

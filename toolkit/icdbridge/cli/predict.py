@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from icdbridge.spark.session import DEFAULT_ENGINE, check_engine
+
 MODEL_FILES = ("config.json", "model.safetensors", "memory.json", "memory.safetensors")
 """Files of a model directory that ``-o`` may never overwrite."""
 
@@ -32,6 +34,18 @@ def predict_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Add evidence spans (character offsets).")
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="single (one process, JSONL in and out) or spark (INPUT: Parquet notes with id "
+            "and text; OUTPUT: a Parquet folder, written atomically).",
+        ),
+    ] = DEFAULT_ENGINE,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", help="With --engine spark: Spark master URL (default local[*])."),
+    ] = None,
 ) -> None:
     """Rank the codes of the WHOLE chosen release (not just training labels).
 
@@ -55,7 +69,18 @@ def predict_command(
     if top_k < 1:
         raise typer.BadParameter(f"--top-k must be at least 1 (got {top_k})")
     # every cheap check before the slow loading: the model directory, the whole input, the output
+    check_engine(engine, master)
     check_model_dir(model_dir)
+    if engine == "spark":
+        from icdbridge.spark import predict_parquet
+        from icdbridge.spark.session import location
+
+        written = predict_parquet(
+            model_dir, location(input), location(output), system=system, release=release,
+            top_k=top_k, explain=explain, master=master,
+        )  # fmt: skip
+        console.print(f"[green]wrote {output}[/green]: {written} documents ranked (Spark)")
+        return
     docs = read_unlabelled(input)
     check_output(output, [input, *(model_dir / name for name in MODEL_FILES)])
     predictor = from_pretrained(model_dir, system=system, release=release, progress=True)

@@ -1,0 +1,277 @@
+"""Scoring notes on Spark: the rows ``icdbridge predict`` writes, computed on the executors.
+
+Each executor's Python worker loads the model directory once (a module-level cache keyed by the
+model folder and options) with :func:`icdbridge.model.pretrained.from_pretrained`, so the
+network, the label index and the label embeddings are built once per process, not per task. The
+label embeddings come from the embedding cache: point ``ICDBRIDGE_CACHE`` (or ``cache_dir``) at
+shared storage and the first executor to embed a release fills it for every other one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from icdbridge.errors import InputFormatError
+from icdbridge.spark.session import (
+    apply_environment,
+    check_output_dir,
+    executor_environment,
+    get_session,
+    pick_column,
+    read_parquet,
+    write_parquet_dir,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame
+
+    from icdbridge.model.predictor import Predictor
+
+DEFAULT_TOP_K = 50
+"""Codes kept per document (as ``icdbridge predict --top-k``)."""
+
+ORIGINAL_COLUMNS = ("original_text", "original_language")
+"""Optional note columns passed on to the predictor (a note's untranslated text)."""
+
+_PREDICTORS: dict[tuple, Predictor] = {}
+
+
+def load_predictor(
+    model_dir: str,
+    system: str | None = None,
+    release: str | None = None,
+    label_codes: tuple[str, ...] | None = None,
+    cache_dir: str | None = None,
+) -> Predictor:
+    """The predictor of ``model_dir``, loaded once per process (then reused by every task).
+
+    Args:
+        model_dir: Model directory (readable where this runs: shared storage on a cluster).
+        system: Code system to predict in (default: the one trained on).
+        release: Release to predict in.
+        label_codes: Restrict the label space to these codes (default: the whole release).
+        cache_dir: Label-embedding cache folder (sets ``ICDBRIDGE_CACHE`` in this process).
+    """
+    key = (str(model_dir), system, release, label_codes, cache_dir)
+    found = _PREDICTORS.get(key)
+    if found is None:
+        from icdbridge.model.pretrained import from_pretrained
+        from icdbridge.paths import CACHE_ENV
+
+        if cache_dir is not None:
+            os.environ[CACHE_ENV] = cache_dir
+        found = from_pretrained(
+            model_dir,
+            system=system,
+            release=release,
+            label_codes=None if label_codes is None else list(label_codes),
+        )
+        found.window_cache = None  # executors see each note once
+        _PREDICTORS[key] = found
+    return found
+
+
+def output_fields(explain: bool = False) -> list[pa.Field]:
+    """Arrow fields of a prediction row (``evidence`` as JSON text with ``explain``)."""
+    import pyarrow as pa
+
+    fields = [
+        pa.field("id", pa.string()),
+        pa.field("codes", pa.list_(pa.string())),
+        pa.field("scores", pa.map_(pa.string(), pa.float64())),
+        pa.field("descriptions", pa.map_(pa.string(), pa.string())),
+    ]
+    if explain:
+        fields.append(pa.field("evidence", pa.string()))
+    return fields
+
+
+def _spark_schema(explain: bool) -> Any:
+    from pyspark.sql.types import (
+        ArrayType,
+        DoubleType,
+        MapType,
+        StringType,
+        StructField,
+        StructType,
+    )
+
+    fields = [
+        StructField("id", StringType()),
+        StructField("codes", ArrayType(StringType())),
+        StructField("scores", MapType(StringType(), DoubleType())),
+        StructField("descriptions", MapType(StringType(), StringType())),
+    ]
+    if explain:
+        fields.append(StructField("evidence", StringType()))
+    return StructType(fields)
+
+
+def predict_batch(
+    predictor: Predictor,
+    batch: pa.RecordBatch,
+    id_column: str = "id",
+    text_column: str = "text",
+    top_k: int = DEFAULT_TOP_K,
+    explain: bool = False,
+) -> pa.RecordBatch:
+    """Score the notes of one Arrow batch: one prediction row per note, in order.
+
+    The rows are :meth:`~icdbridge.model.predictor.Prediction.to_dict` of
+    ``predictor.predict`` (what ``icdbridge predict`` writes): ``scores`` and ``descriptions``
+    as maps in rank order, ``evidence`` (with ``explain``) as its JSON text.
+    """
+    import pyarrow as pa
+
+    from icdbridge.data.dataset import Document
+
+    data = batch.to_pydict()
+    extra = [name for name in ORIGINAL_COLUMNS if name in data]
+    docs = []
+    for i, (doc_id, text) in enumerate(zip(data[id_column], data[text_column], strict=True)):
+        meta = {name: data[name][i] for name in extra if data[name][i] is not None}
+        docs.append(Document(id=str(doc_id), text=text, codes=[], system="", meta=meta))
+    terminology = predictor.space.terminology
+    rows = [p.to_dict(terminology) for p in predictor.predict(docs, top_k=top_k, explain=explain)]
+    columns: dict[str, list] = {
+        "id": [r["id"] for r in rows],
+        "codes": [r["codes"] for r in rows],
+        "scores": [list(r["scores"].items()) for r in rows],
+        "descriptions": [list(r["descriptions"].items()) for r in rows],
+    }
+    if explain:
+        columns["evidence"] = [json.dumps(r.get("evidence", {}), ensure_ascii=False) for r in rows]
+    schema = pa.schema(output_fields(explain))
+    return pa.RecordBatch.from_arrays(
+        [pa.array(columns[f.name], f.type) for f in schema], schema=schema
+    )
+
+
+def predict(
+    df: DataFrame,
+    model_dir: str | PathLike[str],
+    text_column: str = "text",
+    top_k: int = DEFAULT_TOP_K,
+    system: str | None = None,
+    *,
+    id_column: str = "id",
+    release: str | None = None,
+    explain: bool = False,
+    label_codes: Sequence[str] | None = None,
+    cache_dir: str | PathLike[str] | None = None,
+    check: bool = True,
+) -> DataFrame:
+    """Score a notes DataFrame on the executors; one row per note as ``icdbridge predict``.
+
+    Lazy: returns a DataFrame with ``id``, ``codes`` (above the validated threshold),
+    ``scores`` (code → calibrated probability, best first, ``top_k`` of them),
+    ``descriptions`` (code → title) and, with ``explain``, ``evidence`` (JSON text).
+
+    Args:
+        df: Notes, with an id column and a text column (and optionally ``original_text`` and
+            ``original_language``).
+        model_dir: Model directory from ``icdbridge train``, readable on every executor (shared
+            storage on a cluster).
+        text_column: The note text column.
+        top_k: Codes kept per note.
+        system: Code system to predict in (default: the one trained on).
+        id_column: The note id column (values written as strings).
+        release: Release to predict in.
+        explain: Add evidence spans.
+        label_codes: Restrict the label space to these codes (default: the whole release).
+        cache_dir: Label-embedding cache on storage every executor reads (default: each
+            executor's ``ICDBRIDGE_CACHE``).
+        check: Refuse, before scoring, a null or empty id or a null text (one Spark pass).
+
+    Raises:
+        InputFormatError: a missing column, or (with ``check``) a note without id or text.
+    """
+    from pyspark.sql import functions as F
+
+    from icdbridge.model.pretrained import read_config
+
+    if top_k < 1:
+        raise InputFormatError("DataFrame", "top_k must be at least 1", value=top_k)
+    read_config(model_dir)  # clear error on the driver before any task
+    for name in (id_column, text_column):
+        pick_column("DataFrame", df.columns, name)
+    if check:
+        bad = (
+            df.filter(
+                F.col(id_column).isNull()
+                | (F.trim(F.col(id_column).cast("string")) == "")
+                | F.col(text_column).isNull()
+            )
+            .select(id_column)
+            .limit(1)
+            .collect()
+        )
+        if bad:
+            raise InputFormatError(
+                "DataFrame",
+                f"a note without an {id_column!r} or with a null {text_column!r}",
+                value=bad[0][0],
+            )
+    keep = [id_column, text_column, *(c for c in ORIGINAL_COLUMNS if c in df.columns)]
+    folder = str(Path(model_dir).resolve()) if "://" not in str(model_dir) else str(model_dir)
+    cache = None if cache_dir is None else str(cache_dir)
+    codes = None if label_codes is None else tuple(label_codes)
+    env = executor_environment(df.sparkSession)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        apply_environment(env)
+        predictor = load_predictor(folder, system, release, codes, cache)
+        for batch in batches:
+            if batch.num_rows:
+                yield predict_batch(predictor, batch, id_column, text_column, top_k, explain)
+
+    return df.select(*keep).mapInArrow(run, _spark_schema(explain))
+
+
+def predict_parquet(
+    model_dir: str | PathLike[str],
+    input_path: str | PathLike[str],
+    output_path: str | PathLike[str],
+    *,
+    system: str | None = None,
+    release: str | None = None,
+    top_k: int = DEFAULT_TOP_K,
+    explain: bool = False,
+    master: str | None = None,
+    text_column: str = "text",
+    id_column: str = "id",
+    cache_dir: str | PathLike[str] | None = None,
+) -> int:
+    """Score a Parquet notes table on Spark into a Parquet folder; return the notes written.
+
+    What ``icdbridge predict MODEL INPUT --engine spark -o OUTPUT`` runs. ``INPUT`` is a Parquet
+    file, a folder of parts or a glob with ``id`` and ``text`` columns; the output folder is
+    written atomically (see :func:`icdbridge.spark.session.write_parquet_dir`).
+    """
+    from icdbridge.model.pretrained import read_config
+
+    read_config(model_dir)
+    output = check_output_dir(output_path, [input_path])
+    spark = get_session(master)
+    df = read_parquet(spark, input_path)
+    for name in (id_column, text_column):
+        pick_column(str(input_path), df.columns, name)
+    scored = predict(
+        df,
+        model_dir,
+        text_column,
+        top_k,
+        system,
+        id_column=id_column,
+        release=release,
+        explain=explain,
+        cache_dir=cache_dir,
+    )
+    write_parquet_dir(scored, output)
+    return read_parquet(spark, output).count()
