@@ -25,7 +25,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -175,17 +175,31 @@ def atomic_file(path: str | PathLike[str], *, mode: int | None = None) -> Iterat
         temp = _temp_name(target)
     except OSError as error:
         raise _os_error(target.parent, error, "write in the output folder") from None
+
+    def install() -> None:
+        _finish_mode(temp, target, mode)
+        os.replace(temp, target)
+
+    yield from _publish(temp, target, install, "write the output")
+
+
+def _publish(temp: Path, target: Path, install: Callable[[], None], action: str) -> Iterator[Path]:
+    """Yield ``temp`` to the ``with`` block, then ``install`` it at ``target``.
+
+    The shared body of :func:`atomic_file` and :func:`atomic_dir`: an exception in the block or in
+    ``install`` removes ``temp`` and propagates (an :class:`OSError` from ``install`` becomes an
+    :class:`OutputError` saying it could not ``action``).
+    """
     try:
         yield temp
     except BaseException:
         _remove(temp)
         raise
     try:
-        _finish_mode(temp, target, mode)
-        os.replace(temp, target)
+        install()
     except OSError as error:
         _remove(temp)
-        raise _os_error(target, error, "write the output") from error
+        raise _os_error(target, error, action) from error
     except BaseException:
         _remove(temp)
         raise
@@ -216,12 +230,8 @@ def atomic_dir(path: str | PathLike[str]) -> Iterator[Path]:
         temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{target.name}.", dir=parent))
     except OSError as error:
         raise _os_error(parent, error, "write in the output folder") from None
-    try:
-        yield temp
-    except BaseException:
-        _remove(temp)
-        raise
-    try:
+
+    def install() -> None:
         _finish_mode(temp, target, None)
         if target.is_dir() and not target.is_symlink():
             old = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{target.name}.old.", dir=parent))
@@ -234,12 +244,8 @@ def atomic_dir(path: str | PathLike[str]) -> Iterator[Path]:
             _remove(old)
         else:
             os.replace(temp, target)
-    except OSError as error:
-        _remove(temp)
-        raise _os_error(target, error, "write the output folder") from error
-    except BaseException:
-        _remove(temp)
-        raise
+
+    yield from _publish(temp, target, install, "write the output folder")
 
 
 def write_bytes(path: str | PathLike[str], data: bytes) -> Path:
