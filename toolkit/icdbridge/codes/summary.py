@@ -91,21 +91,24 @@ def code_summary(terminology: Terminology, code: str) -> dict[str, Any]:
     }
 
 
+def search_hit(terminology: Terminology, code: str, score: float) -> dict[str, Any]:
+    """One search hit: ``code``, ``score`` (rounded to 4 places), ``kind``, ``title``, ``leaf``."""
+    node = terminology.node(code)
+    return {
+        "code": code,
+        "score": round(score, 4),
+        "kind": node.kind,
+        "title": node.title,
+        "leaf": terminology.is_leaf(code),
+    }
+
+
 def search_summary(terminology: Terminology, text: str, limit: int = 10) -> list[dict[str, Any]]:
     """Best lexical matches of ``text``: ``code``, ``score``, ``kind``, ``title``, ``leaf``."""
-    out = []
-    for code, score in terminology.search(text, limit=limit):
-        node = terminology.node(code)
-        out.append(
-            {
-                "code": code,
-                "score": round(score, 4),
-                "kind": node.kind,
-                "title": node.title,
-                "leaf": terminology.is_leaf(code),
-            }
-        )
-    return out
+    return [
+        search_hit(terminology, code, score)
+        for code, score in terminology.search(text, limit=limit)
+    ]
 
 
 def release_diff(system: str, old: str, new: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from icdbridge.codes.index.alphabetic import AlphabeticIndex
 from icdbridge.codes.index.model import IndexTerm
 from icdbridge.codes.index.resolve import undash
 from icdbridge.codes.index.tables import TABLE_COLUMNS
+from icdbridge.codes.summary import search_hit
 from icdbridge.errors import UnknownSystemError
 
 
@@ -114,17 +115,7 @@ def search_with_index(
                 if previous is None or total > previous[0]:
                     scores[canonical] = (total, limit + rank, matched)
     best = sorted(scores.items(), key=lambda item: (-item[1][0], item[1][1]))[:limit]
-    out = []
-    for code, (score, _, matched) in best:
-        node = terminology.node(code)
-        out.append(
-            {
-                "code": code,
-                "score": round(score, 4),
-                "kind": node.kind,
-                "title": node.title,
-                "leaf": terminology.is_leaf(code),
-                "matched": matched,
-            }
-        )
-    return out
+    return [
+        {**search_hit(terminology, code, score), "matched": matched}
+        for code, (score, _, matched) in best
+    ]
