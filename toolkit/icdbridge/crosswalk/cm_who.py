@@ -158,6 +158,32 @@ def _coded(code: str) -> str:
     return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
+def _exactness(exact: bool) -> Exactness:
+    return Exactness.EXACT if exact else Exactness.APPROXIMATE
+
+
+def _target(
+    system: str,
+    code: str | None,
+    exactness: Exactness,
+    relation: str,
+    *,
+    title: str | None = None,
+    note: str | None = None,
+) -> Target:
+    """A target of either direction of this hop (source table and release are the same)."""
+    return Target(
+        code=code,
+        system=system,
+        exactness=exactness,
+        source=NAME,
+        release=WHO_RELEASE,
+        relation=relation,
+        title=title,
+        note=note,
+    )
+
+
 def _matches(pattern: str, undotted: str) -> bool:
     return len(undotted) >= len(pattern) and all(
         p in (WILDCARD, c) for p, c in zip(pattern, undotted, strict=False)
@@ -209,13 +235,11 @@ class CmToWho(Hop):
         if override is not None and override.action == "same-code":
             exact = override.exactness == "exact"
             return (
-                Target(
-                    code=code,
-                    system="icd10who",
-                    exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
-                    source=NAME,
-                    release=WHO_RELEASE,
-                    relation=f"{IDENTICAL if exact else SCOPE_DIFFERS} ({REVIEWED})",
+                _target(
+                    "icd10who",
+                    code,
+                    _exactness(exact),
+                    f"{IDENTICAL if exact else SCOPE_DIFFERS} ({REVIEWED})",
                     title=who.description(code),
                     note=override.reason,
                 ),
@@ -237,13 +261,11 @@ class CmToWho(Hop):
                     label = REDIRECTED
                 exact = own and override.exactness == "exact"
                 out.append(
-                    Target(
-                        code=target,
-                        system="icd10who",
-                        exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
-                        source=NAME,
-                        release=WHO_RELEASE,
-                        relation=f"{label} ({OVERRIDE})",
+                    _target(
+                        "icd10who",
+                        target,
+                        _exactness(exact),
+                        f"{label} ({OVERRIDE})",
                         title=who.description(target),
                         note=override.reason,
                     )
@@ -257,28 +279,18 @@ class CmToWho(Hop):
                 continue
             exact = cut == len(undotted)
             return (
-                Target(
-                    code=node.code,
-                    system="icd10who",
-                    exactness=Exactness.EXACT if exact else Exactness.APPROXIMATE,
-                    source=NAME,
-                    release=WHO_RELEASE,
-                    relation=IDENTICAL if exact else TRUNCATED,
+                _target(
+                    "icd10who",
+                    node.code,
+                    _exactness(exact),
+                    IDENTICAL if exact else TRUNCATED,
                     title=node.title,
                 ),
             )
         return (self._none(f"no prefix of {code} is defined in WHO ICD-10 {WHO_RELEASE}"),)
 
     def _none(self, note: str, relation: str = NO_EQUIVALENT) -> Target:
-        return Target(
-            code=None,
-            system="icd10who",
-            exactness=Exactness.NONE,
-            source=NAME,
-            release=WHO_RELEASE,
-            relation=relation,
-            note=note,
-        )
+        return _target("icd10who", None, Exactness.NONE, relation, note=note)
 
 
 class WhoToCm(Hop):
@@ -375,13 +387,7 @@ class WhoToCm(Hop):
                 continue  # an override says this CM code is not (under) the WHO code
             back = self.forward.lookup(candidate)[0]
             exact = candidate == code and back.exactness == Exactness.EXACT
-            out.append(
-                self._target(
-                    candidate,
-                    Exactness.EXACT if exact else Exactness.APPROXIMATE,
-                    IDENTICAL if exact else NARROWER,
-                )
-            )
+            out.append(self._target(candidate, _exactness(exact), IDENTICAL if exact else NARROWER))
         if not out:
             return (self._none(f"no ICD-10-CM code corresponds to WHO {code}"),)
         return tuple(out)
@@ -433,27 +439,17 @@ class WhoToCm(Hop):
     def _target(
         self, candidate: str, exactness: Exactness, relation: str, note: str | None = None
     ) -> Target:
-        return Target(
-            code=candidate,
-            system="icd10cm",
-            exactness=exactness,
-            source=NAME,
-            release=WHO_RELEASE,
-            relation=relation,
+        return _target(
+            "icd10cm",
+            candidate,
+            exactness,
+            relation,
             title=self._cm.description(candidate),
             note=note,
         )
 
     def _none(self, note: str) -> Target:
-        return Target(
-            code=None,
-            system="icd10cm",
-            exactness=Exactness.NONE,
-            source=NAME,
-            release=WHO_RELEASE,
-            relation="no-CM-equivalent",
-            note=note,
-        )
+        return _target("icd10cm", None, Exactness.NONE, "no-CM-equivalent", note=note)
 
 
 def _below(who_code: str, ancestor: str) -> bool:
