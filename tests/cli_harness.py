@@ -9,16 +9,15 @@ temporary output lingers beside it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from icdbridge.cli.main import main
 from icdbridge.outputs import TEMP_PREFIX
 
 
-@dataclass(frozen=True)
-class CliResult:
-    """Exit status and captured streams of one CLI run."""
+class CliResult(NamedTuple):
+    """Exit status and captured streams of one CLI run (unpacks as ``code, out, err``)."""
 
     code: int
     out: str

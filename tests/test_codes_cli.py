@@ -7,22 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from cli_harness import run_cli
 from conftest import require_data
-from icdbridge.cli.main import main
-
-
-def run(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_lookup_json(capsys) -> None:
-    code, out, _ = run(["codes", "lookup", "e119", "--system", "icd10cm", "--json"], capsys)
+    code, out, _ = run_cli(["codes", "lookup", "e119", "--system", "icd10cm", "--json"], capsys)
     info = json.loads(out)
     assert code == 0
     assert info["normalized"] == "E11.9" and info["release"] == "2026"
@@ -32,7 +22,7 @@ def test_lookup_json(capsys) -> None:
 
 
 def test_lookup_table_icd9(capsys) -> None:
-    code, out, _ = run(["codes", "lookup", "25000", "-s", "icd9cm"], capsys)
+    code, out, _ = run_cli(["codes", "lookup", "25000", "-s", "icd9cm"], capsys)
     assert code == 0
     assert "250.00" in out and "249-259" in out and "Diabetes mellitus" in out
 
@@ -40,7 +30,7 @@ def test_lookup_table_icd9(capsys) -> None:
 def test_lookup_icd11_with_tabulation_option(capsys) -> None:
     path = require_data("who-icd11", "SimpleTabulation-ICD-11-MMS-en-2024-01.zip")
     args = ["codes", "lookup", "5A11", "-s", "icd11", "--icd11-tabulation", str(path), "--json"]
-    code, out, _ = run(args, capsys)
+    code, out, _ = run_cli(args, capsys)
     info = json.loads(out)
     assert code == 0 and info["chapter"] == "05"
     assert info["description"] == "Type 2 diabetes mellitus"
@@ -62,14 +52,14 @@ def test_lookup_icd11_with_tabulation_option(capsys) -> None:
     ],
 )
 def test_user_errors_are_one_line(args: list[str], needle: str, capsys) -> None:
-    code, _, err = run(args, capsys)
+    code, _, err = run_cli(args, capsys)
     assert code == 2
     assert needle in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_search(capsys) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         ["codes", "search", "essential hypertension", "-s", "icd10who", "-n", "3", "--json"], capsys
     )
     hits = json.loads(out)
@@ -78,7 +68,7 @@ def test_search(capsys) -> None:
 
 
 def test_diff(capsys) -> None:
-    code, out, _ = run(["codes", "diff", "--from", "2024", "--to", "2026", "--json"], capsys)
+    code, out, _ = run_cli(["codes", "diff", "--from", "2024", "--to", "2026", "--json"], capsys)
     diff = json.loads(out)
     assert code == 0
     assert diff["counts"]["added"] == len(diff["added"]) == 739
@@ -87,14 +77,14 @@ def test_diff(capsys) -> None:
 
 def test_export_then_lookup_custom(tmp_path: Path, capsys) -> None:
     target = tmp_path / "who.json"
-    code, out, _ = run(["codes", "export", "-s", "icd10who", "-o", str(target)], capsys)
+    code, out, _ = run_cli(["codes", "export", "-s", "icd10who", "-o", str(target)], capsys)
     assert code == 0 and "12542" in out and target.exists()
-    code, out, _ = run(["codes", "lookup", "i10", "--hierarchy", str(target), "--json"], capsys)
+    code, out, _ = run_cli(["codes", "lookup", "i10", "--hierarchy", str(target), "--json"], capsys)
     info = json.loads(out)
     assert info["system"] == "icd10who" and info["release"] == "2019"
     assert [a["code"] for a in info["ancestors"]] == ["I10-I15", "IX"]
 
 
 def test_help_has_examples(capsys) -> None:
-    code, out, _ = run(["codes", "lookup", "--help"], capsys)
+    code, out, _ = run_cli(["codes", "lookup", "--help"], capsys)
     assert code == 0 and "Examples" in out and "--hierarchy" in out

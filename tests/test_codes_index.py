@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_harness import run_cli
 from conftest import require_data
-from icdbridge.cli.main import main
 from icdbridge.codes import get_terminology
 from icdbridge.codes.fuzzy import Vocabulary
 from icdbridge.codes.index import (
@@ -354,40 +354,32 @@ def test_real_release_mapping(index: AlphabeticIndex) -> None:
 
 
 # ----------------------------------------------------------------- CLI
-def run(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_cli_lookup_index(capsys) -> None:
     require_data(*INDEX_DIR)
-    code, out, _ = run(["codes", "lookup", "E11.44", "-s", "icd10cm", "--index", "--json"], capsys)
+    code, out, _ = run_cli(
+        ["codes", "lookup", "E11.44", "-s", "icd10cm", "--index", "--json"], capsys
+    )
     assert code == 0
     paths = json.loads(out)["index"]["paths"]
     assert paths[0]["text"] == "Diabetes, diabetic › with › amyotrophy" and paths[0]["exact"]
-    code, out, _ = run(["codes", "lookup", "T39.1X5A", "-s", "icd10cm", "--index"], capsys)
+    code, out, _ = run_cli(["codes", "lookup", "T39.1X5A", "-s", "icd10cm", "--index"], capsys)
     assert code == 0 and "Acetaminophen" in out and "adverse_effect" in out
 
 
 def test_cli_lookup_index_path_to_official_xml(sample_xml: Path, capsys) -> None:
     args = ["codes", "lookup", "E85.4", "-s", "icd10cm", "--index-path", str(sample_xml)]
-    code, out, _ = run([*args, "--json"], capsys)
+    code, out, _ = run_cli([*args, "--json"], capsys)
     assert code == 0
     assert [p["text"] for p in json.loads(out)["index"]["paths"]] == ["Amyloidosis › heart"]
 
 
 def test_cli_typo_tolerant_search(capsys) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         ["codes", "search", "esential hypertension", "-s", "icd10cm", "-n", "3", "--json"],
         capsys,
     )
     assert code == 0 and json.loads(out)[0]["code"] == "I10"
-    code, out, _ = run(
+    code, out, _ = run_cli(
         ["codes", "search", "esential hypertension", "-s", "icd9cm", "-n", "3", "--json"], capsys
     )
     assert code == 0 and json.loads(out)[0]["code"] == "401"
@@ -395,7 +387,7 @@ def test_cli_typo_tolerant_search(capsys) -> None:
 
 def test_cli_search_finds_index_terms(capsys) -> None:
     require_data(*INDEX_DIR)
-    code, out, _ = run(
+    code, out, _ = run_cli(
         ["codes", "search", "acetaminophen underdosing", "-s", "icd10cm", "--json"], capsys
     )
     hits = json.loads(out)
@@ -405,7 +397,7 @@ def test_cli_search_finds_index_terms(capsys) -> None:
 
 def test_cli_index_missing_is_one_line(tmp_path: Path, capsys) -> None:
     args = ["codes", "lookup", "E11.9", "-s", "icd10cm", "--index-path", str(tmp_path / "x")]
-    code, _, err = run(args, capsys)
+    code, _, err = run_cli(args, capsys)
     assert code == 2 and "Table and Index" in err and "Traceback" not in err
 
 
@@ -426,10 +418,10 @@ def test_real_see_into_neoplasm_table(index: AlphabeticIndex) -> None:
 def test_cli_search_without_index_material(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("ICDBRIDGE_DATA", str(tmp_path))
     args = ["codes", "search", "esential hypertension", "-s", "icd10cm", "-n", "2", "--json"]
-    code, out, err = run(args, capsys)
+    code, out, err = run_cli(args, capsys)
     assert code == 0 and json.loads(out)[0]["code"] == "I10"
     assert "Index terms not searched" in err and "Table and Index" in err
-    code, out, err = run([*args, "--no-index"], capsys)
+    code, out, err = run_cli([*args, "--no-index"], capsys)
     assert code == 0 and err == ""
-    code, _, err = run([*args, "--index"], capsys)
+    code, _, err = run_cli([*args, "--index"], capsys)
     assert code == 2 and "Table and Index" in err and len(err.strip().splitlines()) == 1
