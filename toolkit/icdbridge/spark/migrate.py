@@ -31,10 +31,10 @@ from icdbridge.spark.session import (
     check_output_dir,
     executor_environment,
     get_session,
-    pick_column,
     read_parquet,
     write_parquet_dir,
 )
+from icdbridge.tables.delimited import pick_column
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -186,7 +186,7 @@ def migrate(
     from icdbridge.errors import InputFormatError
 
     get_policy(policy)
-    column = pick_column("DataFrame", df.columns, column)
+    column = pick_column("DataFrame", df.columns, column, None)
     fields = added_fields(explode)
     clash = sorted(set(df.columns) & {f.name for f in fields})
     if clash:
@@ -223,7 +223,7 @@ def code_counts(df: DataFrame, column: str) -> Counter:
     from pyspark.sql import functions as F
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-    column = pick_column("DataFrame", df.columns, column)
+    column = pick_column("DataFrame", df.columns, column, None)
     if isinstance(df.schema[column].dataType, StringType):
         counted = df.groupBy(F.col(column).alias("code")).agg(F.count(F.lit(1)).alias("rows"))
     else:
@@ -326,7 +326,7 @@ def migrate_parquet(
     output = check_output_dir(output_path, [input_path])
     spark = get_session(master)
     df = read_parquet(spark, input_path)
-    column = pick_column(str(input_path), df.columns, column)
+    column = pick_column(str(input_path), df.columns, column, None)
     migrated = migrate(df, column, from_system, to_system, policy, explode, **sources)
     write_parquet_dir(migrated, output)
     report = loss_report(df, column, from_system, to_system, policy, **sources)

@@ -22,10 +22,10 @@ from icdbridge.spark.session import (
     check_output_dir,
     executor_environment,
     get_session,
-    pick_column,
     read_parquet,
     write_parquet_dir,
 )
+from icdbridge.tables.delimited import pick_column
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -200,7 +200,7 @@ def predict(
         raise InputFormatError("DataFrame", "top_k must be at least 1", value=top_k)
     read_config(model_dir)  # clear error on the driver before any task
     for name in (id_column, text_column):
-        pick_column("DataFrame", df.columns, name)
+        pick_column("DataFrame", df.columns, name, None)
     if check:
         bad = (
             df.filter(
@@ -261,7 +261,7 @@ def predict_parquet(
     spark = get_session(master)
     df = read_parquet(spark, input_path)
     for name in (id_column, text_column):
-        pick_column(str(input_path), df.columns, name)
+        pick_column(str(input_path), df.columns, name, None)
     scored = predict(
         df,
         model_dir,

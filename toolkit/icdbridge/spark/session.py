@@ -41,9 +41,9 @@ def check_engine(engine: str, master: str | None = None) -> None:
         IcdbridgeError: one line saying which choices exist.
     """
     if engine not in ENGINES:
-        raise IcdbridgeError(f"--engine must be one of {', '.join(ENGINES)} (got {engine!r})")
+        raise IcdbridgeError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     if master is not None and engine != "spark":
-        raise IcdbridgeError("--master needs --engine spark")
+        raise IcdbridgeError("a Spark master URL needs engine 'spark'")
 
 
 def require_pyspark() -> Any:
@@ -136,27 +136,6 @@ def read_parquet(spark: SparkSession, path: str | PathLike[str]) -> DataFrame:
     except Exception as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputFormatError(text, f"not readable as Parquet ({first[:200]})") from None
-
-
-def pick_column(path: str | PathLike[str], columns: Sequence[str], column: str | None) -> str:
-    """The code column: ``column`` if given, else the only column, else one called ``code``.
-
-    Raises:
-        InputFormatError: the column is missing, or several columns and none chosen.
-    """
-    if column is not None:
-        if column not in columns:
-            raise InputFormatError(
-                path, f"column {column!r} not found (columns: {', '.join(columns)})"
-            )
-        return column
-    if len(columns) == 1:
-        return columns[0]
-    if "code" in columns:
-        return "code"
-    raise InputFormatError(
-        path, f"several columns ({', '.join(columns)}): choose one with --column"
-    )
 
 
 def check_output_dir(path: str | PathLike[str], inputs: Sequence[str | PathLike[str]] = ()) -> str:

@@ -20,7 +20,9 @@ MULTI_LINE = (
 )
 
 
-def pick_column(path: Path, columns: list[str], column: str | None, line: int = 1) -> str:
+def pick_column(
+    path: Path | str, columns: list[str], column: str | None, line: int | None = 1
+) -> str:
     """The code column: ``column`` if given (it must exist), the only column, or ``code``."""
     if column is not None:
         if column not in columns:

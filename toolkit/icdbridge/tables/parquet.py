@@ -53,7 +53,7 @@ class ParquetReader:
             ) from None
         self.columns = list(self.schema.names)
         refuse_duplicates(path, self.columns, line=None)  # type: ignore[arg-type]
-        self.column = pick_column(path, self.columns, column, None)  # type: ignore[arg-type]
+        self.column = pick_column(path, self.columns, column, None)
         kind = self.schema.field(self.column).type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
