@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from icdbridge.cli.engine import check_engine_options
 from icdbridge.errors import IcdbridgeError
-from icdbridge.spark.session import DEFAULT_ENGINE, check_engine
+from icdbridge.spark.session import DEFAULT_ENGINE
 
 if TYPE_CHECKING:
     from icdbridge.crosswalk.model import Mapping
@@ -146,7 +147,7 @@ def map_command(
     from icdbridge.crosswalk.migrate import check_migration, migrate, report_paths
 
     tables = (who_tables, gem, custom_table)
-    check_engine(engine, master)
+    check_engine_options(engine, master)
     if engine == "single" and code is None and input_path is not None and output is not None:
         # refuse unwritable outputs before loading any table
         check_migration(input_path, output, report=report, inputs=tables)

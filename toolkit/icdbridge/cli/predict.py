@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from icdbridge.spark.session import DEFAULT_ENGINE, check_engine
+from icdbridge.cli.engine import check_engine_options
+from icdbridge.spark.session import DEFAULT_ENGINE
 
 MODEL_FILES = ("config.json", "model.safetensors", "memory.json", "memory.safetensors")
 """Files of a model directory that ``-o`` may never overwrite."""
@@ -69,7 +70,7 @@ def predict_command(
     if top_k < 1:
         raise typer.BadParameter(f"--top-k must be at least 1 (got {top_k})")
     # every cheap check before the slow loading: the model directory, the whole input, the output
-    check_engine(engine, master)
+    check_engine_options(engine, master)
     check_model_dir(model_dir)
     if engine == "spark":
         from icdbridge.spark import predict_parquet
