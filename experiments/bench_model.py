@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from icdbridge.data import Document
-from icdbridge.model.pretrained import from_pretrained
+from icdbridge.model.io import from_pretrained
 
 
 def make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]:
     """Return ``predict(docs)`` for the trained model in ``model_dir`` (top 50 codes per doc)."""
-    from icdbridge.model.crosslingual import glosser_for
+    from icdbridge.model.lexical.gloss import glosser_for
 
     predictor = from_pretrained(model_dir, progress=True)
     # one-off builds are loading, not throughput: the word gloss, the word-overlap table

@@ -9,7 +9,7 @@ reported as ratios against anchors measured here, because the CPU is shared:
 
 1. **Label encoding.** Anchor: a *naive* encoder loop — the label texts in their release order,
    batches of 32 padded to the longest text (up to 256 tokens), ``torch.no_grad``. Ours:
-   :meth:`TextEncoder.embed` as used by :func:`icdbridge.model.label_cache.embed_labels` (dedup,
+   :meth:`TextEncoder.embed` as used by :func:`icdbridge.model.labels.cache.embed_labels` (dedup,
    length-sorted batches of 128, ``max_length`` 64, ``torch.inference_mode``). Both encode the same
    random sample of label texts; times are extrapolated to the whole label space (``--full-labels``
    measures the real build instead of extrapolating ours). The faiss index build is timed too.
@@ -104,14 +104,16 @@ def main(argv: list[str] | None = None) -> None:
     from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.crosslingual import glosser_for
-    from icdbridge.model.encoder import TextEncoder, bf16_supported
-    from icdbridge.model.label_cache import DEFAULT_LABEL_MAX_LENGTH
-    from icdbridge.model.label_text import LabelTextOptions, label_texts
-    from icdbridge.model.lexical import LexicalMatcher
-    from icdbridge.model.pieces import split_sentences
-    from icdbridge.model.predictor import PipelineConfig, document_lexical_scores, encode_documents
-    from icdbridge.model.retrieval import CandidateIndex, sentence_cosine
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.features.featurize import encode_documents
+    from icdbridge.model.labels.cache import DEFAULT_LABEL_MAX_LENGTH
+    from icdbridge.model.labels.index import CandidateIndex, sentence_cosine
+    from icdbridge.model.labels.texts import LabelTextOptions, label_texts
+    from icdbridge.model.lexical.channel import document_lexical_scores
+    from icdbridge.model.lexical.gloss import glosser_for
+    from icdbridge.model.lexical.matcher import LexicalMatcher
+    from icdbridge.model.text.encoder import TextEncoder, bf16_supported
+    from icdbridge.model.text.pieces import split_sentences
 
     report: dict[str, Any] = {
         "threads": args.threads,
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         report["full_description_encoding_s"] = full_s
         report["full_description_labels_per_s"] = len(all_codes) / full_s
     else:
-        from icdbridge.model.label_cache import embed_labels
+        from icdbridge.model.labels.cache import embed_labels
 
         labels, cache_s = timed(lambda: embed_labels(encoder, cm, all_codes, description_options))
         matrix = labels.matrix

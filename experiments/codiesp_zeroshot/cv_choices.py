@@ -178,15 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
     from icdbridge.model.calibration import Calibrator, harmonic_mean
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.network import (
-        FAMILY_FEATURES,
-        OVERLAP_FEATURES,
-        PAIR_FEATURES,
-        ModelConfig,
-    )
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
-    from icdbridge.model.training import TrainConfig, extra_codes_of, seeded_folds, train_model
+    from icdbridge.model.config import ModelConfig, PipelineConfig, TrainConfig
+    from icdbridge.model.features.registry import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
+    from icdbridge.model.labels.space import LabelSpace, label_space_codes
+    from icdbridge.model.labels.texts import LabelTextOptions
+    from icdbridge.model.train.folds import seeded_folds
+    from icdbridge.model.train.loop import extra_codes_of, train_model
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])

@@ -54,10 +54,10 @@ def main() -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.pieces import document_pieces
-    from icdbridge.model.predictor import document_lexical_scores
-    from icdbridge.model.retrieval import CandidateIndex
+    from icdbridge.model.labels.index import CandidateIndex
+    from icdbridge.model.labels.texts import LabelTextOptions
+    from icdbridge.model.lexical.channel import document_lexical_scores
+    from icdbridge.model.text.pieces import document_pieces
 
     train = load_codiesp(split="train")
     docs = sorted(train, key=lambda d: d.id)

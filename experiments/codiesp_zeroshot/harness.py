@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.data import Document
-    from icdbridge.model.label_cache import LabelEmbeddings
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.lexical import LexicalMatcher
+    from icdbridge.model.labels.cache import LabelEmbeddings
+    from icdbridge.model.labels.texts import LabelTextOptions
+    from icdbridge.model.lexical.matcher import LexicalMatcher
 
 TUNE_SIZE = 50
 """Documents of the train split held out for threshold tuning / calibration."""
@@ -66,7 +66,7 @@ class ExperimentContext:
     ) -> ExperimentContext:
         """The CodiEsp setting: ICD-10-CM 2026, the label space of ``train``, default encoder."""
         from icdbridge.codes import get_terminology
-        from icdbridge.model.encoder import default_encoder_path
+        from icdbridge.model.text.encoder import default_encoder_path
 
         terminology = get_terminology("icd10cm", "2026")
         return cls(
@@ -87,14 +87,14 @@ class ExperimentContext:
     @cached_property
     def encoder(self):
         """The default (untuned) text encoder, loaded once."""
-        from icdbridge.model.encoder import TextEncoder
+        from icdbridge.model.text.encoder import TextEncoder
 
         return TextEncoder(self.encoder_path, bf16=self.bf16)
 
     def label_embeddings(self, options: LabelTextOptions | None = None) -> LabelEmbeddings:
         """Cached label embeddings of ``label_codes`` with the untuned encoder."""
-        from icdbridge.model.label_cache import embed_labels
-        from icdbridge.model.label_text import LabelTextOptions
+        from icdbridge.model.labels.cache import embed_labels
+        from icdbridge.model.labels.texts import LabelTextOptions
 
         options = options or LabelTextOptions()
         key = f"labels:{options}"
@@ -106,7 +106,7 @@ class ExperimentContext:
 
     def lexical(self) -> LexicalMatcher:
         """The lexical channel over ``label_codes``, built once."""
-        from icdbridge.model.lexical import LexicalMatcher
+        from icdbridge.model.lexical.matcher import LexicalMatcher
 
         if "lexical" not in self._cache:
             self._cache["lexical"] = LexicalMatcher.build(self.terminology, self.label_codes)
@@ -125,7 +125,7 @@ def split_train(docs: list[Document], seed: int, tune_size: int = TUNE_SIZE):
 
 def build_label_space(terminology: Terminology, train_docs: list[Document]) -> list[str]:
     """Every code of the release plus train gold codes it does not define (see README.md)."""
-    from icdbridge.model.predictor import label_space_codes
+    from icdbridge.model.labels.space import label_space_codes
 
     codes = label_space_codes(terminology, "all")
     known = set(codes)

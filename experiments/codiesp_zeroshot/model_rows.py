@@ -1,7 +1,7 @@
 """Model rows (d)-(k) of the CodiEsp zero-shot table: the trained label-embedding model and
 its ablations, through the interface of README.md (``run_model_rows``).
 
-- ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder,
+- ``model``: :func:`icdbridge.model.train.loop.train_model` with every component (frozen encoder,
   three networks trained with seeds ``seed``, ``seed + 1``, ``seed + 2`` and averaged — the
   default ``TrainConfig.members``); every other row but the last is also such an ensemble;
 - ``model_no_hierarchy``: the same without the hierarchy component (``use_hierarchy=False``: no
@@ -10,7 +10,7 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_lexical``: the same without the lexical channel (no lexical candidates, no lexical
   or word-overlap features);
 - ``model_finetuned``: the full model with one epoch of encoder fine-tuning first
-  (:mod:`icdbridge.model.finetune`);
+  (:mod:`icdbridge.model.train.finetune`);
 - ``model_bce``: the full model trained with BCE over positives and sampled negatives instead
   of the default multi-positive contrastive loss (``TrainConfig.loss``);
 - ``model_no_original``: the full model without reading the Spanish original of each note
@@ -80,10 +80,10 @@ OPERATING_POINTS: dict[str, float | None] = {
 
 def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredRun]:
     """Train and score each requested model row; return row name → ScoredRun."""
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.network import ModelConfig
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
-    from icdbridge.model.training import TrainConfig, extra_codes_of, train_model
+    from icdbridge.model.config import ModelConfig, PipelineConfig, TrainConfig
+    from icdbridge.model.labels.space import LabelSpace, label_space_codes
+    from icdbridge.model.labels.texts import LabelTextOptions
+    from icdbridge.model.train.loop import extra_codes_of, train_model
 
     started = time.perf_counter()
     # description-only label texts: the same cached embeddings as the cosine baseline (b); the

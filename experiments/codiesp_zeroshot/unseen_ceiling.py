@@ -31,15 +31,12 @@ def main() -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.predictor import (
-        LabelSpace,
-        PipelineConfig,
-        featurize,
-        lexical_matches,
-        original_matches,
-    )
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.features.featurize import FeatureInputs, featurize
+    from icdbridge.model.features.memory import TrainingMemory
+    from icdbridge.model.labels.space import LabelSpace
+    from icdbridge.model.labels.texts import LabelTextOptions
+    from icdbridge.model.lexical.channel import lexical_matches, original_matches
 
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")
@@ -52,7 +49,7 @@ def main() -> None:
     memory = TrainingMemory(config.neighbours_k).fit(
         [d.id for d in train], [d.text for d in train], [d.codes for d in train]
     )
-    features = featurize(dev, ctx.encoder, space, config, memory, lexical)
+    features = featurize(dev, FeatureInputs(ctx.encoder, space, config, memory, lexical))
     keys = ("faiss", "lexical, English", "lexical, Spanish original", "lexical", "union")
     counts = dict.fromkeys(("pairs", *keys, "candidates"), 0)
     for doc, featured in zip(dev, features, strict=True):

