@@ -134,6 +134,10 @@ def train_command(
             "are kept).",
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", help="Also show pytorch-lightning's own messages and warnings."),
+    ] = False,
 ) -> None:
     """Train a zero-shot label-embedding model (trained heads over the encoder).
 
@@ -232,6 +236,7 @@ def train_command(
         out_dir=out,
         resume=resume,
         progress=True,
+        verbose=verbose,
     )
     for row in result.history:
         network = f"network {row['member'] + 1}/{members}  " if members > 1 else ""

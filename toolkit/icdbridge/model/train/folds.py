@@ -57,6 +57,7 @@ def out_of_fold_scores(
     """
     from icdbridge.model.predict import score_documents
     from icdbridge.model.train.loop import _train_network, featurise_training_data
+    from icdbridge.model.train.quiet import quiet_lightning
 
     space = setup.space
 
@@ -66,17 +67,18 @@ def out_of_fold_scores(
         rest = [d for j, part in enumerate(parts) if j != k for d in part]
         data = featurise_training_data(rest, held, setup, train_config, progress)
         memory, rest_features, held_features = data.memory, data.train, data.dev
-        network, history = _train_network(
-            config,
-            space,
-            rest_features,
-            held_features,
-            replace(train_config, seed=train_config.seed + k),
-            None if checkpoint_dir is None else checkpoint_dir / f"fold-{k}",
-            resume,
-            progress,
-            select_best=False,
-        )
+        with quiet_lightning(setup.verbose):
+            network, history = _train_network(
+                config,
+                space,
+                rest_features,
+                held_features,
+                replace(train_config, seed=train_config.seed + k),
+                None if checkpoint_dir is None else checkpoint_dir / f"fold-{k}",
+                resume,
+                progress,
+                select_best=False,
+            )
         fold_maps.append(history[-1]["val_map"] if history else 0.0)
         seen = memory.seen if memory is not None else frozenset()
         for (doc_scores, _), doc in zip(

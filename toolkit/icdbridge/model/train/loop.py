@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from icdbridge.model.config import PipelineConfig, TrainConfig
 from icdbridge.model.features.registry import model_features
+from icdbridge.model.progress import on_terminal, phase
 from icdbridge.model.train.folds import _best_epoch, hidden_codes, out_of_fold_scores
 from icdbridge.outputs import write_json
 from icdbridge.paths import inside
@@ -90,6 +91,7 @@ class TrainingSetup:
         features: The pair features the networks read.
         window_cache: Piece embeddings, shared by every featurisation of the same documents.
         finetune: Outcome of encoder fine-tuning (``None`` when the encoder stayed frozen).
+        verbose: Lightning's own output shown (``train_model(verbose=True)``).
     """
 
     pipeline: PipelineConfig
@@ -99,6 +101,7 @@ class TrainingSetup:
     features: tuple[str, ...]
     window_cache: dict
     finetune: FinetuneResult | None = None
+    verbose: bool = False
 
     def inputs(self, memory: TrainingMemory | None = None) -> FeatureInputs:
         """The featurisation inputs with ``memory`` as training memory."""
@@ -147,6 +150,7 @@ def train_model(
     label_codes: Sequence[str] | None = None,
     window_cache: dict | None = None,
     progress: bool = False,
+    verbose: bool = False,
 ) -> TrainResult:
     """Train, calibrate and (optionally) save a model.
 
@@ -176,7 +180,10 @@ def train_model(
             ``pipeline.label_space`` plus the training codes outside them).
         window_cache: Shared cache of window embeddings (see
             :func:`~icdbridge.model.features.featurize.encode_documents`).
-        progress: Show progress bars (encoding, epochs).
+        progress: Show progress (:mod:`icdbridge.model.progress`): bars with an ETA on a
+            terminal, one line per slow phase with its duration in a log.
+        verbose: Let pytorch-lightning print its own lines and warnings
+            (:func:`~icdbridge.model.train.quiet.quiet_lightning`).
 
     Returns:
         :class:`TrainResult`.
@@ -199,6 +206,7 @@ def train_model(
         label_codes=label_codes,
         window_cache=window_cache,
         progress=progress,
+        verbose=verbose,
     )
     data = featurise_training_data(train_docs, dev_docs, setup, train_config, progress)
     base = model_config or ModelConfig()
@@ -213,7 +221,7 @@ def train_model(
     if checkpoint_dir is None and out_dir is not None:
         checkpoint_dir = Path(out_dir) / "checkpoints"
     model, history = train_networks(
-        config, setup.space, data, train_config, checkpoint_dir, resume, progress
+        config, setup.space, data, train_config, checkpoint_dir, resume, progress, verbose
     )
     calibrator, calibration, scored = calibrate(
         model,
@@ -298,6 +306,7 @@ def prepare_training(
     label_codes: Sequence[str] | None = None,
     window_cache: dict | None = None,
     progress: bool = False,
+    verbose: bool = False,
 ) -> TrainingSetup:
     """Phase 1: check the inputs, seed, load the encoder, embed the label space, fine-tune the
     encoder when asked, build the lexical channel (arguments as for :func:`train_model`)."""
@@ -311,6 +320,7 @@ def prepare_training(
     from icdbridge.model.lexical.channel import build_lexical
     from icdbridge.model.text.encoder import TextEncoder
     from icdbridge.model.train.finetune import finetune_encoder
+    from icdbridge.model.train.quiet import quiet_lightning
 
     check_training_inputs(train_docs, dev_docs, train_config)
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
@@ -326,21 +336,23 @@ def prepare_training(
     tuned = None
     if train_config.finetune_epochs > 0:
         encoder = copy.deepcopy(encoder)  # the caller's encoder stays as it was
-        tuned = finetune_encoder(
-            encoder,
-            train_docs,
-            space,
-            pipeline,
-            epochs=train_config.finetune_epochs,
-            batch_size=train_config.finetune_batch_size,
-            learning_rate=train_config.finetune_learning_rate,
-            seed=train_config.seed,
-            progress=progress,
-        )
+        with quiet_lightning(verbose), phase("fine-tuning the encoder", progress):
+            tuned = finetune_encoder(
+                encoder,
+                train_docs,
+                space,
+                pipeline,
+                epochs=train_config.finetune_epochs,
+                batch_size=train_config.finetune_batch_size,
+                learning_rate=train_config.finetune_learning_rate,
+                seed=train_config.seed,
+                progress=progress,
+            )
         pipeline = replace(pipeline, finetuned_encoder=True)
         space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
     if pipeline.use_lexical and lexical is None:
-        lexical = build_lexical(terminology, space.codes)
+        with phase(f"lexical channel over {len(space):,} codes", progress):
+            lexical = build_lexical(terminology, space.codes)
     # the components switched on decide the features; ``model_config.features`` may drop more
     features = tuple(
         f
@@ -356,6 +368,7 @@ def prepare_training(
         # the calibration folds featurise the same documents again
         window_cache={} if window_cache is None else window_cache,
         finetune=tuned,
+        verbose=verbose,
     )
 
 
@@ -382,11 +395,13 @@ def featurise_training_data(
     if memory is not None and train_config.hidden_codes:
         hidden = hidden_codes(memory.seen, train_config.hidden_codes, train_config.seed)
     inputs = setup.inputs(memory)
-    return FeaturisedData(
-        memory,
-        featurize(train_docs, inputs, training=True, hidden=hidden, progress=progress),
-        featurize(dev_docs, inputs, progress=progress),
-    )
+    description = f"featurising {len(train_docs):,} training and {len(dev_docs):,} validation notes"
+    with phase(description, progress):
+        return FeaturisedData(
+            memory,
+            featurize(train_docs, inputs, training=True, hidden=hidden, progress=progress),
+            featurize(dev_docs, inputs, progress=progress),
+        )
 
 
 def train_networks(
@@ -397,27 +412,34 @@ def train_networks(
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = False,
+    verbose: bool = False,
 ) -> tuple[CodingNetwork, list[dict[str, Any]]]:
     """Phase 3: train ``train_config.members`` networks (seeds ``seed``, ``seed + 1``, ...)
     and combine them; returns the model (in eval mode) and every network's validation history
     (``{"member", "epoch", "val_map"}``)."""
     from icdbridge.model.net.network import combine_networks
+    from icdbridge.model.train.quiet import quiet_lightning
 
     networks, history = [], []
-    for member in range(train_config.members):
+    n = train_config.members
+    for member in range(n):
         folder = checkpoint_dir
-        if checkpoint_dir is not None and train_config.members > 1:
+        if checkpoint_dir is not None and n > 1:
             folder = Path(checkpoint_dir) / f"member-{member}"
-        network, member_history = _train_network(
-            config,
-            space,
-            data.train,
-            data.dev,
-            replace(train_config, seed=train_config.seed + member),
-            folder,
-            resume,
-            progress,
-        )
+        with phase(f"training network {member + 1}/{n}", progress) as note:
+            with quiet_lightning(verbose):
+                network, member_history = _train_network(
+                    config,
+                    space,
+                    data.train,
+                    data.dev,
+                    replace(train_config, seed=train_config.seed + member),
+                    folder,
+                    resume,
+                    progress,
+                )
+            best = max((h["val_map"] for h in member_history), default=0.0)
+            note["result"] = f"{len(member_history)} epochs, best validation MAP {best:.4f}"
         networks.append(network)
         history += [{"member": member, **row} for row in member_history]
     model = combine_networks(networks)
@@ -575,7 +597,8 @@ def _train_network(
             save_top_k=1 if select_best else 0,
         )
         callbacks.append(checkpoint)
-    if progress:
+    bar = progress and on_terminal()  # in a log, train_networks writes one line per network
+    if bar:
         callbacks.append(pl.callbacks.RichProgressBar())
     trainer = pl.Trainer(
         max_epochs=train_config.epochs,
@@ -584,7 +607,7 @@ def _train_network(
         deterministic=True,
         logger=False,
         enable_checkpointing=checkpoint is not None,
-        enable_progress_bar=progress,
+        enable_progress_bar=bar,
         enable_model_summary=False,
         callbacks=callbacks,
         num_sanity_val_steps=0,
