@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -54,7 +53,6 @@ def model_predict_factory(model_dir: Path | None) -> Callable[[Sequence[Any]], A
     """
     if model_dir is None:
         return None
-    sys.path.insert(0, str(HERE))
     try:
         from bench_model import make_predict
     except ImportError as error:
@@ -104,16 +102,21 @@ def main(argv: list[str] | None = None) -> None:
     from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.config import PipelineConfig
-    from icdbridge.model.features.featurize import encode_documents
-    from icdbridge.model.labels.cache import DEFAULT_LABEL_MAX_LENGTH
-    from icdbridge.model.labels.index import CandidateIndex, sentence_cosine
-    from icdbridge.model.labels.texts import LabelTextOptions, label_texts
-    from icdbridge.model.lexical.channel import document_lexical_scores
-    from icdbridge.model.lexical.gloss import glosser_for
-    from icdbridge.model.lexical.matcher import LexicalMatcher
-    from icdbridge.model.text.encoder import TextEncoder, bf16_supported
-    from icdbridge.model.text.pieces import split_sentences
+    from icdbridge.model import (
+        LabelTextOptions,
+        PipelineConfig,
+        TextEncoder,
+        document_lexical_scores,
+    )
+    from icdbridge.model.features import encode_documents
+    from icdbridge.model.labels import (
+        DEFAULT_LABEL_MAX_LENGTH,
+        CandidateIndex,
+        label_texts,
+        sentence_cosine,
+    )
+    from icdbridge.model.lexical import LexicalMatcher, glosser_for
+    from icdbridge.model.text import bf16_supported, split_sentences
 
     report: dict[str, Any] = {
         "threads": args.threads,
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         report["full_description_encoding_s"] = full_s
         report["full_description_labels_per_s"] = len(all_codes) / full_s
     else:
-        from icdbridge.model.labels.cache import embed_labels
+        from icdbridge.model import embed_labels
 
         labels, cache_s = timed(lambda: embed_labels(encoder, cm, all_codes, description_options))
         matrix = labels.matrix

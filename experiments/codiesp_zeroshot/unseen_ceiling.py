@@ -18,12 +18,10 @@ training memory's leave-one-out (their code is in no other train note).
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 
 def main() -> None:
@@ -31,12 +29,9 @@ def main() -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.config import PipelineConfig
-    from icdbridge.model.features.featurize import FeatureInputs, featurize
-    from icdbridge.model.features.memory import TrainingMemory
-    from icdbridge.model.labels.space import LabelSpace
-    from icdbridge.model.labels.texts import LabelTextOptions
-    from icdbridge.model.lexical.channel import lexical_matches, original_matches
+    from icdbridge.model import LabelSpace, LabelTextOptions, PipelineConfig
+    from icdbridge.model.features import FeatureInputs, TrainingMemory, featurize
+    from icdbridge.model.lexical import lexical_matches, original_matches
 
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")

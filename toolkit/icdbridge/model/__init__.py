@@ -61,6 +61,7 @@ _EXPORTS = {
     "Predictor": ".predict",
     "Prediction": ".predict",
     "write_predictions": ".predict",
+    "mean_scores": ".predict",
     # calibration
     "Calibrator": ".calibration",
 }

@@ -300,3 +300,23 @@ def zero_shot_predictor(
     )
     model.eval()
     return Predictor(model, config, space, encoder, None, lexical)
+
+
+def mean_scores(members: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The mean raw score of each candidate over the members of an ensemble, for one document.
+
+    What :class:`~icdbridge.model.net.network.NetworkEnsemble` computes on its members'
+    logits, for networks scored one at a time (e.g. trained in separate runs); the members
+    must have ranked the same candidates.
+
+    Example:
+        >>> mean_scores([{"A": 1.0, "B": 0.0}, {"A": 3.0, "B": 1.0}])
+        {'A': 2.0, 'B': 0.5}
+
+    Raises:
+        ValueError: the members ranked different candidates.
+    """
+    codes = members[0].keys()
+    if any(m.keys() != codes for m in members):
+        raise ValueError("ensemble members ranked different candidates for one document")
+    return {code: sum(m[code] for m in members) / len(members) for code in codes}

@@ -5,15 +5,19 @@ training memory, and the padded batch of featurised documents).
 from icdbridge.model._exports import lazy_exports
 
 _EXPORTS = {
+    "BACKGROUND": ".featurize",
     "DEFAULT_FEATURES": ".registry",
     "DocumentFeatures": ".batch",
     "FAMILY_FEATURES": ".registry",
+    "FeatureInputs": ".featurize",
+    "GOLD_SIBLING": ".featurize",
     "HIERARCHY_FEATURES": ".registry",
     "LABEL_FEATURES": ".registry",
     "LEXICAL_FEATURES": ".registry",
     "MEMORY_FEATURES": ".registry",
     "OVERLAP_FEATURES": ".registry",
     "PAIR_FEATURES": ".registry",
+    "RETRIEVED": ".featurize",
     "TrainingMemory": ".memory",
     "collate": ".batch",
     "encode_documents": ".featurize",

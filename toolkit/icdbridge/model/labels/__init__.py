@@ -13,7 +13,6 @@ _EXPORTS = {
     "LOCK_NAME": ".cache",
     "LabelEmbeddings": ".cache",
     "LabelSpace": ".space",
-    "LabelTextOptions": ".texts",
     "SEARCH_BATCH": ".index",
     "build_label_space": ".space",
     "cache_key": ".cache",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -108,15 +108,25 @@ def family_of(terminology: Terminology, code: str) -> str:
     return terminology.parent(code) or code
 
 
-def label_space_codes(terminology: Terminology, kind: str = "all") -> list[str]:
-    """The codes of a release a label space starts from: ``"all"`` codes or only ``"leaves"``.
+def label_space_codes(
+    terminology: Terminology, kind: str = "all", extra: Iterable[str] = ()
+) -> list[str]:
+    """The codes of a release a label space starts from: ``"all"`` codes or only ``"leaves"``,
+    then the ``extra`` codes not among them, once each, in the order given (e.g. the training
+    codes the release does not define).
 
     Raises:
         ValueError: unknown kind.
     """
     if kind not in LABEL_SPACES:
         raise ValueError(f"unknown label space {kind!r} (expected one of {LABEL_SPACES})")
-    return terminology.codes(leaves_only=kind == "leaves")
+    codes = terminology.codes(leaves_only=kind == "leaves")
+    known = set(codes)
+    for code in extra:
+        if code not in known:
+            known.add(code)
+            codes.append(code)
+    return codes
 
 
 def build_label_space(
