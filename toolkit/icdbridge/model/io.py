@@ -272,6 +272,7 @@ def from_pretrained(
     from icdbridge.model.lexical.channel import build_lexical
     from icdbridge.model.net.network import build_network
     from icdbridge.model.predict import Predictor
+    from icdbridge.model.progress import phase
     from icdbridge.model.text.encoder import TextEncoder
 
     folder = Path(folder)
@@ -300,7 +301,8 @@ def from_pretrained(
     if encoder is None and pipeline.finetuned_encoder:
         encoder = folder / ENCODER_DIR
     text_encoder = TextEncoder(encoder or pipeline.encoder)
-    space = build_label_space(text_encoder, terminology, pipeline, label_codes, progress)
+    with phase(f"label space of {terminology.name} {terminology.release}", progress):
+        space = build_label_space(text_encoder, terminology, pipeline, label_codes, progress)
     memory = None
     if config.get("has_memory"):
         try:
@@ -311,7 +313,10 @@ def from_pretrained(
                 folder / MEMORY_FILES[0],
                 f"training memory does not load ({reason}); the model is damaged",
             ) from None
-    lexical = build_lexical(terminology, space.codes) if pipeline.use_lexical else None
+    lexical = None
+    if pipeline.use_lexical:
+        with phase(f"lexical channel over {len(space):,} codes", progress):
+            lexical = build_lexical(terminology, space.codes)
     return Predictor(
         model,
         pipeline,

@@ -44,6 +44,7 @@ from icdbridge.model.features.registry import (
     feature_columns,
 )
 from icdbridge.model.labels.space import LabelSpace
+from icdbridge.model.progress import phase
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -244,8 +245,10 @@ class Predictor:
             explain: Attach evidence spans to each kept code.
             progress: Show progress bars.
         """
-        features = self.featurize(docs, progress)
-        scored = score_documents(self.model, self.space, features, keep_attention=explain)
+        with phase(f"featurising {len(docs):,} documents", progress):
+            features = self.featurize(docs, progress)
+        with phase(f"scoring {len(docs):,} documents", progress):
+            scored = score_documents(self.model, self.space, features, keep_attention=explain)
         seen = self.seen
         out = []
         for doc, (raw, attention) in zip(features, scored, strict=True):
