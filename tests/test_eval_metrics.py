@@ -310,14 +310,14 @@ def test_frequency_buckets_from_training_file(tmp_path):
     counts = train_counts(read_codes(train).docs)
     assert counts == {"A": 7, "B": 2}
     buckets = frequency_buckets({"A", "B", "C"}, counts)
-    assert buckets == {"unseen": {"C"}, "few_shot": {"B"}, "frequent": {"A"}}
+    assert buckets == {"unseen": {"C"}, "few-shot": {"B"}, "frequent": {"A"}}
     r = evaluate_ranking(
         {"x": {"A", "C"}}, {"x": {"C": 0.9, "A": 0.8}}, train_counts=counts, ks=(1,)
     )
     assert r["by_frequency"]["unseen"]["recall@1"] == 1.0
     assert r["by_frequency"]["frequent"]["recall@1"] == 1.0  # ranked among its bucket only
     assert r["overall"]["recall@1"] == 0.5
-    assert r["by_frequency"]["few_shot"]["n_documents_with_gold"] == 0
+    assert r["by_frequency"]["few-shot"]["n_documents_with_gold"] == 0
 
 
 def test_threshold_tuned_per_code_and_applied():
@@ -355,6 +355,10 @@ def test_bootstrap_is_seeded_and_brackets_the_value():
         "cophe",
         "threshold",
         "breakdown",
+        "buckets",
+        "families",
+        "compare",
+        "result",
         "bootstrap",
         "labels",
         "evaluate",

@@ -1,45 +1,40 @@
-"""Metrics of the result table, built on ``icdbridge.eval`` (ranking, thresholds).
+"""Metrics of the result table, built on ``icdbridge.eval`` (ranking, thresholds, buckets).
 
 MAP uses ``icdbridge.eval.ranking.average_precision`` over the full ranked list of each row (mean
 over dev documents with gold codes); the micro-F1 threshold comes from
 ``icdbridge.eval.threshold.tune_thresholds`` (global mode) on the tune slice. Recall@k per
-frequency bucket is computed here (micro: gold (document, code) pairs of the bucket found in the
-top k / gold pairs of the bucket), as ``icdbridge.eval`` averages recall per document.
+frequency bucket is ``icdbridge.eval.buckets.recall_at_k_by_bucket`` (micro: gold (document,
+code) pairs of the bucket found in the top k / gold pairs of the bucket), with the default
+buckets (unseen 0, few-shot 1–5, frequent > 5 train documents) and this table's cut-offs
+:data:`KS` — the numbers ``icdbridge evaluate --train-gold`` writes under
+``recall_at_k_by_bucket``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from icdbridge.eval import buckets
 from icdbridge.eval.base import prf
+from icdbridge.eval.buckets import BUCKETS, bucket_of, train_frequency
 from icdbridge.eval.ranking import average_precision, rank_codes
 from icdbridge.eval.threshold import tune_thresholds
 
-BUCKETS = ("unseen", "few-shot", "frequent")
+__all__ = [
+    "BUCKETS",
+    "KS",
+    "bucket_of",
+    "mean_ap",
+    "micro_f1_at_tuned_threshold",
+    "recall_at_k_by_bucket",
+    "shortlist_recall",
+    "train_frequency",
+]
+
 KS = (1, 5, 10, 20, 50, 100)
-
-
-def train_frequency(train_docs) -> Counter[str]:
-    """Number of train documents of each code."""
-    counts: Counter[str] = Counter()
-    for doc in train_docs:
-        counts.update(set(doc.codes))
-    return counts
-
-
-def bucket_of(code: str, frequency: Mapping[str, int]) -> str:
-    """``unseen`` (0 train documents), ``few-shot`` (1–5) or ``frequent`` (> 5)."""
-    n = frequency.get(code, 0)
-    return "unseen" if n == 0 else "few-shot" if n <= 5 else "frequent"
-
-
-def mean_ap(gold: Sequence[set[str]], scores: Sequence[Mapping[str, float]]) -> float:
-    """MAP over documents with gold codes (``icdbridge.eval.ranking.average_precision``)."""
-    aps = [average_precision(rank_codes(s), g) for g, s in zip(gold, scores, strict=True) if g]
-    return float(np.mean(aps)) if aps else float("nan")
+"""The cut-offs of the result table's recall@k."""
 
 
 def recall_at_k_by_bucket(
@@ -48,24 +43,14 @@ def recall_at_k_by_bucket(
     frequency: Mapping[str, int],
     ks: Sequence[int] = KS,
 ) -> dict[str, dict[str, float]]:
-    """Bucket → {``recall@k``: micro recall, ``n``: gold pairs} (see module docstring)."""
-    hits = {b: Counter() for b in BUCKETS}
-    totals = Counter()
-    for g, s in zip(gold, scores, strict=True):
-        ranked = rank_codes(s)
-        position = {code: i for i, code in enumerate(ranked)}
-        for code in g:
-            bucket = bucket_of(code, frequency)
-            totals[bucket] += 1
-            rank = position.get(code)
-            for k in ks:
-                hits[bucket][k] += rank is not None and rank < k
-    out: dict[str, dict[str, float]] = {}
-    for bucket in BUCKETS:
-        n = totals[bucket]
-        out[bucket] = {f"recall@{k}": (hits[bucket][k] / n if n else float("nan")) for k in ks}
-        out[bucket]["n"] = n
-    return out
+    """``icdbridge.eval.buckets.recall_at_k_by_bucket`` at this table's cut-offs :data:`KS`."""
+    return buckets.recall_at_k_by_bucket(gold, scores, frequency, ks)
+
+
+def mean_ap(gold: Sequence[set[str]], scores: Sequence[Mapping[str, float]]) -> float:
+    """MAP over documents with gold codes (``icdbridge.eval.ranking.average_precision``)."""
+    aps = [average_precision(rank_codes(s), g) for g, s in zip(gold, scores, strict=True) if g]
+    return float(np.mean(aps)) if aps else float("nan")
 
 
 def micro_f1_at_tuned_threshold(

@@ -119,7 +119,8 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
         f"Each row was produced by the command listed with it under Notes (seed {meta['seed']}, "
         f"{meta['torch_threads']} torch threads); protocol in README.md. Metrics: MAP and the "
         "tuned threshold from `icdbridge.eval`; "
-        "bucket recall@k computed in `metrics.py` (micro over gold pairs).",
+        "bucket recall@k from `icdbridge.eval.buckets` (micro over gold pairs, as "
+        "`icdbridge evaluate --train-gold` reports it).",
         "",
         f"- dev: {meta['n_dev']} documents, {meta['n_dev_pairs']} gold pairs; fit "
         f"{meta['n_fit']} / tune {meta['n_tune']} train documents",

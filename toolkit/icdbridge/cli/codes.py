@@ -69,7 +69,15 @@ def _open_index(index_path: Path | None):
 def _open(system: str | None, release: str | None, hierarchy: Path | None, tabulation: Path | None):
     from icdbridge.cli.progress import spinner
     from icdbridge.codes.summary import open_terminology
+    from icdbridge.errors import UnknownSystemError
 
+    if hierarchy is None and system is None:
+        raise UnknownSystemError(
+            "no code system given: use --system (icd9cm, icd10cm, icd10who, icd11) "
+            "or --hierarchy FILE"
+        )
+    if hierarchy is None and tabulation is not None and system != "icd11":
+        raise UnknownSystemError(f"--icd11-tabulation applies to --system icd11, not {system!r}")
     with spinner(f"loading {system or hierarchy} ..."):
         terminology = open_terminology(
             system, release, hierarchy=hierarchy, icd11_tabulation=tabulation

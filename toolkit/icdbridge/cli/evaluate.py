@@ -7,16 +7,26 @@ from typing import Annotated
 
 import typer
 
+from icdbridge.eval.buckets import DEFAULT_BOUNDARIES
+
 
 def evaluate_command(
     gold: Annotated[Path, typer.Option(help="Gold codes: JSONL {id, codes} or TSV id<TAB>code.")],
     pred: Annotated[
-        Path,
+        list[Path],
         typer.Option(
-            help="Predictions: JSONL {id, codes} / {id, scores}, or TSV id<TAB>code[<TAB>score]."
+            help="Predictions: JSONL {id, codes} / {id, scores}, or TSV id<TAB>code[<TAB>score]. "
+            "Repeat --pred to compare runs side by side (the first is the reference).",
+            metavar="FILE",
         ),
     ],
     out: Annotated[Path, typer.Option(help="Output folder (metrics.json, report.md, plots).")],
+    names: Annotated[
+        str | None,
+        typer.Option(
+            help="Comparison: comma-separated run names, one per --pred (default: file names)."
+        ),
+    ] = None,
     system: Annotated[
         str | None, typer.Option(help="Code system: icd9cm, icd10cm, icd10who, icd11.")
     ] = None,
@@ -30,6 +40,19 @@ def evaluate_command(
         Path | None,
         typer.Option(help="Training gold codes, for unseen / few-shot / frequent buckets."),
     ] = None,
+    unseen_max: Annotated[
+        int,
+        typer.Option(
+            help="Frequency buckets: codes in at most this many training documents are unseen."
+        ),
+    ] = DEFAULT_BOUNDARIES.unseen_max,
+    few_shot_max: Annotated[
+        int,
+        typer.Option(
+            help="Frequency buckets: codes in up to this many training documents (and more "
+            "than --unseen-max) are few-shot; more are frequent."
+        ),
+    ] = DEFAULT_BOUNDARIES.few_shot_max,
     tune_threshold_on: Annotated[
         Path | None,
         typer.Option(
@@ -55,7 +78,11 @@ def evaluate_command(
         ),
     ] = None,
     pred_system: Annotated[
-        str | None, typer.Option(help="Cross-system: code system of the prediction files.")
+        str | None,
+        typer.Option(
+            help="Cross-system: code system of the prediction files; in a comparison, one per "
+            "--pred, comma-separated (e.g. icd9cm,icd10cm), or one for all."
+        ),
     ] = None,
     common: Annotated[
         str | None,
@@ -71,7 +98,7 @@ def evaluate_command(
 
     Documents missing from the predictions count as empty predictions; predictions for unknown documents are ignored; invalid codes are reported with their file and line.
 
-    Metrics: flat micro/macro P/R/F1, exact match, Jaccard; MAP (CodiEsp definition too), P@k, R@k, R-precision, AUC-PR/ROC, coverage error; unseen / few-shot / frequent buckets with --train-gold; CoPHE hierarchical metrics; bootstrap 95 % CIs.
+    Metrics: flat micro/macro P/R/F1, exact match, Jaccard; MAP (CodiEsp definition too), P@k, R@k, R-precision, AUC-PR/ROC, coverage error; with --train-gold, unseen / few-shot / frequent buckets (micro recall@k over the bucket's gold pairs, as the experiments report it, and per-bucket flat and ranking metrics); CoPHE hierarchical metrics; bootstrap 95 % CIs.
 
     Examples:
 
@@ -80,19 +107,80 @@ def evaluate_command(
     icdbridge evaluate --gold g.tsv --pred p.tsv --hierarchy icd9_graph_desc.json --cophe-mode compat --out eval/
 
     icdbridge evaluate --gold g9.jsonl --pred p10.jsonl --gold-system icd9cm --pred-system icd10cm --common icd10who --out eval/
+
+    Comparison (one report, runs side by side per CoPHE level, frequency bucket and chapter, with comparison.png):
+
+    icdbridge evaluate --gold g9.jsonl --pred in_domain.jsonl --pred transferred.jsonl --names in-domain,transferred --gold-system icd9cm --pred-system icd9cm,icd10cm --train-gold train9.jsonl --out compare/
     """  # noqa: E501
     from rich.console import Console
     from rich.table import Table
 
     from icdbridge.cli.progress import spinner
-    from icdbridge.eval import check_output_folder, evaluate_files, write_outputs
+    from icdbridge.errors import IcdbridgeError
+    from icdbridge.eval import BucketBoundaries, check_output_folder, evaluate_files, write_outputs
 
-    inputs = [gold, pred, hierarchy, train_gold, tune_threshold_on, dev_gold, label_space]
+    inputs = [gold, *pred, hierarchy, train_gold, tune_threshold_on, dev_gold, label_space]
     check_output_folder(out, inputs)  # before any work: a bad --out costs nothing
+    compare = len(pred) > 1
+    run_names = None if names is None else [n.strip() for n in names.split(",")]
+    if run_names is not None and not compare:
+        raise IcdbridgeError("--names names the runs of a comparison: give two or more --pred")
+    if compare and run_names is not None and len(run_names) != len(pred):
+        raise IcdbridgeError(
+            f"--names gives {len(run_names)} names for {len(pred)} --pred files; give one per file"
+        )
+    if compare and tune_threshold_on is not None:
+        raise IcdbridgeError(
+            "--tune-threshold-on tunes one run's threshold; compare runs without it (each run's "
+            "flat metrics then use its own chosen codes or the default threshold)"
+        )
+    pred_systems = None if pred_system is None else [x.strip() for x in pred_system.split(",")]
+    if pred_systems is not None and len(pred_systems) not in (1, len(pred)):
+        raise IcdbridgeError(
+            f"--pred-system gives {len(pred_systems)} systems for {len(pred)} --pred files; give "
+            "one per file or one for all"
+        )
+    if pred_systems is not None and len(pred_systems) == 1:
+        pred_systems = pred_systems * len(pred)
+    if pred_systems is not None and not compare:
+        pred_system = pred_systems[0]
+    if tune_threshold_on is not None and dev_gold is None:
+        raise IcdbridgeError("--tune-threshold-on needs --dev-gold (validation gold codes)")
+    if (gold_system or pred_system) and hierarchy is not None:
+        raise IcdbridgeError(
+            "--gold-system/--pred-system work with registry systems, not --hierarchy"
+        )
+    if (gold_system or pred_system) and not ((gold_system or system) and (pred_system or system)):
+        raise IcdbridgeError(
+            "cross-system evaluation needs both --gold-system and --pred-system (or --system for "
+            "the missing one)"
+        )
+    try:
+        boundaries = BucketBoundaries(unseen_max=unseen_max, few_shot_max=few_shot_max)
+    except IcdbridgeError as error:
+        raise IcdbridgeError(
+            f"--unseen-max {unseen_max} / --few-shot-max {few_shot_max}: {error}"
+        ) from None
+    options = {
+        "system": system,
+        "hierarchy": hierarchy,
+        "train_gold": train_gold,
+        "label_space": label_space,
+        "cophe_mode": cophe_mode,
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "gold_system": gold_system,
+        "common": common,
+        "map_policy": map_policy,
+        "boundaries": boundaries,
+    }
+    if compare:
+        _compare(gold, pred, run_names, pred_systems, options, out)
+        return
     with spinner("evaluating ..."):
         result = evaluate_files(
             gold,
-            pred,
+            pred[0],
             system=system,
             hierarchy=hierarchy,
             train_gold=train_gold,
@@ -107,6 +195,7 @@ def evaluate_command(
             pred_system=pred_system,
             common=common,
             map_policy=map_policy,
+            boundaries=boundaries,
         )
     paths = write_outputs(result, out)
     table = Table(title=f"icdbridge evaluate — {result['inputs']['n_documents']} documents")
@@ -143,6 +232,14 @@ def evaluate_command(
     for name, bucket in result.get("by_frequency", {}).items():
         n_gold = bucket["n_codes"]["value"]
         row(f"{name} recall@8 ({n_gold} gold codes)", bucket["recall@8"], empty=not n_gold)
+    for name, bucket in result.get("recall_at_k_by_bucket", {}).items():
+        n_pairs = bucket["n_gold_pairs"]["value"]
+        if "recall@20" in bucket:
+            row(
+                f"{name} micro recall@20 ({n_pairs} gold pairs)",
+                bucket["recall@20"],
+                empty=not n_pairs,
+            )
     console = Console()
     console.print(table)
     issues = {
@@ -173,4 +270,47 @@ def evaluate_command(
         from icdbridge.eval.evaluate import FLAT_DECISIONS
 
         console.print(f"flat metrics use {FLAT_DECISIONS[decision]}")
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _compare(
+    gold: Path,
+    preds: list[Path],
+    names: list[str] | None,
+    pred_systems: list[str] | None,
+    options: dict,
+    out: Path,
+) -> None:
+    """``--pred`` given several times: evaluate each run, write one side-by-side report."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from icdbridge.cli.progress import spinner
+    from icdbridge.eval.compare import compare_files, write_comparison
+
+    with spinner(f"evaluating {len(preds)} runs ..."):
+        comparison, _ = compare_files(gold, preds, names, pred_systems=pred_systems, **options)
+    paths = write_comparison(comparison, out)
+    table = Table(title=f"icdbridge evaluate — {len(preds)} runs compared")
+    table.add_column("metric")
+    for name in comparison.names:
+        table.add_column(name, justify="right")
+
+    def add(label: str, cells: dict) -> None:
+        table.add_row(
+            label,
+            *("–" if cells[n] is None else f"{cells[n]:.4f}" for n in comparison.names),
+        )
+
+    headline = comparison.tables["headline"]
+    add("flat micro_f1", headline["flat"]["micro_f1"])
+    add("map", headline["ranking"]["map"])
+    for level, cells in comparison.tables.get("cophe_levels", {}).items():
+        add(f"CoPHE {level} micro_f1", cells["micro_f1"])
+    key = f"recall@{comparison.k}"
+    for bucket, cells in comparison.tables.get("frequency_buckets", {}).items():
+        if key in cells:
+            add(f"{bucket} micro {key}", cells[key])
+    console = Console()
+    console.print(table)
     console.print("wrote " + ", ".join(str(p) for p in paths))

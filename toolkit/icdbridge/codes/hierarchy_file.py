@@ -32,6 +32,7 @@ from typing import Any
 from icdbridge.codes.base import Node, Terminology
 from icdbridge.errors import InputFormatError
 from icdbridge.outputs import atomic_file, check_output
+from icdbridge.tables.text import allow_long_fields
 from icdbridge.text_input import read_utf8
 
 COLUMNS = ("code", "parent", "title", "kind", "leaf", "synonyms")
@@ -239,6 +240,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     merge.
     """
     with io.StringIO(read_utf8(path), newline="") as handle:
+        allow_long_fields()
         reader = csv.DictReader(handle, strict=True)
         try:
             fields = [f.strip().lower() for f in reader.fieldnames or []]

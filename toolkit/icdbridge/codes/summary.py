@@ -38,13 +38,13 @@ def open_terminology(
         return load_hierarchy(hierarchy, system=system, release=release)
     if system is None:
         raise UnknownSystemError(
-            "no code system given: use --system (icd9cm, icd10cm, icd10who, icd11) "
-            "or --hierarchy FILE"
+            "no code system given: name a system (icd9cm, icd10cm, icd10who, icd11) "
+            "or a hierarchy file"
         )
     if icd11_tabulation is not None:
         if system != "icd11":
             raise UnknownSystemError(
-                f"--icd11-tabulation applies to --system icd11, not {system!r}"
+                f"an ICD-11 tabulation file applies to the system icd11, not {system!r}"
             )
         from icdbridge.codes.icd11 import ICD11
 
@@ -124,8 +124,8 @@ def release_diff(system: str, old: str, new: str) -> dict[str, Any]:
     releases = terminology_class(system).releases
     if len(releases) < 2:
         raise UnknownSystemError(
-            f"{system} has one release ({', '.join(releases)}); diff needs two, e.g. "
-            "--system icd10cm --from 2024 --to 2026"
+            f"{system} has one release ({', '.join(releases)}); a diff needs two releases of "
+            "one system, e.g. icd10cm 2024 and 2026"
         )
     before = get_terminology(system, old).codes(leaves_only=True)
     after = get_terminology(system, new).codes(leaves_only=True)

@@ -127,7 +127,7 @@ def route(source: str, target: str, options: Options = Options()) -> list[tuple[
                 "icd9 means icd9cm)"
             )
     if source == target:
-        raise UnknownSystemError(f"--from and --to are the same system ({source})")
+        raise UnknownSystemError(f"source and target are the same code system ({source})")
     previous: dict[str, str] = {source: source}
     queue = deque([source])
     while queue:

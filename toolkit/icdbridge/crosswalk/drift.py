@@ -364,7 +364,8 @@ def drift_audit(
     same_system = left.system == right.system
     if same_system and left.release == right.release:
         raise UnknownSystemError(
-            f"drift: both sides are {left.name} {left.release}; give another --to or --to-release"
+            f"drift: both sides are {left.name} {left.release}; give another target system or "
+            "release"
         )
     if changed_only is None:
         changed_only = same_system

@@ -130,7 +130,7 @@ def check_migration(
         if path == target:
             from icdbridge.errors import OutputError
 
-            raise OutputError(f"{path}: report file is the output file; choose another --report")
+            raise OutputError(f"{path}: report file is the output file; choose another report path")
         check_output(path, [*protected, target])
     return source, target, reports
 

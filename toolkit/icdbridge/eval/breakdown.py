@@ -2,45 +2,36 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
-FREQUENCY_BUCKETS: dict[str, tuple[int, float]] = {
-    "unseen": (0, 0),
-    "few_shot": (1, 5),
-    "frequent": (6, float("inf")),
-}
-"""Bucket → inclusive range of training document frequency."""
+from icdbridge.eval.buckets import (
+    DEFAULT_BOUNDARIES,
+    BucketBoundaries,
+    codes_by_bucket,
+    train_frequency,
+)
+
+FREQUENCY_BUCKETS: dict[str, tuple[int, float]] = DEFAULT_BOUNDARIES.ranges()
+"""Bucket → inclusive range of training document frequency (the default boundaries)."""
+
+train_counts = train_frequency
+"""Training documents per code (:func:`~icdbridge.eval.buckets.train_frequency`)."""
 
 
-def train_counts(train: Mapping[str, Iterable[str]]) -> Counter[str]:
-    """Number of training documents holding each code.
-
-    Example:
-        >>> train_counts({"d1": ["A", "B"], "d2": ["A", "A"]})
-        Counter({'A': 2, 'B': 1})
-    """
-    counts: Counter[str] = Counter()
-    for codes in train.values():
-        counts.update(set(codes))
-    return counts
-
-
-def frequency_buckets(codes: Iterable[str], counts: Mapping[str, int]) -> dict[str, set[str]]:
+def frequency_buckets(
+    codes: Iterable[str],
+    counts: Mapping[str, int],
+    boundaries: BucketBoundaries = DEFAULT_BOUNDARIES,
+) -> dict[str, set[str]]:
     """Split ``codes`` by training frequency: unseen (0), few-shot (1–5), frequent (>5).
+
+    The same split as :func:`icdbridge.eval.buckets.codes_by_bucket` (which it calls).
 
     Example:
         >>> frequency_buckets(["A", "B", "C"], {"A": 7, "B": 1})
-        {'unseen': {'C'}, 'few_shot': {'B'}, 'frequent': {'A'}}
+        {'unseen': {'C'}, 'few-shot': {'B'}, 'frequent': {'A'}}
     """
-    out: dict[str, set[str]] = {name: set() for name in FREQUENCY_BUCKETS}
-    for code in codes:
-        n = counts.get(code, 0)
-        for name, (low, high) in FREQUENCY_BUCKETS.items():
-            if low <= n <= high:
-                out[name].add(code)
-                break
-    return out
+    return codes_by_bucket(codes, counts, boundaries)
 
 
 def truncate(n: int) -> Callable[[str], str]:

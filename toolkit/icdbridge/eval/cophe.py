@@ -93,8 +93,8 @@ def compat_plan(codes: Sequence[str], hierarchy: EvalHierarchy, max_layer: int =
     """
     if not isinstance(hierarchy, CopheHierarchy):
         raise IcdbridgeError(
-            "CoPHE compat mode needs a CoPHE-style JSON hierarchy (--hierarchy FILE with "
-            "'parents' lists, e.g. cophe-icd9/icd9_graph_desc.json); use --cophe-mode default"
+            "CoPHE compat mode needs a CoPHE-style JSON hierarchy file (codes with 'parents' "
+            "lists, e.g. cophe-icd9/icd9_graph_desc.json); other hierarchies use the default mode"
         )
     table = hierarchy.parents
     known = [c for c in codes if c in table]

@@ -4,40 +4,36 @@
 reports input problems), :func:`evaluate_ranking` is the small functional entry point for
 experiments (MAP / R@k overall and by frequency bucket).
 
-The result of :func:`evaluate` is a JSON-able dictionary (schema in ``docs/evaluation.md``):
-every metric is an object ``{"value": x}``, with ``"ci95": [low, high]`` for the headline
-metrics when bootstrap resamples were requested.
+:func:`evaluate` runs each metric family of :data:`~icdbridge.eval.families.METRICS` (one
+function per family, one section of ``metrics.json`` each) and returns an
+:class:`~icdbridge.eval.result.EvaluationResult`: its ``metrics`` are the JSON-able
+``metrics.json`` dictionary (schema in ``docs/evaluation.md``; every metric is an object
+``{"value": x}``, with ``"ci95": [low, high]`` for the headline metrics when bootstrap
+resamples were requested), its ``curves`` and ``per_code`` the data of the plots and of
+``per_code.tsv``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
-import numpy as np
-
 from icdbridge.errors import IcdbridgeError, InputFormatError
-from icdbridge.eval.bootstrap import bootstrap_ci, mean_statistic, micro_statistic
-from icdbridge.eval.breakdown import TRUNCATION_LEVELS, frequency_buckets, train_counts
-from icdbridge.eval.cophe import CopheMetrics
-from icdbridge.eval.flat import FlatMetrics
+from icdbridge.eval.bootstrap import bootstrap_ci
+from icdbridge.eval.breakdown import frequency_buckets
+from icdbridge.eval.buckets import DEFAULT_BOUNDARIES, BucketBoundaries, train_frequency
+from icdbridge.eval.families import METRICS, EvalData, FamilyOutput
 from icdbridge.eval.hierarchy import EvalHierarchy, resolve_hierarchy
 from icdbridge.eval.io import CodeFile, read_code_list, read_codes
 from icdbridge.eval.ranking import DEFAULT_KS, RankingMetrics
+from icdbridge.eval.result import EvaluationResult
 from icdbridge.eval.threshold import Thresholds, tune_thresholds
 
-METRICS: dict[str, type] = {
-    "flat": FlatMetrics,
-    "ranking": RankingMetrics,
-    "cophe": CopheMetrics,
-}
-"""Metric family → stateful metric class (``update / compute / reset``)."""
-
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version of the ``metrics.json`` schema (``docs/evaluation.md``; 2: ``few-shot`` spelling,
+``recall_at_k_by_bucket``, ``inputs.frequency_buckets``)."""
 DEFAULT_THRESHOLD = 0.5
-HEADLINE_KS = (5, 8, 15)
 
 Prediction = Mapping[str, float] | Sequence[str] | set[str]
 
@@ -63,57 +59,12 @@ FLAT_DECISIONS: dict[str, str] = {
 """How the flat (set-based) predictions were obtained → its description in ``report.md``."""
 
 
-def natural_key(text: str) -> tuple:
-    """Sort key that orders the digits in ``text`` as numbers ("3" before "10").
-
-    Example:
-        >>> sorted(["10", "3", "A2", "A10"], key=natural_key)
-        ['3', '10', 'A2', 'A10']
-    """
-    return tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part)
-        for part in re.split(r"(\d+)", text)
-        if part
-    )
-
-
-def _wrap(values: Mapping[str, Any], cis: Mapping[str, list[float]] | None = None) -> dict:
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, Mapping):
-            out[key] = _wrap(value)
-        elif isinstance(value, bool | str) or value is None or isinstance(value, list):
-            out[key] = {"value": value}
-        else:
-            entry: dict[str, Any] = {
-                "value": float(value) if isinstance(value, float | np.floating) else int(value)
-            }
-            if cis and key in cis:
-                entry["ci95"] = cis[key]
-            out[key] = entry
-    return out
-
-
-def _flat_summary(metric: FlatMetrics) -> dict[str, Any]:
-    r = metric.compute()
-    keys = (
-        "tp",
-        "fp",
-        "fn",
-        "micro_precision",
-        "micro_recall",
-        "micro_f1",
-        "macro_f1",
-        "n_codes_with_support",
-    )
-    return {k: r[k] for k in keys}
-
-
 def evaluate_ranking(
     gold: Mapping[str, Iterable[str]],
     scores: Mapping[str, Prediction],
     train_counts: Mapping[str, int] | None = None,
     ks: Sequence[int] = DEFAULT_KS,
+    boundaries: BucketBoundaries = DEFAULT_BOUNDARIES,
 ) -> dict[str, Any]:
     """MAP, P@k, R@k, R-precision, AUCs overall and by training-frequency bucket.
 
@@ -122,9 +73,10 @@ def evaluate_ranking(
         scores: document id → code → score (or a ranked list of codes).
         train_counts: code → number of training documents (``None``: no buckets).
         ks: cut-offs of P@k and R@k.
+        boundaries: where the frequency buckets split.
 
     Returns:
-        ``{"overall": {...}, "by_frequency": {"unseen": {...}, "few_shot": ..., "frequent":
+        ``{"overall": {...}, "by_frequency": {"unseen": {...}, "few-shot": ..., "frequent":
         ...}}`` of plain floats (see :class:`~icdbridge.eval.ranking.RankingMetrics`); buckets
         restrict gold and rankings to the bucket's codes.
 
@@ -145,12 +97,40 @@ def evaluate_ranking(
         for pred in p:
             universe.update(pred)
         out["by_frequency"] = {}
-        for name, codes in frequency_buckets(universe, train_counts).items():
+        for name, codes in frequency_buckets(universe, train_counts, boundaries).items():
             metric = RankingMetrics(codes=codes, ks=ks)
             metric.update(g, p)
             out["by_frequency"][name] = metric.compute()
             out["by_frequency"][name]["n_codes"] = len(codes)
     return out
+
+
+def _flat_decision(scored: bool, thresholds: Thresholds | None, decisions: Mapping | None) -> str:
+    if not scored:
+        return "code sets"
+    if thresholds is not None:
+        return "tuned threshold"
+    if decisions is not None:
+        return "model codes"
+    return "default threshold"
+
+
+def _add_intervals(
+    outputs: Mapping[str, FamilyOutput], n_documents: int, n_resamples: int, seed: int
+) -> None:
+    """Bootstrap every family's statistics on the same resamples; add ``ci95`` entries."""
+    places = [(out.section, path) for out in outputs.values() for path in out.statistics]
+    statistics = [stat for out in outputs.values() for stat in out.statistics.values()]
+    intervals = bootstrap_ci(
+        {str(i): stat for i, stat in enumerate(statistics)}, n_documents, n_resamples, seed
+    )
+    for i, (section, path) in enumerate(places):
+        if str(i) not in intervals:
+            continue
+        entry = section
+        for key in path:
+            entry = entry[key]
+        entry["ci95"] = intervals[str(i)]
 
 
 def evaluate(
@@ -166,8 +146,9 @@ def evaluate(
     seed: int = 0,
     ks: Sequence[int] = DEFAULT_KS,
     decisions: Mapping[str, Iterable[str]] | None = None,
-) -> dict[str, Any]:
-    """Evaluate predictions against gold (every family of metrics; see the module docstring).
+    boundaries: BucketBoundaries = DEFAULT_BOUNDARIES,
+) -> EvaluationResult:
+    """Evaluate predictions against gold: every family of :data:`METRICS` that applies.
 
     Args:
         gold: document id → gold codes (canonical forms).
@@ -176,19 +157,25 @@ def evaluate(
             Gold documents without predictions count as empty predictions; predictions for
             documents absent from gold are ignored (both reported under ``inputs``).
         hierarchy: code hierarchy for chapters and CoPHE levels (``None``: flat only).
-        train: code → number of training documents, for frequency buckets.
+        train: code → number of training documents, for frequency buckets
+            (:func:`~icdbridge.eval.buckets.train_frequency`).
         label_space: codes for CoPHE columns and ranking AUCs (``None``: gold ∪ predictions).
         cophe_mode: ``"default"`` or ``"compat"`` (see :mod:`icdbridge.eval.cophe`).
         thresholds: applied to score predictions; ``None`` uses 0.5 (reported as untuned).
         bootstrap: number of bootstrap resamples for the headline intervals (0: none).
         seed: bootstrap seed.
-        ks: cut-offs of P@k and R@k.
+        ks: cut-offs of P@k and R@k (also of the bucket recall@k).
         decisions: document id → the codes the model itself chose (``icdbridge predict``'s
             ``codes``). When given, and ``thresholds`` is not, flat metrics use these sets and
             the scores of ``predictions`` drive only the ranking metrics.
+        boundaries: where the frequency buckets split (with ``train``).
 
-    The result's ``inputs.flat_decision`` names how the flat sets were obtained (a key of
-    :data:`FLAT_DECISIONS`). A frequency bucket without gold codes has ``null`` metrics.
+    Returns:
+        An :class:`~icdbridge.eval.result.EvaluationResult`: reads like the ``metrics.json``
+        dictionary (``result["flat"]["micro_f1"]["value"]``), with the precision-recall curve
+        and per-code counts in its ``curves`` and ``per_code`` fields. ``inputs.flat_decision``
+        names how the flat sets were obtained (a key of :data:`FLAT_DECISIONS`). A frequency
+        bucket without gold codes has ``null`` metrics.
     """
     docs = list(gold)
     missing = [d for d in docs if d not in predictions]
@@ -196,34 +183,30 @@ def evaluate(
     g = [set(gold[d]) for d in docs]
     raw = [predictions.get(d, []) for d in docs]
     scored = any(isinstance(x, Mapping) for x in raw)
-    if not scored:
-        decision = "code sets"
-    elif thresholds is not None:
-        decision = "tuned threshold"
-    elif decisions is not None:
-        decision = "model codes"
-    else:
-        decision = "default threshold"
+    decision = _flat_decision(scored, thresholds, decisions)
     if decision == "model codes":
         p_sets = [set(decisions.get(d, ())) for d in docs]
     else:
         p_sets = [_predicted_set(x, thresholds) for x in raw]
     p_ranked = [_as_ranked(x) for x in raw]
-    label_list = None if label_space is None else list(dict.fromkeys(label_space))
-
-    flat = FlatMetrics()
-    flat.update(g, p_sets)
-    flat_result = flat.compute()
-    valid = None if hierarchy is None else hierarchy.contains
-    ranking = RankingMetrics(ks=ks, codiesp_valid=valid)
-    ranking.update(g, p_ranked)
-    ranking_result = ranking.compute(label_space=label_list)
-
     universe = set().union(*g, *p_sets) if docs else set()
     for x in p_ranked:
         universe.update(x)
-    result: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
-    result["inputs"] = {
+    data = EvalData(
+        docs=docs,
+        gold=g,
+        predicted=p_sets,
+        ranked=p_ranked,
+        universe=universe,
+        hierarchy=hierarchy,
+        train=train,
+        boundaries=boundaries,
+        label_space=None if label_space is None else list(dict.fromkeys(label_space)),
+        cophe_mode=cophe_mode,
+        ks=tuple(sorted(set(ks))),
+        bootstrap=bool(bootstrap),
+    )
+    inputs: dict[str, Any] = {
         "n_documents": len(docs),
         "n_documents_without_predictions": len(missing),
         "documents_without_predictions": missing[:20],
@@ -243,103 +226,25 @@ def evaluate(
         },
         "hierarchy": None if hierarchy is None else hierarchy.name,
     }
-
-    cis: dict[str, dict[str, list[float]]] = {"flat": {}, "ranking": {}, "cophe": {}}
-    cophe = CopheMetrics(hierarchy, mode=cophe_mode, label_space=label_list)
-    cophe.update(g, p_sets)
-    cophe_result = cophe.compute()
-
+    if train is not None:
+        inputs["frequency_buckets"] = {
+            "unseen_max": boundaries.unseen_max,
+            "few_shot_max": boundaries.few_shot_max,
+            "description": boundaries.describe() + " training documents",
+        }
+    outputs = {
+        name: family.compute(data) for name, family in METRICS.items() if family.applies(data)
+    }
     if bootstrap:
-        doc = flat.per_document()
-        stats = {
-            f"flat.micro_{w}": micro_statistic(doc["tp"], doc["fp"], doc["fn"], w)
-            for w in ("precision", "recall", "f1")
-        }
-        has_gold = np.asarray([bool(x) for x in g])
-        per_doc = ranking.per_document()
-        for name in ("ap", *(f"recall@{k}" for k in HEADLINE_KS if k in ranking.ks)):
-            full = np.full(len(docs), np.nan)
-            full[has_gold] = per_doc[name]
-            stats[f"ranking.{'map' if name == 'ap' else name}"] = mean_statistic(full)
-        if cophe_result is not None:
-            c = cophe_result["per_document"]
-            for w in ("precision", "recall", "f1"):
-                stats[f"cophe.micro_{w}"] = micro_statistic(c["tp"], c["fp"], c["fn"], w)
-        for key, interval in bootstrap_ci(stats, len(docs), bootstrap, seed).items():
-            family, name = key.split(".", 1)
-            cis[family][name] = interval
-        result["inputs"]["bootstrap"] = {"n_resamples": bootstrap, "seed": seed}
-
-    result["flat"] = _wrap(flat_result, cis["flat"])
-    result["ranking"] = _wrap(ranking_result, cis["ranking"])
-
-    if train is not None:
-        buckets = frequency_buckets(universe, train)
-        gold_codes = set().union(*g) if g else set()
-        by_freq: dict[str, Any] = {}
-        for name, codes in buckets.items():
-            f = FlatMetrics(codes=codes)
-            f.update(g, p_sets)
-            r = RankingMetrics(codes=codes, ks=ks)
-            r.update(g, p_ranked)
-            rr = r.compute()
-            n_gold = len(codes & gold_codes)
-            entry = {
-                "n_codes": n_gold,
-                "n_predicted_only_codes": len(codes - gold_codes),
-                **_flat_summary(f),
-                "map": rr["map"],
-                "n_documents_with_gold": rr["n_documents_with_gold"],
-            }
-            entry.update({f"recall@{k}": rr[f"recall@{k}"] for k in ranking.ks})
-            if not n_gold:  # no gold code in the bucket: its scores are undefined, not 0
-                keep = ("n_codes", "n_predicted_only_codes", "tp", "fp", "fn")
-                entry = {k: (v if k in keep else None) for k, v in entry.items()}
-            by_freq[name] = _wrap(entry)
-        result["by_frequency"] = by_freq
-
-    if hierarchy is not None:
-        outside = "(outside hierarchy)"
-        chapters: dict[str, set[str]] = {}
-        for code in universe:
-            chapters.setdefault(hierarchy.chapter(code) or outside, set()).add(code)
-        by_chapter = {}
-        for chapter in sorted(chapters, key=lambda c: (c == outside, natural_key(c))):
-            f = FlatMetrics(codes=chapters[chapter])
-            f.update(g, p_sets)
-            by_chapter[chapter] = _wrap({"n_codes": len(chapters[chapter]), **_flat_summary(f)})
-        result["by_chapter"] = by_chapter
-
-    by_level = {}
-    for name, mapper in TRUNCATION_LEVELS.items():
-        f = FlatMetrics()
-        f.update([{mapper(c) for c in x} for x in g], [{mapper(c) for c in x} for x in p_sets])
-        by_level[name] = _wrap(_flat_summary(f))
-    result["by_level"] = by_level
-
-    if cophe_result is not None:
-        cophe_result.pop("per_document")
-        cophe_json = {
-            "mode": cophe_result["mode"],
-            "n_codes_outside_hierarchy": cophe_result["n_codes_outside_hierarchy"],
-            "codes_outside_hierarchy": cophe_result["codes_outside_hierarchy"],
-            "n_codes_outside_label_space": cophe_result["n_codes_outside_label_space"],
-            "flat": _wrap(cophe_result["flat"]),
-            "levels": {
-                name: {"description": level.pop("description"), **_wrap(level)}
-                for name, level in cophe_result["levels"].items()
-            },
-            "overall": _wrap(cophe_result["overall"], cis["cophe"]),
-        }
-        result["cophe"] = cophe_json
-    result["_curves"] = ranking.curves(label_space=label_list)
-    result["_per_code"] = flat.per_code()
-    if train is not None:
-        result["_recall_at_k_by_frequency"] = {
-            name: {k: result["by_frequency"][name][f"recall@{k}"]["value"] for k in ranking.ks}
-            for name in result["by_frequency"]
-        }
-    return result
+        _add_intervals(outputs, len(docs), bootstrap, seed)
+        inputs["bootstrap"] = {"n_resamples": bootstrap, "seed": seed}
+    metrics: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "inputs": inputs}
+    metrics.update({name: out.section for name, out in outputs.items()})
+    return EvaluationResult(
+        metrics,
+        curves=outputs["ranking"].curves or {},
+        per_code=outputs["flat"].per_code or {},
+    )
 
 
 def _issues_summary(files: Sequence[CodeFile]) -> dict[str, Any]:
@@ -381,7 +286,8 @@ def evaluate_files(
     pred_system: str | None = None,
     common: str | None = None,
     map_policy: str = "best",
-) -> dict[str, Any]:
+    boundaries: BucketBoundaries = DEFAULT_BOUNDARIES,
+) -> EvaluationResult:
     """Read the files, then :func:`evaluate`; input problems are reported under ``inputs``.
 
     Args:
@@ -397,6 +303,7 @@ def evaluate_files(
             validation gold) in ``gold_system``, predictions in ``pred_system``, both mapped
             into ``common`` (default: ``gold_system``) with the crosswalk ``map_policy``
             (see :mod:`icdbridge.eval.crossversion`).
+        boundaries: where the frequency buckets of ``train_gold`` split.
 
     Raises:
         InputFormatError: malformed file.
@@ -406,14 +313,15 @@ def evaluate_files(
     if cross:
         if hierarchy is not None:
             raise IcdbridgeError(
-                "--gold-system/--pred-system work with registry systems, not --hierarchy"
+                "cross-system evaluation maps registry code systems through the crosswalk; "
+                "it cannot use a hierarchy file"
             )
         gold_system = gold_system or system
         pred_system = pred_system or system
         if gold_system is None or pred_system is None:
             raise IcdbridgeError(
-                "cross-system evaluation needs both --gold-system and "
-                "--pred-system (or --system for the missing one)"
+                "cross-system evaluation needs the code system of the gold and of the "
+                "predictions (gold_system and pred_system, or system for the missing one)"
             )
         common = common or gold_system
         tree = resolve_hierarchy(system=common)
@@ -441,11 +349,13 @@ def evaluate_files(
     pred_file = read(pred, "pred")
     counts = None
     if train_gold is not None:
-        counts = train_counts(read(train_gold, "gold").docs)
+        counts = train_frequency(read(train_gold, "gold").docs)
     thresholds = None
     if tune_threshold_on is not None:
         if dev_gold is None:
-            raise IcdbridgeError("--tune-threshold-on needs --dev-gold (validation gold codes)")
+            raise IcdbridgeError(
+                "threshold tuning on validation predictions needs their gold codes (dev_gold)"
+            )
         dev_pred = read(tune_threshold_on, "pred")
         dev = _with_documents(read(dev_gold, "gold"))
         if dev_pred.scores is None:
@@ -475,6 +385,7 @@ def evaluate_files(
         bootstrap=bootstrap,
         seed=seed,
         decisions=pred_file.chosen,
+        boundaries=boundaries,
     )
     result["inputs"]["files"] = _issues_summary(files)
     result["inputs"]["system"] = common if cross else system

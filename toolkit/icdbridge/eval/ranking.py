@@ -72,19 +72,65 @@ def average_precision(
 ) -> float:
     """Average precision of one ranked list against a gold set (the definition above).
 
+    A repeated code keeps its first rank; ``depth`` then keeps only the first ``depth`` ranks
+    (``None``: all). For scores rather than a ranked list, :func:`average_precision_of_scores`
+    computes the same value (both use one formula; this form needs no sort).
+
     Example:
         >>> round(average_precision(["A", "X", "B"], {"A", "B", "C"}), 6)  # (1/1 + 2/3) / 3
         0.555556
+        >>> average_precision(["A", "A", "B"], {"A"})  # the repeat is not a second hit
+        1.0
     """
     gold = set(gold)
-    if not gold:
+    codes = list(dict.fromkeys(ranked))  # a repeated code keeps its first rank
+    if depth:
+        codes = codes[:depth]
+    is_gold = np.fromiter((c in gold for c in codes), dtype=bool, count=len(codes))
+    return _ap_of_ranked_hits(is_gold, len(gold))
+
+
+def _ap_of_ranked_hits(hits: np.ndarray, n_gold: int) -> float:
+    """AP from gold flags already in rank order (the formula both public forms use)."""
+    n_hits = int(hits.sum())
+    if n_gold < n_hits:
+        raise ValueError(f"n_gold={n_gold} is smaller than the {n_hits} gold flags")
+    if n_gold == 0 or n_hits == 0:
         return 0.0
-    hits, total = 0, 0.0
-    for position, code in enumerate(ranked[:depth] if depth else ranked, start=1):
-        if code in gold:
-            hits += 1
-            total += hits / position
-    return total / len(gold)
+    positions = np.flatnonzero(hits) + 1
+    return float((np.arange(1, n_hits + 1) / positions).sum() / n_gold)
+
+
+def average_precision_of_scores(scores: np.ndarray, is_gold: np.ndarray, n_gold: int) -> float:
+    """Average precision of one document's scored codes (vectorised :func:`average_precision`).
+
+    The codes are ranked by descending score with a **stable** sort (equal scores keep the
+    order in which they were given); ``is_gold`` flags the gold codes among them. ``n_gold`` is
+    the size of the whole gold set, so gold codes absent from ``scores`` count as misses.
+
+    Args:
+        scores: the scores of the ranked codes (any order).
+        is_gold: same length, true where the code is gold.
+        n_gold: number of gold codes of the document (at least ``is_gold.sum()``).
+
+    Returns:
+        The AP, ``0.0`` when ``n_gold == 0``.
+
+    Raises:
+        ValueError: different lengths, or ``n_gold`` smaller than the gold flags.
+
+    Example:
+        >>> scores = np.array([0.2, 0.9, 0.5])  # ranked: 2nd (gold), 3rd, 1st (gold)
+        >>> round(average_precision_of_scores(scores, np.array([1, 1, 0]), 3), 6)  # (1 + 2/3)/3
+        0.555556
+        >>> average_precision_of_scores(np.array([0.5, 0.5]), np.array([0, 1]), 1)  # tie: order
+        0.5
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    hits = np.asarray(is_gold, dtype=bool).ravel()
+    if len(scores) != len(hits):
+        raise ValueError(f"{len(scores)} scores but {len(hits)} gold flags")
+    return _ap_of_ranked_hits(hits[np.argsort(-scores, kind="stable")], n_gold)
 
 
 def _curve(
@@ -231,8 +277,8 @@ class RankingMetrics(Metric):
                 continue
             cum = np.cumsum(is_gold)
             positions = np.nonzero(is_gold)[0] + 1
-            precisions = cum[positions - 1] / positions
-            self.ap.append(float(precisions.sum()) / len(g))
+            # ``ranked`` is already in rank order: the stable sort keeps it
+            self.ap.append(average_precision_of_scores(scores, is_gold, len(g)))
             if self.codiesp_valid is None:
                 valid_ranked = ranked
             else:

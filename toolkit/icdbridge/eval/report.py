@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import numpy as np
 
 from icdbridge.errors import OutputError
 from icdbridge.eval.cophe import SUMMARY_KEYS
+from icdbridge.eval.result import EvaluationResult, public_part
 from icdbridge.outputs import atomic_dir, check_output, dumps_json
 
 OUTPUT_FILES = (
@@ -19,13 +21,39 @@ OUTPUT_FILES = (
     "precision_recall.png",
     "recall_at_k.png",
     "cophe_levels.png",
+    "comparison.png",
 )
 """The files an evaluation folder holds (an existing folder with anything else is not replaced)."""
 
 
-def public_metrics(result: dict[str, Any]) -> dict[str, Any]:
-    """The stable, JSON-able part of an :func:`~icdbridge.eval.evaluate` result."""
-    return {k: v for k, v in result.items() if not k.startswith("_")}
+def public_metrics(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``metrics.json`` part of an :func:`~icdbridge.eval.evaluate` result."""
+    return public_part(result)
+
+
+def _curves(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(result, EvaluationResult):
+        return result.curves
+    return result.get("_curves") or {}
+
+
+def _per_code(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if isinstance(result, EvaluationResult):
+        return result.per_code
+    return result.get("_per_code")
+
+
+def bucket_recall_series(result: Mapping[str, Any]) -> dict[str, dict[int, float | None]]:
+    """Bucket → k → micro recall@k, from a result's ``recall_at_k_by_bucket`` section."""
+    section = result.get("recall_at_k_by_bucket") or {}
+    return {
+        bucket: {
+            int(key.split("@", 1)[1]): entry["value"]
+            for key, entry in row.items()
+            if key.startswith("recall@")
+        }
+        for bucket, row in section.items()
+    }
 
 
 def _v(entry: Any) -> str:
@@ -41,7 +69,7 @@ def _v(entry: Any) -> str:
 
 def _empty_bucket(row: dict[str, Any]) -> bool:
     """A frequency bucket without gold codes (its metrics are ``null``)."""
-    n = row.get("n_codes")
+    n = row.get("n_codes", row.get("n_gold_pairs"))
     return isinstance(n, dict) and n.get("value") == 0
 
 
@@ -60,7 +88,7 @@ def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> list[str]:
 FLAT_COLUMNS = ["micro_precision", "micro_recall", "micro_f1", "macro_f1", "tp", "fp", "fn"]
 
 
-def markdown_report(result: dict[str, Any]) -> str:
+def markdown_report(result: Mapping[str, Any]) -> str:
     """Human-readable tables of an evaluation result."""
     inputs = result["inputs"]
     lines = ["# Evaluation report", "", "## Inputs", ""]
@@ -107,13 +135,30 @@ def markdown_report(result: dict[str, Any]) -> str:
     lines += [f"- {k}: {_v(v)}" for k, v in result["flat"].items()]
     lines += ["", "## Ranking", ""]
     lines += [f"- {k}: {_v(v)}" for k, v in result["ranking"].items()]
+    buckets = inputs.get("frequency_buckets") or {}
+    described = buckets.get("description", "unseen 0, few-shot 1–5, frequent >5")
+    if "recall_at_k_by_bucket" in result:
+        lines += [
+            "",
+            f"## Micro recall@k by training frequency ({described})",
+            "",
+            "Gold (document, code) pairs of the bucket found in the document's top k (ranked "
+            "among all its codes) / gold pairs of the bucket: the experiments' number "
+            "(`icdbridge.eval.buckets.recall_at_k_by_bucket`).",
+            "",
+        ]
+        section = result["recall_at_k_by_bucket"]
+        first = next(iter(section.values()), {})
+        cols = ["n_gold_pairs", *(k for k in first if k.startswith("recall@"))]
+        lines += _table(section, cols)
     if "by_frequency" in result:
         lines += [
             "",
-            "## By training frequency (unseen 0, few-shot 1–5, frequent >5)",
+            f"## By training frequency ({described})",
             "",
             "n_codes counts the gold codes of each bucket; a bucket without gold codes has no "
-            "scores (null in metrics.json).",
+            "scores (null in metrics.json). Each bucket ranks its own codes among themselves, "
+            "and recall@k is averaged over documents.",
             "",
         ]
         cols = ["n_codes", *FLAT_COLUMNS[:4], "map", "recall@5", "recall@8", "recall@15"]
@@ -141,14 +186,14 @@ def markdown_report(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plots(result: dict[str, Any], out: Path) -> list[Path]:
+def _plots(result: Mapping[str, Any], out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     written = []
-    curves = result.get("_curves") or {}
+    curves = _curves(result)
     fig, ax = plt.subplots(figsize=(5, 4))
     if len(curves.get("recall", [])):
         ax.step(
@@ -168,7 +213,7 @@ def _plots(result: dict[str, Any], out: Path) -> list[Path]:
     plt.close(fig)
     written.append(out / "precision_recall.png")
     fig, ax = plt.subplots(figsize=(5, 4))
-    by_freq = result.get("_recall_at_k_by_frequency") or {
+    by_freq = bucket_recall_series(result) or {
         "all": {
             int(k.split("@")[1]): v["value"]
             for k, v in result["ranking"].items()
@@ -176,9 +221,11 @@ def _plots(result: dict[str, Any], out: Path) -> list[Path]:
         }
     }
     for name, values in by_freq.items():
-        ks = sorted(values)
+        ks = [k for k in sorted(values) if values[k] is not None]
         ax.plot(ks, [values[k] for k in ks], marker="o", label=name)
-    ax.set(xlabel="k", ylabel="recall@k", title="Recall@k by training frequency", ylim=(0, 1.02))
+    ax.set(
+        xlabel="k", ylabel="micro recall@k", title="Recall@k by training frequency", ylim=(0, 1.02)
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "recall_at_k.png", dpi=100)
@@ -223,7 +270,7 @@ def check_output_folder(out_dir: str | PathLike[str], inputs: list[Any] = ()) ->
     return out
 
 
-def write_outputs(result: dict[str, Any], out_dir: str | PathLike[str]) -> list[Path]:
+def write_outputs(result: Mapping[str, Any], out_dir: str | PathLike[str]) -> list[Path]:
     """Write ``metrics.json``, ``report.md``, ``per_code.tsv`` and the PNG plots to ``out_dir``.
 
     The folder is written atomically (:func:`icdbridge.outputs.atomic_dir`): on any error or
@@ -242,11 +289,11 @@ def write_outputs(result: dict[str, Any], out_dir: str | PathLike[str]) -> list[
     return [out / path.name for path in written]
 
 
-def _write_files(result: dict[str, Any], out: Path) -> list[Path]:
+def _write_files(result: Mapping[str, Any], out: Path) -> list[Path]:
     (out / "metrics.json").write_text(dumps_json(public_metrics(result)) + "\n", encoding="utf-8")
     (out / "report.md").write_text(markdown_report(result), encoding="utf-8")
     written = [out / "metrics.json", out / "report.md"]
-    per_code = result.get("_per_code")
+    per_code = _per_code(result)
     if per_code is not None:
         columns = ["tp", "fp", "fn", "support", "precision", "recall", "f1"]
         lines = ["code\t" + "\t".join(columns)]

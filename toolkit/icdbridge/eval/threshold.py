@@ -5,6 +5,7 @@ for each code with at least one validation positive, the threshold maximising th
 other codes fall back to the global threshold. Candidates are the distinct validation scores
 (a code is predicted when its score is ``>=`` the threshold); ties in F1 keep the highest
 threshold. Gold codes without a validation score count as false negatives at every threshold.
+Both modes use :func:`best_f1_threshold` (its docstring states the tie rules).
 """
 
 from __future__ import annotations
@@ -35,12 +36,44 @@ class Thresholds:
         return {c for c, s in scores.items() if s >= self.per_code.get(c, self.global_)}
 
 
-def _best(scores: np.ndarray, labels: np.ndarray, n_pos: int) -> tuple[float, float]:
-    """(threshold, F1) maximising F1 when predicting ``score >= threshold``."""
+def best_f1_threshold(scores: np.ndarray, labels: np.ndarray, n_pos: int) -> tuple[float, float]:
+    """The threshold maximising F1 when predicting ``score >= threshold``, and that F1.
+
+    Tie rules: the candidates are the distinct values of ``scores``, so **equal scores are kept
+    or dropped together**; when several thresholds reach the same F1, the **first maximum in
+    descending order of threshold wins** (the highest threshold, i.e. the fewest predicted
+    codes). ``n_pos`` counts every positive, including gold codes that have no score (they are
+    false negatives at every threshold), so it may exceed ``labels.sum()``.
+
+    Args:
+        scores: one score per cell (document × code, or one code's documents).
+        labels: same length, 1 (or true) where the cell is a positive.
+        n_pos: number of positives, scored or not.
+
+    Returns:
+        ``(threshold, f1)``; ``(inf, 0.0)`` when there is no score or no positive (nothing is
+        predicted).
+
+    Raises:
+        ValueError: ``scores`` and ``labels`` of different lengths.
+
+    Example:
+        >>> best_f1_threshold(np.array([0.9, 0.4, 0.6, 0.3]), np.array([1, 0, 1, 0]), 2)
+        (0.6, 1.0)
+        >>> best_f1_threshold(np.array([0.5, 0.5, 0.2]), np.array([1, 0, 1]), 2)  # 0.5s together
+        (0.2, 0.8)
+        >>> s, f1 = best_f1_threshold(np.array([0.9, 0.8, 0.7, 0.6]), np.array([1, 0, 0, 1]), 2)
+        >>> s, round(f1, 4)  # F1 2/3 at 0.9 and at 0.6: the first (highest) wins
+        (0.9, 0.6667)
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel()
+    if len(scores) != len(labels):
+        raise ValueError(f"{len(scores)} scores but {len(labels)} labels")
     if len(scores) == 0 or n_pos == 0:
         return float("inf"), 0.0
     order = np.argsort(-scores, kind="stable")
-    s, y = scores[order], labels[order]
+    s, y = scores[order], labels[order].astype(np.int64)
     last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
     tp = np.cumsum(y)[last]
     predicted = last + 1
@@ -77,7 +110,7 @@ def _cells(gold: Sequence[set[str]], scores: Sequence[Mapping[str, float]]):
 def _tune_global(gold, scores) -> Thresholds:
     _, values, labels = _cells(gold, scores)
     n_pos = sum(len(g) for g in gold)
-    threshold, _ = _best(values, labels, n_pos)
+    threshold, _ = best_f1_threshold(values, labels, n_pos)
     return Thresholds(threshold, mode="global")
 
 
@@ -94,7 +127,7 @@ def _tune_per_code(gold, scores) -> Thresholds:
     per_code = {}
     for code, n_pos in positives.items():
         rows = np.asarray(by_code.get(code, []), dtype=np.int64)
-        threshold, f1 = _best(values[rows], labels[rows], n_pos)
+        threshold, f1 = best_f1_threshold(values[rows], labels[rows], n_pos)
         if f1 > 0:
             per_code[code] = threshold
     return Thresholds(base.global_, per_code, mode="per_code")

@@ -10,7 +10,7 @@ from typing import Any
 from icdbridge.errors import InputFormatError
 from icdbridge.tables.chunk import Added, Chunk
 from icdbridge.tables.issues import Issues
-from icdbridge.tables.text import FIELD_LIMIT, check_input, lines
+from icdbridge.tables.text import FIELD_LIMIT, allow_long_fields, check_input, lines
 
 NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
@@ -33,7 +33,7 @@ def pick_column(path: Path, columns: list[str], column: str | None, line: int = 
     if "code" in columns:
         return "code"
     raise InputFormatError(
-        path, f"several columns ({', '.join(map(str, columns))}): choose one with --column", line
+        path, f"several columns ({', '.join(map(str, columns))}): name the code column", line
     )
 
 
@@ -93,8 +93,7 @@ class DelimitedReader:
     ) -> None:
         self.path, self.delimiter, self.chunk_rows = check_input(path), delimiter, chunk_rows
         self.issues = issues if issues is not None else Issues()
-        if csv.field_size_limit() < FIELD_LIMIT:
-            csv.field_size_limit(FIELD_LIMIT)
+        allow_long_fields()
         self._lines = lines(path)
         self._reader = csv.reader(self._lines, delimiter=delimiter, strict=True)
         header = self._next(1)

@@ -66,8 +66,8 @@ class ParquetReader:
         else:
             raise InputFormatError(
                 path,
-                f"column {self.column!r} holds {kind} values, not codes; choose a text column "
-                "with --column",
+                f"column {self.column!r} holds {kind} values, not codes; name a text column "
+                "as the code column",
             )
         self.lines_read = 0
 

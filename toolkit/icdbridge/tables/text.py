@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -17,6 +18,17 @@ Free-text columns (clinical notes) are often longer than Python's default; a lon
 input error naming its line. Reading raises the process-wide :func:`csv.field_size_limit` to this
 value (never lowers it).
 """
+
+
+def allow_long_fields() -> None:
+    """Raise the process-wide :func:`csv.field_size_limit` to :data:`FIELD_LIMIT` (never lower it).
+
+    Every CSV reader of icdbridge calls this first, so what a file may hold does not depend on
+    which reader ran before in the same process.
+    """
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
+
 
 _BLOCK = 1 << 20
 

@@ -18,7 +18,7 @@ from icdbridge.errors import UnknownSystemError
 def _require_icd10cm(terminology: Terminology) -> None:
     if terminology.system != "icd10cm":
         raise UnknownSystemError(
-            f"the ICD-10-CM Index applies to --system icd10cm, not {terminology.system!r}"
+            f"the ICD-10-CM Index applies to the system icd10cm, not {terminology.system!r}"
         )
 
 
