@@ -13,6 +13,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
+from icdbridge.eval.ranking import average_precision_of_scores
 from icdbridge.model.net.losses import LOSSES
 from icdbridge.model.net.network import (
     LabelEmbeddingModel,
@@ -23,17 +24,17 @@ from icdbridge.model.net.network import (
 def batch_average_precision(
     logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, n_gold: torch.Tensor
 ) -> list[float]:
-    """Average precision of each document's candidate ranking (missing gold codes = misses)."""
+    """Average precision of each document's candidate ranking (missing gold codes = misses;
+    :func:`~icdbridge.eval.ranking.average_precision_of_scores`); documents without gold codes
+    are left out."""
     values = []
     for row in range(logits.shape[0]):
         if int(n_gold[row]) == 0:
             continue
         keep = mask[row]
-        order = torch.argsort(logits[row][keep], descending=True, stable=True)
-        hits = targets[row][keep][order] > 0
-        ranks = torch.nonzero(hits).flatten().double() + 1
-        precision = torch.arange(1, len(ranks) + 1, dtype=torch.float64) / ranks
-        values.append(float(precision.sum() / int(n_gold[row])))
+        scores = logits[row][keep].detach().float().cpu().numpy()
+        hits = (targets[row][keep] > 0).cpu().numpy()
+        values.append(average_precision_of_scores(scores, hits, int(n_gold[row])))
     return values
 
 
