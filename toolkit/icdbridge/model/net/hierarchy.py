@@ -7,10 +7,9 @@ ancestor distance (parent, grand-parent, ...) and through which projection, with
 from the label and its ancestors. It has no label-specific parameter, so it applies unchanged to
 any code of any release.
 
-:func:`ancestor_table` turns a terminology into the fixed-width ancestor index the mixer needs;
-:func:`siblings` gives the hierarchy negatives used in training; :func:`label_features` reads a
-code's place in the tree (leaf, depth, 7th-character base) and residual title off the
-terminology (:data:`~icdbridge.model.features.registry.LABEL_FEATURES`).
+The fixed-width ancestor index the mixer reads is built with the label space
+(:class:`~icdbridge.model.labels.space.LabelSpace`); what the tree says about a code (siblings,
+structural label features) is in :mod:`icdbridge.model.labels.tree`.
 """
 
 from __future__ import annotations
