@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     leaves = cm.codes(leaves_only=True)
     all_codes = cm.codes()  # every code of the release (leaves and categories)
     description_texts = [cm.description(c) for c in all_codes]
-    full_texts = list(label_texts(cm, leaves).values())
+    full_texts = list(label_texts(cm, leaves, synonyms=True, ancestors=True).values())
     rng = random.Random(0)
 
     # ---------------------------------------------------------------- 1. label encoding

@@ -35,11 +35,11 @@ def test_label_text_parts(cm):
     assert label_text(cm, "E11.9", synonyms=False, ancestors=False) == (
         "Type 2 diabetes mellitus without complications"
     )
-    assert label_text(cm, "I10", max_ancestors=1, max_synonyms=1) == (
-        "Essential (primary) hypertension; also: high blood pressure; in: Hypertensive diseases"
-    )
+    assert label_text(
+        cm, "I10", synonyms=True, ancestors=True, max_ancestors=1, max_synonyms=1
+    ) == ("Essential (primary) hypertension; also: high blood pressure; in: Hypertensive diseases")
     # J18 has the same title as J18.9: skipped, the block comes next (its range removed)
-    assert label_text(cm, "J18.9", synonyms=False, max_ancestors=2) == (
+    assert label_text(cm, "J18.9", ancestors=True, max_ancestors=2) == (
         "Pneumonia, unspecified organism; in: Influenza and pneumonia; "
         "Diseases of the respiratory system"
     )

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING
 
 from icdbridge.model.config import LabelTextOptions
 
+_DEFAULTS = LabelTextOptions()
+"""The defaults of :func:`label_text` (one home: :class:`LabelTextOptions`)."""
+
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
 
@@ -54,11 +57,11 @@ def label_text(
     terminology: Terminology,
     code: str,
     *,
-    synonyms: bool = True,
-    ancestors: bool = True,
-    max_synonyms: int = 3,
-    max_ancestors: int = 2,
-    undefined: str = "prefix",
+    synonyms: bool = _DEFAULTS.synonyms,
+    ancestors: bool = _DEFAULTS.ancestors,
+    max_synonyms: int = _DEFAULTS.max_synonyms,
+    max_ancestors: int = _DEFAULTS.max_ancestors,
+    undefined: str = _DEFAULTS.undefined,
 ) -> str:
     """Build the label text of one code (see the module docstring).
 
