@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from icdbridge.data import Document
-from icdbridge.model.pretrained import from_pretrained
+from icdbridge.model import load_model
 
 
 def make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]:
     """Return ``predict(docs)`` for the trained model in ``model_dir`` (top 50 codes per doc)."""
-    from icdbridge.model.crosslingual import glosser_for
+    from icdbridge.model.lexical import glosser_for
 
-    predictor = from_pretrained(model_dir, progress=True)
+    predictor = load_model(model_dir, progress=True)
     # one-off builds are loading, not throughput: the word gloss, the word-overlap table
     if predictor.config.reads_originals:
         glosser_for("es", predictor.space.terminology)

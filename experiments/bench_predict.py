@@ -9,7 +9,7 @@ reported as ratios against anchors measured here, because the CPU is shared:
 
 1. **Label encoding.** Anchor: a *naive* encoder loop — the label texts in their release order,
    batches of 32 padded to the longest text (up to 256 tokens), ``torch.no_grad``. Ours:
-   :meth:`TextEncoder.embed` as used by :func:`icdbridge.model.label_cache.embed_labels` (dedup,
+   :meth:`TextEncoder.embed` as used by :func:`icdbridge.model.labels.cache.embed_labels` (dedup,
    length-sorted batches of 128, ``max_length`` 64, ``torch.inference_mode``). Both encode the same
    random sample of label texts; times are extrapolated to the whole label space (``--full-labels``
    measures the real build instead of extrapolating ours). The faiss index build is timed too.
@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -54,7 +53,6 @@ def model_predict_factory(model_dir: Path | None) -> Callable[[Sequence[Any]], A
     """
     if model_dir is None:
         return None
-    sys.path.insert(0, str(HERE))
     try:
         from bench_model import make_predict
     except ImportError as error:
@@ -104,14 +102,21 @@ def main(argv: list[str] | None = None) -> None:
     from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.crosslingual import glosser_for
-    from icdbridge.model.encoder import TextEncoder, bf16_supported
-    from icdbridge.model.label_cache import DEFAULT_LABEL_MAX_LENGTH
-    from icdbridge.model.label_text import LabelTextOptions, label_texts
-    from icdbridge.model.lexical import LexicalMatcher
-    from icdbridge.model.pieces import split_sentences
-    from icdbridge.model.predictor import PipelineConfig, document_lexical_scores, encode_documents
-    from icdbridge.model.retrieval import CandidateIndex, sentence_cosine
+    from icdbridge.model import (
+        LabelTextOptions,
+        PipelineConfig,
+        TextEncoder,
+        document_lexical_scores,
+    )
+    from icdbridge.model.features import encode_documents
+    from icdbridge.model.labels import (
+        DEFAULT_LABEL_MAX_LENGTH,
+        CandidateIndex,
+        label_texts,
+        sentence_cosine,
+    )
+    from icdbridge.model.lexical import LexicalMatcher, glosser_for
+    from icdbridge.model.text import bf16_supported, split_sentences
 
     report: dict[str, Any] = {
         "threads": args.threads,
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     leaves = cm.codes(leaves_only=True)
     all_codes = cm.codes()  # every code of the release (leaves and categories)
     description_texts = [cm.description(c) for c in all_codes]
-    full_texts = list(label_texts(cm, leaves).values())
+    full_texts = list(label_texts(cm, leaves, synonyms=True, ancestors=True).values())
     rng = random.Random(0)
 
     # ---------------------------------------------------------------- 1. label encoding
@@ -198,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         report["full_description_encoding_s"] = full_s
         report["full_description_labels_per_s"] = len(all_codes) / full_s
     else:
-        from icdbridge.model.label_cache import embed_labels
+        from icdbridge.model import embed_labels
 
         labels, cache_s = timed(lambda: embed_labels(encoder, cm, all_codes, description_options))
         matrix = labels.matrix

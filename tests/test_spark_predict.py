@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def saved_model(tiny, tmp_path_factory):  # noqa: F811
-    from icdbridge.model.pretrained import save_pretrained
+    from icdbridge.model.io import save_pretrained
 
     result = _train(tiny, epochs=2)
     folder = tmp_path_factory.mktemp("spark-model") / "model"
@@ -48,8 +48,8 @@ def _single_rows(model, notes_rows, codes, path, explain):
 
 def _single_rows_now(model, notes_rows, codes, path, explain):
     from icdbridge.data import read_jsonl
-    from icdbridge.model.predictor import write_predictions
-    from icdbridge.model.pretrained import from_pretrained
+    from icdbridge.model.predict import write_predictions
+    from icdbridge.model.io import from_pretrained
 
     notes = path.with_suffix(".jsonl")
     notes.write_text("".join(json.dumps(r) + "\n" for r in notes_rows))

@@ -56,15 +56,15 @@ def tfidf_row(ctx: ExperimentContext) -> ScoredRun:
 
 def cosine_scores(ctx: ExperimentContext, index, docs: Sequence) -> list[dict[str, float]]:
     """Max over sentences of cosine(label description, sentence), top :data:`COSINE_TOP`."""
-    from icdbridge.model.retrieval import sentence_cosine
+    from icdbridge.model.labels import sentence_cosine
 
     return sentence_cosine(ctx.encoder, index, [d.text for d in docs], COSINE_TOP)
 
 
 def cosine_row(ctx: ExperimentContext) -> ScoredRun:
     """(b) Zero-shot cosine: untuned encoder, description only, max over sentences (faiss exact)."""
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.retrieval import CandidateIndex
+    from icdbridge.model import LabelTextOptions
+    from icdbridge.model.labels import CandidateIndex
 
     start = time.perf_counter()
     labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
@@ -87,11 +87,12 @@ def cosine_row(ctx: ExperimentContext) -> ScoredRun:
 
 
 def lexical_row(ctx: ExperimentContext) -> ScoredRun:
-    """(c) The lexical channel alone (``icdbridge.model.lexical``), reading each note's English
+    """(c) The lexical channel alone (``icdbridge.model.lexical.matcher``), reading each note's
+    English
     translation and, through the word gloss, its Spanish original
-    (``icdbridge.model.predictor.document_lexical_scores``)."""
-    from icdbridge.model.crosslingual import glosser_for
-    from icdbridge.model.predictor import document_lexical_scores
+    (``icdbridge.model.lexical.channel.document_lexical_scores``)."""
+    from icdbridge.model import document_lexical_scores
+    from icdbridge.model.lexical import glosser_for
 
     start = time.perf_counter()
     matcher = ctx.lexical()

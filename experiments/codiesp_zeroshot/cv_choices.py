@@ -67,52 +67,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+from harness import SETTINGS
+
+from icdbridge.model import mean_scores
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
-FOLDS = 3
-SEED = 13
-"""Seed of the folds, the tune slices and (unless ``--train-seeds`` says otherwise) training."""
+_SETTINGS = SETTINGS["cv_choices"]
+FOLDS: int = _SETTINGS["folds"]
+SEED: int = SETTINGS["protocol"]["seed"]
 
-_DEFAULT = {
-    "loss": "contrastive",
-    "family_features": True,
-    "family_expansion": 0,
-    "original": True,
-    "overlap_features": True,
-    "overlap_k": 0,
-    "shortlist_k": 150,
-    "gloss_pieces": True,
-    "tune_size": 50,
-    "hidden_codes": 0.0,
-}
+_DEFAULT: dict = _SETTINGS["default"]
 VARIANTS: dict[str, dict] = {
-    "default": _DEFAULT,
-    "no original": _DEFAULT | {"original": False},
-    "family expansion": _DEFAULT | {"family_expansion": 30},
-    "no family": _DEFAULT | {"family_features": False},
-    "no overlap": _DEFAULT | {"overlap_features": False},
-    "overlap candidates": _DEFAULT | {"overlap_k": 50},
-    "bce": _DEFAULT | {"loss": "bce"},
-    "shortlist 300": _DEFAULT | {"shortlist_k": 300},
-    "shortlist 600": _DEFAULT | {"shortlist_k": 600},
-    "no gloss pieces": _DEFAULT | {"gloss_pieces": False},
-    "tune slice 100": _DEFAULT | {"tune_size": 100},
-    "hidden codes 0.2": _DEFAULT | {"hidden_codes": 0.2},
-    "hidden codes 0.4": _DEFAULT | {"hidden_codes": 0.4},
+    name: _DEFAULT | changes for name, changes in _SETTINGS["variants"].items()
 }
-"""Variant name → settings; the first is the default model."""
+"""Variant name → settings (``settings.toml``, ``[cv_choices]``); the first is the default."""
 
 OBJECTIVES: dict[str, float | None] = {
-    "harmonic mean (default)": None,
-    "max MAP": 0.0,
-    "MAP tolerance 0.01": 0.01,
-    "MAP tolerance 0.05": 0.05,
-    "MAP tolerance 0.1": 0.1,
+    name: None if tolerance == "default" else tolerance
+    for name, tolerance in _SETTINGS["objectives"]
 }
 """Calibration objectives compared on the default variant (``Calibrator.map_tolerance``)."""
 
@@ -137,22 +113,22 @@ def objectives_label(label: str) -> str:
     return f"{label}, calibration objectives"
 
 
+def variant_of(key: str) -> str | None:
+    """The variant a result key belongs to (the keys :func:`label_of`, :func:`ensemble_label`,
+    :func:`oof_label` and :func:`objectives_label` make from it), ``None`` for a variant that
+    no longer exists or the ``calibration`` table."""
+    return next((v for v in VARIANTS if key == v or key.startswith(f"{v}, ")), None)
+
+
 def result_order(key: str) -> tuple:
     """Sort key of the output: variants in :data:`VARIANTS` order, each followed by its
     calibration table (the default), its other seeds and its ensemble."""
-    name, _, rest = key.partition(", ")
     if key == "calibration":
         return (0, 1, "")
-    position = list(VARIANTS).index(name) if name in VARIANTS else len(VARIANTS)
+    variant = variant_of(key)
+    rest = key[len(variant) + 2 :] if variant is not None else key
+    position = list(VARIANTS).index(variant) if variant is not None else len(VARIANTS)
     return (position, 0 if not rest else 3 if rest.startswith("ensemble") else 2, rest)
-
-
-def mean_scores(members: tuple[dict[str, float], ...]) -> dict[str, float]:
-    """Mean raw logit per candidate over ensemble members (which rank the same candidates)."""
-    codes = members[0].keys()
-    if any(m.keys() != codes for m in members):
-        raise ValueError("ensemble members ranked different candidates for one document")
-    return {code: sum(m[code] for m in members) / len(members) for code in codes}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -177,16 +153,20 @@ def main(argv: list[str] | None = None) -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.calibration import Calibrator, harmonic_mean
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.network import (
-        FAMILY_FEATURES,
-        OVERLAP_FEATURES,
-        PAIR_FEATURES,
+    from icdbridge.model import (
+        Calibrator,
+        LabelSpace,
+        LabelTextOptions,
         ModelConfig,
+        PipelineConfig,
+        TrainConfig,
+        extra_codes_of,
+        label_space_codes,
+        seeded_folds,
+        train_model,
     )
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
-    from icdbridge.model.training import TrainConfig, extra_codes_of, seeded_folds, train_model
+    from icdbridge.model.calibration import harmonic_mean
+    from icdbridge.model.features import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])
@@ -203,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         produced |= {ensemble_label(name, args.train_seeds) for name in args.variants}
     tables = set()  # calibration-objective tables: objective name -> result, nothing else
     if "default" in args.variants:
-        defaults = {k for k in produced if k.split(",")[0] == "default"}
+        defaults = {k for k in produced if variant_of(k) == "default"}
         tables = {objectives_label(k) for k in defaults}
         if SEED in args.train_seeds:
             tables.add("calibration")
@@ -212,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {
         k: v
         for k, v in stored.items()
-        if k not in produced and (k == "calibration" or k.split(",")[0] in VARIANTS)
+        if k not in produced and (k == "calibration" or variant_of(k) is not None)
     }
 
     environment = software_environment()

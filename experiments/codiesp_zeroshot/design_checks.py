@@ -23,12 +23,10 @@ from __future__ import annotations
 import json
 import os
 import random
-import sys
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -54,10 +52,9 @@ def main() -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.pieces import document_pieces
-    from icdbridge.model.predictor import document_lexical_scores
-    from icdbridge.model.retrieval import CandidateIndex
+    from icdbridge.model import LabelTextOptions, document_lexical_scores
+    from icdbridge.model.labels import CandidateIndex
+    from icdbridge.model.text import document_pieces
 
     train = load_codiesp(split="train")
     docs = sorted(train, key=lambda d: d.id)

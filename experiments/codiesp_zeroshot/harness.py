@@ -7,6 +7,7 @@ See README.md in this folder for the protocol. Rows are functions
 from __future__ import annotations
 
 import random
+import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,11 +16,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.data import Document
-    from icdbridge.model.label_cache import LabelEmbeddings
-    from icdbridge.model.label_text import LabelTextOptions
+    from icdbridge.model import LabelEmbeddings, LabelTextOptions
     from icdbridge.model.lexical import LexicalMatcher
 
-TUNE_SIZE = 50
+SETTINGS: dict[str, Any] = tomllib.loads(
+    (Path(__file__).resolve().parent / "settings.toml").read_text(encoding="utf-8")
+)
+"""The experiment's settings (``settings.toml`` next to this file)."""
+
+TUNE_SIZE: int = SETTINGS["protocol"]["tune_size"]
 """Documents of the train split held out for threshold tuning / calibration."""
 
 
@@ -48,7 +53,7 @@ class ExperimentContext:
     label_codes: list[str]
     terminology: Terminology
     encoder_path: Path
-    seed: int = 13
+    seed: int = SETTINGS["protocol"]["seed"]
     fast: bool = False
     bf16: bool | str = "auto"
     out_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent)
@@ -66,9 +71,10 @@ class ExperimentContext:
     ) -> ExperimentContext:
         """The CodiEsp setting: ICD-10-CM 2026, the label space of ``train``, default encoder."""
         from icdbridge.codes import get_terminology
-        from icdbridge.model.encoder import default_encoder_path
+        from icdbridge.model.text import default_encoder_path
 
-        terminology = get_terminology("icd10cm", "2026")
+        protocol = SETTINGS["protocol"]
+        terminology = get_terminology(protocol["system"], protocol["release"])
         return cls(
             fit_docs=fit,
             tune_docs=tune,
@@ -87,14 +93,13 @@ class ExperimentContext:
     @cached_property
     def encoder(self):
         """The default (untuned) text encoder, loaded once."""
-        from icdbridge.model.encoder import TextEncoder
+        from icdbridge.model import TextEncoder
 
         return TextEncoder(self.encoder_path, bf16=self.bf16)
 
     def label_embeddings(self, options: LabelTextOptions | None = None) -> LabelEmbeddings:
         """Cached label embeddings of ``label_codes`` with the untuned encoder."""
-        from icdbridge.model.label_cache import embed_labels
-        from icdbridge.model.label_text import LabelTextOptions
+        from icdbridge.model import LabelTextOptions, embed_labels
 
         options = options or LabelTextOptions()
         key = f"labels:{options}"
@@ -125,13 +130,6 @@ def split_train(docs: list[Document], seed: int, tune_size: int = TUNE_SIZE):
 
 def build_label_space(terminology: Terminology, train_docs: list[Document]) -> list[str]:
     """Every code of the release plus train gold codes it does not define (see README.md)."""
-    from icdbridge.model.predictor import label_space_codes
+    from icdbridge.model import label_space_codes
 
-    codes = label_space_codes(terminology, "all")
-    known = set(codes)
-    for doc in train_docs:
-        for code in doc.codes:
-            if code not in known:
-                known.add(code)
-                codes.append(code)
-    return codes
+    return label_space_codes(terminology, "all", (c for d in train_docs for c in d.codes))

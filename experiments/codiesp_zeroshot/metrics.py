@@ -73,7 +73,7 @@ def micro_f1_at_tuned_threshold(
 
 
 def shortlist_recall(shortlists: Sequence[set[str]], gold: Sequence[set[str]]) -> float:
-    """Micro recall of the candidate sets (``icdbridge.model.retrieval.shortlist_recall``)."""
-    from icdbridge.model.retrieval import shortlist_recall as recall
+    """Micro recall of the candidate sets (``icdbridge.model.labels.index.shortlist_recall``)."""
+    from icdbridge.model.labels import shortlist_recall as recall
 
     return recall(shortlists, gold)

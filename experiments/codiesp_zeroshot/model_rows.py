@@ -1,7 +1,7 @@
 """Model rows (d)-(k) of the CodiEsp zero-shot table: the trained label-embedding model and
 its ablations, through the interface of README.md (``run_model_rows``).
 
-- ``model``: :func:`icdbridge.model.training.train_model` with every component (frozen encoder,
+- ``model``: :func:`icdbridge.model.train.loop.train_model` with every component (frozen encoder,
   three networks trained with seeds ``seed``, ``seed + 1``, ``seed + 2`` and averaged — the
   default ``TrainConfig.members``); every other row but the last is also such an ensemble;
 - ``model_no_hierarchy``: the same without the hierarchy component (``use_hierarchy=False``: no
@@ -10,7 +10,7 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_lexical``: the same without the lexical channel (no lexical candidates, no lexical
   or word-overlap features);
 - ``model_finetuned``: the full model with one epoch of encoder fine-tuning first
-  (:mod:`icdbridge.model.finetune`);
+  (:mod:`icdbridge.model.train.finetune`);
 - ``model_bce``: the full model trained with BCE over positives and sampled negatives instead
   of the default multi-positive contrastive loss (``TrainConfig.loss``);
 - ``model_no_original``: the full model without reading the Spanish original of each note
@@ -40,39 +40,31 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from harness import ExperimentContext, ScoredRun
+from harness import SETTINGS, ExperimentContext, ScoredRun
 
-_FULL = {
-    "use_hierarchy": True,
-    "use_lexical": True,
-    "use_original": True,
-    "gloss_pieces": True,
-    "finetune": False,
-    "loss": "contrastive",
-    "members": 3,
-    "calibration_folds": 0,
-    "hidden_codes": 0.0,
+from icdbridge.model import ModelConfig, PipelineConfig, TrainConfig
+
+_LIBRARY = (PipelineConfig(), ModelConfig(), TrainConfig())
+_FULL: dict[str, Any] = {
+    "use_hierarchy": _LIBRARY[1].use_hierarchy,
+    "use_lexical": _LIBRARY[0].use_lexical,
+    "use_original": _LIBRARY[0].use_original,
+    "gloss_pieces": _LIBRARY[0].gloss_pieces,
+    "finetune": _LIBRARY[2].finetune_epochs > 0,
+    "loss": _LIBRARY[2].loss,
+    "members": _LIBRARY[2].members,
+    "calibration_folds": _LIBRARY[2].calibration_folds,
+    "hidden_codes": _LIBRARY[2].hidden_codes,
 }
+"""The full model's switches: the library defaults."""
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
-    "model": _FULL,
-    "model_no_hierarchy": _FULL | {"use_hierarchy": False},
-    "model_no_lexical": _FULL | {"use_lexical": False},
-    "model_finetuned": _FULL | {"finetune": True},
-    "model_bce": _FULL | {"loss": "bce"},
-    "model_no_original": _FULL | {"use_original": False},
-    "model_no_gloss_pieces": _FULL | {"gloss_pieces": False},
-    "model_one_network": _FULL | {"members": 1},
-    "model_oof_calibration": _FULL | {"calibration_folds": 5},
-    "model_hidden_codes": _FULL | {"hidden_codes": 0.2},
+    name: _FULL | changes for name, changes in SETTINGS["rows"].items()
 }
-"""Row name → component switches."""
+"""Row name → component switches (``settings.toml``, ``[rows.NAME]``)."""
 
 OPERATING_POINTS: dict[str, float | None] = {
-    "harmonic mean (default)": None,
-    "MAP tolerance 0 (max MAP)": 0.0,
-    "MAP tolerance 0.01": 0.01,
-    "MAP tolerance 0.05": 0.05,
-    "MAP tolerance 0.1": 0.1,
+    SETTINGS["operating_points"]["default"]: None,
+    **{name: value for name, value in SETTINGS["operating_points"]["tolerances"]},
 }
 """Calibration operating points reported for row (d): name → ``Calibrator.map_tolerance``
 (``None``: the default objective, the harmonic mean of tune MAP and tune unseen R@20)."""
@@ -80,32 +72,37 @@ OPERATING_POINTS: dict[str, float | None] = {
 
 def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredRun]:
     """Train and score each requested model row; return row name → ScoredRun."""
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.network import ModelConfig
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig, label_space_codes
-    from icdbridge.model.training import TrainConfig, extra_codes_of, train_model
+    from icdbridge.model import (
+        LabelSpace,
+        LabelTextOptions,
+        ModelConfig,
+        PipelineConfig,
+        TrainConfig,
+        extra_codes_of,
+        label_space_codes,
+        train_model,
+    )
 
     started = time.perf_counter()
     # description-only label texts: the same cached embeddings as the cosine baseline (b); the
     # ancestors enter through the hierarchy component instead of the label text
-    options = LabelTextOptions(synonyms=False, ancestors=False)
+    options = LabelTextOptions(**SETTINGS["label_texts"])
     labels = ctx.label_embeddings(options)
     space = LabelSpace(labels, ctx.terminology, PipelineConfig().max_ancestors)
     setup_seconds = time.perf_counter() - started
     print(f"label space ready in {setup_seconds:.0f}s ({len(space)} codes)", flush=True)
     known = set(label_space_codes(ctx.terminology, "all"))
     window_cache: dict = {}
-    train_config = TrainConfig(
-        epochs=3 if ctx.fast else 25, patience=5, seed=ctx.seed, batch_size=16, negatives=192
-    )
+    train_config = TrainConfig(seed=ctx.seed)  # the library's defaults: what was published
     fit, tune, dev = ctx.fit_docs, ctx.tune_docs, ctx.dev_docs
     if ctx.fast:  # smoke run: fewer training documents (tune/dev stay whole: the table needs them)
-        fit = fit[:60]
+        train_config = replace(train_config, epochs=SETTINGS["protocol"]["fast_epochs"])
+        fit = fit[: SETTINGS["protocol"]["fast_fit_documents"]]
     out: dict[str, ScoredRun] = {}
     for name in rows:
         switches = ROW_SETTINGS[name]
         pipeline = PipelineConfig(
-            system="icd10cm",
+            system=ctx.terminology.system,
             release=ctx.terminology.release,
             encoder=str(ctx.encoder_path),
             use_lexical=switches["use_lexical"],
@@ -233,7 +230,7 @@ def _encoder_note(result) -> str:
 
 def operating_points(predictor, tune, dev) -> dict[str, tuple[list, list]]:
     """Calibration refitted on tune per operating point → (tune scores, dev scores)."""
-    from icdbridge.model.calibration import Calibrator
+    from icdbridge.model import Calibrator
 
     raw_tune, raw_dev = predictor.raw_scores(tune), predictor.raw_scores(dev)
     seen = predictor.seen

@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from baselines import BASELINE_ROWS  # noqa: E402
-from harness import ExperimentContext, ScoredRun, split_train  # noqa: E402
+from harness import SETTINGS, ExperimentContext, ScoredRun, split_train  # noqa: E402
 from metrics import (  # noqa: E402
     BUCKETS,
     mean_ap,
@@ -222,9 +221,11 @@ def write_plot(path: Path, results: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default=",".join(ALL_ROWS), help="comma-separated rows")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=SETTINGS["protocol"]["seed"])
     parser.add_argument("--fast", action="store_true", help="quick smoke run (model rows)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument(
+        "--threads", type=int, default=SETTINGS["protocol"]["torch_threads"], help="torch threads"
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="output folder")
     parser.add_argument(
         "--precision",

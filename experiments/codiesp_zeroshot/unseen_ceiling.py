@@ -18,12 +18,10 @@ training memory's leave-one-out (their code is in no other train note).
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 
 def main() -> None:
@@ -31,15 +29,9 @@ def main() -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model.label_text import LabelTextOptions
-    from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.predictor import (
-        LabelSpace,
-        PipelineConfig,
-        featurize,
-        lexical_matches,
-        original_matches,
-    )
+    from icdbridge.model import LabelSpace, LabelTextOptions, PipelineConfig
+    from icdbridge.model.features import FeatureInputs, TrainingMemory, featurize
+    from icdbridge.model.lexical import lexical_matches, original_matches
 
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")
@@ -52,7 +44,7 @@ def main() -> None:
     memory = TrainingMemory(config.neighbours_k).fit(
         [d.id for d in train], [d.text for d in train], [d.codes for d in train]
     )
-    features = featurize(dev, ctx.encoder, space, config, memory, lexical)
+    features = featurize(dev, FeatureInputs(ctx.encoder, space, config, memory, lexical))
     keys = ("faiss", "lexical, English", "lexical, Spanish original", "lexical", "union")
     counts = dict.fromkeys(("pairs", *keys, "candidates"), 0)
     for doc, featured in zip(dev, features, strict=True):

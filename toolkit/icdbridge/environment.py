@@ -60,7 +60,7 @@ def software_environment() -> dict[str, Any]:
     """
     import torch
 
-    from icdbridge.model.encoder import bf16_supported
+    from icdbridge.model.text.encoder import bf16_supported
 
     return {
         "python": platform.python_version(),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from icdbridge.model.label_cache import CachedLabelSet
+    from icdbridge.model.labels.cache import CachedLabelSet
 
 app = typer.Typer(
     help="List and clear the label-embedding cache ($ICDBRIDGE_CACHE/label_embeddings, default "
@@ -51,7 +51,7 @@ def _line(entry: CachedLabelSet) -> str:
 @app.command("list")
 def list_command() -> None:
     """List the cached label-embedding sets, most recently used first, with their sizes."""
-    from icdbridge.model.label_cache import cached_label_sets, label_cache_folder
+    from icdbridge.model.labels.cache import cached_label_sets, label_cache_folder
 
     folder = label_cache_folder()
     sets = cached_label_sets(folder)
@@ -89,7 +89,7 @@ def clear(
     from datetime import datetime, timedelta
 
     from icdbridge.errors import IcdbridgeError
-    from icdbridge.model.label_cache import (
+    from icdbridge.model.labels.cache import (
         cached_label_sets,
         label_cache_folder,
         remove_label_sets,

@@ -57,15 +57,12 @@ def _icd11(code: str) -> str:
 
 def _predictor(model: Path | None, full: bool, docs: list, console):
     from icdbridge.codes import get_terminology
-    from icdbridge.model.encoder import TextEncoder
-    from icdbridge.model.predictor import (
-        PipelineConfig,
-        build_label_space,
-        build_lexical,
-        lexical_candidates,
-        zero_shot_predictor,
-    )
-    from icdbridge.model.pretrained import from_pretrained
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.io import from_pretrained
+    from icdbridge.model.labels.space import build_label_space
+    from icdbridge.model.lexical.channel import build_lexical, lexical_candidates
+    from icdbridge.model.predict import zero_shot_predictor
+    from icdbridge.model.text.encoder import TextEncoder
 
     if model is not None:
         console.print(f"loading the trained model {model} (whole ICD-10-CM release)")
@@ -120,7 +117,7 @@ def demo(
     from rich.table import Table
 
     from icdbridge.data import read_unlabelled
-    from icdbridge.model.crosslingual import unread_originals
+    from icdbridge.model.lexical.gloss import unread_originals
 
     console = Console()
     if tour:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from icdbridge.cli.engine import check_engine_options
+from icdbridge.model.config import DEFAULT_TOP_K
 from icdbridge.spark.session import DEFAULT_ENGINE
 
 MODEL_FILES = ("config.json", "model.safetensors", "memory.json", "memory.safetensors")
@@ -31,7 +32,7 @@ def predict_command(
     release: Annotated[
         str | None, typer.Option("--release", "-r", help="Release to predict in.")
     ] = None,
-    top_k: Annotated[int, typer.Option("--top-k", help="Codes kept per document.")] = 50,
+    top_k: Annotated[int, typer.Option("--top-k", help="Codes kept per document.")] = DEFAULT_TOP_K,
     explain: Annotated[
         bool, typer.Option("--explain", help="Add evidence spans (character offsets).")
     ] = False,
@@ -61,9 +62,9 @@ def predict_command(
     from rich.console import Console
 
     from icdbridge.data import read_unlabelled
-    from icdbridge.model.crosslingual import describe_unread, unread_originals
-    from icdbridge.model.predictor import write_predictions
-    from icdbridge.model.pretrained import check_model_dir, from_pretrained
+    from icdbridge.model.io import check_model_dir, from_pretrained
+    from icdbridge.model.lexical.gloss import describe_unread, unread_originals
+    from icdbridge.model.predict import write_predictions
     from icdbridge.outputs import check_output
 
     console = Console(stderr=True)

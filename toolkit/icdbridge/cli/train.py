@@ -7,6 +7,11 @@ from typing import Annotated
 
 import typer
 
+from icdbridge.model.config import ModelConfig, PipelineConfig, TrainConfig
+
+_PIPELINE, _MODEL, _TRAIN = PipelineConfig(), ModelConfig(), TrainConfig()
+"""The library defaults every option below reads (``icdbridge.model.config``)."""
+
 
 def train_command(
     train: Annotated[Path, typer.Option("--train", help="Training documents (JSONL).")],
@@ -15,7 +20,7 @@ def train_command(
         typer.Option("--dev", help="Validation documents (JSONL): early stopping, calibration."),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
-    system: Annotated[str, typer.Option("--system", "-s", help="Code system.")] = "icd10cm",
+    system: Annotated[str, typer.Option("--system", "-s", help="Code system.")] = _PIPELINE.system,
     release: Annotated[
         str | None, typer.Option("--release", "-r", help="Release (default: the system's).")
     ] = None,
@@ -23,26 +28,32 @@ def train_command(
         Path | None,
         typer.Option("--encoder", help="Local Hugging Face model dir (default: MiniLM-L6)."),
     ] = None,
-    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 25,
-    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed (runs are reproducible).")] = 0,
+    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = _TRAIN.epochs,
+    patience: Annotated[
+        int, typer.Option(help="Early-stopping patience (epochs).")
+    ] = _TRAIN.patience,
+    seed: Annotated[int, typer.Option(help="Random seed (runs are reproducible).")] = _TRAIN.seed,
     members: Annotated[
         int,
         typer.Option(
             help="Networks trained (seeds SEED, SEED+1, ...) and averaged into one model "
             "(1: a single network)."
         ),
-    ] = 3,
-    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 16,
-    negatives: Annotated[int, typer.Option(help="Negatives sampled per document.")] = 192,
-    learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-3,
-    loss: Annotated[str, typer.Option(help="Loss: contrastive or bce.")] = "contrastive",
+    ] = _TRAIN.members,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = _TRAIN.batch_size,
+    negatives: Annotated[
+        int, typer.Option(help="Negatives sampled per document.")
+    ] = _TRAIN.negatives,
+    learning_rate: Annotated[
+        float, typer.Option("--lr", help="AdamW learning rate.")
+    ] = _TRAIN.learning_rate,
+    loss: Annotated[str, typer.Option(help="Loss: contrastive or bce.")] = _TRAIN.loss,
     hierarchy: Annotated[
         bool, typer.Option("--hierarchy/--no-hierarchy", help="Hierarchy component.")
-    ] = True,
+    ] = _MODEL.use_hierarchy,
     lexical: Annotated[
         bool, typer.Option("--lexical/--no-lexical", help="Lexical channel.")
-    ] = True,
+    ] = _PIPELINE.use_lexical,
     original: Annotated[
         bool,
         typer.Option(
@@ -50,7 +61,7 @@ def train_command(
             help="Let the lexical channel also read each document's original_text (e.g. the "
             "Spanish of a machine translation) through a word gloss.",
         ),
-    ] = True,
+    ] = _PIPELINE.use_original,
     gloss_pieces: Annotated[
         bool,
         typer.Option(
@@ -58,7 +69,7 @@ def train_command(
             help="With --original: also embed the original's English word gloss, piece by "
             "piece, for the faiss shortlist and the attention.",
         ),
-    ] = True,
+    ] = _PIPELINE.gloss_pieces,
     calibration_folds: Annotated[
         int,
         typer.Option(
@@ -66,7 +77,7 @@ def train_command(
             help="Fit the unseen-code calibration and the threshold on out-of-fold scores of "
             "all --train and --dev documents, from one more network per fold (0: on --dev).",
         ),
-    ] = 0,
+    ] = _TRAIN.calibration_folds,
     hidden_codes: Annotated[
         float,
         typer.Option(
@@ -74,7 +85,7 @@ def train_command(
             help="Share of the training codes hidden from the training memory while the "
             "networks train (simulated unseen codes; 0: none).",
         ),
-    ] = 0.0,
+    ] = _TRAIN.hidden_codes,
     calibration_tolerance: Annotated[
         float | None,
         typer.Option(
@@ -82,17 +93,17 @@ def train_command(
             help="Unseen-code calibration: give up at most this much validation MAP for "
             "unseen-code recall@20 (default: maximise their harmonic mean).",
         ),
-    ] = None,
+    ] = _TRAIN.calibration_map_tolerance,
     finetune_epochs: Annotated[
         int,
         typer.Option(
             "--finetune-epochs",
             help="Epochs of encoder fine-tuning before the heads train (0: frozen encoder).",
         ),
-    ] = 0,
+    ] = _TRAIN.finetune_epochs,
     pieces: Annotated[
         str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
-    ] = "clauses",
+    ] = _PIPELINE.pieces,
     family_expansion: Annotated[
         int,
         typer.Option(
@@ -100,7 +111,7 @@ def train_command(
             help="Candidates also take in the family (parent, siblings, children) of the N best "
             "faiss, lexical and neighbour codes (0: none).",
         ),
-    ] = 0,
+    ] = _PIPELINE.family_expansion,
     overlap_k: Annotated[
         int,
         typer.Option(
@@ -108,13 +119,13 @@ def train_command(
             help="Candidates also take in the K codes whose title words the note mentions most "
             "(IDF-weighted share; 0: none).",
         ),
-    ] = 0,
+    ] = _PIPELINE.overlap_k,
     label_space: Annotated[
         str,
         typer.Option(
             "--label-space", help="all (every code of the release) or leaves (billable only)."
         ),
-    ] = "all",
+    ] = _PIPELINE.label_space,
     resume: Annotated[
         bool,
         typer.Option(
@@ -122,6 +133,10 @@ def train_command(
             help="Continue from the checkpoints in OUT/checkpoints (networks already trained "
             "are kept).",
         ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", help="Also show pytorch-lightning's own messages and warnings."),
     ] = False,
 ) -> None:
     """Train a zero-shot label-embedding model (trained heads over the encoder).
@@ -143,12 +158,11 @@ def train_command(
     from rich.console import Console
 
     from icdbridge.codes import get_terminology
-    from icdbridge.model.crosslingual import describe_unread, unread_originals
-    from icdbridge.model.losses import LOSSES
-    from icdbridge.model.network import ModelConfig
-    from icdbridge.model.pieces import PIECE_MODES
-    from icdbridge.model.predictor import LABEL_SPACES, PipelineConfig
-    from icdbridge.model.training import TrainConfig, load_documents, train_model
+    from icdbridge.model.config import LABEL_SPACES
+    from icdbridge.model.lexical.gloss import describe_unread, unread_originals
+    from icdbridge.model.net.losses import LOSSES
+    from icdbridge.model.text.pieces import PIECE_MODES
+    from icdbridge.model.train.loop import load_documents, train_model
 
     console = Console(stderr=True)
     if loss not in LOSSES:
@@ -222,6 +236,7 @@ def train_command(
         out_dir=out,
         resume=resume,
         progress=True,
+        verbose=verbose,
     )
     for row in result.history:
         network = f"network {row['member'] + 1}/{members}  " if members > 1 else ""

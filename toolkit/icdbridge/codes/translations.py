@@ -2,7 +2,7 @@
 
 A clinical note is often coded from its original language while icdbridge's terminologies are
 English; a table of the same classification's titles in both languages is what lets the model
-read the original (:mod:`icdbridge.model.crosslingual` learns a word-translation table from it).
+read the original (:mod:`icdbridge.model.lexical.gloss` learns a word-translation table from it).
 
 Sources, by language:
 

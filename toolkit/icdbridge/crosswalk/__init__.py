@@ -4,7 +4,7 @@ Example:
     >>> from icdbridge.crosswalk import map_code
     >>> m = map_code("038.9", "icd9cm", "icd10cm")
     >>> m.status, [(t.code, t.flags) for t in m.targets]
-    ('approximate', [('A41.9', '10000')])
+    ('mapped', [('A41.9', '10000')])
 """
 
 from icdbridge.crosswalk.chain import (

@@ -15,7 +15,7 @@ words of each title found in the other title or its context — category title, 
 British spellings and accents folded, a negated word against the same plain word is a
 contradiction, score 0) and, optionally, a **semantic** one: the cosine of the two titles'
 embeddings by the label encoder (all-MiniLM-L6-v2 by default,
-:class:`icdbridge.model.encoder.TextEncoder`), cached like label embeddings under
+:class:`icdbridge.model.text.encoder.TextEncoder`), cached like label embeddings under
 ``cache_dir()/drift_embeddings``.
 
 A pair is **flagged** when its lexical similarity is below :data:`LEXICAL_THRESHOLD` and, when the
@@ -436,7 +436,7 @@ def title_cosines(pairs: Sequence[tuple[str, str]], encoder_path: str | None = N
     try:
         import numpy as np
 
-        from icdbridge.model.encoder import TextEncoder
+        from icdbridge.model.text.encoder import TextEncoder
     except ImportError as error:  # torch / transformers missing
         raise DataNotFoundError(f"the drift audit's encoder needs torch: {error}") from None
     from icdbridge.paths import cache_dir

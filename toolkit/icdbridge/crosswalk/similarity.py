@@ -1,7 +1,7 @@
 """Title similarity: the one lexical scorer of the drift audit and the ``best`` policy.
 
 Dependency-free (it reuses the light stemming and word variants of the lexical channel,
-:func:`icdbridge.model.lexical.content_words`, which imports neither torch nor numpy).
+:func:`icdbridge.model.lexical.matcher.content_words`, which imports neither torch nor numpy).
 
 How two titles are compared (:func:`title_similarity`):
 
@@ -76,7 +76,7 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=200_000)
 def title_words(text: str) -> frozenset[str]:
     """Content words of a title: folded, stemmed, qualifiers dropped, negated words marked."""
-    from icdbridge.model.lexical import STOP_WORDS, stem
+    from icdbridge.model.lexical.matcher import STOP_WORDS, stem
 
     out: set[str] = set()
     negate = False

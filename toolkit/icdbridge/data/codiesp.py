@@ -11,7 +11,7 @@ ICD-10-CM (CIE-10 2018) codes. ``text_files/`` holds the Spanish originals, ``te
 English machine translation (one sentence per line). English documents carry their Spanish
 original as ``original_text`` (``original_language`` ``"es"``) when ``text_files/`` is present:
 the translation drops or mangles many of the words coding depends on, and the model's lexical
-channel reads the original too (:mod:`icdbridge.model.crosslingual`).
+channel reads the original too (:mod:`icdbridge.model.lexical.gloss`).
 
 Policy for codes (decided here, documented for every user of the loader):
 

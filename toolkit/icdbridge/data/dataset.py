@@ -8,7 +8,7 @@ Example line::
 Two optional fields carry the note in its original language when ``text`` is a translation
 (CodiEsp's English machine translation of Spanish cases): ``"original_text"`` and
 ``"original_language"`` (ISO 639-1, e.g. ``"es"``); the model's lexical channel also reads the
-original (:mod:`icdbridge.model.crosslingual`) when its language is supported.
+original (:mod:`icdbridge.model.lexical.gloss`) when its language is supported.
 
 Reading is strict: bad JSON, a missing field, a field of the wrong type or a duplicate id raises
 :class:`~icdbridge.errors.InputFormatError` naming the file, the line and the value. Blank lines

@@ -1,21 +1,69 @@
-"""The zero-shot label-embedding model and its prediction pipeline.
+"""The zero-shot label-embedding model: build, train, save, load, predict, embed labels.
 
-Modules, one concept each:
+Public API (everything a user or an experiment needs; see ``docs/architecture.md`` for the data
+flow and which sub-package holds what)::
 
-* :mod:`~icdbridge.model.encoder` — local Hugging Face text encoder, windows, pooling.
-* :mod:`~icdbridge.model.label_text` / :mod:`~icdbridge.model.label_cache` — label texts built
-  from a terminology and their cached embeddings for a whole release.
-* :mod:`~icdbridge.model.retrieval` — faiss candidate shortlist over the full label space.
-* :mod:`~icdbridge.model.lexical` — the lexical (dictionary) channel.
-* :mod:`~icdbridge.model.hierarchy`, :mod:`~icdbridge.model.scorer`,
-  :mod:`~icdbridge.model.network` — hierarchy mixing, label-wise attention, the ``nn.Module``.
-* :mod:`~icdbridge.model.losses`, :mod:`~icdbridge.model.calibration`,
-  :mod:`~icdbridge.model.memory` — loss functions, generalized zero-shot calibration, training
-  memory features.
-* :mod:`~icdbridge.model.datamodule`, :mod:`~icdbridge.model.lightning`,
-  :mod:`~icdbridge.model.training` — Lightning data module, module and the training loop.
-* :mod:`~icdbridge.model.pretrained`, :mod:`~icdbridge.model.predictor` — save/load and the
-  end-to-end predictor.
+    from icdbridge.model import PipelineConfig, TrainConfig, train_model, load_model
 
-Nothing here is imported by ``import icdbridge``; torch is loaded only when a module is used.
+    result = train_model(train_docs, dev_docs, PipelineConfig(), out_dir="model/")
+    predictor = load_model("model/")
+    predictions = predictor.predict(docs, top_k=50, explain=True)
+
+Sub-packages, one concept each:
+
+* :mod:`~icdbridge.model.text` — the encoder and how notes are cut into pieces.
+* :mod:`~icdbridge.model.labels` — label texts, cached label embeddings, the label space and
+  its faiss index, the code tree's label features.
+* :mod:`~icdbridge.model.lexical` — the lexical (dictionary) channel, word overlap, the
+  original-language gloss.
+* :mod:`~icdbridge.model.features` — featurisation: candidates and pair features, the training
+  memory.
+* :mod:`~icdbridge.model.net` — the networks and losses (plain ``nn.Module``\\ s).
+* :mod:`~icdbridge.model.train` — Lightning training, folds, fine-tuning (never imported by
+  prediction).
+* :mod:`~icdbridge.model.config` (every default), :mod:`~icdbridge.model.calibration`,
+  :mod:`~icdbridge.model.predict`, :mod:`~icdbridge.model.io` (save / load).
+
+Nothing here is imported by ``import icdbridge``, and names load lazily: torch is imported only
+when a name that needs it is first used.
 """
+
+from icdbridge.model._exports import lazy_exports
+
+_EXPORTS = {
+    # settings (the only home of every default)
+    "PipelineConfig": ".config",
+    "ModelConfig": ".config",
+    "TrainConfig": ".config",
+    "LABEL_SPACES": ".config",
+    # build
+    "TextEncoder": ".text.encoder",
+    "LabelSpace": ".labels.space",
+    "build_label_space": ".labels.space",
+    "label_space_codes": ".labels.space",
+    "build_lexical": ".lexical.channel",
+    "document_lexical_scores": ".lexical.channel",
+    "zero_shot_predictor": ".predict",
+    # embed labels
+    "LabelTextOptions": ".labels.texts",
+    "LabelEmbeddings": ".labels.cache",
+    "embed_labels": ".labels.cache",
+    # train
+    "train_model": ".train.loop",
+    "TrainResult": ".train.loop",
+    "load_documents": ".train.loop",
+    "extra_codes_of": ".train.loop",
+    "seeded_folds": ".train.folds",
+    # save / load
+    "save_model": ".io",
+    "load_model": ".io",
+    # predict
+    "Predictor": ".predict",
+    "Prediction": ".predict",
+    "write_predictions": ".predict",
+    "mean_scores": ".predict",
+    # calibration
+    "Calibrator": ".calibration",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

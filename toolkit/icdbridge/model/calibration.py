@@ -28,30 +28,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from icdbridge.eval.ranking import average_precision, average_precision_of_scores
+from icdbridge.eval.threshold import best_f1_threshold
+
 OFFSETS = tuple(np.round(np.arange(-4.0, 4.01, 0.25), 2))
 TEMPERATURES = (0.5, 0.75, 1.0, 1.5, 2.0)
 
 
-def average_precision(ranked: Sequence[str], gold: Iterable[str]) -> float:
-    """Average precision of one ranked list; gold codes missing from the list count as misses.
+def mean_average_precision(rankings: Sequence[Sequence[str]], golds: Sequence[Iterable[str]]):
+    """Mean of :func:`~icdbridge.eval.ranking.average_precision` over documents that have gold
+    codes (gold codes missing from a ranking count as misses).
 
     Example:
-        >>> average_precision(["a", "x", "b"], {"a", "b"})  # (1/1 + 2/3) / 2
-        0.8333333333333333
+        >>> round(mean_average_precision([["a", "x", "b"], ["y"]], [{"a", "b"}, set()]), 6)
+        0.833333
     """
-    gold = set(gold)
-    if not gold:
-        return 0.0
-    hits, total = 0, 0.0
-    for rank, code in enumerate(ranked, start=1):
-        if code in gold:
-            hits += 1
-            total += hits / rank
-    return total / len(gold)
-
-
-def mean_average_precision(rankings: Sequence[Sequence[str]], golds: Sequence[Iterable[str]]):
-    """Mean of :func:`average_precision` over documents that have gold codes."""
     values = [average_precision(r, g) for r, g in zip(rankings, golds, strict=True) if set(g)]
     return float(np.mean(values)) if values else 0.0
 
@@ -65,13 +56,6 @@ def _doc_arrays(scores: Mapping[str, float], gold: set[str], seen) -> tuple:
         np.array([c in gold for c in codes], dtype=bool),
         len(gold),
     )
-
-
-def _vector_ap(logits: np.ndarray, gold: np.ndarray, n_gold: int) -> float:
-    """Average precision of candidates ranked by ``logits`` (gold outside the list = misses)."""
-    hits = gold[np.argsort(-logits, kind="stable")]
-    ranks = np.flatnonzero(hits) + 1
-    return float((np.arange(1, len(ranks) + 1) / ranks).sum() / n_gold) if n_gold else 0.0
 
 
 def harmonic_mean(a: float, b: float) -> float:
@@ -170,7 +154,7 @@ class Calibrator:
                 for raw, s, g, n in arrays:
                     logits = np.where(s, raw, raw / temperature + offset)
                     if n:
-                        values.append(_vector_ap(logits, g, n))
+                        values.append(average_precision_of_scores(logits, g, n))
                     top = np.argsort(-logits, kind="stable")[: self.recall_k]
                     hits += int((g[top] & ~s[top]).sum())
                 value = float(np.mean(values)) if values else 0.0
@@ -202,6 +186,11 @@ class Calibrator:
         return self
 
     def _best_threshold(self, arrays, n_gold: int) -> float:
+        """The micro-F1 threshold of the calibrated probabilities
+        (:func:`~icdbridge.eval.threshold.best_f1_threshold`: equal probabilities kept or
+        dropped together, the highest of equally good thresholds), moved halfway down to the
+        next lower probability: the same codes are predicted, with a margin against rounding
+        of probabilities computed again at prediction time."""
         probs, labels = [], []
         for raw, seen, gold, _ in arrays:
             logits = np.where(seen, raw, raw / self.unseen_temperature_ + self.unseen_offset_)
@@ -210,15 +199,10 @@ class Calibrator:
         if not probs or n_gold == 0:
             return 0.5
         probs_all, labels_all = np.concatenate(probs), np.concatenate(labels)
-        order = np.argsort(-probs_all, kind="stable")
-        sorted_probs = probs_all[order]
-        true_positives = np.cumsum(labels_all[order])
-        predicted = np.arange(1, len(order) + 1)
-        f1 = 2 * true_positives / (predicted + n_gold)
-        best = int(np.argmax(f1))
-        # threshold halfway to the next score so that the best prefix is exactly selected
-        following = sorted_probs[best + 1] if best + 1 < len(sorted_probs) else 0.0
-        return float((sorted_probs[best] + following) / 2)
+        threshold, _ = best_f1_threshold(probs_all, labels_all, n_gold)
+        below = probs_all[probs_all < threshold]
+        following = float(below.max()) if below.size else 0.0
+        return float((threshold + following) / 2)
 
     def to_dict(self) -> dict[str, float | None]:
         """JSON-ready dictionary."""

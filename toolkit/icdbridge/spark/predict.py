@@ -1,7 +1,7 @@
 """Scoring notes on Spark: the rows ``icdbridge predict`` writes, computed on the executors.
 
 Each executor's Python worker loads the model directory once (a module-level cache keyed by the
-model folder and options) with :func:`icdbridge.model.pretrained.from_pretrained`, so the
+model folder and options) with :func:`icdbridge.model.io.from_pretrained`, so the
 network, the label index and the label embeddings are built once per process, not per task. The
 label embeddings come from the embedding cache: point ``ICDBRIDGE_CACHE`` (or ``cache_dir``) at
 shared storage and the first executor to embed a release fills it for every other one.
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-    from icdbridge.model.predictor import Predictor
+    from icdbridge.model.predict import Predictor
 
 DEFAULT_TOP_K = 50
 """Codes kept per document (as ``icdbridge predict --top-k``)."""
@@ -61,7 +61,7 @@ def load_predictor(
     key = (str(model_dir), system, release, label_codes, cache_dir)
     found = _PREDICTORS.get(key)
     if found is None:
-        from icdbridge.model.pretrained import from_pretrained
+        from icdbridge.model.io import from_pretrained
         from icdbridge.paths import CACHE_ENV
 
         if cache_dir is not None:
@@ -123,7 +123,7 @@ def predict_batch(
 ) -> pa.RecordBatch:
     """Score the notes of one Arrow batch: one prediction row per note, in order.
 
-    The rows are :meth:`~icdbridge.model.predictor.Prediction.to_dict` of
+    The rows are :meth:`~icdbridge.model.predict.Prediction.to_dict` of
     ``predictor.predict`` (what ``icdbridge predict`` writes): ``scores`` and ``descriptions``
     as maps in rank order, ``evidence`` (with ``explain``) as its JSON text.
     """
@@ -194,7 +194,7 @@ def predict(
     """
     from pyspark.sql import functions as F
 
-    from icdbridge.model.pretrained import read_config
+    from icdbridge.model.io import read_config
 
     if top_k < 1:
         raise InputFormatError("DataFrame", "top_k must be at least 1", value=top_k)
@@ -254,7 +254,7 @@ def predict_parquet(
     file, a folder of parts or a glob with ``id`` and ``text`` columns; the output folder is
     written atomically (see :func:`icdbridge.spark.session.write_parquet_dir`).
     """
-    from icdbridge.model.pretrained import read_config
+    from icdbridge.model.io import read_config
 
     read_config(model_dir)
     output = check_output_dir(output_path, [input_path])

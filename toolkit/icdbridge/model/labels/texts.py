@@ -7,7 +7,7 @@ by the descriptions of its nearest ancestors (most specific first)::
 
 Ancestor descriptions identical to the code's own (``J18`` "Pneumonia, unspecified organism" above
 ``J18.9``) are skipped, and code ranges in block/chapter titles (``(I10-I1A)``) are removed.
-The options are part of every label-embedding cache key (:mod:`icdbridge.model.label_cache`).
+The options are part of every label-embedding cache key (:mod:`icdbridge.model.labels.cache`).
 
 Example:
     >>> from icdbridge.codes import get_terminology
@@ -19,39 +19,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
+
+from icdbridge.model.config import LabelTextOptions
+
+_DEFAULTS = LabelTextOptions()
+"""The defaults of :func:`label_text` (one home: :class:`LabelTextOptions`)."""
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
 
 _RANGE = re.compile(r"\s*\(([A-Z0-9]{1,4}(\.[A-Z0-9]+)?-[A-Z0-9]{1,4}(\.[A-Z0-9]+)?)\)\s*$")
-
-
-@dataclass(frozen=True, slots=True)
-class LabelTextOptions:
-    """How label texts are built.
-
-    Attributes:
-        synonyms: Append synonyms / inclusion terms.
-        ancestors: Append ancestors' descriptions (nearest first).
-        max_synonyms: At most this many synonyms.
-        max_ancestors: At most this many ancestor titles (those repeating the code's own title
-            are skipped and not counted; chapters count).
-        undefined: What to do with a code the release does not define: ``"prefix"`` (use the
-            label text of its longest defined prefix, e.g. CodiEsp's ``W19.XXX`` → ``W19``) or
-            ``"error"`` (raise :class:`~icdbridge.errors.NotDefinedError`).
-    """
-
-    synonyms: bool = True
-    ancestors: bool = True
-    max_synonyms: int = 3
-    max_ancestors: int = 2
-    undefined: str = "prefix"
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain dict (for JSON configs and cache keys)."""
-        return asdict(self)
 
 
 def clean_title(title: str) -> str:
@@ -79,11 +57,11 @@ def label_text(
     terminology: Terminology,
     code: str,
     *,
-    synonyms: bool = True,
-    ancestors: bool = True,
-    max_synonyms: int = 3,
-    max_ancestors: int = 2,
-    undefined: str = "prefix",
+    synonyms: bool = _DEFAULTS.synonyms,
+    ancestors: bool = _DEFAULTS.ancestors,
+    max_synonyms: int = _DEFAULTS.max_synonyms,
+    max_ancestors: int = _DEFAULTS.max_ancestors,
+    undefined: str = _DEFAULTS.undefined,
 ) -> str:
     """Build the label text of one code (see the module docstring).
 

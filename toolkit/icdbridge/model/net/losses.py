@@ -4,7 +4,7 @@ Each document comes with a padded list of candidate labels (its positives plus s
 negatives: hierarchy siblings, faiss hard negatives and codes seen in training), so every loss of
 :data:`LOSSES` takes ``logits`` and ``targets`` of shape ``[B, L]`` and a boolean ``mask``
 marking real candidates. :func:`in_batch_contrastive` is the loss of encoder fine-tuning
-(:mod:`icdbridge.model.finetune`): pieces of text against label texts.
+(:mod:`icdbridge.model.train.finetune`): pieces of text against label texts.
 """
 
 from __future__ import annotations

@@ -8,60 +8,15 @@ The label set is whatever the caller hands in — nothing ties it to the trainin
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from icdbridge.model.hierarchy import HierarchyMixer
-from icdbridge.model.scorer import LabelAttentionScorer
-
-LABEL_FEATURES: tuple[str, ...] = (
-    "leaf",
-    "depth",
-    "seventh_base",
-    "residual_other",
-    "residual_unspecified",
-)
-"""Structural features of a code, read off the terminology
-(:func:`~icdbridge.model.hierarchy.label_features`)."""
-
-FAMILY_FEATURES: tuple[str, ...] = ("family_votes", "family_prior")
-"""Training-memory features of a code's family (its category): the neighbour vote and the prior
-summed over the family (:class:`~icdbridge.model.memory.TrainingMemory`)."""
-
-HIERARCHY_FEATURES = frozenset({"leaf", "depth", "seventh_base", *FAMILY_FEATURES})
-"""The features that come from the code tree (dropped with the hierarchy component)."""
-
-OVERLAP_FEATURES: tuple[str, ...] = ("overlap", "sentence_overlap")
-"""Word overlap of a label's title with the document and with its best sentence
-(:mod:`icdbridge.model.overlap`)."""
-
-LEXICAL_FEATURES = frozenset({"lexical", *OVERLAP_FEATURES})
-"""The features that come from the lexical channel (dropped without it)."""
-
-MEMORY_FEATURES = frozenset({"neighbours", "prior", "seen", *FAMILY_FEATURES})
-"""The features that come from the training memory (dropped without it)."""
-
-PAIR_FEATURES: tuple[str, ...] = (
-    "lexical",
-    *OVERLAP_FEATURES,
-    "neighbours",
-    "prior",
-    "seen",
-    *FAMILY_FEATURES,
-    *LABEL_FEATURES,
-)
-"""Per (document, label) features the caller may supply, in this order (see
-:mod:`icdbridge.model.predictor` for how each is computed): the lexical score (of the text and,
-when the document has one, of its original-language text), the word overlap of the label's
-title with the document and its best overlap with one sentence
-(:mod:`icdbridge.model.overlap`), the training memory (neighbour vote, prior, seen flag, family
-vote and prior), then the label's :data:`LABEL_FEATURES`."""
-
-DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
-"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;
-the components switched off drop theirs (:func:`~icdbridge.model.training.model_features`)."""
+from icdbridge.model.config import ModelConfig
+from icdbridge.model.features.registry import FAMILY_FEATURES, LABEL_FEATURES, OVERLAP_FEATURES
+from icdbridge.model.net.hierarchy import HierarchyMixer
+from icdbridge.model.net.scorer import LabelAttentionScorer
 
 INITIAL_FUSION: dict[str, float] = {
     "attention": 2.0,
@@ -77,43 +32,6 @@ INITIAL_FUSION: dict[str, float] = {
 """Starting weights of the fusion layer: an untrained model is already a sensible zero-shot
 ranker (cosine + lexical evidence), which training then refines."""
 INITIAL_BIAS = -6.0
-
-
-@dataclass
-class ModelConfig:
-    """Hyper-parameters of :class:`LabelEmbeddingModel` (stored as JSON with the weights).
-
-    Attributes:
-        dim: Width of the (frozen) encoder embeddings.
-        hidden: Width of the attention query/key space.
-        max_ancestors: Ancestors mixed in by the hierarchy component.
-        use_hierarchy: Switch of the hierarchy component (ablation row (e)).
-        features: Names of the pair features in use (a subset of :data:`PAIR_FEATURES`, in that
-            order); dropping ``"lexical"`` is ablation row (f). Default: all of them (the
-            :data:`FAMILY_FEATURES` were chosen by cross-validation over the CodiEsp train split,
-            ``experiments/codiesp_zeroshot/cv_choices.py``).
-        fusion_hidden: Width of the small non-linear branch of the fusion layer.
-    """
-
-    dim: int = 384
-    hidden: int = 128
-    max_ancestors: int = 4
-    use_hierarchy: bool = True
-    features: tuple[str, ...] = field(default=DEFAULT_FEATURES)
-    fusion_hidden: int = 16
-
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary."""
-        data = asdict(self)
-        data["features"] = list(self.features)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        """Inverse of :meth:`to_dict`."""
-        data = dict(data)
-        data["features"] = tuple(data.get("features", DEFAULT_FEATURES))
-        return cls(**data)
 
 
 @dataclass
@@ -223,6 +141,42 @@ class NetworkEnsemble(nn.Module):
         """The members' shared :class:`ModelConfig`."""
         return self.members[0].config
 
+    @staticmethod
+    def average(outputs: list[NetworkOutput]) -> NetworkOutput:
+        """The ensemble's output from its members' outputs: the mean logits and attention."""
+        return NetworkOutput(
+            torch.stack([o.logits for o in outputs]).mean(dim=0),
+            torch.stack([o.attention for o in outputs]).mean(dim=0),
+        )
+
+    def forward(
+        self,
+        windows: torch.Tensor,
+        window_mask: torch.Tensor,
+        labels: torch.Tensor,
+        ancestors: torch.Tensor | None = None,
+        ancestor_mask: torch.Tensor | None = None,
+        features: torch.Tensor | None = None,
+    ) -> NetworkOutput:
+        """Score a batch with every member and average (arguments as for
+        :meth:`LabelEmbeddingModel.forward`).
+
+        Example:
+            >>> ensemble = build_network(ModelConfig(dim=4, hidden=4, features=()), members=2)
+            >>> windows, labels = torch.randn(1, 3, 4), torch.randn(1, 5, 4)
+            >>> out = ensemble(windows, torch.ones(1, 3, dtype=torch.bool), labels)
+            >>> single = [m(windows, torch.ones(1, 3, dtype=torch.bool), labels).logits
+            ...           for m in ensemble.members]
+            >>> torch.allclose(out.logits, (single[0] + single[1]) / 2)
+            True
+        """
+        return self.average(
+            [
+                m(windows, window_mask, labels, ancestors, ancestor_mask, features)
+                for m in self.members
+            ]
+        )
+
 
 CodingNetwork = LabelEmbeddingModel | NetworkEnsemble
 """What scores candidates: one network or an ensemble of them."""
@@ -248,3 +202,43 @@ def combine_networks(networks: list[LabelEmbeddingModel]) -> CodingNetwork:
 def member_count(model: CodingNetwork) -> int:
     """Networks in ``model`` (1 for a single network)."""
     return len(model.members) if isinstance(model, NetworkEnsemble) else 1
+
+
+def gather_labels(
+    model: LabelEmbeddingModel,
+    label_matrix: torch.Tensor,
+    ancestor_index: torch.Tensor,
+    label_index: torch.Tensor,
+) -> torch.Tensor:
+    """Refined label embeddings ``[B, L, d]`` for a ``[B, L]`` index into ``label_matrix``.
+
+    The hierarchy component is applied once per distinct label of the batch.
+    """
+    unique, inverse = torch.unique(label_index, return_inverse=True)
+    own = label_matrix[unique]
+    if model.hierarchy is not None:
+        rows = ancestor_index[unique]  # [U, A], -1 = none
+        mask = rows >= 0
+        ancestors = label_matrix[rows.clamp_min(0)]
+        own = model.refine_labels(own, ancestors, mask)
+    return own[inverse]
+
+
+def score_batch(
+    model: CodingNetwork,
+    label_matrix: torch.Tensor,
+    ancestor_index: torch.Tensor,
+    batch: dict[str, torch.Tensor],
+) -> NetworkOutput:
+    """Run the network on a collated batch (see :func:`icdbridge.model.features.batch.collate`).
+
+    An :class:`~icdbridge.model.net.network.NetworkEnsemble` runs each member and averages their
+    logits and attention.
+    """
+    if isinstance(model, NetworkEnsemble):
+        return NetworkEnsemble.average(
+            [score_batch(m, label_matrix, ancestor_index, batch) for m in model.members]
+        )
+    labels = gather_labels(model, label_matrix, ancestor_index, batch["label_index"])
+    features = batch["features"] if model.config.features else None
+    return model(batch["windows"], batch["window_mask"], labels, features=features)

@@ -1,7 +1,8 @@
 """Label embeddings for a whole terminology release, cached on disk.
 
-:func:`embed_labels` encodes the label text (:mod:`icdbridge.model.label_text`) of every code with
-a :class:`~icdbridge.model.encoder.TextEncoder` and returns :class:`LabelEmbeddings` — the codes in
+:func:`embed_labels` encodes the label text (:mod:`icdbridge.model.labels.texts`) of every code with
+a :class:`~icdbridge.model.text.encoder.TextEncoder` and returns :class:`LabelEmbeddings` — the
+codes in
 order and an ``(N, dim)`` L2-normalised float32 matrix.
 
 Cache: results are stored under ``cache_dir()/label_embeddings/`` as a safetensors matrix plus a
@@ -20,13 +21,14 @@ waits for a build in progress, and two processes that need the same new set enco
 
 Speed (see ``experiments/bench_predict.py``): identical texts are encoded once, batches are
 length-sorted (little padding), encoding runs under ``torch.inference_mode`` (and bfloat16
-autocast on CPUs with AMX / AVX512-BF16, see :func:`~icdbridge.model.encoder.bf16_supported`), and
+autocast on CPUs with AMX / AVX512-BF16, see :func:`~icdbridge.model.text.encoder.bf16_supported`),
+and
 labels are truncated at ``max_length`` tokens (default 64: the description and its nearest
 ancestors fit; about 5% of full label texts lose the end of their last ancestor title).
 
 Example:
     >>> from icdbridge.codes import get_terminology
-    >>> from icdbridge.model.encoder import TextEncoder
+    >>> from icdbridge.model.text.encoder import TextEncoder
     >>> labels = embed_labels(TextEncoder(), get_terminology("icd10cm"))  # doctest: +SKIP
     >>> labels.matrix.shape  # doctest: +SKIP
     torch.Size([74719, 384])
@@ -49,12 +51,12 @@ from typing import TYPE_CHECKING
 import torch
 from filelock import FileLock
 
-from icdbridge.model.label_text import LabelTextOptions, label_texts
+from icdbridge.model.labels.texts import LabelTextOptions, label_texts
 from icdbridge.outputs import atomic_file, write_text
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
-    from icdbridge.model.encoder import TextEncoder
+    from icdbridge.model.text.encoder import TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -370,7 +372,7 @@ class CachedLabelSet:
         release: Release of the labels (``"?"`` when unknown).
         encoder_path: Folder of the encoder that embedded them (``""`` when unknown).
         precision: Inference precision of that encoder (``fp32`` or ``bf16``).
-        options: The label-text options (:class:`~icdbridge.model.label_text.LabelTextOptions`).
+        options: The label-text options (:class:`~icdbridge.model.labels.texts.LabelTextOptions`).
         n_codes: Number of labels.
         size_bytes: Size of all :attr:`files`.
         last_used: When the set was written or last read from the cache.

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
-    from icdbridge.model.encoder import TextEncoder
-    from icdbridge.model.label_cache import LabelEmbeddings
+    from icdbridge.model.labels.cache import LabelEmbeddings
+    from icdbridge.model.text.encoder import TextEncoder
 
 
 def _flat(dim: int, **_: Any):
@@ -113,7 +113,7 @@ class CandidateIndex:
 
     @classmethod
     def from_embeddings(cls, labels: LabelEmbeddings, **kwargs: Any) -> CandidateIndex:
-        """Build an index over :class:`~icdbridge.model.label_cache.LabelEmbeddings`."""
+        """Build an index over :class:`~icdbridge.model.labels.cache.LabelEmbeddings`."""
         return cls(labels.codes, labels.matrix, **kwargs)
 
     def __len__(self) -> int:
@@ -215,12 +215,12 @@ def sentence_cosine(
 ) -> list[dict[str, float]]:
     """The zero-shot cosine baseline: code → max over sentences of cosine(label, sentence).
 
-    Each text is cut into sentences (:func:`~icdbridge.model.pieces.split_sentences`; a text
+    Each text is cut into sentences (:func:`~icdbridge.model.text.pieces.split_sentences`; a text
     without one is its own sentence), all sentences are encoded in one batched call, and the
     exact ``top`` labels per sentence are merged per text, keeping the ``top`` best by maximum
     (one batched faiss search, as the model's shortlist).
     """
-    from icdbridge.model.pieces import split_sentences
+    from icdbridge.model.text.pieces import split_sentences
 
     sentences = [[s.text for s in split_sentences(t) if s.text.strip()] or [t] for t in texts]
     flat = [s for doc in sentences for s in doc]

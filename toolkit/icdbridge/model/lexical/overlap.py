@@ -1,6 +1,7 @@
 """Word overlap: how much of a code's title a document mentions, as a graded lexical feature.
 
-The lexical channel (:mod:`icdbridge.model.lexical`) is all or nothing: a phrase matches when
+The lexical channel (:mod:`icdbridge.model.lexical.matcher`) is all or nothing: a phrase matches
+when
 every content word of it is in one sentence. Most codes a note supports are only *partly*
 spelled out — ``esclerosis focal y segmentaria`` for N05.1 "Unspecified nephritic syndrome with
 focal and segmental glomerular lesions", ``tumor fibroso de la túnica vaginal`` for D29.8 —
@@ -15,9 +16,9 @@ lexical channel) found anywhere in the document,
 over the ``N`` codes of the label space. It is a pair feature of the model (``"overlap"``,
 switched with the lexical channel), learned to weigh against the other evidence, and the codes
 of highest overlap join each document's candidates
-(:attr:`~icdbridge.model.predictor.PipelineConfig.overlap_k`). A document's words are those of
+(:attr:`~icdbridge.model.config.PipelineConfig.overlap_k`). A document's words are those of
 its text plus the English gloss of its original text when that is read
-(:mod:`icdbridge.model.crosslingual`).
+(:mod:`icdbridge.model.lexical.gloss`).
 
 Example:
     >>> from icdbridge.codes import get_terminology
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from icdbridge.model.lexical import GENERIC_WORDS, content_words, sentence_tokens
+from icdbridge.model.lexical.matcher import GENERIC_WORDS, content_words, sentence_tokens
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -60,7 +61,7 @@ def specific_words(title: str) -> frozenset[str]:
 def sentence_words(*texts: str | None) -> list[frozenset[str]]:
     """The stemmed content words of each sentence of one document's texts (``None`` entries
     skipped), split as the lexical channel splits them
-    (:func:`~icdbridge.model.lexical.sentence_tokens`)."""
+    (:func:`~icdbridge.model.lexical.matcher.sentence_tokens`)."""
     return [
         frozenset(word for word, _, _, content in sentence if content)
         for text in texts
@@ -115,8 +116,8 @@ class WordOverlap:
         """The phrases of each code of the label space: its title and, with ``synonyms``, its
         synonyms / inclusion terms (undefined codes: those of their longest defined prefix, as
         label texts do; none defined: no phrase). Titles alone are the default, the pipeline's
-        choice (:attr:`LabelSpace.overlap <icdbridge.model.predictor.LabelSpace.overlap>`)."""
-        from icdbridge.model.label_text import nearest_defined
+        choice (:attr:`LabelSpace.overlap <icdbridge.model.labels.space.LabelSpace.overlap>`)."""
+        from icdbridge.model.labels.texts import nearest_defined
 
         phrases = {}
         for code in codes:

@@ -6,11 +6,11 @@ the terminology says "Conjunctival edema". This optional first stage of training
 go through the same encoder — on pairs mined from the training documents:
 
 * **Mining** (:func:`mine_pairs`): a document says which codes it has, not where. For each gold
-  code, the document piece (sentence or clause, :mod:`~icdbridge.model.pieces`) most similar to
+  code, the document piece (sentence or clause, :mod:`~icdbridge.model.text.pieces`) most similar to
   the code's label text under the current encoder is taken as its mention (multiple-instance
   learning with a hard assignment), with a few hard negatives: the labels closest to that piece
   that are not gold codes of the document.
-* **Loss** (:func:`~icdbridge.model.losses.in_batch_contrastive`): each piece must score its
+* **Loss** (:func:`~icdbridge.model.net.losses.in_batch_contrastive`): each piece must score its
   label text above every other label text of the batch (other pairs' labels and the hard
   negatives); the document's other gold codes are left out of its softmax.
 
@@ -33,12 +33,13 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from icdbridge.model.losses import in_batch_contrastive
+from icdbridge.model.net.losses import in_batch_contrastive
 
 if TYPE_CHECKING:
     from icdbridge.data import Document
-    from icdbridge.model.encoder import TextEncoder
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.labels.space import LabelSpace
+    from icdbridge.model.text.encoder import TextEncoder
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def mine_pairs(
         hard_negatives: Hard negatives kept per pair.
         progress: Show a progress bar while encoding pieces.
     """
-    from icdbridge.model.predictor import encode_documents
+    from icdbridge.model.features.featurize import encode_documents
 
     encoded = encode_documents(encoder, [d.text for d in docs], config, progress)
     pairs: list[PiecePair] = []

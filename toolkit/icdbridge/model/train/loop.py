@@ -2,7 +2,7 @@
 
 :func:`train_model` runs the whole recipe on a CPU budget. Optionally the encoder is first
 fine-tuned on pieces of the training documents paired with their codes' label texts
-(``TrainConfig.finetune_epochs``, :mod:`~icdbridge.model.finetune`); then it is frozen and run
+(``TrainConfig.finetune_epochs``, :mod:`~icdbridge.model.train.finetune`); then it is frozen and run
 once (piece embeddings of the documents, label embeddings of the whole release through the
 on-disk cache) and only the light heads train — the hierarchy mixer, the label-wise attention
 and the fusion of the pair features — with pytorch-lightning (seeded, deterministic, early
@@ -17,87 +17,35 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from icdbridge.model.config import PipelineConfig, TrainConfig
+from icdbridge.model.features.registry import model_features
+from icdbridge.model.progress import on_terminal, phase
+from icdbridge.model.train.folds import _best_epoch, hidden_codes, out_of_fold_scores
 from icdbridge.outputs import write_json
 from icdbridge.paths import inside
 
 if TYPE_CHECKING:
     from icdbridge.data import Document
-    from icdbridge.model.encoder import TextEncoder
-    from icdbridge.model.finetune import FinetuneResult
-    from icdbridge.model.network import LabelEmbeddingModel, ModelConfig
-    from icdbridge.model.predictor import LabelSpace, PipelineConfig, Predictor
+    from icdbridge.model.calibration import Calibrator
+    from icdbridge.model.config import ModelConfig
+    from icdbridge.model.features.batch import DocumentFeatures
+    from icdbridge.model.features.featurize import FeatureInputs
+    from icdbridge.model.features.memory import TrainingMemory
+    from icdbridge.model.labels.space import LabelSpace
+    from icdbridge.model.net.network import CodingNetwork, LabelEmbeddingModel
+    from icdbridge.model.predict import Predictor
+    from icdbridge.model.text.encoder import TextEncoder
+    from icdbridge.model.train.finetune import FinetuneResult
 
 
 FINISHED_NAME = "finished.json"
 """Written into a network's checkpoint folder when its training ends (best checkpoint, history,
 whether it stopped early), so that resuming an ensemble skips the networks already trained."""
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings.
-
-    Attributes:
-        epochs: Maximum epochs.
-        batch_size: Documents per batch.
-        negatives: Negatives sampled per document and epoch.
-        learning_rate: AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        loss: ``"bce"`` or ``"contrastive"`` (:data:`~icdbridge.model.losses.LOSSES`).
-        positive_weight: Weight of positives in the BCE loss.
-        patience: Early-stopping patience in epochs (on validation MAP).
-        seed: Seed of everything (weights, sampling, shuffling); network ``i`` of an ensemble
-            trains with ``seed + i``.
-        members: Networks trained (each with its own seed, on the same documents) and averaged
-            into one :class:`~icdbridge.model.network.NetworkEnsemble`; 1: a single network.
-            Default 3, chosen by cross-validation over the CodiEsp train split
-            (``experiments/codiesp_zeroshot/cv_choices.py``, ``docs/model.md``).
-        calibration_folds: 0: the unseen-code calibration and the threshold are fitted on the
-            validation documents' scores. ``K`` ≥ 2: on *out-of-fold* scores of all training and
-            validation documents instead — they are cut, seeded, into ``K`` folds, and one more
-            network per fold trains on the other folds (with a training memory of those folds
-            only, for the main networks' mean best epoch count) and scores its fold, so that
-            every labelled document contributes its codes unseen by the network that scored it
-            (see ``docs/model.md``).
-        calibration_map_tolerance: ``None`` (default): the unseen-code calibration maximises
-            the harmonic mean of validation MAP and validation unseen recall@20; a number: the
-            validation MAP it may give up for unseen recall@20 instead
-            (:class:`~icdbridge.model.calibration.Calibrator`).
-        hidden_codes: Share of the codes seen in training that are *hidden* from the training
-            memory while the networks train (simulated unseen codes: no neighbour vote, prior or
-            seen flag, and not among the always-added seen candidates; chosen by ``seed``,
-            shared by the networks of an ensemble). Their notes still train the networks, which
-            then see more positives the way they see a code that never occurred in training.
-            Validation, calibration and prediction use the whole memory. 0 (default): only the
-            leave-one-out of each note's own codes; on the CodiEsp train folds 0.2 and 0.4
-            lowered the harmonic mean of MAP and unseen recall@20 (``docs/model.md``).
-        finetune_epochs: Epochs of encoder fine-tuning before the heads train
-            (:mod:`~icdbridge.model.finetune`; 0: the encoder stays frozen).
-        finetune_learning_rate: Peak learning rate of encoder fine-tuning.
-        finetune_batch_size: Mined pairs per fine-tuning step.
-    """
-
-    epochs: int = 30
-    batch_size: int = 16
-    negatives: int = 256
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
-    loss: str = "contrastive"
-    positive_weight: float = 4.0
-    patience: int = 5
-    seed: int = 0
-    members: int = 3
-    calibration_folds: int = 0
-    calibration_map_tolerance: float | None = None
-    hidden_codes: float = 0.0
-    finetune_epochs: int = 0
-    finetune_learning_rate: float = 3e-5
-    finetune_batch_size: int = 32
 
 
 @dataclass
@@ -129,36 +77,61 @@ class TrainResult:
     calibration: dict[str, Any] = field(default_factory=dict)
 
 
-def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tuple[str, ...]:
-    """The pair features a model uses, by the components switched on.
+@dataclass
+class TrainingSetup:
+    """What every phase of training shares, built once by :func:`prepare_training`.
 
-    The lexical score and the word overlap (:data:`~icdbridge.model.network.LEXICAL_FEATURES`)
-    need the lexical channel; the memory features
-    (:data:`~icdbridge.model.network.MEMORY_FEATURES`: neighbour vote, prior, seen flag, family
-    vote and prior) need the training memory; the tree-derived features
-    (:data:`~icdbridge.model.network.HIERARCHY_FEATURES`) need the hierarchy component, so that
-    the ablation without it uses nothing of the code tree.
+    Attributes:
+        pipeline: The pipeline settings the model is saved with: a copy of the caller's, with
+            the training codes outside the release as ``extra_codes`` and ``finetuned_encoder``
+            set when the encoder was fine-tuned (the caller's object is never changed).
+        encoder: The encoder (a fine-tuned copy when ``TrainConfig.finetune_epochs`` > 0).
+        space: The label space.
+        lexical: The lexical matcher over ``space`` (``None`` without the lexical channel).
+        features: The pair features the networks read.
+        window_cache: Piece embeddings, shared by every featurisation of the same documents.
+        finetune: Outcome of encoder fine-tuning (``None`` when the encoder stayed frozen).
+        verbose: Lightning's own output shown (``train_model(verbose=True)``).
     """
-    from icdbridge.model.network import (
-        HIERARCHY_FEATURES,
-        LEXICAL_FEATURES,
-        MEMORY_FEATURES,
-        PAIR_FEATURES,
-    )
 
-    def used(name: str) -> bool:
-        if name in LEXICAL_FEATURES:
-            return pipeline.use_lexical
-        if name in HIERARCHY_FEATURES and not use_hierarchy:
-            return False
-        return name not in MEMORY_FEATURES or pipeline.use_memory
+    pipeline: PipelineConfig
+    encoder: TextEncoder
+    space: LabelSpace
+    lexical: Any
+    features: tuple[str, ...]
+    window_cache: dict
+    finetune: FinetuneResult | None = None
+    verbose: bool = False
 
-    return tuple(name for name in PAIR_FEATURES if used(name))
+    def inputs(self, memory: TrainingMemory | None = None) -> FeatureInputs:
+        """The featurisation inputs with ``memory`` as training memory."""
+        from icdbridge.model.features.featurize import FeatureInputs
+
+        return FeatureInputs(
+            self.encoder,
+            self.space,
+            self.pipeline,
+            memory,
+            self.lexical,
+            self.features,
+            self.window_cache,
+        )
 
 
-def extra_codes_of(docs: Sequence[Document], known: set[str]) -> list[str]:
-    """Training codes outside ``known`` (the release's label-space codes), kept as extra labels."""
-    return sorted({c for d in docs for c in d.codes if c not in known})
+@dataclass
+class FeaturisedData:
+    """The training memory and the featurised training and validation documents.
+
+    Attributes:
+        memory: Training memory of the training documents (``None`` when the pipeline has none).
+        train: Training documents, featurised in train mode (gold codes and their siblings
+            added as candidates; ``TrainConfig.hidden_codes`` of the memory's codes hidden).
+        dev: Validation documents, featurised as for prediction (the whole memory).
+    """
+
+    memory: TrainingMemory | None
+    train: list[DocumentFeatures]
+    dev: list[DocumentFeatures]
 
 
 def train_model(
@@ -177,16 +150,24 @@ def train_model(
     label_codes: Sequence[str] | None = None,
     window_cache: dict | None = None,
     progress: bool = False,
+    verbose: bool = False,
 ) -> TrainResult:
     """Train, calibrate and (optionally) save a model.
+
+    The phases: :func:`prepare_training` (encoder, label space, fine-tuning, lexical channel),
+    :func:`featurise_training_data` (training memory, candidates and pair features),
+    :func:`train_networks` (the ensemble), :func:`calibrate` (unseen codes and threshold, on
+    the validation documents or out of fold), then saving. With every setting at its default
+    (:mod:`icdbridge.model.config`) this trains the published CodiEsp model.
 
     Args:
         train_docs: Training documents (with gold codes).
         dev_docs: Validation documents: early stopping, calibration and threshold.
-        pipeline: Pipeline settings (system, release, encoder, windows, channels).
+        pipeline: Pipeline settings (system, release, encoder, windows, channels); never
+            changed (the trained model keeps a completed copy).
         model_config: Network settings (``dim`` is taken from the encoder).
         train_config: Optimisation settings.
-        out_dir: Save the trained model there (:func:`~icdbridge.model.pretrained.save_pretrained`).
+        out_dir: Save the trained model there (:func:`~icdbridge.model.io.save_pretrained`).
         checkpoint_dir: Lightning checkpoints (``last.ckpt`` and the best epoch; for an
             ensemble, one ``member-<i>`` folder per network); default: a ``checkpoints`` folder
             inside ``out_dir`` (none when both are ``None``).
@@ -198,158 +179,75 @@ def train_model(
         label_codes: The label space when ``space`` is not given (default: the codes of
             ``pipeline.label_space`` plus the training codes outside them).
         window_cache: Shared cache of window embeddings (see
-            :func:`~icdbridge.model.predictor.encode_documents`).
-        progress: Show progress bars (encoding, epochs).
+            :func:`~icdbridge.model.features.featurize.encode_documents`).
+        progress: Show progress (:mod:`icdbridge.model.progress`): bars with an ETA on a
+            terminal, one line per slow phase with its duration in a log.
+        verbose: Let pytorch-lightning print its own lines and warnings
+            (:func:`~icdbridge.model.train.quiet.quiet_lightning`).
 
     Returns:
         :class:`TrainResult`.
     """
-    import copy
-
-    import pytorch_lightning as pl
-    import torch
-
-    from icdbridge.codes import get_terminology
-    from icdbridge.errors import IcdbridgeError
-    from icdbridge.model.calibration import Calibrator, mean_average_precision
-    from icdbridge.model.encoder import TextEncoder
-    from icdbridge.model.finetune import finetune_encoder
-    from icdbridge.model.network import ModelConfig, combine_networks
-    from icdbridge.model.predictor import (
-        PipelineConfig,
-        Predictor,
-        build_label_space,
-        build_lexical,
-        label_space_codes,
-        score_documents,
-    )
-    from icdbridge.model.pretrained import save_pretrained
+    from icdbridge.model.config import ModelConfig
+    from icdbridge.model.io import save_pretrained
+    from icdbridge.model.predict import Predictor
 
     started = time.perf_counter()
-    pipeline = pipeline or PipelineConfig()
     train_config = train_config or TrainConfig()
-    if not train_docs or not dev_docs:
-        raise IcdbridgeError("training needs at least one training and one validation document")
-    if train_config.members < 1:
-        raise IcdbridgeError(f"members must be at least 1, got {train_config.members}")
-    if not 0.0 <= train_config.hidden_codes < 1.0:
-        raise IcdbridgeError(
-            f"hidden_codes must be a share in [0, 1), got {train_config.hidden_codes}"
-        )
-    n_labelled = len(train_docs) + len(dev_docs)
-    folds = train_config.calibration_folds
-    if folds != 0 and not 2 <= folds <= n_labelled:
-        raise IcdbridgeError(
-            f"calibration_folds must be 0 or between 2 and the {n_labelled} training and "
-            f"validation documents, got {folds}"
-        )
-    pl.seed_everything(train_config.seed, workers=True, verbose=False)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-    terminology = get_terminology(pipeline.system, pipeline.release)
-    encoder = encoder or TextEncoder(pipeline.encoder)
-    if not pipeline.extra_codes:
-        known = set(label_space_codes(terminology, pipeline.label_space))
-        pipeline.extra_codes = extra_codes_of(train_docs, known)
-    if space is None:
-        space = build_label_space(encoder, terminology, pipeline, label_codes, progress)
-    tuned = None
-    if train_config.finetune_epochs > 0:
-        encoder = copy.deepcopy(encoder)  # the caller's encoder stays as it was
-        tuned = finetune_encoder(
-            encoder,
-            train_docs,
-            space,
-            pipeline,
-            epochs=train_config.finetune_epochs,
-            batch_size=train_config.finetune_batch_size,
-            learning_rate=train_config.finetune_learning_rate,
-            seed=train_config.seed,
-            progress=progress,
-        )
-        pipeline.finetuned_encoder = True
-        space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
-    if pipeline.use_lexical and lexical is None:
-        lexical = build_lexical(terminology, space.codes)
-    if window_cache is None:
-        window_cache = {}  # the calibration folds featurise the same documents again
-    base = model_config or ModelConfig()
-    # the components switched on decide the features; ``base.features`` may drop some more
-    features = tuple(f for f in model_features(pipeline, base.use_hierarchy) if f in base.features)
-    components = (encoder, space, pipeline, lexical, features, window_cache)
-    memory, train_features, dev_features = _memory_and_features(
-        train_docs, dev_docs, components, train_config, progress
+    setup = prepare_training(
+        train_docs,
+        dev_docs,
+        pipeline or PipelineConfig(),
+        model_config or ModelConfig(),
+        train_config,
+        encoder=encoder,
+        space=space,
+        lexical=lexical,
+        label_codes=label_codes,
+        window_cache=window_cache,
+        progress=progress,
+        verbose=verbose,
     )
-    config = ModelConfig.from_dict({**base.to_dict(), "dim": encoder.dim, "features": features})
-    config.max_ancestors = pipeline.max_ancestors
+    data = featurise_training_data(train_docs, dev_docs, setup, train_config, progress)
+    base = model_config or ModelConfig()
+    config = ModelConfig.from_dict(
+        {
+            **base.to_dict(),
+            "dim": setup.encoder.dim,
+            "features": setup.features,
+            "max_ancestors": setup.pipeline.max_ancestors,
+        }
+    )
     if checkpoint_dir is None and out_dir is not None:
         checkpoint_dir = Path(out_dir) / "checkpoints"
-    networks, history = [], []
-    for member in range(train_config.members):
-        folder = checkpoint_dir
-        if checkpoint_dir is not None and train_config.members > 1:
-            folder = Path(checkpoint_dir) / f"member-{member}"
-        network, member_history = _train_network(
-            config,
-            space,
-            train_features,
-            dev_features,
-            replace(train_config, seed=train_config.seed + member),
-            folder,
-            resume,
-            progress,
-        )
-        networks.append(network)
-        history += [{"member": member, **row} for row in member_history]
-    model = combine_networks(networks)
-    model.eval()
-
-    scored = score_documents(model, space, dev_features)
-    seen = memory.seen if memory is not None else frozenset()
-    if train_config.calibration_folds:
-        epochs = round(sum(_best_epoch(history, m) for m in range(len(networks))) / len(networks))
-        fit_scores, fit_golds, fit_seen, calibration = _out_of_fold_scores(
-            [*train_docs, *dev_docs],
-            config,
-            components,
-            replace(train_config, epochs=max(epochs, 1)),
-            None if checkpoint_dir is None else Path(checkpoint_dir) / "calibration",
-            resume,
-            progress,
-        )
-    else:
-        fit_scores = [s for s, _ in scored]
-        fit_golds = [d.gold for d in dev_features]
-        fit_seen = [seen] * len(dev_features)
-        calibration = {"source": "validation"}
-    calibrator = Calibrator(map_tolerance=train_config.calibration_map_tolerance).fit(
-        fit_scores, fit_golds, fit_seen
+    model, history = train_networks(
+        config, setup.space, data, train_config, checkpoint_dir, resume, progress, verbose
     )
-    calibration["documents"] = len(fit_golds)
-    calibration["unseen_pairs"] = sum(len(g - s) for g, s in zip(fit_golds, fit_seen, strict=True))
-    predictor = Predictor(model, pipeline, space, encoder, memory, lexical, calibrator)
-    n_gold = sum(len(d.gold) for d in dev_features)
-    covered = sum(len(d.gold & set(d.candidates)) for d in dev_features)
-    member_val_maps = [
-        max((h["val_map"] for h in history if h["member"] == m), default=0.0)
-        for m in range(len(networks))
-    ]
-    if len(networks) == 1:
-        best_val_map = member_val_maps[0]
-    else:
-        ranked = [sorted(s, key=lambda code, s=s: (-s[code], code)) for s, _ in scored]
-        best_val_map = mean_average_precision(ranked, [d.gold for d in dev_features])
+    calibrator, calibration, scored = calibrate(
+        model,
+        config,
+        setup,
+        data,
+        [*train_docs, *dev_docs],
+        history,
+        train_config,
+        checkpoint_dir,
+        resume,
+        progress,
+    )
+    predictor = Predictor(
+        model, setup.pipeline, setup.space, setup.encoder, data.memory, setup.lexical, calibrator
+    )
     result = TrainResult(
         predictor=predictor,
         history=history,
         seconds=time.perf_counter() - started,
-        best_val_map=best_val_map,
-        member_val_maps=member_val_maps,
-        shortlist_recall=covered / n_gold if n_gold else float("nan"),
-        finetune=tuned,
+        finetune=setup.finetune,
         calibration=calibration,
+        **_validation_summary(history, scored, data.dev, train_config.members),
     )
     if out_dir is not None:
+        tuned = setup.finetune
         save_pretrained(
             predictor,
             out_dir,
@@ -367,118 +265,265 @@ def train_model(
     return result
 
 
-def hidden_codes(codes: Iterable[str], share: float, seed: int) -> frozenset[str]:
-    """A seeded ``share`` of ``codes`` (rounded down; the same codes and seed give the same
-    set, whatever order the codes come in): the simulated unseen codes of
-    ``TrainConfig.hidden_codes``."""
-    import random
+def check_training_inputs(
+    train_docs: Sequence[Document], dev_docs: Sequence[Document], train_config: TrainConfig
+) -> None:
+    """Refuse, before any work, documents and settings training cannot use.
 
-    order = sorted(set(codes))
-    return frozenset(random.Random(seed).sample(order, int(share * len(order))))
+    Raises:
+        IcdbridgeError: no training or validation document, ``members`` < 1, ``hidden_codes``
+            outside [0, 1), or ``calibration_folds`` neither 0 nor in [2, labelled documents].
+    """
+    from icdbridge.errors import IcdbridgeError
+
+    if not train_docs or not dev_docs:
+        raise IcdbridgeError("training needs at least one training and one validation document")
+    if train_config.members < 1:
+        raise IcdbridgeError(f"members must be at least 1, got {train_config.members}")
+    if not 0.0 <= train_config.hidden_codes < 1.0:
+        raise IcdbridgeError(
+            f"hidden_codes must be a share in [0, 1), got {train_config.hidden_codes}"
+        )
+    n_labelled = len(train_docs) + len(dev_docs)
+    folds = train_config.calibration_folds
+    if folds != 0 and not 2 <= folds <= n_labelled:
+        raise IcdbridgeError(
+            f"calibration_folds must be 0 or between 2 and the {n_labelled} training and "
+            f"validation documents, got {folds}"
+        )
 
 
-def _memory_and_features(
+def prepare_training(
     train_docs: Sequence[Document],
     dev_docs: Sequence[Document],
-    components: tuple,
+    pipeline: PipelineConfig,
+    model_config: ModelConfig,
     train_config: TrainConfig,
-    progress: bool,
-) -> tuple[Any, list, list]:
-    """The training memory of ``train_docs`` (``None`` when the pipeline has none) and the
-    features of the training (train mode, with ``train_config.hidden_codes`` of the memory's
-    codes hidden) and validation documents it gives.
+    *,
+    encoder: TextEncoder | None = None,
+    space: LabelSpace | None = None,
+    lexical: Any = None,
+    label_codes: Sequence[str] | None = None,
+    window_cache: dict | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+) -> TrainingSetup:
+    """Phase 1: check the inputs, seed, load the encoder, embed the label space, fine-tune the
+    encoder when asked, build the lexical channel (arguments as for :func:`train_model`)."""
+    import copy
 
-    ``components`` is ``(encoder, space, pipeline, lexical, features, window_cache)``.
-    """
-    from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.predictor import featurize
+    import pytorch_lightning as pl
+    import torch
 
-    encoder, space, pipeline, lexical, features, window_cache = components
+    from icdbridge.codes import get_terminology
+    from icdbridge.model.labels.space import build_label_space, label_space_codes
+    from icdbridge.model.lexical.channel import build_lexical
+    from icdbridge.model.text.encoder import TextEncoder
+    from icdbridge.model.train.finetune import finetune_encoder
+    from icdbridge.model.train.quiet import quiet_lightning
+
+    check_training_inputs(train_docs, dev_docs, train_config)
+    pl.seed_everything(train_config.seed, workers=True, verbose=False)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+    terminology = get_terminology(pipeline.system, pipeline.release)
+    encoder = encoder or TextEncoder(pipeline.encoder)
+    if not pipeline.extra_codes:
+        known = set(label_space_codes(terminology, pipeline.label_space))
+        pipeline = replace(pipeline, extra_codes=extra_codes_of(train_docs, known))
+    if space is None:
+        space = build_label_space(encoder, terminology, pipeline, label_codes, progress)
+    tuned = None
+    if train_config.finetune_epochs > 0:
+        encoder = copy.deepcopy(encoder)  # the caller's encoder stays as it was
+        with quiet_lightning(verbose), phase("fine-tuning the encoder", progress):
+            tuned = finetune_encoder(
+                encoder,
+                train_docs,
+                space,
+                pipeline,
+                epochs=train_config.finetune_epochs,
+                batch_size=train_config.finetune_batch_size,
+                learning_rate=train_config.finetune_learning_rate,
+                seed=train_config.seed,
+                progress=progress,
+            )
+        pipeline = replace(pipeline, finetuned_encoder=True)
+        space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
+    if pipeline.use_lexical and lexical is None:
+        with phase(f"lexical channel over {len(space):,} codes", progress):
+            lexical = build_lexical(terminology, space.codes)
+    # the components switched on decide the features; ``model_config.features`` may drop more
+    features = tuple(
+        f
+        for f in model_features(pipeline, model_config.use_hierarchy)
+        if f in model_config.features
+    )
+    return TrainingSetup(
+        pipeline=pipeline,
+        encoder=encoder,
+        space=space,
+        lexical=lexical,
+        features=features,
+        # the calibration folds featurise the same documents again
+        window_cache={} if window_cache is None else window_cache,
+        finetune=tuned,
+        verbose=verbose,
+    )
+
+
+def featurise_training_data(
+    train_docs: Sequence[Document],
+    dev_docs: Sequence[Document],
+    setup: TrainingSetup,
+    train_config: TrainConfig,
+    progress: bool = False,
+) -> FeaturisedData:
+    """Phase 2: the training memory of ``train_docs`` (``None`` when the pipeline has none) and
+    the features of the training (train mode, with ``train_config.hidden_codes`` of the
+    memory's codes hidden) and validation documents it gives."""
+    from icdbridge.model.features.featurize import featurize
+    from icdbridge.model.features.memory import TrainingMemory
+
+    pipeline = setup.pipeline
     memory = None
     if pipeline.use_memory:
         memory = TrainingMemory(pipeline.neighbours_k).fit(
             [d.id for d in train_docs], [d.text for d in train_docs], [d.codes for d in train_docs]
         )
-    shared = (encoder, space, pipeline, memory, lexical)
-    hidden = frozenset()
+    hidden: frozenset[str] = frozenset()
     if memory is not None and train_config.hidden_codes:
         hidden = hidden_codes(memory.seen, train_config.hidden_codes, train_config.seed)
-    return (
-        memory,
-        featurize(train_docs, *shared, True, progress, window_cache, features, hidden),
-        featurize(dev_docs, *shared, False, progress, window_cache, features),
-    )
-
-
-def _best_epoch(history: list[dict[str, Any]], member: int) -> int:
-    """Number of epochs up to network ``member``'s best validation MAP (first of ties)."""
-    values = [h["val_map"] for h in history if h["member"] == member]
-    return max(range(len(values)), key=lambda i: (values[i], -i)) + 1 if values else 1
-
-
-def seeded_folds(docs: Sequence[Document], folds: int, seed: int) -> list[list[Document]]:
-    """Seeded partition of ``docs`` into ``folds`` parts of (nearly) equal size (the same
-    documents and seed give the same folds, whatever order the documents come in)."""
-    import random
-
-    order = sorted(docs, key=lambda d: d.id)
-    random.Random(seed).shuffle(order)
-    return [order[i::folds] for i in range(folds)]
-
-
-def _out_of_fold_scores(
-    docs: Sequence[Document],
-    config: ModelConfig,
-    components: tuple,
-    train_config: TrainConfig,
-    checkpoint_dir: Path | None,
-    resume: bool,
-    progress: bool,
-) -> tuple[list[dict[str, float]], list[set[str]], list[frozenset[str]], dict[str, Any]]:
-    """Raw scores of every document by a network trained without its fold.
-
-    Each fold's network trains for exactly ``train_config.epochs`` epochs (no early stopping:
-    its own fold must not choose its weights) on the other folds, whose training memory is the
-    only one its features see. Returns per document (fold by fold) its raw candidate logits, its
-    gold codes and the codes its network saw, and a summary. ``components`` as for
-    :func:`_memory_and_features`.
-    """
-    from icdbridge.model.predictor import score_documents
-
-    space = components[1]
-    parts = seeded_folds(docs, train_config.calibration_folds, train_config.seed)
-    scores, golds, seen_sets, fold_maps = [], [], [], []
-    for k, held in enumerate(parts):
-        rest = [d for j, part in enumerate(parts) if j != k for d in part]
-        memory, rest_features, held_features = _memory_and_features(
-            rest, held, components, train_config, progress
+    inputs = setup.inputs(memory)
+    description = f"featurising {len(train_docs):,} training and {len(dev_docs):,} validation notes"
+    with phase(description, progress):
+        return FeaturisedData(
+            memory,
+            featurize(train_docs, inputs, training=True, hidden=hidden, progress=progress),
+            featurize(dev_docs, inputs, progress=progress),
         )
-        network, history = _train_network(
+
+
+def train_networks(
+    config: ModelConfig,
+    space: LabelSpace,
+    data: FeaturisedData,
+    train_config: TrainConfig,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    verbose: bool = False,
+) -> tuple[CodingNetwork, list[dict[str, Any]]]:
+    """Phase 3: train ``train_config.members`` networks (seeds ``seed``, ``seed + 1``, ...)
+    and combine them; returns the model (in eval mode) and every network's validation history
+    (``{"member", "epoch", "val_map"}``)."""
+    from icdbridge.model.net.network import combine_networks
+    from icdbridge.model.train.quiet import quiet_lightning
+
+    networks, history = [], []
+    n = train_config.members
+    for member in range(n):
+        folder = checkpoint_dir
+        if checkpoint_dir is not None and n > 1:
+            folder = Path(checkpoint_dir) / f"member-{member}"
+        with phase(f"training network {member + 1}/{n}", progress) as note:
+            with quiet_lightning(verbose):
+                network, member_history = _train_network(
+                    config,
+                    space,
+                    data.train,
+                    data.dev,
+                    replace(train_config, seed=train_config.seed + member),
+                    folder,
+                    resume,
+                    progress,
+                )
+            best = max((h["val_map"] for h in member_history), default=0.0)
+            note["result"] = f"{len(member_history)} epochs, best validation MAP {best:.4f}"
+        networks.append(network)
+        history += [{"member": member, **row} for row in member_history]
+    model = combine_networks(networks)
+    model.eval()
+    return model, history
+
+
+def calibrate(
+    model: CodingNetwork,
+    config: ModelConfig,
+    setup: TrainingSetup,
+    data: FeaturisedData,
+    labelled: Sequence[Document],
+    history: list[dict[str, Any]],
+    train_config: TrainConfig,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+) -> tuple[Calibrator, dict[str, Any], list[tuple[dict[str, float], Any]]]:
+    """Phase 4: fit the unseen-code calibration and the threshold, on the validation scores of
+    ``model`` or (``train_config.calibration_folds`` ≥ 2) on out-of-fold scores of all
+    ``labelled`` documents.
+
+    Returns:
+        The fitted calibrator, a summary of what it was fitted on, and ``model``'s raw scores
+        of the validation documents.
+    """
+    from icdbridge.model.calibration import Calibrator
+    from icdbridge.model.predict import score_documents
+
+    scored = score_documents(model, setup.space, data.dev)
+    seen = data.memory.seen if data.memory is not None else frozenset()
+    if train_config.calibration_folds:
+        members = train_config.members
+        epochs = round(sum(_best_epoch(history, m) for m in range(members)) / members)
+        fit_scores, fit_golds, fit_seen, calibration = out_of_fold_scores(
+            labelled,
             config,
-            space,
-            rest_features,
-            held_features,
-            replace(train_config, seed=train_config.seed + k),
-            None if checkpoint_dir is None else checkpoint_dir / f"fold-{k}",
+            setup,
+            replace(train_config, epochs=max(epochs, 1)),
+            None if checkpoint_dir is None else Path(checkpoint_dir) / "calibration",
             resume,
             progress,
-            select_best=False,
         )
-        fold_maps.append(history[-1]["val_map"] if history else 0.0)
-        seen = memory.seen if memory is not None else frozenset()
-        for (doc_scores, _), doc in zip(
-            score_documents(network, space, held_features), held_features, strict=True
-        ):
-            scores.append(doc_scores)
-            golds.append(doc.gold)
-            seen_sets.append(seen)
-    summary = {
-        "source": "out-of-fold",
-        "folds": len(parts),
-        "epochs": train_config.epochs,
-        "fold_val_maps": [round(v, 4) for v in fold_maps],
+    else:
+        fit_scores = [s for s, _ in scored]
+        fit_golds = [d.gold for d in data.dev]
+        fit_seen = [seen] * len(data.dev)
+        calibration = {"source": "validation"}
+    calibrator = Calibrator(map_tolerance=train_config.calibration_map_tolerance).fit(
+        fit_scores, fit_golds, fit_seen
+    )
+    calibration["documents"] = len(fit_golds)
+    calibration["unseen_pairs"] = sum(len(g - s) for g, s in zip(fit_golds, fit_seen, strict=True))
+    return calibrator, calibration, scored
+
+
+def _validation_summary(
+    history: list[dict[str, Any]], scored: list, dev: list[DocumentFeatures], members: int
+) -> dict[str, Any]:
+    """``best_val_map``, ``member_val_maps`` and ``shortlist_recall`` of a :class:`TrainResult`."""
+    from icdbridge.model.calibration import mean_average_precision
+
+    n_gold = sum(len(d.gold) for d in dev)
+    covered = sum(len(d.gold & set(d.candidates)) for d in dev)
+    member_val_maps = [
+        max((h["val_map"] for h in history if h["member"] == m), default=0.0)
+        for m in range(members)
+    ]
+    if members == 1:
+        best_val_map = member_val_maps[0]
+    else:
+        ranked = [sorted(s, key=lambda code, s=s: (-s[code], code)) for s, _ in scored]
+        best_val_map = mean_average_precision(ranked, [d.gold for d in dev])
+    return {
+        "best_val_map": best_val_map,
+        "member_val_maps": member_val_maps,
+        "shortlist_recall": covered / n_gold if n_gold else float("nan"),
     }
-    return scores, golds, seen_sets, summary
+
+
+def extra_codes_of(docs: Sequence[Document], known: set[str]) -> list[str]:
+    """Training codes outside ``known`` (the release's label-space codes), kept as extra labels."""
+    return sorted({c for d in docs for c in d.codes if c not in known})
 
 
 def _train_network(
@@ -500,10 +545,10 @@ def _train_network(
     """
     import pytorch_lightning as pl
 
-    from icdbridge.model.datamodule import CodingDataModule
-    from icdbridge.model.lightning import CodingModule
-    from icdbridge.model.network import LabelEmbeddingModel
-    from icdbridge.model.predictor import feature_columns
+    from icdbridge.model.features.registry import feature_columns
+    from icdbridge.model.net.network import LabelEmbeddingModel
+    from icdbridge.model.train.data import CodingDataModule
+    from icdbridge.model.train.module import CodingModule
 
     # seeded here, so that each network of an ensemble is the network a run with its seed trains
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
@@ -552,7 +597,8 @@ def _train_network(
             save_top_k=1 if select_best else 0,
         )
         callbacks.append(checkpoint)
-    if progress:
+    bar = progress and on_terminal()  # in a log, train_networks writes one line per network
+    if bar:
         callbacks.append(pl.callbacks.RichProgressBar())
     trainer = pl.Trainer(
         max_epochs=train_config.epochs,
@@ -561,7 +607,7 @@ def _train_network(
         deterministic=True,
         logger=False,
         enable_checkpointing=checkpoint is not None,
-        enable_progress_bar=progress,
+        enable_progress_bar=bar,
         enable_model_summary=False,
         callbacks=callbacks,
         num_sanity_val_steps=0,

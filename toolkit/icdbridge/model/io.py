@@ -14,7 +14,7 @@ Layout of ``MODEL_DIR``::
                          tokenizer), only when the encoder was fine-tuned in training
 
 Label embeddings are not copied into the directory: they are recomputed through the on-disk
-label-embedding cache (:mod:`icdbridge.model.label_cache`, keyed by a checksum of the encoder
+label-embedding cache (:mod:`icdbridge.model.labels.cache`, keyed by a checksum of the encoder
 weights and every label text), so loading against the training release reuses the cache and
 loading against another release (``release=``) embeds only the texts that changed.
 """
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from icdbridge.errors import DataNotFoundError, InputFormatError
 
 if TYPE_CHECKING:
-    from icdbridge.model.predictor import Predictor
+    from icdbridge.model.predict import Predictor
 
 FORMAT_VERSION = 2
 CONFIG_NAME = "config.json"
@@ -101,7 +101,7 @@ def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | Non
     from safetensors.torch import save_file
 
     from icdbridge.environment import software_environment
-    from icdbridge.model.network import member_count
+    from icdbridge.model.net.network import member_count
 
     state = {k: v.detach().contiguous() for k, v in predictor.model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_NAME))
@@ -250,7 +250,7 @@ def from_pretrained(
     label_codes: list[str] | None = None,
     progress: bool = False,
 ) -> Predictor:
-    """Load a model directory as a :class:`~icdbridge.model.predictor.Predictor`.
+    """Load a model directory as a :class:`~icdbridge.model.predict.Predictor`.
 
     Args:
         folder: Directory written by :func:`save_pretrained`.
@@ -266,15 +266,14 @@ def from_pretrained(
 
     from icdbridge.codes import get_terminology
     from icdbridge.model.calibration import Calibrator
-    from icdbridge.model.encoder import TextEncoder
-    from icdbridge.model.memory import TrainingMemory
-    from icdbridge.model.network import ModelConfig, build_network
-    from icdbridge.model.predictor import (
-        PipelineConfig,
-        Predictor,
-        build_label_space,
-        build_lexical,
-    )
+    from icdbridge.model.config import ModelConfig, PipelineConfig
+    from icdbridge.model.features.memory import TrainingMemory
+    from icdbridge.model.labels.space import build_label_space
+    from icdbridge.model.lexical.channel import build_lexical
+    from icdbridge.model.net.network import build_network
+    from icdbridge.model.predict import Predictor
+    from icdbridge.model.progress import phase
+    from icdbridge.model.text.encoder import TextEncoder
 
     folder = Path(folder)
     config = check_model_dir(folder)
@@ -302,7 +301,8 @@ def from_pretrained(
     if encoder is None and pipeline.finetuned_encoder:
         encoder = folder / ENCODER_DIR
     text_encoder = TextEncoder(encoder or pipeline.encoder)
-    space = build_label_space(text_encoder, terminology, pipeline, label_codes, progress)
+    with phase(f"label space of {terminology.name} {terminology.release}", progress):
+        space = build_label_space(text_encoder, terminology, pipeline, label_codes, progress)
     memory = None
     if config.get("has_memory"):
         try:
@@ -313,7 +313,10 @@ def from_pretrained(
                 folder / MEMORY_FILES[0],
                 f"training memory does not load ({reason}); the model is damaged",
             ) from None
-    lexical = build_lexical(terminology, space.codes) if pipeline.use_lexical else None
+    lexical = None
+    if pipeline.use_lexical:
+        with phase(f"lexical channel over {len(space):,} codes", progress):
+            lexical = build_lexical(terminology, space.codes)
     return Predictor(
         model,
         pipeline,
@@ -323,3 +326,9 @@ def from_pretrained(
         lexical,
         calibrator,
     )
+
+
+load_model = from_pretrained
+"""Load a saved model (the public name of :func:`from_pretrained`)."""
+save_model = save_pretrained
+"""Save a trained predictor (the public name of :func:`save_pretrained`)."""

@@ -3,7 +3,8 @@
 ICD-10-CM titles use one register — nouns of organs (``Calculus of kidney``), ``Malignant
 neoplasm of ...``, ``Secondary malignant neoplasm of ...`` — while notes (and their machine
 translation) write ``renal lithiasis``, ``ovarian adenocarcinoma``, ``brain metastases``. Two
-small tables and one rule bridge the registers, all applied by :mod:`icdbridge.model.lexical`:
+small tables and one rule bridge the registers, all applied by
+:mod:`icdbridge.model.lexical.matcher`:
 
 * :data:`WORD_VARIANTS` — stemmed word → canonical word, applied to titles *and* notes (so the
   canonical form is what both sides are matched on): relational adjectives of organs to the

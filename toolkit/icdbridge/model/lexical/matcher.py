@@ -21,7 +21,7 @@ Matching a document, sentence by sentence (no per-code regex loop: dictionary lo
   rarest word, then a subset test), score 0.7;
 
 multiplied by the phrase weight (description 1.0, synonym 0.95, clinical variant 0.9 — see
-:mod:`icdbridge.model.lexical_variants` —, shortened form 0.85, mapped from a
+:mod:`icdbridge.model.lexical.variants` —, shortened form 0.85, mapped from a
 category 0.9 of that), a small bonus for longer phrases (more specific), and 0.3 when a negation
 cue (:data:`NEGATION_CUES`: ``no``, ``not``, ``without``, ``denies``, ``negative``...) precedes
 the match in its sentence within 5 words. A code's score is its best match; its evidence is the
@@ -58,8 +58,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from icdbridge.model.lexical_variants import WORD_VARIANTS, phrase_variants
-from icdbridge.model.measurements import MeasureMatcher
+from icdbridge.model.lexical.measurements import MeasureMatcher
+from icdbridge.model.lexical.variants import WORD_VARIANTS, phrase_variants
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -265,7 +265,7 @@ def _singular(word: str) -> str:
 
 def stem(word: str) -> str:
     """Very light stemming: ``-ies`` → ``-y``, plural ``-s`` dropped (not ``-ss/-us/-is``), then
-    the canonical word of :data:`~icdbridge.model.lexical_variants.WORD_VARIANTS` (``renal`` →
+    the canonical word of :data:`~icdbridge.model.lexical.variants.WORD_VARIANTS` (``renal`` →
     ``kidney``), stemmed the same way (``pancreatic`` and ``pancreas`` meet at ``pancrea``)."""
     word = _singular(word)
     canonical = WORD_VARIANTS.get(word)
@@ -404,7 +404,7 @@ class LexicalMatcher:
             categories: Map phrases of non-leaf categories to their default leaf (see module),
                 also when the category itself is in the label space.
         """
-        from icdbridge.model.label_text import nearest_defined
+        from icdbridge.model.labels.texts import nearest_defined
 
         code_list = list(codes) if codes is not None else terminology.codes(leaves_only=True)
         label_space = set(code_list)
@@ -595,7 +595,8 @@ class LexicalMatcher:
         return dict(sorted(hits.items(), key=lambda kv: (-kv[1].score, kv[0])))
 
     def measure_hits(self, text: str, language: str = "en") -> dict[str, LexicalHit]:
-        """Range codes whose value a note states (:mod:`~icdbridge.model.measurements`), scored
+        """Range codes whose value a note states (:mod:`~icdbridge.model.lexical.measurements`),
+        scored
         as an exact description match (a category: :data:`NON_LEAF_WEIGHT` of it)."""
         if self.measures is None:
             return {}
@@ -670,8 +671,3 @@ def _side_codes(sided: dict[str, str] | None, side: str) -> list[str]:
     if side == "bilateral":
         return [sided[s] for s in ("right", "left") if s in sided]
     return []
-
-
-def lexical_scores(matcher: LexicalMatcher, texts: Iterable[str]) -> list[dict[str, float]]:
-    """:meth:`LexicalMatcher.scores` for many documents."""
-    return [matcher.scores(text) for text in texts]

@@ -5,7 +5,8 @@ translation loses exactly the words coding depends on: rare disease names come o
 dropped. When a document carries its original text (:attr:`~icdbridge.data.Document.original_text`),
 the lexical channel also reads that text through a **gloss**: each word of the original replaced
 by the English words it stands for in the terminology's own vocabulary, so the English phrase
-table of :mod:`icdbridge.model.lexical` matches it unchanged (mostly as bag-of-words matches,
+table of :mod:`icdbridge.model.lexical.matcher` matches it unchanged (mostly as bag-of-words
+matches,
 since word order differs between languages).
 
 The word-translation table is learned, not written: :class:`WordTranslator` aligns the words of
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
-from icdbridge.model.lexical import content_words, sentence_break
+from icdbridge.model.lexical.matcher import content_words, sentence_break
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -199,7 +200,7 @@ SPANISH_LEXICON: dict[str, tuple[str, ...]] = {
     "enolismo": ("alcohol", "abuse"),
 }
 """Spanish clinical words → English words, for words the WHO title table lacks (or links
-wrongly). Like :mod:`icdbridge.model.lexical_variants`, written from the words the gloss dropped
+wrongly). Like :mod:`icdbridge.model.lexical.variants`, written from the words the gloss dropped
 in the evidence spans of CodiEsp **train** notes (never dev): general clinical Spanish, nothing
 specific to a code."""
 # fmt: on
@@ -449,7 +450,7 @@ class Gloss:
     @property
     def lines(self) -> str:
         """The gloss with each source sentence on its own line: the same length and offsets as
-        :attr:`text`, so that pieces cut from it (:mod:`~icdbridge.model.pieces`) map back
+        :attr:`text`, so that pieces cut from it (:mod:`~icdbridge.model.text.pieces`) map back
         through :meth:`source_span`."""
         return self.text.replace(" . ", " .\n")
 
@@ -502,7 +503,8 @@ def terminology_words(terminology: Terminology) -> Counter[str]:
 
 
 def _stem_surfaces(words: Mapping[str, int]) -> dict[str, str]:
-    """English stem (:func:`~icdbridge.model.lexical.content_words`) → its most frequent word."""
+    """English stem (:func:`~icdbridge.model.lexical.matcher.content_words`) → its most frequent
+    word."""
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     for word, count in words.items():
         stems = content_words(word)

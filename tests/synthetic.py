@@ -1,0 +1,135 @@
+"""A tiny synthetic terminology, corpus and encoder: the model pipeline without CodiEsp.
+
+* :func:`write_terminology` — a custom hierarchy file of 3 chapters, 6 categories and 18 leaf
+  codes with plain-English titles (some with synonyms), registered as system ``"synth"``.
+* :func:`make_corpus` — seeded notes, each naming one to three conditions by their titles or
+  synonyms amid filler sentences; their gold codes are the codes named.
+* :func:`write_encoder` — a 2-layer BERT (hidden size 32) built with ``transformers``'
+  ``BertConfig`` and seeded random weights, with a word-level tokenizer vocabulary of the
+  corpus' and the titles' words, saved as a local Hugging Face directory.
+
+Everything is built in a second or two on a CPU; ``tests/test_model_synthetic.py`` trains,
+saves, loads, resumes and predicts with it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+SYSTEM = "synth"
+"""System id the synthetic terminology is registered under."""
+
+CHAPTERS = {
+    "A": "Diseases of the kidney and urinary tract",
+    "B": "Diseases of the heart and vessels",
+    "C": "Diseases of the lung and airways",
+}
+CATEGORIES = {
+    "A10": ("A", "Kidney stone"),
+    "A20": ("A", "Infection of the bladder"),
+    "B10": ("B", "Heart failure"),
+    "B20": ("B", "High blood pressure"),
+    "C10": ("C", "Pneumonia"),
+    "C20": ("C", "Asthma"),
+}
+LEAVES = {
+    "A10.0": ("Kidney stone of the left side", "left renal calculus"),
+    "A10.1": ("Kidney stone of the right side", "right renal calculus"),
+    "A10.9": ("Kidney stone unspecified", ""),
+    "A20.0": ("Acute infection of the bladder", "acute cystitis"),
+    "A20.1": ("Chronic infection of the bladder", "chronic cystitis"),
+    "A20.9": ("Infection of the bladder unspecified", ""),
+    "B10.0": ("Acute heart failure", ""),
+    "B10.1": ("Chronic heart failure", "chronic cardiac insufficiency"),
+    "B10.9": ("Heart failure unspecified", ""),
+    "B20.0": ("Essential high blood pressure", "essential hypertension"),
+    "B20.1": ("High blood pressure in pregnancy", "gestational hypertension"),
+    "B20.9": ("High blood pressure unspecified", ""),
+    "C10.0": ("Pneumonia due to bacteria", "bacterial pneumonia"),
+    "C10.1": ("Pneumonia due to virus", "viral pneumonia"),
+    "C10.9": ("Pneumonia unspecified", ""),
+    "C20.0": ("Allergic asthma", ""),
+    "C20.1": ("Asthma induced by exercise", "exercise induced bronchospasm"),
+    "C20.9": ("Asthma unspecified", ""),
+}
+FILLER = [
+    "The patient came to the clinic with his wife.",
+    "She reports feeling tired for two weeks.",
+    "Vital signs were stable on arrival.",
+    "He was discharged home after three days.",
+    "Laboratory tests were ordered and reviewed.",
+    "No allergies to medication are known.",
+    "The family history is not relevant.",
+    "Follow up in the outpatient clinic was arranged.",
+]
+
+
+def write_terminology(folder: Path) -> Path:
+    """Write the synthetic hierarchy (CSV) into ``folder`` and return its path."""
+    rows = ["code,parent,title,kind,leaf,synonyms"]
+    rows += [f"{code},,{title},chapter,false," for code, title in CHAPTERS.items()]
+    rows += [
+        f"{code},{parent},{title},category,false," for code, (parent, title) in CATEGORIES.items()
+    ]
+    for code, (title, synonym) in LEAVES.items():
+        rows.append(f"{code},{code[:3]},{title},subcategory,true,{synonym}")
+    path = Path(folder) / "synth.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def make_corpus(n: int, seed: int = 0) -> list[dict[str, object]]:
+    """``n`` seeded notes as JSONL rows ``{"id", "text", "codes", "system"}``.
+
+    Codes ``C20.*`` never occur (unseen codes for zero-shot checks); each note names one to three
+    other leaf codes by their title or synonym.
+    """
+    rng = random.Random(seed)
+    codes = [c for c in LEAVES if not c.startswith("C20")]
+    out = []
+    for i in range(n):
+        gold = rng.sample(codes, rng.randint(1, 3))
+        sentences = rng.sample(FILLER, 2)
+        for code in gold:
+            title, synonym = LEAVES[code]
+            name = synonym if synonym and rng.random() < 0.5 else title
+            sentences.insert(rng.randrange(len(sentences) + 1), f"Diagnosis: {name.lower()}.")
+        out.append(
+            {"id": f"note-{i:03d}", "text": " ".join(sentences), "codes": gold, "system": SYSTEM}
+        )
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+|[0-9]+|[^\sa-z0-9]", text.lower())
+
+
+def write_encoder(folder: Path, seed: int = 0) -> Path:
+    """Save a 2-layer random BERT with a word-level vocabulary as a local HF directory."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    words: set[str] = set()
+    for text in [*CHAPTERS.values(), *(t for _, t in CATEGORIES.values()), *FILLER]:
+        words.update(_words(text))
+    for title, synonym in LEAVES.values():
+        words.update(_words(f"{title} {synonym} diagnosis:"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), model_max_length=256)
+    tokenizer.save_pretrained(str(folder))
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
+    BertModel(config).save_pretrained(str(folder))
+    return folder

@@ -1,0 +1,140 @@
+"""One home for every default: the CLI's options read the library's (``icdbridge.model.config``)."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import pytest
+import typer
+from typer.models import ArgumentInfo, OptionInfo
+
+from icdbridge.model.config import (
+    DEFAULT_MAX_ANCESTORS,
+    DEFAULT_TOP_K,
+    LabelTextOptions,
+    ModelConfig,
+    PipelineConfig,
+    TrainConfig,
+)
+
+
+def _option_defaults(command) -> dict[str, object]:
+    """Parameter name → default of a Typer command function (required ones left out)."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    out = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        infos = getattr(hints[name], "__metadata__", ())
+        assert any(isinstance(m, (OptionInfo, ArgumentInfo)) for m in infos), name
+        if parameter.default is not inspect.Parameter.empty:
+            out[name] = parameter.default
+    return out
+
+
+def _signature_default(function, name: str) -> object:
+    return inspect.signature(function).parameters[name].default
+
+
+def _train_defaults() -> dict[str, object]:
+    from icdbridge.model.train.loop import train_model
+
+    pipeline, model, train = PipelineConfig(), ModelConfig(), TrainConfig()
+    return {
+        "system": pipeline.system,
+        "release": pipeline.release,
+        "encoder": pipeline.encoder,
+        "epochs": train.epochs,
+        "patience": train.patience,
+        "seed": train.seed,
+        "members": train.members,
+        "batch_size": train.batch_size,
+        "negatives": train.negatives,
+        "learning_rate": train.learning_rate,
+        "loss": train.loss,
+        "hierarchy": model.use_hierarchy,
+        "lexical": pipeline.use_lexical,
+        "original": pipeline.use_original,
+        "gloss_pieces": pipeline.gloss_pieces,
+        "calibration_folds": train.calibration_folds,
+        "hidden_codes": train.hidden_codes,
+        "calibration_tolerance": train.calibration_map_tolerance,
+        "finetune_epochs": train.finetune_epochs,
+        "pieces": pipeline.pieces,
+        "family_expansion": pipeline.family_expansion,
+        "overlap_k": pipeline.overlap_k,
+        "label_space": pipeline.label_space,
+        "resume": _signature_default(train_model, "resume"),
+        "verbose": _signature_default(train_model, "verbose"),
+    }
+
+
+def test_every_train_option_default_is_the_library_default():
+    from icdbridge.cli.train import train_command
+
+    cli = _option_defaults(train_command)
+    library = _train_defaults()
+    assert set(cli) == set(library), "an option without a library default (or the reverse)"
+    for name, value in cli.items():
+        assert value == library[name], (
+            f"--{name.replace('_', '-')}: CLI {value!r}, library {library[name]!r}"
+        )
+
+
+def test_every_predict_option_default_is_the_library_default():
+    from icdbridge.cli.predict import predict_command
+    from icdbridge.model.io import from_pretrained
+    from icdbridge.model.predict import Predictor
+
+    cli = _option_defaults(predict_command)
+    library = {
+        "system": _signature_default(from_pretrained, "system"),
+        "release": _signature_default(from_pretrained, "release"),
+        "top_k": _signature_default(Predictor.predict, "top_k"),
+        "explain": _signature_default(Predictor.predict, "explain"),
+    }
+    assert cli == library
+    assert cli["top_k"] == DEFAULT_TOP_K
+
+
+def test_library_defaults_are_the_published_run():
+    """The CodiEsp table's model row trained 25 epochs with 192 negatives, 3 networks, the
+    contrastive loss, and description-only label texts: ``train_model()`` with defaults does."""
+    train = TrainConfig()
+    assert (train.epochs, train.negatives, train.members, train.loss) == (25, 192, 3, "contrastive")
+    assert (train.batch_size, train.patience, train.seed) == (16, 5, 0)
+    options = LabelTextOptions()
+    assert PipelineConfig().label_options == {
+        "synonyms": options.synonyms,
+        "ancestors": options.ancestors,
+    }
+    assert (options.synonyms, options.ancestors) == (False, False)
+
+
+def test_max_ancestors_has_one_default():
+    assert PipelineConfig().max_ancestors == ModelConfig().max_ancestors == DEFAULT_MAX_ANCESTORS
+
+
+@pytest.mark.parametrize(
+    ("saved", "expected"),
+    [
+        ({}, {"family_expansion": 0, "use_original": False, "overlap_k": 0, "gloss_pieces": False}),
+        ({"gloss_pieces": True, "unknown_key": 1}, {"gloss_pieces": True}),
+    ],
+)
+def test_old_saved_settings_keep_what_the_model_was_trained_with(saved, expected):
+    config = PipelineConfig.from_dict(saved)
+    for key, value in expected.items():
+        assert getattr(config, key) == value
+
+
+def test_model_config_round_trips_and_fills_features():
+    config = ModelConfig(dim=8, features=("lexical",))
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    assert ModelConfig.from_dict({"dim": 8}).features == ModelConfig().features
+
+
+def test_cli_is_a_typer_command():
+    from icdbridge.cli.main import build_app
+
+    app = build_app()
+    assert isinstance(app, typer.Typer)

@@ -1,0 +1,286 @@
+"""Every default of the model, and how the settings of older saved models are read.
+
+Three dataclasses hold all settings; the library, the CLI (``icdbridge train`` / ``predict``)
+and model loading read their defaults from here and nowhere else:
+
+* :class:`PipelineConfig` — what the network sees (code system, encoder, pieces, candidates,
+  lexical channel, training memory, label space); saved with the model.
+* :class:`ModelConfig` — the network's hyper-parameters; saved with the weights.
+* :class:`TrainConfig` — optimisation (epochs, negatives, ensemble members, calibration).
+
+The defaults are those of the published CodiEsp row (``experiments/codiesp_zeroshot``):
+``train_model()`` with default settings trains that model. ``from_dict`` fills keys that a model
+saved by an older version lacks with the value that reproduces what that model did.
+
+Example:
+    >>> PipelineConfig().max_ancestors == ModelConfig().max_ancestors == DEFAULT_MAX_ANCESTORS
+    True
+    >>> PipelineConfig.from_dict({"system": "icd10cm"}).gloss_pieces  # saved before gloss pieces
+    False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from icdbridge.model.features.registry import DEFAULT_FEATURES, needs_overlap_features
+
+DEFAULT_TOP_K = 50
+"""Codes kept per document in a prediction (``icdbridge predict --top-k``)."""
+
+DEFAULT_MAX_ANCESTORS = 3
+"""Ancestors per code in the label space and in the hierarchy component (a trained model stores
+its own value; this is the value of new models)."""
+
+
+@dataclass
+class PipelineConfig:
+    """Everything around the network that decides what it sees (stored with the model).
+
+    Attributes:
+        system: Code system trained against.
+        release: Its release (``None``: the default release).
+        encoder: Local encoder directory (``None``: the default MiniLM).
+        pieces: How documents are cut (:data:`~icdbridge.model.text.pieces.PIECE_MODES`):
+            ``"clauses"`` (sentences and their clauses), ``"sentences"`` or ``"windows"``.
+        window_tokens: Token budget of a piece (longer sentences are cut into windows).
+        window_stride: Tokens between window starts (overlap = tokens - stride).
+        per_window_k: Labels retrieved by faiss per piece.
+        shortlist_k: Codes kept in each document's faiss shortlist (``K``).
+        family_expansion: The ``N`` best codes of the faiss shortlist, of the lexical matches and
+            of the training-neighbour vote whose hierarchy family joins the candidates: parent,
+            siblings and children (0: no expansion). A code coded in a new dataset is often the
+            sibling of one the text or the neighbours point to (``N20.1`` beside ``N20.0``).
+            Default 0: with the original text read, 30 no longer helped the default objective
+            in cross-validation over the CodiEsp train split
+            (``experiments/codiesp_zeroshot/cv_choices.py``).
+        overlap_k: Codes of highest word overlap with the document
+            (:meth:`~icdbridge.model.lexical.overlap.WordOverlap.top`) that join the candidates:
+            codes
+            the text names only in part, which neither faiss nor the exact lexical matches
+            reach (0: none; needs the lexical channel). Default 0: with 50 the model reached
+            more unseen codes by rank 50 but fewer by rank 20 in cross-validation over the
+            CodiEsp train split (``experiments/codiesp_zeroshot/cv_choices.py``).
+        use_lexical: Switch of the lexical channel (candidates and features: lexical score
+            and word overlap).
+        use_original: Let the lexical channel also read a document's original-language text
+            (:attr:`~icdbridge.data.Document.original_text`, e.g. the Spanish of a machine
+            translation) through a word gloss (:mod:`~icdbridge.model.lexical.gloss`): its
+            matches join the candidates and a code's lexical score is the best of its match in
+            the text and :data:`ORIGINAL_WEIGHT` times its match in the original. Documents
+            without an original, or in a language that cannot be read, have no such matches.
+            (Cross-validated over the CodiEsp train split against a separate feature for the
+            original's matches: the shared score ranks unseen codes as well or better.)
+        use_memory: Use the training memory (neighbour vote, prior, seen flag).
+        neighbours_k: Training documents that vote.
+        max_ancestors: Ancestors per code in the label space.
+        label_options: :class:`~icdbridge.model.labels.texts.LabelTextOptions` fields. Default:
+            the description alone (the ancestors enter through the hierarchy component; the
+            same cached embeddings serve the zero-shot cosine baseline).
+        label_space: ``"all"`` (every code of the release: categories and subcategories too,
+            which datasets coded in an older release use, e.g. CodiEsp's ``A04.7`` or injury
+            codes without their 7th character) or ``"leaves"`` (billable codes only).
+        extra_codes: Codes added to the release's codes (training codes that the release does
+            not define, e.g. CodiEsp's ``W19.XXX``, or non-leaf ones with ``"leaves"``).
+        finetuned_encoder: The encoder was fine-tuned in training
+            (:mod:`~icdbridge.model.train.finetune`); its weights are saved with the model.
+        gloss_pieces: When the original text is read (``use_original``), its English word
+            gloss is also cut into pieces and embedded: they join the text's pieces in the faiss
+            shortlist and in the label-wise attention (evidence spans then point into the
+            original). A machine translation drops the words coding depends on (``macroglosia``
+            came out as ``macrog``); the gloss keeps them. Default on: in cross-validation over
+            the CodiEsp train split it raised MAP with every training seed at equal unseen-code
+            recall (``experiments/codiesp_zeroshot/cv_choices.py``).
+    """
+
+    system: str = "icd10cm"
+    release: str | None = None
+    encoder: str | None = None
+    pieces: str = "clauses"
+    window_tokens: int = 128
+    window_stride: int = 96
+    per_window_k: int = 64
+    shortlist_k: int = 150
+    family_expansion: int = 0
+    overlap_k: int = 0
+    use_lexical: bool = True
+    use_original: bool = True
+    use_memory: bool = True
+    neighbours_k: int = 20
+    max_ancestors: int = DEFAULT_MAX_ANCESTORS
+    label_options: dict[str, Any] = field(
+        default_factory=lambda: {
+            "synonyms": LabelTextOptions().synonyms,
+            "ancestors": LabelTextOptions().ancestors,
+        }
+    )
+    label_space: str = "all"
+    extra_codes: list[str] = field(default_factory=list)
+    finetuned_encoder: bool = False
+    gloss_pieces: bool = True
+
+    @property
+    def reads_originals(self) -> bool:
+        """Whether documents' original texts are read (the lexical channel and
+        :attr:`use_original` both on)."""
+        return self.use_lexical and self.use_original
+
+    def reads_word_overlap(self, features: Collection[str] | None = None) -> bool:
+        """Whether the release's word-overlap table (``LabelSpace.overlap``) is read: the
+        lexical channel on, and overlap candidates taken (:attr:`overlap_k`) or a model reading
+        ``features`` (``None``: all) that include a word-overlap feature."""
+        return self.use_lexical and (self.overlap_k > 0 or needs_overlap_features(features))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are ignored; a model saved before family
+        expansion, original texts, overlap candidates or gloss pieces existed keeps its inputs:
+        ``family_expansion`` 0, ``use_original`` false, ``overlap_k`` 0, ``gloss_pieces``
+        false)."""
+        known = set(cls.__dataclass_fields__)
+        values: dict[str, Any] = {
+            "family_expansion": 0,
+            "use_original": False,
+            "overlap_k": 0,
+            "gloss_pieces": False,
+        }
+        values |= {k: v for k, v in data.items() if k in known}
+        return cls(**values)
+
+
+LABEL_SPACES = ("all", "leaves")
+"""Values of :attr:`PipelineConfig.label_space`."""
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters of :class:`LabelEmbeddingModel` (stored as JSON with the weights).
+
+    Attributes:
+        dim: Width of the (frozen) encoder embeddings.
+        hidden: Width of the attention query/key space.
+        max_ancestors: Ancestors mixed in by the hierarchy component.
+        use_hierarchy: Switch of the hierarchy component (ablation row (e)).
+        features: Names of the pair features in use (a subset of :data:`PAIR_FEATURES`, in that
+            order); dropping ``"lexical"`` is ablation row (f). Default: all of them (the
+            :data:`FAMILY_FEATURES` were chosen by cross-validation over the CodiEsp train split,
+            ``experiments/codiesp_zeroshot/cv_choices.py``).
+        fusion_hidden: Width of the small non-linear branch of the fusion layer.
+    """
+
+    dim: int = 384
+    hidden: int = 128
+    max_ancestors: int = DEFAULT_MAX_ANCESTORS
+    use_hierarchy: bool = True
+    features: tuple[str, ...] = field(default=DEFAULT_FEATURES)
+    fusion_hidden: int = 16
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary."""
+        data = asdict(self)
+        data["features"] = list(self.features)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["features"] = tuple(data.get("features", DEFAULT_FEATURES))
+        return cls(**data)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings.
+
+    Attributes:
+        epochs: Maximum epochs.
+        batch_size: Documents per batch.
+        negatives: Negatives sampled per document and epoch.
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        loss: ``"bce"`` or ``"contrastive"`` (:data:`~icdbridge.model.net.losses.LOSSES`).
+        positive_weight: Weight of positives in the BCE loss.
+        patience: Early-stopping patience in epochs (on validation MAP).
+        seed: Seed of everything (weights, sampling, shuffling); network ``i`` of an ensemble
+            trains with ``seed + i``.
+        members: Networks trained (each with its own seed, on the same documents) and averaged
+            into one :class:`~icdbridge.model.net.network.NetworkEnsemble`; 1: a single network.
+            Default 3, chosen by cross-validation over the CodiEsp train split
+            (``experiments/codiesp_zeroshot/cv_choices.py``, ``docs/model.md``).
+        calibration_folds: 0: the unseen-code calibration and the threshold are fitted on the
+            validation documents' scores. ``K`` ≥ 2: on *out-of-fold* scores of all training and
+            validation documents instead — they are cut, seeded, into ``K`` folds, and one more
+            network per fold trains on the other folds (with a training memory of those folds
+            only, for the main networks' mean best epoch count) and scores its fold, so that
+            every labelled document contributes its codes unseen by the network that scored it
+            (see ``docs/model.md``).
+        calibration_map_tolerance: ``None`` (default): the unseen-code calibration maximises
+            the harmonic mean of validation MAP and validation unseen recall@20; a number: the
+            validation MAP it may give up for unseen recall@20 instead
+            (:class:`~icdbridge.model.calibration.Calibrator`).
+        hidden_codes: Share of the codes seen in training that are *hidden* from the training
+            memory while the networks train (simulated unseen codes: no neighbour vote, prior or
+            seen flag, and not among the always-added seen candidates; chosen by ``seed``,
+            shared by the networks of an ensemble). Their notes still train the networks, which
+            then see more positives the way they see a code that never occurred in training.
+            Validation, calibration and prediction use the whole memory. 0 (default): only the
+            leave-one-out of each note's own codes; on the CodiEsp train folds 0.2 and 0.4
+            lowered the harmonic mean of MAP and unseen recall@20 (``docs/model.md``).
+        finetune_epochs: Epochs of encoder fine-tuning before the heads train
+            (:mod:`~icdbridge.model.train.finetune`; 0: the encoder stays frozen).
+        finetune_learning_rate: Peak learning rate of encoder fine-tuning.
+        finetune_batch_size: Mined pairs per fine-tuning step.
+    """
+
+    epochs: int = 25
+    batch_size: int = 16
+    negatives: int = 192
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    loss: str = "contrastive"
+    positive_weight: float = 4.0
+    patience: int = 5
+    seed: int = 0
+    members: int = 3
+    calibration_folds: int = 0
+    calibration_map_tolerance: float | None = None
+    hidden_codes: float = 0.0
+    finetune_epochs: int = 0
+    finetune_learning_rate: float = 3e-5
+    finetune_batch_size: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class LabelTextOptions:
+    """How label texts are built.
+
+    The defaults are the model's: the description alone (the ancestors enter through the
+    hierarchy component, and the same cached embeddings serve the zero-shot cosine baseline).
+
+    Attributes:
+        synonyms: Append synonyms / inclusion terms.
+        ancestors: Append ancestors' descriptions (nearest first).
+        max_synonyms: At most this many synonyms.
+        max_ancestors: At most this many ancestor titles (those repeating the code's own title
+            are skipped and not counted; chapters count).
+        undefined: What to do with a code the release does not define: ``"prefix"`` (use the
+            label text of its longest defined prefix, e.g. CodiEsp's ``W19.XXX`` → ``W19``) or
+            ``"error"`` (raise :class:`~icdbridge.errors.NotDefinedError`).
+    """
+
+    synonyms: bool = False
+    ancestors: bool = False
+    max_synonyms: int = 3
+    max_ancestors: int = 2
+    undefined: str = "prefix"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain dict (for JSON configs and cache keys)."""
+        return asdict(self)

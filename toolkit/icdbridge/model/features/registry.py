@@ -1,0 +1,113 @@
+"""The pair features: their names, groups and order (torch-free).
+
+A pair feature is one number per (document, candidate code) handed to the network beside the
+label-wise attention and the maximum cosine. :data:`PAIR_FEATURES` fixes their order in a
+feature row; the groups say which component each comes from, so that switching a component off
+drops its features (:func:`model_features`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.net.network import CodingNetwork
+
+
+LABEL_FEATURES: tuple[str, ...] = (
+    "leaf",
+    "depth",
+    "seventh_base",
+    "residual_other",
+    "residual_unspecified",
+)
+"""Structural features of a code, read off the terminology
+(:func:`~icdbridge.model.labels.tree.label_features`)."""
+
+
+FAMILY_FEATURES: tuple[str, ...] = ("family_votes", "family_prior")
+"""Training-memory features of a code's family (its category): the neighbour vote and the prior
+summed over the family (:class:`~icdbridge.model.features.memory.TrainingMemory`)."""
+
+
+HIERARCHY_FEATURES = frozenset({"leaf", "depth", "seventh_base", *FAMILY_FEATURES})
+"""The features that come from the code tree (dropped with the hierarchy component)."""
+
+
+OVERLAP_FEATURES: tuple[str, ...] = ("overlap", "sentence_overlap")
+"""Word overlap of a label's title with the document and with its best sentence
+(:mod:`icdbridge.model.lexical.overlap`)."""
+
+
+LEXICAL_FEATURES = frozenset({"lexical", *OVERLAP_FEATURES})
+"""The features that come from the lexical channel (dropped without it)."""
+
+
+MEMORY_FEATURES = frozenset({"neighbours", "prior", "seen", *FAMILY_FEATURES})
+"""The features that come from the training memory (dropped without it)."""
+
+
+PAIR_FEATURES: tuple[str, ...] = (
+    "lexical",
+    *OVERLAP_FEATURES,
+    "neighbours",
+    "prior",
+    "seen",
+    *FAMILY_FEATURES,
+    *LABEL_FEATURES,
+)
+"""Per (document, label) features the caller may supply, in this order (see
+:mod:`icdbridge.model.predict` for how each is computed): the lexical score (of the text and,
+when the document has one, of its original-language text), the word overlap of the label's
+title with the document and its best overlap with one sentence
+(:mod:`icdbridge.model.lexical.overlap`), the training memory (neighbour vote, prior, seen flag,
+family
+vote and prior), then the label's :data:`LABEL_FEATURES`."""
+
+
+DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
+"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;
+the components switched off drop theirs
+(:func:`~icdbridge.model.features.registry.model_features`)."""
+
+
+def needs_overlap_features(features: Collection[str] | None) -> bool:
+    """Whether a model reading ``features`` (``None``: all) reads a word-overlap feature."""
+    return features is None or not set(OVERLAP_FEATURES).isdisjoint(features)
+
+
+def feature_columns(model: CodingNetwork) -> list[int]:
+    """Columns of :data:`PAIR_FEATURES` the model uses."""
+    return [PAIR_FEATURES.index(name) for name in model.config.features]
+
+
+def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tuple[str, ...]:
+    """The pair features a model uses, by the components switched on.
+
+    The lexical score and the word overlap
+    (:data:`~icdbridge.model.features.registry.LEXICAL_FEATURES`)
+    need the lexical channel; the memory features
+    (:data:`~icdbridge.model.features.registry.MEMORY_FEATURES`: neighbour vote, prior, seen flag,
+    family
+    vote and prior) need the training memory; the tree-derived features
+    (:data:`~icdbridge.model.features.registry.HIERARCHY_FEATURES`) need the hierarchy component,
+    so that
+    the ablation without it uses nothing of the code tree.
+    """
+    from icdbridge.model.features.registry import (
+        HIERARCHY_FEATURES,
+        LEXICAL_FEATURES,
+        MEMORY_FEATURES,
+        PAIR_FEATURES,
+    )
+
+    def used(name: str) -> bool:
+        if name in LEXICAL_FEATURES:
+            return pipeline.use_lexical
+        if name in HIERARCHY_FEATURES and not use_hierarchy:
+            return False
+        return name not in MEMORY_FEATURES or pipeline.use_memory
+
+    return tuple(name for name in PAIR_FEATURES if used(name))

@@ -1,0 +1,163 @@
+"""The label space: label embeddings of a release, derived ancestor rows and the faiss index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+
+from icdbridge.model.config import LABEL_SPACES, PipelineConfig
+from icdbridge.model.features.registry import LABEL_FEATURES
+from icdbridge.model.labels.tree import label_features
+
+if TYPE_CHECKING:
+    from icdbridge.codes.base import Terminology
+    from icdbridge.model.labels.cache import LabelEmbeddings
+    from icdbridge.model.lexical.overlap import WordOverlap
+    from icdbridge.model.text.encoder import TextEncoder
+
+
+class LabelSpace:
+    """Label embeddings of a release, derived ancestor rows, and the faiss index.
+
+    Args:
+        labels: Embeddings of the candidate codes.
+        terminology: The release the codes belong to.
+        max_ancestors: Ancestors per code.
+    """
+
+    def __init__(self, labels: LabelEmbeddings, terminology: Terminology, max_ancestors: int = 3):
+        from icdbridge.model.labels.index import CandidateIndex
+        from icdbridge.model.labels.texts import nearest_defined
+
+        self.terminology = terminology
+        self.codes = list(labels.codes)
+        self.texts = list(labels.texts)
+        self.row = {code: i for i, code in enumerate(self.codes)}
+        n = len(self.codes)
+        ancestor_rows: dict[str, int] = {}
+        table = torch.full((n, max_ancestors), -1, dtype=torch.long)
+        self.label_features = torch.zeros(n, len(LABEL_FEATURES))
+        self.family: dict[str, str] = {}
+        for i, code in enumerate(self.codes):
+            resolved = nearest_defined(terminology, code)
+            self.family[code] = family_of(terminology, resolved) if resolved else code
+            if resolved is None:
+                continue
+            self.label_features[i] = torch.tensor(label_features(terminology, code, resolved))
+            chain = [] if resolved == code else [resolved]
+            chain += terminology.ancestors(resolved)
+            for j, ancestor in enumerate(chain[:max_ancestors]):
+                table[i, j] = ancestor_rows.setdefault(ancestor, n + len(ancestor_rows))
+        # one bottom-up message-passing step: an ancestor row is the mean of its descendants
+        sums = torch.zeros(len(ancestor_rows), labels.dim)
+        members = table.clone()
+        valid = members >= 0
+        child = torch.arange(n).unsqueeze(1).expand_as(members)[valid]
+        sums.index_add_(0, members[valid] - n, labels.matrix[child])
+        ancestors = F.normalize(sums, dim=-1)
+        self.matrix = torch.cat([labels.matrix, ancestors]).contiguous()
+        self.ancestor_index = torch.cat(
+            [table, torch.full((len(ancestor_rows), max_ancestors), -1, dtype=torch.long)]
+        )
+        self.index = CandidateIndex(self.codes, labels.matrix)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @cached_property
+    def overlap(self) -> WordOverlap:
+        """Title words of every code, for the ``"overlap"`` pair feature (built on first use)."""
+        from icdbridge.model.lexical.overlap import WordOverlap
+
+        return WordOverlap.build(self.terminology, self.codes)
+
+    def family_key(self, code: str) -> str:
+        """The family (:func:`family_of`) of a code, also of one outside the label space."""
+        key = self.family.get(code)
+        if key is None:
+            from icdbridge.model.labels.texts import nearest_defined
+
+            resolved = nearest_defined(self.terminology, code)
+            key = family_of(self.terminology, resolved) if resolved else code
+        return key
+
+    def relatives(self, code: str, limit: int = 20) -> list[str]:
+        """Parent, siblings and children of a code that are in the label space (at most
+        ``limit`` siblings and ``limit`` children)."""
+        from icdbridge.model.labels.tree import siblings
+
+        node = self.terminology.get(code)
+        if node is None:
+            return []
+        out = [node.parent] if node.parent else []
+        out += siblings(self.terminology, node.code, limit)
+        out += self.terminology.children(node.code)[:limit]
+        return [c for c in out if c in self.row]
+
+
+def family_of(terminology: Terminology, code: str) -> str:
+    """The family of a defined code: its category (the nearest node of kind ``"category"``,
+    itself included), else its parent, else itself."""
+    for node in [code, *terminology.ancestors(code)]:
+        if terminology.kind(node) == "category":
+            return node
+    return terminology.parent(code) or code
+
+
+def label_space_codes(
+    terminology: Terminology, kind: str = "all", extra: Iterable[str] = ()
+) -> list[str]:
+    """The codes of a release a label space starts from: ``"all"`` codes or only ``"leaves"``,
+    then the ``extra`` codes not among them, once each, in the order given (e.g. the training
+    codes the release does not define).
+
+    Raises:
+        ValueError: unknown kind.
+    """
+    if kind not in LABEL_SPACES:
+        raise ValueError(f"unknown label space {kind!r} (expected one of {LABEL_SPACES})")
+    codes = terminology.codes(leaves_only=kind == "leaves")
+    known = set(codes)
+    for code in extra:
+        if code not in known:
+            known.add(code)
+            codes.append(code)
+    return codes
+
+
+def build_label_space(
+    encoder: TextEncoder,
+    terminology: Terminology,
+    config: PipelineConfig,
+    codes: Sequence[str] | None = None,
+    progress: bool = False,
+) -> LabelSpace:
+    """Embed (through the on-disk cache) the label space and wrap it in a :class:`LabelSpace`.
+
+    Args:
+        encoder: Label encoder.
+        terminology: The release.
+        config: Pipeline settings (label-text options, extra codes, ancestors).
+        codes: The label space; ``None``: the codes of ``config.label_space`` plus
+            ``config.extra_codes`` that the release can describe.
+        progress: Show a progress bar while encoding labels.
+    """
+    from icdbridge.model.labels.cache import embed_labels
+    from icdbridge.model.labels.texts import LabelTextOptions, nearest_defined
+
+    if codes is None:
+        codes = label_space_codes(terminology, config.label_space)
+        known = set(codes)
+        extra = [
+            c
+            for c in config.extra_codes
+            if c not in known and nearest_defined(terminology, c) is not None
+        ]
+        codes = codes + extra
+    options = LabelTextOptions(**config.label_options)
+    labels = embed_labels(encoder, terminology, codes, options, progress=progress)
+    return LabelSpace(labels, terminology, config.max_ancestors)
