@@ -48,8 +48,8 @@ def _single_rows(model, notes_rows, codes, path, explain):
 
 def _single_rows_now(model, notes_rows, codes, path, explain):
     from icdbridge.data import read_jsonl
-    from icdbridge.model.predict import write_predictions
     from icdbridge.model.io import from_pretrained
+    from icdbridge.model.predict import write_predictions
 
     notes = path.with_suffix(".jsonl")
     notes.write_text("".join(json.dumps(r) + "\n" for r in notes_rows))
