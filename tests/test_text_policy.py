@@ -311,8 +311,9 @@ def test_a_note_moves_the_candidate_it_describes_first(saved_model, tmp_path, mo
     from icdbridge.crosswalk import text_policy
 
     folder, codes = saved_model
+    real = text_policy.load_scorer
     monkeypatch.setattr(  # the whole-release label space would take minutes: the tiny one
-        text_policy, "load_scorer", lambda model, system: _scorer(model, system, codes)
+        text_policy, "load_scorer", lambda model, system: real(model, system, label_codes=codes)
     )
     source = tmp_path / "notes.jsonl"
     rows = [{"id": code, "dx": "780.79", "note": note} for code, note in NOTES.items()]
