@@ -283,7 +283,7 @@ def migrate_with_text(
     crosswalk: Crosswalk,
     model_dir: Pathish,
     *,
-    text_column: str = "text",
+    text_column: str,
     column: str | None = None,
     explode: bool = False,
     input_format: str | None = None,
