@@ -1,6 +1,7 @@
 """Text-aware migration on CodiEsp dev: is the original code recovered after a round trip?
 
     python experiments/transfer/text_migration.py          # trains the model first if absent
+    python experiments/transfer/text_migration.py --policies first,best     # no model needed
 
 Each gold ICD-10-CM code of each CodiEsp dev document is mapped back to ICD-9-CM (GEM 10→9,
 every target kept), and each ICD-9-CM code reached is mapped forward again (GEM 9→10). The
@@ -40,6 +41,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 POLICIES = ("first", "best", "text")
+TITLES = {"first": "first-listed", "best": "best", "text": "text"}
 
 
 def settings() -> dict:
@@ -99,19 +101,23 @@ def items(config: dict):
     return docs, out, left_out
 
 
-def picks(docs, found, model: Path, forward_target: str) -> dict[str, list[tuple[str, ...]]]:
-    """Per policy, the pick of every item."""
+def picks(
+    docs, found, model: Path | None, forward_target: str, policies=POLICIES
+) -> dict[str, list[tuple[str, ...]]]:
+    """Per policy, the pick of every item (``text`` only with a model)."""
     from icdbridge.crosswalk.policies import keep_best
     from icdbridge.crosswalk.text_policy import load_scorer, rank_by_text, rank_rows
 
     mappings = [mapping for _, _, _, mapping in found]
     notes = [docs[i].text for i, _, _, _ in found]
-    scorer = load_scorer(model, forward_target)
-    return {
+    out = {
         "first": [rank_by_text(m, None).pick for m in mappings],
         "best": [tuple(keep_best(m).codes) for m in mappings],
-        "text": [r.pick for r in rank_rows(mappings, notes, scorer)],
     }
+    if "text" in policies:
+        scorer = load_scorer(model, forward_target)
+        out["text"] = [r.pick for r in rank_rows(mappings, notes, scorer)]
+    return {name: out[name] for name in policies}
 
 
 def table(found, chosen: dict[str, list[tuple[str, ...]]], many: int) -> dict:
@@ -125,7 +131,7 @@ def table(found, chosen: dict[str, list[tuple[str, ...]]], many: int) -> dict:
         rows = [k for k, size in enumerate(sizes) if size >= least]
         reachable = sum(found[k][1] in candidates_of(found[k][3]) for k in rows)
         row = {"items": len(rows), "original among candidates": _rate(reachable, len(rows))}
-        for policy in POLICIES:
+        for policy in chosen:
             hits = sum(found[k][1] in chosen[policy][k] for k in rows)
             row[policy] = _rate(hits, len(rows))
         out[name] = row
@@ -144,11 +150,13 @@ def markdown(result: dict) -> str:
         "Written by `python experiments/transfer/text_migration.py` (settings in "
         "`text_migration.toml`). Share of items whose pick contains the original ICD-10-CM code.",
         "",
-        "| items | n | original among candidates | first-listed | best | text |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| items | n | original among candidates | "
+        + " | ".join(TITLES[p] for p in result["policies"])
+        + " |",
+        "|---|---:|---:|" + "---:|" * len(result["policies"]),
     ]
     for name, row in result["table"].items():
-        cells = [row["original among candidates"], *(row[p] for p in POLICIES)]
+        cells = [row["original among candidates"], *(row[p] for p in result["policies"])]
         rates = " | ".join(f"{c['rate']:.3f} ({c['recovered']})" for c in cells)
         lines.append(f"| {name} | {row['items']} | {rates} |")
     left = ", ".join(f"{k} {v}" for k, v in sorted(result["left_out"].items()))
@@ -156,24 +164,37 @@ def markdown(result: dict) -> str:
         "",
         f"{result['documents']} dev documents, {result['gold_codes']} distinct (document, code) "
         f"pairs; left out (not mapped code-to-code by GEM 10→9): {left}.",
-        f"Model: `{result['model']}` (CodiEsp train split only). Run time {result['seconds']} s.",
+        f"Model: `{result['model']}` (CodiEsp train split only). Run time {result['seconds']} s."
+        if "text" in result["policies"]
+        else f"No model (policies: {', '.join(result['policies'])}). "
+        f"Run time {result['seconds']} s.",
         "",
     ]
     return "\n".join(lines)
 
 
 def main() -> None:
+    import argparse
+
     from icdbridge.outputs import check_output, write_json, write_text
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--policies", default=",".join(POLICIES), help="comma-separated, of: first, best, text"
+    )
+    policies = tuple(parser.parse_args().policies.split(","))
+    if not set(policies) <= set(POLICIES):
+        parser.error(f"--policies: choose among {', '.join(POLICIES)}")
     config = settings()
     json_path, md_path = HERE / "text_migration.json", HERE / "text_migration.md"
     for path in (json_path, md_path):
         check_output(path)
     start = time.perf_counter()
-    model = train_model(config)
+    model = train_model(config) if "text" in policies else None
     docs, found, left_out = items(config)
-    chosen = picks(docs, found, model, config["migration"]["forward"][1])
+    chosen = picks(docs, found, model, config["migration"]["forward"][1], policies)
     result = {
+        "policies": list(policies),
         "documents": len(docs),
         "gold_codes": sum(len(dict.fromkeys(d.codes)) for d in docs),
         "left_out": dict(left_out),
