@@ -84,6 +84,8 @@ def test_every_predict_option_default_is_the_library_default():
     from icdbridge.cli.predict import predict_command
     from icdbridge.model.io import from_pretrained
     from icdbridge.model.predict import Predictor
+    from icdbridge.spark import predict_parquet
+    from icdbridge.spark.session import DEFAULT_ENGINE
 
     cli = _option_defaults(predict_command)
     library = {
@@ -91,6 +93,8 @@ def test_every_predict_option_default_is_the_library_default():
         "release": _signature_default(from_pretrained, "release"),
         "top_k": _signature_default(Predictor.predict, "top_k"),
         "explain": _signature_default(Predictor.predict, "explain"),
+        "engine": DEFAULT_ENGINE,
+        "master": _signature_default(predict_parquet, "master"),
     }
     assert cli == library
     assert cli["top_k"] == DEFAULT_TOP_K

@@ -41,7 +41,9 @@ def map_command(
             "--policy",
             help="all (default, lossless), best (one target: unspecified source → unspecified "
             "target, then title similarity, then exactness; combinations kept whole; the "
-            "runner-up is shown) or exact (only exact targets).",
+            "runner-up is shown), exact (only exact targets) or text (every target kept, each "
+            "row's ordered by the model's score for its note, with the scores and the pick in "
+            "added map_text_* columns; needs --text-column and --model).",
         ),
     ] = "all",
     who_tables: Annotated[
@@ -114,6 +116,20 @@ def map_command(
             "category-expanded) or none (no-map).",
         ),
     ] = "expand",
+    text_column: Annotated[
+        str | None,
+        typer.Option(
+            "--text-column", help="With --policy text: the column holding each row's note."
+        ),
+    ] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="With --policy text: a model directory from `icdbridge train` (it scores the "
+            "target system's candidates for each note).",
+        ),
+    ] = None,
     engine: Annotated[
         str,
         typer.Option(
@@ -142,15 +158,25 @@ def map_command(
     icdbridge map --code 073.0 --from icd9cm --to icd11
 
     icdbridge map registry.parquet --from icd9cm --to icd10cm --column dx -o out.parquet
+
+    icdbridge map notes.jsonl --from icd9cm --to icd10cm --column dx --text-column note --model model/ --policy text -o out.jsonl
     """  # noqa: E501
     from icdbridge.crosswalk import get_crosswalk
     from icdbridge.crosswalk.migrate import check_migration, migrate, report_paths
 
     tables = (who_tables, gem, custom_table)
     check_engine_options(engine, master)
+    text = _text_options(policy, text_column, model_dir, code, engine)
     if engine == "single" and code is None and input_path is not None and output is not None:
-        # refuse unwritable outputs before loading any table
+        # refuse unwritable outputs (and, with --policy text, a bad model or text column) before
+        # loading any table
         check_migration(input_path, output, report=report, inputs=tables)
+        if text is not None:
+            from icdbridge.crosswalk.text_policy import check_text_migration
+
+            check_text_migration(
+                input_path, output, text[1], text[0], column=column, report=report, inputs=tables
+            )
     options: dict[str, object] = {"categories": categories}
     if who_tables is not None:
         options["who_tables"] = str(who_tables)
@@ -184,6 +210,14 @@ def map_command(
             policy=policy, explode=explode, master=master, **options,
         )  # fmt: skip
         result.save(report if report is not None else Path(f"{output}.report"))
+    elif text is not None:
+        from icdbridge.crosswalk.text_policy import migrate_with_text
+
+        with row_counter(f"mapping {input_path.name} {source} → {target} by text") as advance:
+            result, orders = migrate_with_text(
+                input_path, output, crosswalk, text[1], text_column=text[0], column=column,
+                explode=explode, on_rows=advance, report=report, inputs=tables,
+            )  # fmt: skip
     else:
         with row_counter(f"mapping {input_path.name} {source} → {target}") as advance:
             result = migrate(
@@ -205,7 +239,28 @@ def map_command(
         typer.echo(f"  {name}: {counts['rows']} rows, {counts['codes']} codes")
     for issue in result.issues:
         typer.echo(f"warning: {input_path}: {_issue_line(issue)}", err=True)
+    if text is not None:
+        for order, rows in sorted(orders.items()):
+            typer.echo(f"  map_text_order {order}: {rows} rows")
     typer.echo("report: " + ", ".join(str(p) for p in report_paths(output, report)))
+
+
+def _text_options(
+    policy: str, text_column: str | None, model_dir: Path | None, code: str | None, engine: str
+) -> tuple[str, Path] | None:
+    """``(text column, model directory)`` for ``--policy text`` (refusing what it cannot do),
+    or ``None``; ``--text-column``/``--model`` without it are refused too."""
+    if policy != "text":
+        if text_column is not None or model_dir is not None:
+            raise IcdbridgeError("--text-column and --model go with --policy text")
+        return None
+    if code is not None:
+        raise IcdbridgeError("--policy text ranks a dataset's rows by their notes; not with --code")
+    if engine != "single":
+        raise IcdbridgeError("--policy text runs with --engine single only")
+    if text_column is None or model_dir is None:
+        raise IcdbridgeError("--policy text needs --text-column COLUMN and --model MODEL_DIR")
+    return text_column, model_dir
 
 
 def _issue_line(issue: dict[str, object]) -> str:

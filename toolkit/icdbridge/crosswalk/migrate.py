@@ -37,6 +37,7 @@ from icdbridge.tables.text import check_input
 
 if TYPE_CHECKING:
     from icdbridge.crosswalk.report import MigrationReport
+    from icdbridge.crosswalk.text_policy import TextColumns
 
 CHUNK_ROWS = 100_000
 """Rows per chunk read, mapped and written at once (memory is bounded by one chunk)."""
@@ -149,6 +150,7 @@ def migrate(
     report: Pathish | None = None,
     write_report: bool = True,
     inputs: Iterable[Pathish | None] = (),
+    text: TextColumns | None = None,
 ) -> MigrationReport:
     """Map the code column of a dataset file into a new file and return the migration report.
 
@@ -166,6 +168,8 @@ def migrate(
         report: Report stem (default: ``OUTPUT.report``, see :func:`report_paths`).
         write_report: Write the report files (markdown, JSON, PNG) with the output.
         inputs: Other files the run reads (crosswalk tables), which no output may overwrite.
+        text: The ``text`` policy's added columns (each row's targets ordered by its note;
+            see :func:`icdbridge.crosswalk.text_policy.migrate_with_text`), or ``None``.
 
     Returns:
         The :class:`~icdbridge.crosswalk.report.MigrationReport`.
@@ -196,9 +200,12 @@ def migrate(
         reader = stack.enter_context(
             open_reader(in_kind, source, column=column, chunk_rows=CHUNK_ROWS, issues=issues)
         )
-        renamed = _renaming(source, reader.columns)
+        extra = text.names(explode) if text is not None else ()
+        renamed = _renaming(source, reader.columns, extra)
         try:
-            written = _copy(reader, data, out_kind, crosswalk, policy, explode, tally, renamed)
+            written = _copy(
+                reader, data, out_kind, crosswalk, policy, explode, tally, renamed, text
+            )
         except IcdbridgeError:
             raise
         except OSError as error:
@@ -256,9 +263,12 @@ def _copy(
     explode: bool,
     tally: Tally,
     renamed: dict[str, str],
+    text: TextColumns | None = None,
 ) -> int:
     names = ADDED_EXPLODED if explode else ADDED
     lists = frozenset() if explode else frozenset({"map_targets"})
+    if text is not None:
+        names, lists = (*names, *text.names(explode)), lists | text.lists(explode)
     cells = MappingColumns()
     written = 0
     columns = [renamed.get(name, name) for name in reader.columns]
@@ -268,11 +278,15 @@ def _copy(
     with open_writer(out_kind, data) as writer:
         writer.begin(columns, names, lists, input_schema=schema)
         for chunk in reader:
+            mapped = crosswalk.map_array(_arrow_strings(chunk.values), policy)
+            more = text.cells(chunk, mapped, explode) if text is not None else None
             if renamed:
                 chunk = _renamed(chunk, renamed, columns)
-            mapped = crosswalk.map_array(_arrow_strings(chunk.values), policy)
             tally.add_mapped(mapped)
-            written += writer.write(chunk, _added(mapped, cells, names, lists, explode))
+            added = _added(mapped, cells, names, lists, explode)
+            if more is not None:
+                added = _with_cells(added, more)
+            written += writer.write(chunk, added)
     return written
 
 
@@ -280,9 +294,10 @@ RENAMED_PREFIX = "input_"
 """Prefix given to input columns that have the name of a column mapping adds."""
 
 
-def _renaming(source: Path, columns: list[str]) -> dict[str, str]:
+def _renaming(source: Path, columns: list[str], extra: Iterable[str] = ()) -> dict[str, str]:
     """Input columns named like added ones (a migrated file mapped again) → their new names."""
-    renamed = {name: RENAMED_PREFIX + name for name in columns if name in {*ADDED, *ADDED_EXPLODED}}
+    added = {*ADDED, *ADDED_EXPLODED, *extra}
+    renamed = {name: RENAMED_PREFIX + name for name in columns if name in added}
     taken = set(columns) & set(renamed.values())
     if taken:
         raise InputFormatError(
@@ -341,6 +356,14 @@ def _added(
     within = np.arange(total, dtype=np.int64) - np.repeat(row_start, per_row)
     out_index = np.repeat(starts[index], per_row) + within
     return Added(names, lists, distinct, out_index, source_rows)
+
+
+def _with_cells(added: Added, more: list[list[tuple]]) -> Added:
+    """``added`` with more cells per output row: ``more`` holds, per input row, one tuple per
+    output row of that input row (in output order)."""
+    flat = [cells for per_row in more for cells in per_row]
+    distinct = [(*added.distinct[i], *cells) for i, cells in zip(added.index, flat, strict=True)]
+    return Added(added.names, added.lists, distinct, list(range(len(flat))), added.source_rows)
 
 
 def _report(tally: Tally, issues: Issues, crosswalk: Crosswalk, policy: str) -> MigrationReport:
