@@ -11,7 +11,7 @@ The options are part of every label-embedding cache key (:mod:`icdbridge.model.l
 
 Example:
     >>> from icdbridge.codes import get_terminology
-    >>> label_text(get_terminology("icd10cm"), "E11.9", max_ancestors=1)
+    >>> label_text(get_terminology("icd10cm"), "E11.9", ancestors=True, max_ancestors=1)
     'Type 2 diabetes mellitus without complications; in: Type 2 diabetes mellitus'
 """
 
