@@ -15,18 +15,25 @@ in pure Python otherwise; both give the same results.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from itertools import pairwise
-from types import ModuleType
 
 from icdbridge.codes.icd11 import cluster_text, split_cluster
 from icdbridge.codes.missing import is_missing
 from icdbridge.codes.registry import SYSTEMS, system_id
 from icdbridge.crosswalk.cm_who import cm_to_who, who_to_cm
+from icdbridge.crosswalk.columnar import (
+    PURE_PYTHON_VARIABLE as PURE_PYTHON_VARIABLE,
+)
+from icdbridge.crosswalk.columnar import (
+    MappedArray as MappedArray,
+)
+from icdbridge.crosswalk.columnar import (
+    batch_kernel as batch_kernel,
+)
 from icdbridge.crosswalk.custom import CustomHop, normalize_custom
 from icdbridge.crosswalk.gem import gem_hop
 from icdbridge.crosswalk.hops import Hop, is_defined, normalize
@@ -43,26 +50,6 @@ CATEGORY_POLICIES = ("expand", "none")
 """What a chain does with a category / non-billable code that a table does not list:
 ``expand`` (default, lossless) maps it through its leaf descendants and returns the union as a
 candidate set (status ``category-expanded``); ``none`` reports it as having no row (``no-map``)."""
-
-PURE_PYTHON_VARIABLE = "ICDBRIDGE_PURE_PYTHON"
-"""Environment variable: ``1`` makes every crosswalk of the process use the pure-Python path."""
-
-
-@cache
-def batch_kernel() -> ModuleType | None:
-    """The compiled batch kernel ``icdbridge.crosswalk._batch``, or ``None``.
-
-    ``None`` when the optional C extension was not built (no C compiler when icdbridge was
-    installed) or when the environment variable :data:`PURE_PYTHON_VARIABLE` is ``1`` at the first
-    call. :meth:`Crosswalk.map_many` gives the same results either way, only slower without it.
-    """
-    if os.environ.get(PURE_PYTHON_VARIABLE, "") == "1":
-        return None
-    try:
-        from icdbridge.crosswalk import _batch
-    except ImportError:
-        return None
-    return _batch
 
 
 @dataclass(frozen=True)
@@ -523,42 +510,6 @@ class Crosswalk:
             indices = pc.fill_null(indices, len(uniques) - 1)
         index = indices.to_numpy(zero_copy_only=False)
         return MappedArray(tuple(self.map_many(uniques, policy)), index, tuple(uniques))
-
-
-@dataclass(frozen=True)
-class MappedArray:
-    """Results of :meth:`Crosswalk.map_array`: distinct mappings and a per-row index.
-
-    Attributes:
-        mappings: One :class:`Mapping` per distinct input value (the last one is for nulls).
-        index: Integer array; row ``i`` maps to ``mappings[index[i]]``.
-        values: The distinct input values, aligned with ``mappings`` (``None`` last).
-    """
-
-    mappings: tuple[Mapping, ...]
-    index: object
-    values: tuple[object, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, position: int) -> Mapping:
-        return self.mappings[int(self.index[position])]
-
-    def to_list(self) -> list[Mapping]:
-        """One :class:`Mapping` per input row (shared objects)."""
-        import numpy as np
-
-        table = np.empty(len(self.mappings), dtype=object)
-        table[:] = self.mappings
-        return table[self.index].tolist()
-
-    def column(self, attribute: str) -> object:
-        """Per-row numpy array of one :class:`Mapping` attribute (``status``, ``outcome``...)."""
-        import numpy as np
-
-        table = np.array([getattr(m, attribute) for m in self.mappings], dtype=object)
-        return table[self.index]
 
 
 def _successor(terminology, uri: str | None) -> str | None:

@@ -50,7 +50,7 @@ _EXPORTS = {
     "document_words": ".overlap",
     "fold": ".gloss",
     "glosser_for": ".gloss",
-    "lateral_codes": ".matcher",
+    "lateral_codes": ".laterality",
     "lexical_candidates": ".channel",
     "lexical_matches": ".channel",
     "original_gloss": ".channel",

@@ -58,8 +58,30 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from icdbridge.model.lexical.laterality import _side_codes, lateral_codes
 from icdbridge.model.lexical.measurements import MeasureMatcher
 from icdbridge.model.lexical.variants import WORD_VARIANTS, phrase_variants
+from icdbridge.model.lexical.vocabulary import (
+    GENERIC_WORDS as GENERIC_WORDS,
+)
+from icdbridge.model.lexical.vocabulary import (
+    KIND_WEIGHTS as KIND_WEIGHTS,
+)
+from icdbridge.model.lexical.vocabulary import (
+    MATCH_WEIGHTS as MATCH_WEIGHTS,
+)
+from icdbridge.model.lexical.vocabulary import (
+    NEGATION_CUES as NEGATION_CUES,
+)
+from icdbridge.model.lexical.vocabulary import (
+    NEGATION_FACTOR as NEGATION_FACTOR,
+)
+from icdbridge.model.lexical.vocabulary import (
+    NEGATION_WINDOW as NEGATION_WINDOW,
+)
+from icdbridge.model.lexical.vocabulary import (
+    STOP_WORDS as STOP_WORDS,
+)
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -67,96 +89,6 @@ if TYPE_CHECKING:
 MAX_PHRASE_WORDS = 12
 """Longest phrase (content words) used by the exact n-gram lookup."""
 
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "and",
-        "or",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "from",
-        "as",
-        "with",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "its",
-        "his",
-        "her",
-        "their",
-        "this",
-        "that",
-        "these",
-        "those",
-        "into",
-    ]
-)
-"""Function words ignored when matching (``without`` and ``not`` are kept: they change meaning)."""
-
-NEGATION_CUES = frozenset(
-    ["no", "not", "without", "denies", "denied", "negative", "absence", "absent", "free"]
-)
-"""Words that negate a following mention within :data:`NEGATION_WINDOW` words."""
-NEGATION_WINDOW = 5
-NEGATION_FACTOR = 0.3
-
-GENERIC_WORDS = frozenset(
-    [
-        "disease",
-        "diseases",
-        "disorder",
-        "disorders",
-        "condition",
-        "conditions",
-        "other",
-        "injury",
-        "injuries",
-        "unspecified",
-        "specified",
-        "type",
-        "site",
-        "part",
-        "effect",
-        "effects",
-        "abnormal",
-        "finding",
-        "findings",
-        "syndrome",
-        "unknown",
-        "encounter",
-        "complication",
-        "complications",
-        "problem",
-        "problems",
-        "activity",
-        "status",
-        "exposure",
-        "history",
-        "state",
-        "contact",
-    ]
-)
-"""A shortened phrase made only of these words is too vague to be a match."""
-
-KIND_WEIGHTS: dict[str, float] = {
-    "description": 1.0,
-    "synonym": 0.95,
-    "variant": 0.9,
-    "short": 0.85,
-    "residual": 0.75,
-}
-"""Phrase kind → weight."""
-MATCH_WEIGHTS: dict[str, float] = {"exact": 1.0, "compact": 0.9, "bag": 0.7}
-"""Match kind → weight."""
 CATEGORY_WEIGHT = 0.9
 """Weight of a phrase inherited from a non-leaf category by its default leaf."""
 NON_LEAF_WEIGHT = 0.8
@@ -612,62 +544,3 @@ class LexicalMatcher:
 
     def __len__(self) -> int:
         return len(self.phrases)
-
-
-_SIDES = ("right", "left", "bilateral")
-_SIDE_NOUNS = frozenset({"unspecified", "eye", "ear", "side"})
-"""Words a title adds to its side (``..., left eye`` but ``..., bilateral``), set aside too."""
-
-
-def _title_side(title: str) -> tuple[tuple[str, ...], str | None]:
-    """A title's words without side words (and :data:`_SIDE_NOUNS`), and its side (``None``:
-    none)."""
-    words = content_words(title)
-    found = [w for w in words if w in _SIDES]
-    key = tuple(w for w in words if w not in _SIDES and w not in _SIDE_NOUNS)
-    return key, (found[0] if len(found) == 1 else None)
-
-
-def lateral_codes(terminology: Terminology, codes: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Codes whose siblings differ from them only by a side, with those siblings by side.
-
-    Children of one node whose titles are the same once ``right`` / ``left`` / ``bilateral``
-    and ``unspecified``, ``eye``, ``ear``, ``side`` are set aside (``Pain in right knee``,
-    ``Pain in left knee``, ``Pain in unspecified knee``) form a lateral group; the member
-    without a side and the parent map to the group's sided codes (in ``codes``). A note saying
-    ``left knee pain`` is then coded with ``M25.562``, not only the ``Pain in knee`` default
-    leaf.
-    """
-    label_space = set(codes)
-    out: dict[str, dict[str, str]] = {}
-    for node in terminology.nodes():
-        children = terminology.children(node.code)
-        if len(children) < 2:
-            continue
-        groups: dict[tuple[str, ...], dict[str | None, str]] = {}
-        for child in children:
-            key, side = _title_side(terminology.node(child).title)
-            groups.setdefault(key, {}).setdefault(side, child)
-        sided_groups = []
-        for group in groups.values():
-            sided = {side: code for side, code in group.items() if side and code in label_space}
-            if not sided:
-                continue
-            sided_groups.append(sided)
-            if None in group and group[None] in label_space:
-                out[group[None]] = sided
-        if len(sided_groups) == 1 and node.code in label_space:
-            out[node.code] = sided_groups[0]
-    return out
-
-
-def _side_codes(sided: dict[str, str] | None, side: str) -> list[str]:
-    """The code(s) of ``side`` in a lateral group: both sides for a bilateral mention when the
-    group has no bilateral code."""
-    if not sided:
-        return []
-    if side in sided:
-        return [sided[side]]
-    if side == "bilateral":
-        return [sided[s] for s in ("right", "left") if s in sided]
-    return []

@@ -15,7 +15,6 @@ model.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -25,7 +24,32 @@ from typing import TYPE_CHECKING, Any
 from icdbridge.model.config import PipelineConfig, TrainConfig
 from icdbridge.model.features.registry import model_features
 from icdbridge.model.progress import on_terminal, phase
+from icdbridge.model.train.checkpoints import (
+    FINISHED_KEYS as FINISHED_KEYS,
+)
+from icdbridge.model.train.checkpoints import (
+    _best_state_callback as _best_state_callback,
+)
+from icdbridge.model.train.checkpoints import (
+    _check_checkpoint as _check_checkpoint,
+)
+from icdbridge.model.train.checkpoints import (
+    _load_checkpoint as _load_checkpoint,
+)
+from icdbridge.model.train.checkpoints import (
+    _read_finished as _read_finished,
+)
 from icdbridge.model.train.folds import _best_epoch, hidden_codes, out_of_fold_scores
+from icdbridge.model.train.inputs import (
+    check_training_inputs as check_training_inputs,
+)
+from icdbridge.model.train.inputs import (
+    extra_codes_of as extra_codes_of,
+)
+from icdbridge.model.train.inputs import (
+    load_documents as load_documents,
+)
+from icdbridge.model.train.validation import _validation_summary
 from icdbridge.outputs import write_json
 from icdbridge.paths import inside
 
@@ -265,34 +289,6 @@ def train_model(
     return result
 
 
-def check_training_inputs(
-    train_docs: Sequence[Document], dev_docs: Sequence[Document], train_config: TrainConfig
-) -> None:
-    """Refuse, before any work, documents and settings training cannot use.
-
-    Raises:
-        IcdbridgeError: no training or validation document, ``members`` < 1, ``hidden_codes``
-            outside [0, 1), or ``calibration_folds`` neither 0 nor in [2, labelled documents].
-    """
-    from icdbridge.errors import IcdbridgeError
-
-    if not train_docs or not dev_docs:
-        raise IcdbridgeError("training needs at least one training and one validation document")
-    if train_config.members < 1:
-        raise IcdbridgeError(f"members must be at least 1, got {train_config.members}")
-    if not 0.0 <= train_config.hidden_codes < 1.0:
-        raise IcdbridgeError(
-            f"hidden_codes must be a share in [0, 1), got {train_config.hidden_codes}"
-        )
-    n_labelled = len(train_docs) + len(dev_docs)
-    folds = train_config.calibration_folds
-    if folds != 0 and not 2 <= folds <= n_labelled:
-        raise IcdbridgeError(
-            f"calibration_folds must be 0 or between 2 and the {n_labelled} training and "
-            f"validation documents, got {folds}"
-        )
-
-
 def prepare_training(
     train_docs: Sequence[Document],
     dev_docs: Sequence[Document],
@@ -497,35 +493,6 @@ def calibrate(
     return calibrator, calibration, scored
 
 
-def _validation_summary(
-    history: list[dict[str, Any]], scored: list, dev: list[DocumentFeatures], members: int
-) -> dict[str, Any]:
-    """``best_val_map``, ``member_val_maps`` and ``shortlist_recall`` of a :class:`TrainResult`."""
-    from icdbridge.model.calibration import mean_average_precision
-
-    n_gold = sum(len(d.gold) for d in dev)
-    covered = sum(len(d.gold & set(d.candidates)) for d in dev)
-    member_val_maps = [
-        max((h["val_map"] for h in history if h["member"] == m), default=0.0)
-        for m in range(members)
-    ]
-    if members == 1:
-        best_val_map = member_val_maps[0]
-    else:
-        ranked = [sorted(s, key=lambda code, s=s: (-s[code], code)) for s, _ in scored]
-        best_val_map = mean_average_precision(ranked, [d.gold for d in dev])
-    return {
-        "best_val_map": best_val_map,
-        "member_val_maps": member_val_maps,
-        "shortlist_recall": covered / n_gold if n_gold else float("nan"),
-    }
-
-
-def extra_codes_of(docs: Sequence[Document], known: set[str]) -> list[str]:
-    """Training codes outside ``known`` (the release's label-space codes), kept as extra labels."""
-    return sorted({c for d in docs for c in d.codes if c not in known})
-
-
 def _train_network(
     config: ModelConfig,
     space: LabelSpace,
@@ -630,125 +597,3 @@ def _train_network(
     elif select_best and best_state.state is not None:
         model.load_state_dict(best_state.state)
     return model, module.history
-
-
-FINISHED_KEYS: dict[str, type | tuple[type, ...]] = {
-    "best": str,
-    "epochs": int,
-    "stopped_early": bool,
-    "history": list,
-}
-"""Keys of ``finished.json`` → their JSON type."""
-
-
-def _read_finished(path: Path) -> dict[str, Any]:
-    """Read a network's ``finished.json``; a damaged record is a one-line error naming it."""
-    from icdbridge.errors import InputFormatError
-    from icdbridge.text_input import read_utf8
-
-    try:
-        record = json.loads(read_utf8(path))
-    except (ValueError, RecursionError) as error:
-        if isinstance(error, InputFormatError):
-            raise
-        raise InputFormatError(path, "invalid JSON; delete the run folder's checkpoints") from None
-    if not isinstance(record, dict) or any(
-        not isinstance(record.get(key), kind) for key, kind in FINISHED_KEYS.items()
-    ):
-        raise InputFormatError(
-            path, f"expected an object with {', '.join(FINISHED_KEYS)}; the record is damaged"
-        )
-    return record
-
-
-def _check_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint with ``torch.load(weights_only=True)``: tensors and plain values only.
-
-    A checkpoint that needs arbitrary code to unpickle (a crafted run folder) is refused, and
-    nothing in it runs.
-
-    Raises:
-        InputFormatError: the file is not a checkpoint of plain data (named in the message).
-    """
-    import pickle
-
-    import torch
-
-    from icdbridge.errors import InputFormatError
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
-        reason = str(error).strip().split("\n")[0][:160]
-        raise InputFormatError(
-            path,
-            f"not a checkpoint of plain weights ({reason}); refused to load it (a checkpoint "
-            "is never allowed to run code); delete it to train from scratch",
-        ) from None
-
-
-def _load_checkpoint(model: LabelEmbeddingModel, path: Path) -> None:
-    """Load the network's weights from a Lightning checkpoint of :class:`CodingModule`."""
-    from icdbridge.errors import InputFormatError
-
-    state = _check_checkpoint(path)
-    weights = state.get("state_dict") if isinstance(state, dict) else None
-    if not isinstance(weights, dict):
-        raise InputFormatError(path, "checkpoint without a state_dict; delete it")
-    try:
-        model.load_state_dict({k[6:]: v for k, v in weights.items() if k.startswith("model.")})
-    except RuntimeError as error:
-        reason = str(error).strip().split("\n")[0][:160]
-        raise InputFormatError(path, f"checkpoint does not fit the model ({reason})") from None
-
-
-def _best_state_callback():
-    import pytorch_lightning as pl
-
-    class BestState(pl.Callback):
-        """Keep the weights of the best validation epoch in memory (no checkpoint folder)."""
-
-        def __init__(self) -> None:
-            self.best = float("-inf")
-            self.state = None
-
-        def on_validation_end(self, trainer, module) -> None:
-            value = module.history[-1]["val_map"] if module.history else float("-inf")
-            if value > self.best:
-                self.best = value
-                self.state = {k: v.detach().clone() for k, v in module.model.state_dict().items()}
-
-    return BestState
-
-
-def load_documents(path: str | Path, terminology: Any) -> list[Document]:
-    """Read a JSONL dataset and normalise its codes in ``terminology``.
-
-    Codes with valid syntax but not defined in the release are kept as given (their label text
-    falls back to the longest defined prefix).
-
-    Raises:
-        InputFormatError: bad rows, a document of another system, or a code with invalid syntax
-            (naming the file, the document and the code).
-    """
-    from icdbridge.data import read_jsonl
-    from icdbridge.errors import InputFormatError
-
-    docs = read_jsonl(path)
-    for doc in docs:
-        if doc.system != terminology.system:
-            raise InputFormatError(
-                path,
-                f"document {doc.id!r} is coded in {doc.system!r}, not {terminology.system!r}",
-                value=doc.system,
-            )
-        codes = []
-        for code in doc.codes:
-            if not terminology.is_valid_syntax(code):
-                raise InputFormatError(
-                    path, f"document {doc.id!r}: invalid {terminology.system} code", value=code
-                )
-            node = terminology.get(code)
-            codes.append(node.code if node is not None else code.strip().upper())
-        doc.codes = list(dict.fromkeys(codes))
-    return docs
