@@ -28,42 +28,21 @@ Nothing here is imported by ``import icdbridge``, and names load lazily: torch i
 when a name that needs it is first used.
 """
 
-from icdbridge.model._exports import lazy_exports
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    # settings (the only home of every default)
-    "PipelineConfig": ".config",
-    "ModelConfig": ".config",
-    "TrainConfig": ".config",
-    "LABEL_SPACES": ".config",
-    # build
-    "TextEncoder": ".text.encoder",
-    "LabelSpace": ".labels.space",
-    "build_label_space": ".labels.space",
-    "label_space_codes": ".labels.space",
-    "build_lexical": ".lexical.channel",
-    "document_lexical_scores": ".lexical.channel",
-    "zero_shot_predictor": ".predict",
-    # embed labels
-    "LabelTextOptions": ".labels.texts",
-    "LabelEmbeddings": ".labels.cache",
-    "embed_labels": ".labels.cache",
-    # train
-    "train_model": ".train.loop",
-    "TrainResult": ".train.loop",
-    "load_documents": ".train.loop",
-    "extra_codes_of": ".train.loop",
-    "seeded_folds": ".train.folds",
-    # save / load
-    "save_model": ".io",
-    "load_model": ".io",
-    # predict
-    "Predictor": ".predict",
-    "Prediction": ".predict",
-    "write_predictions": ".predict",
-    "mean_scores": ".predict",
-    # calibration
-    "Calibrator": ".calibration",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+from icdbridge.model._exports import lazy_package
+
+if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
+    from .calibration import Calibrator
+    from .config import LABEL_SPACES, ModelConfig, PipelineConfig, TrainConfig
+    from .io import load_model, save_model
+    from .labels.cache import LabelEmbeddings, embed_labels
+    from .labels.space import LabelSpace, build_label_space, label_space_codes
+    from .labels.texts import LabelTextOptions
+    from .lexical.channel import build_lexical, document_lexical_scores
+    from .predict import Prediction, Predictor, mean_scores, write_predictions, zero_shot_predictor
+    from .text.encoder import TextEncoder
+    from .train.folds import seeded_folds
+    from .train.loop import TrainResult, extra_codes_of, load_documents, train_model
+
+__all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

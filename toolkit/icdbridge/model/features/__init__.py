@@ -2,29 +2,33 @@
 training memory, and the padded batch of featurised documents).
 """
 
-from icdbridge.model._exports import lazy_exports
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "BACKGROUND": ".featurize",
-    "DEFAULT_FEATURES": ".registry",
-    "DocumentFeatures": ".batch",
-    "FAMILY_FEATURES": ".registry",
-    "FeatureInputs": ".featurize",
-    "GOLD_SIBLING": ".featurize",
-    "HIERARCHY_FEATURES": ".registry",
-    "LABEL_FEATURES": ".registry",
-    "LEXICAL_FEATURES": ".registry",
-    "MEMORY_FEATURES": ".registry",
-    "OVERLAP_FEATURES": ".registry",
-    "PAIR_FEATURES": ".registry",
-    "RETRIEVED": ".featurize",
-    "TrainingMemory": ".memory",
-    "collate": ".batch",
-    "encode_documents": ".featurize",
-    "feature_columns": ".registry",
-    "featurize": ".featurize",
-    "model_features": ".registry",
-    "needs_overlap_features": ".registry",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+from icdbridge.model._exports import lazy_package
+
+if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
+    from .batch import DocumentFeatures, collate
+    from .featurize import (
+        BACKGROUND,
+        GOLD_SIBLING,
+        RETRIEVED,
+        FeatureInputs,
+        encode_documents,
+        featurize,
+    )
+    from .memory import TrainingMemory
+    from .registry import (
+        DEFAULT_FEATURES,
+        FAMILY_FEATURES,
+        HIERARCHY_FEATURES,
+        LABEL_FEATURES,
+        LEXICAL_FEATURES,
+        MEMORY_FEATURES,
+        OVERLAP_FEATURES,
+        PAIR_FEATURES,
+        feature_columns,
+        model_features,
+        needs_overlap_features,
+    )
+
+__all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

@@ -2,37 +2,35 @@
 structural features, the label space (embeddings + derived ancestor rows) and its faiss index.
 """
 
-from icdbridge.model._exports import lazy_exports
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "CACHE_SUBDIR": ".cache",
-    "CachedLabelSet": ".cache",
-    "CandidateIndex": ".index",
-    "DEFAULT_LABEL_MAX_LENGTH": ".cache",
-    "INDEX_KINDS": ".index",
-    "LOCK_NAME": ".cache",
-    "LabelEmbeddings": ".cache",
-    "LabelSpace": ".space",
-    "SEARCH_BATCH": ".index",
-    "build_label_space": ".space",
-    "cache_key": ".cache",
-    "cached_label_sets": ".cache",
-    "clean_title": ".texts",
-    "embed_labels": ".cache",
-    "family_of": ".space",
-    "gpu_available": ".index",
-    "label_cache_folder": ".cache",
-    "label_features": ".tree",
-    "label_space_codes": ".space",
-    "label_text": ".texts",
-    "label_texts": ".texts",
-    "log": ".cache",
-    "nearest_defined": ".texts",
-    "remove_label_sets": ".cache",
-    "safe_name": ".cache",
-    "sentence_cosine": ".index",
-    "shortlist_recall": ".index",
-    "siblings": ".tree",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+from icdbridge.model._exports import lazy_package
+
+if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
+    from .cache import (
+        CACHE_SUBDIR,
+        DEFAULT_LABEL_MAX_LENGTH,
+        LOCK_NAME,
+        CachedLabelSet,
+        LabelEmbeddings,
+        cache_key,
+        cached_label_sets,
+        embed_labels,
+        label_cache_folder,
+        log,
+        remove_label_sets,
+        safe_name,
+    )
+    from .index import (
+        INDEX_KINDS,
+        SEARCH_BATCH,
+        CandidateIndex,
+        gpu_available,
+        sentence_cosine,
+        shortlist_recall,
+    )
+    from .space import LabelSpace, build_label_space, family_of, label_space_codes
+    from .texts import clean_title, label_text, label_texts, nearest_defined
+    from .tree import label_features, siblings
+
+__all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

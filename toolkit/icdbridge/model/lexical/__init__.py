@@ -3,70 +3,67 @@ clinical-English variant tables, measurement rules, word overlap, and the word g
 a note's original-language text.
 """
 
-from icdbridge.model._exports import lazy_exports
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "CATEGORY_WEIGHT": ".matcher",
-    "CUES": ".measurements",
-    "GENERIC_WORDS": ".matcher",
-    "Gloss": ".gloss",
-    "Glosser": ".gloss",
-    "KIND_WEIGHTS": ".matcher",
-    "LANGUAGES": ".gloss",
-    "LATERAL_WEIGHT": ".matcher",
-    "LanguageRules": ".gloss",
-    "LexicalHit": ".matcher",
-    "LexicalMatcher": ".matcher",
-    "MATCH_WEIGHTS": ".matcher",
-    "MAX_PHRASE_WORDS": ".matcher",
-    "MeasureMatcher": ".measurements",
-    "NEGATION_CUES": ".matcher",
-    "NEGATION_FACTOR": ".matcher",
-    "NEGATION_WINDOW": ".matcher",
-    "NON_LEAF_WEIGHT": ".matcher",
-    "ORIGINAL_WEIGHT": ".channel",
-    "PHRASE_VARIANTS": ".variants",
-    "SIDE_WINDOW": ".matcher",
-    "SIDE_WORDS": ".matcher",
-    "SPANISH": ".gloss",
-    "SPANISH_ABBREVIATIONS": ".gloss",
-    "SPANISH_LEXICON": ".gloss",
-    "SPANISH_STOP_WORDS": ".gloss",
-    "STOP_WORDS": ".matcher",
-    "TITLE_PATTERNS": ".measurements",
-    "ValueRange": ".measurements",
-    "WORD_VARIANTS": ".variants",
-    "WordOverlap": ".overlap",
-    "WordTranslator": ".gloss",
-    "build_lexical": ".channel",
-    "check_language": ".gloss",
-    "cognate_key": ".gloss",
-    "cognate_ratio": ".gloss",
-    "combined_lexical_scores": ".channel",
-    "content_words": ".matcher",
-    "coordination_variants": ".variants",
-    "describe_unread": ".gloss",
-    "document_lexical_scores": ".channel",
-    "document_words": ".overlap",
-    "fold": ".gloss",
-    "glosser_for": ".gloss",
-    "lateral_codes": ".laterality",
-    "lexical_candidates": ".channel",
-    "lexical_matches": ".channel",
-    "original_gloss": ".channel",
-    "original_matches": ".channel",
-    "parse_range": ".measurements",
-    "phrase_variants": ".variants",
-    "readable_original": ".gloss",
-    "sentence_break": ".matcher",
-    "sentence_tokens": ".matcher",
-    "sentence_words": ".overlap",
-    "shortened_forms": ".matcher",
-    "spanish_stem": ".gloss",
-    "specific_words": ".overlap",
-    "stem": ".matcher",
-    "terminology_words": ".gloss",
-    "unread_originals": ".gloss",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+from icdbridge.model._exports import lazy_package
+
+if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
+    from .channel import (
+        ORIGINAL_WEIGHT,
+        build_lexical,
+        combined_lexical_scores,
+        document_lexical_scores,
+        lexical_candidates,
+        lexical_matches,
+        original_gloss,
+        original_matches,
+    )
+    from .gloss import (
+        LANGUAGES,
+        SPANISH,
+        SPANISH_ABBREVIATIONS,
+        SPANISH_LEXICON,
+        SPANISH_STOP_WORDS,
+        Gloss,
+        Glosser,
+        LanguageRules,
+        WordTranslator,
+        check_language,
+        cognate_key,
+        cognate_ratio,
+        describe_unread,
+        fold,
+        glosser_for,
+        readable_original,
+        spanish_stem,
+        terminology_words,
+        unread_originals,
+    )
+    from .laterality import lateral_codes
+    from .matcher import (
+        CATEGORY_WEIGHT,
+        GENERIC_WORDS,
+        KIND_WEIGHTS,
+        LATERAL_WEIGHT,
+        MATCH_WEIGHTS,
+        MAX_PHRASE_WORDS,
+        NEGATION_CUES,
+        NEGATION_FACTOR,
+        NEGATION_WINDOW,
+        NON_LEAF_WEIGHT,
+        SIDE_WINDOW,
+        SIDE_WORDS,
+        STOP_WORDS,
+        LexicalHit,
+        LexicalMatcher,
+        content_words,
+        sentence_break,
+        sentence_tokens,
+        shortened_forms,
+        stem,
+    )
+    from .measurements import CUES, TITLE_PATTERNS, MeasureMatcher, ValueRange, parse_range
+    from .overlap import WordOverlap, document_words, sentence_words, specific_words
+    from .variants import PHRASE_VARIANTS, WORD_VARIANTS, coordination_variants, phrase_variants
+
+__all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

@@ -2,27 +2,26 @@
 ``nn.Module`` (one network or an ensemble whose ``forward`` averages its members).
 """
 
-from icdbridge.model._exports import lazy_exports
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "CodingNetwork": ".network",
-    "HierarchyMixer": ".hierarchy",
-    "INITIAL_BIAS": ".network",
-    "INITIAL_FUSION": ".network",
-    "LOSSES": ".losses",
-    "LabelAttentionScorer": ".scorer",
-    "LabelEmbeddingModel": ".network",
-    "NetworkEnsemble": ".network",
-    "NetworkOutput": ".network",
-    "ScorerOutput": ".scorer",
-    "build_network": ".network",
-    "combine_networks": ".network",
-    "gather_labels": ".network",
-    "in_batch_contrastive": ".losses",
-    "masked_bce": ".losses",
-    "member_count": ".network",
-    "multi_positive_contrastive": ".losses",
-    "score_batch": ".network",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+from icdbridge.model._exports import lazy_package
+
+if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
+    from .hierarchy import HierarchyMixer
+    from .losses import LOSSES, in_batch_contrastive, masked_bce, multi_positive_contrastive
+    from .network import (
+        INITIAL_BIAS,
+        INITIAL_FUSION,
+        CodingNetwork,
+        LabelEmbeddingModel,
+        NetworkEnsemble,
+        NetworkOutput,
+        build_network,
+        combine_networks,
+        gather_labels,
+        member_count,
+        score_batch,
+    )
+    from .scorer import LabelAttentionScorer, ScorerOutput
+
+__all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

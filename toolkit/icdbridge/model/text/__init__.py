@@ -1,19 +1,19 @@
 """The text side of the encoder: the local Hugging Face encoder and how notes are cut into
 pieces."""
 
-from icdbridge.model._exports import lazy_exports
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "DEFAULT_ENCODER_PACKAGE": ".encoder",
-    "PIECE_MODES": ".pieces",
-    "TextEncoder": ".encoder",
-    "Window": ".pieces",
-    "bf16_supported": ".encoder",
-    "default_encoder_path": ".encoder",
-    "document_pieces": ".pieces",
-    "split_clauses": ".pieces",
-    "split_sentences": ".pieces",
-    "split_windows": ".pieces",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+from icdbridge.model._exports import lazy_package
+
+if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
+    from .encoder import DEFAULT_ENCODER_PACKAGE, TextEncoder, bf16_supported, default_encoder_path
+    from .pieces import (
+        PIECE_MODES,
+        Window,
+        document_pieces,
+        split_clauses,
+        split_sentences,
+        split_windows,
+    )
+
+__all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

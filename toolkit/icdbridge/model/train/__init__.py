@@ -2,38 +2,38 @@
 module, the Lightning module, the training loop, folds and encoder fine-tuning.
 """
 
-from icdbridge.model._exports import lazy_exports
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "CodingDataModule": ".data",
-    "CodingModule": ".module",
-    "EncoderTuningModule": ".finetune",
-    "FINISHED_KEYS": ".loop",
-    "FINISHED_NAME": ".loop",
-    "FeaturisedData": ".loop",
-    "FinetuneResult": ".finetune",
-    "LIGHTNING_LOGGERS": ".quiet",
-    "PairDataModule": ".finetune",
-    "PiecePair": ".finetune",
-    "QUIET_WARNINGS": ".quiet",
-    "TrainResult": ".loop",
-    "TrainingSetup": ".loop",
-    "batch_average_precision": ".module",
-    "calibrate": ".loop",
-    "check_training_inputs": ".loop",
-    "collate_pairs": ".finetune",
-    "extra_codes_of": ".loop",
-    "featurise_training_data": ".loop",
-    "finetune_encoder": ".finetune",
-    "hidden_codes": ".folds",
-    "load_documents": ".loop",
-    "mine_pairs": ".finetune",
-    "out_of_fold_scores": ".folds",
-    "prepare_training": ".loop",
-    "quiet_lightning": ".quiet",
-    "seeded_folds": ".folds",
-    "train_model": ".loop",
-    "train_networks": ".loop",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+from icdbridge.model._exports import lazy_package
+
+if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
+    from .data import CodingDataModule
+    from .finetune import (
+        EncoderTuningModule,
+        FinetuneResult,
+        PairDataModule,
+        PiecePair,
+        collate_pairs,
+        finetune_encoder,
+        mine_pairs,
+    )
+    from .folds import hidden_codes, out_of_fold_scores, seeded_folds
+    from .loop import (
+        FINISHED_KEYS,
+        FINISHED_NAME,
+        FeaturisedData,
+        TrainingSetup,
+        TrainResult,
+        calibrate,
+        check_training_inputs,
+        extra_codes_of,
+        featurise_training_data,
+        load_documents,
+        prepare_training,
+        train_model,
+        train_networks,
+    )
+    from .module import CodingModule, batch_average_precision
+    from .quiet import LIGHTNING_LOGGERS, QUIET_WARNINGS, quiet_lightning
+
+__all__, __getattr__, __dir__ = lazy_package(__name__, __file__)
