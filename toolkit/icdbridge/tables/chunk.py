@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Self
 
 from icdbridge.errors import InputFormatError
-from icdbridge.tables.text import cell_text
+from icdbridge.tables.issues import Issues
+from icdbridge.tables.text import cell_text, check_input, error_line
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Chunk:
             raise InputFormatError(
                 self.path,
                 "a column holds values of different types, which Parquet cannot store in one "
-                f"column ({_first_line(error)}); write .jsonl or .csv instead, or make the types "
+                f"column ({error_line(error)}); write .jsonl or .csv instead, or make the types "
                 "agree",
                 self.first_line,
             ) from None
@@ -119,10 +120,6 @@ class Chunk:
             pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
         ]
         return table.cast(pa.schema(fields))
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 @dataclass
@@ -156,18 +153,69 @@ class Added:
         return [rows[i] for i in take]
 
 
-class Reader(Protocol):
-    """What :func:`~icdbridge.tables.open_reader` returns."""
+class Reader:
+    """What :func:`~icdbridge.tables.open_reader` returns: an iterable of :class:`Chunk` objects.
+
+    The readers of every format share this part: the input is checked on construction, chunks
+    hold at most ``chunk_rows`` rows, what the reader has to say about the input goes to
+    ``issues``, and the reader is a context manager that closes the file.
+
+    Args:
+        path: The input file.
+        column: The code column (default: the only column, or one called ``code``).
+        chunk_rows: Rows per chunk at the most.
+        issues: Where input issues are counted (default: a new :class:`Issues`).
+
+    Attributes:
+        columns: The input's column names.
+        column: The chosen code column.
+        schema: The input's Arrow schema (Parquet; ``None`` for the text formats).
+        lines_read: Lines (Parquet: rows) read so far.
+    """
 
     columns: list[str]
-    column: str
-    schema: Any
+    column: str | None = None
+    schema: Any = None
 
-    def __iter__(self): ...
+    def __init__(
+        self,
+        path: Path,
+        *,
+        column: str | None = None,
+        chunk_rows: int = 100_000,
+        issues: Issues | None = None,
+    ) -> None:
+        self.path, self.chunk_rows = check_input(path), chunk_rows
+        self.issues = issues if issues is not None else Issues()
+        self.lines_read = 0
+        self._open(column)
+
+    def _open(self, column: str | None) -> None:
+        """Read what the format needs to know its columns, and choose the code column."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Chunk]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-class Writer(Protocol):
-    """What :func:`~icdbridge.tables.open_writer` returns (use it as a context manager)."""
+class Writer:
+    """What :func:`~icdbridge.tables.open_writer` returns (use it as a context manager).
+
+    :meth:`begin` fixes the columns, :meth:`write` writes a chunk with its added cells,
+    :meth:`close` finishes the file (the text formats: a handle opened by the subclass).
+    """
+
+    _handle: IO[str]
 
     def begin(
         self,
@@ -176,10 +224,25 @@ class Writer(Protocol):
         lists: frozenset[str],
         input_schema: Any = None,
     ) -> None:
-        """Fix the columns (writes the header of text formats)."""
+        """Fix the columns: the input's, the added ones, which added ones hold lists, and the
+        input's Arrow schema (Parquet); then :meth:`_start` (the header of text formats)."""
+        self._columns, self._added, self._lists = columns, added, lists
+        self._input_schema = input_schema
+        self._start()
+
+    def _start(self) -> None:
+        """Called by :meth:`begin` once the columns are known."""
 
     def write(self, chunk: Chunk, added: Added) -> int:
         """Write the rows of ``chunk`` with their added cells; return the rows written."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        """Finish the file."""
+        """Flush and close."""
+        self._handle.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from icdbridge.errors import InputFormatError
-from icdbridge.tables.chunk import Added, Chunk
-from icdbridge.tables.issues import Issues
-from icdbridge.tables.text import FIELD_LIMIT, allow_long_fields, check_input, lines
+from icdbridge.tables.chunk import Added, Chunk, Reader, Writer
+from icdbridge.tables.text import FIELD_LIMIT, allow_long_fields, lines
 
 NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
@@ -69,7 +68,7 @@ def _csv_error(path: Path, error: csv.Error, start: int, end: int) -> InputForma
     return InputFormatError(path, message, start)
 
 
-class DelimitedReader:
+class DelimitedReader(Reader):
     """Reads a CSV/TSV file in chunks of rows; the header is read on construction.
 
     Every record is checked: the header's number of fields (a blank line is a row of empty
@@ -82,22 +81,15 @@ class DelimitedReader:
         lines_read: Physical lines read so far (any line ending).
     """
 
-    schema = None
+    def __init__(self, path: Path, *, delimiter: str, **options: Any) -> None:
+        self.delimiter = delimiter
+        super().__init__(path, **options)
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        delimiter: str,
-        column: str | None = None,
-        chunk_rows: int = 100_000,
-        issues: Issues | None = None,
-    ) -> None:
-        self.path, self.delimiter, self.chunk_rows = check_input(path), delimiter, chunk_rows
-        self.issues = issues if issues is not None else Issues()
+    def _open(self, column: str | None) -> None:
+        path, delimiter = self.path, self.delimiter
         allow_long_fields()
-        self._lines = lines(path)
-        self._reader = csv.reader(self._lines, delimiter=delimiter, strict=True)
+        self._file = lines(path)
+        self._reader = csv.reader(self._file, delimiter=delimiter, strict=True)
         header = self._next(1)
         if header is None or not any(cell.strip() for cell in header):
             raise InputFormatError(path, "empty file: expected a header line", 1)
@@ -162,16 +154,6 @@ class DelimitedReader:
                 )
                 extra += breaks
 
-    def close(self) -> None:
-        """Close the file."""
-        self._lines.close()
-
-    def __enter__(self) -> DelimitedReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def _breaks_in(rows: Iterable[list[str]]) -> int:
     """Line breaks inside the cells of ``rows`` (each is one more physical line read)."""
@@ -183,27 +165,20 @@ def _breaks_in(rows: Iterable[list[str]]) -> int:
     return total
 
 
-class DelimitedWriter:
+class DelimitedWriter(Writer):
     """Writes CSV/TSV (UTF-8, minimal quoting); list cells are joined with ``;``."""
 
     def __init__(self, path: Path, *, delimiter: str) -> None:
         self.path = path
         self._handle = open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
         self._writer = csv.writer(self._handle, delimiter=delimiter)
-        self._lists: list[int] = []
+        self._list_cells: list[int] = []
         self._texts: dict[int, tuple[tuple, list[str]]] = {}
 
-    def begin(
-        self,
-        columns: list[str],
-        added: tuple[str, ...],
-        lists: frozenset[str],
-        input_schema: Any = None,
-    ) -> None:
+    def _start(self) -> None:
         """Write the header."""
-        self._columns = columns
-        self._lists = [i for i, name in enumerate(added) if name in lists]
-        self._writer.writerow([*columns, *added])
+        self._list_cells = [i for i, name in enumerate(self._added) if name in self._lists]
+        self._writer.writerow([*self._columns, *self._added])
 
     def write(self, chunk: Chunk, added: Added) -> int:
         """Write the rows of ``chunk`` with the added cells."""
@@ -217,7 +192,7 @@ class DelimitedWriter:
 
     def _text_cells(self, distinct: Any) -> list[list[str]]:
         """Cell texts of each distinct tuple (cached by tuple: engines reuse them per mapping)."""
-        texts, lists, out = self._texts, self._lists, []
+        texts, lists, out = self._texts, self._list_cells, []
         for cells in distinct:
             found = texts.get(id(cells))
             if found is None or found[0] is not cells:
@@ -227,13 +202,3 @@ class DelimitedWriter:
                 found = texts[id(cells)] = (cells, text)  # the tuple is kept, so its id stays
             out.append(found[1])
         return out
-
-    def close(self) -> None:
-        """Flush and close."""
-        self._handle.close()
-
-    def __enter__(self) -> DelimitedWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

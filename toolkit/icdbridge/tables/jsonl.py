@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from icdbridge.errors import InputFormatError
-from icdbridge.tables.chunk import Added, Chunk
+from icdbridge.tables.chunk import Added, Chunk, Reader, Writer
 from icdbridge.tables.delimited import pick_column
-from icdbridge.tables.issues import Issues
-from icdbridge.tables.text import check_input, clean_surrogates, has_surrogate, json_default, lines
+from icdbridge.tables.text import clean_surrogates, has_surrogate, json_default, lines
 
 NUMERIC_CODE = (
     "codes stored as JSON numbers, not strings: zeros may have been lost upstream (250.10 read as "
@@ -68,7 +67,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-class JsonlReader:
+class JsonlReader(Reader):
     """Reads JSON lines in chunks of records; the first record is read on construction.
 
     Refused with file and line: invalid JSON, a line that is not an object, duplicate keys,
@@ -76,23 +75,12 @@ class JsonlReader:
     as the number's text in the file), unpaired surrogate escapes, blank lines, missing keys.
     """
 
-    schema = None
-
-    def __init__(
-        self,
-        path: Path,
-        *,
-        column: str | None = None,
-        chunk_rows: int = 100_000,
-        issues: Issues | None = None,
-    ) -> None:
-        self.path, self.chunk_rows = check_input(path), chunk_rows
-        self.issues = issues if issues is not None else Issues()
-        self._lines = lines(path)
-        self._numbered = enumerate(self._lines, start=1)
-        self.lines_read = 0
+    def _open(self, column: str | None) -> None:
+        path = self.path
+        self._file = lines(path)
+        self._numbered = enumerate(self._file, start=1)
         self._first: tuple[int, dict[str, Any]] | None = None
-        self.column: str | None = None
+        self.column = None  # still reading the first record (see _parse)
         for number, line in self._numbered:
             record = self._parse(number, line)
             if record is not None:
@@ -187,16 +175,6 @@ class JsonlReader:
             values.append(value if type(value) is str else self._code(number, record))
         return Chunk(self.path, self.columns, values, numbers[0], records=records, lines=numbers)
 
-    def close(self) -> None:
-        """Close the file."""
-        self._lines.close()
-
-    def __enter__(self) -> JsonlReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 _MISSING = object()
 
@@ -205,22 +183,12 @@ def _cut(line: str) -> str:
     return line.strip()[:80]
 
 
-class JsonlWriter:
+class JsonlWriter(Writer):
     """Writes one JSON object per line (ASCII-escaped, so any text round-trips)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._handle = open(path, "w", encoding="utf-8")  # noqa: SIM115
-
-    def begin(
-        self,
-        columns: list[str],
-        added: tuple[str, ...],
-        lists: frozenset[str],
-        input_schema: Any = None,
-    ) -> None:
-        """Remember the added column names (JSON lines have no header)."""
-        self._added = added
 
     def write(self, chunk: Chunk, added: Added) -> int:
         """Write the records of ``chunk`` with the added fields."""
@@ -232,13 +200,3 @@ class JsonlWriter:
         for record, i in zip(records, index, strict=True):
             write(dumps({**record, **extras[i]}, default=json_default) + "\n")
         return len(records)
-
-    def close(self) -> None:
-        """Flush and close."""
-        self._handle.close()
-
-    def __enter__(self) -> JsonlWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

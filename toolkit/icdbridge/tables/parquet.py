@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from icdbridge.errors import InputFormatError
-from icdbridge.tables.chunk import Added, Chunk
+from icdbridge.tables.chunk import Added, Chunk, Reader, Writer
 from icdbridge.tables.delimited import pick_column, refuse_duplicates
-from icdbridge.tables.issues import Issues
-from icdbridge.tables.text import check_input
+from icdbridge.tables.text import error_line
 
 NUMERIC_CODE = (
     "the code column is numeric ({type}), not text: zeros may have been lost upstream (250.10 "
@@ -18,12 +17,7 @@ NUMERIC_CODE = (
 )
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-class ParquetReader:
+class ParquetReader(Reader):
     """Reads a Parquet file batch by batch; the schema is checked on construction.
 
     Refused with a one-line error: a file Parquet cannot open, duplicate column names, a code
@@ -31,25 +25,17 @@ class ParquetReader:
     A numeric code column is mapped as decimal text and reported in ``issues``.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        column: str | None = None,
-        chunk_rows: int = 100_000,
-        issues: Issues | None = None,
-    ) -> None:
+    def _open(self, column: str | None) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.path, self.chunk_rows = check_input(path), chunk_rows
-        self.issues = issues if issues is not None else Issues()
+        path = self.path
         try:
             self._file = pq.ParquetFile(path)
             self.schema = self._file.schema_arrow
         except (pa.ArrowException, OSError, ValueError) as error:
             raise InputFormatError(
-                path, f"not a readable Parquet file ({_first_line(error)})"
+                path, f"not a readable Parquet file ({error_line(error)})"
             ) from None
         self.columns = list(self.schema.names)
         refuse_duplicates(path, self.columns, line=None)  # type: ignore[arg-type]
@@ -69,7 +55,6 @@ class ParquetReader:
                 f"column {self.column!r} holds {kind} values, not codes; name a text column "
                 "as the code column",
             )
-        self.lines_read = 0
 
     def __iter__(self) -> Iterator[Chunk]:
         import pyarrow as pa
@@ -83,7 +68,7 @@ class ParquetReader:
             except (pa.ArrowException, OSError, ValueError) as error:
                 raise InputFormatError(
                     self.path,
-                    f"corrupt Parquet data after row {self.lines_read:,} ({_first_line(error)})",
+                    f"corrupt Parquet data after row {self.lines_read:,} ({error_line(error)})",
                 ) from None
             if batch is None:
                 return
@@ -107,18 +92,8 @@ class ParquetReader:
             self.lines_read += batch.num_rows
             yield Chunk(self.path, self.columns, values, first, batch=batch)
 
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
 
-    def __enter__(self) -> ParquetReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class ParquetWriter:
+class ParquetWriter(Writer):
     """Writes Parquet, one row group per chunk; the schema comes from the first chunk."""
 
     def __init__(self, path: Path) -> None:
@@ -126,17 +101,6 @@ class ParquetWriter:
         self._writer: Any = None
         self._schema: Any = None
         self._input_schema: Any = None
-
-    def begin(
-        self,
-        columns: list[str],
-        added: tuple[str, ...],
-        lists: frozenset[str],
-        input_schema: Any = None,
-    ) -> None:
-        """Remember the columns (the file is created by the first chunk, or by :meth:`close`)."""
-        self._columns, self._added, self._lists = columns, added, lists
-        self._input_schema = input_schema
 
     def _added_type(self, name: str) -> Any:
         import pyarrow as pa
@@ -165,7 +129,7 @@ class ParquetWriter:
                 raise InputFormatError(
                     chunk.path,
                     "a column changes type within the file, which Parquet cannot store in one "
-                    f"column ({_first_line(error)}); write .jsonl or .csv instead",
+                    f"column ({error_line(error)}); write .jsonl or .csv instead",
                     chunk.first_line,
                 ) from None
         self._writer.write_table(table)
@@ -192,9 +156,6 @@ class ParquetWriter:
             pq.write_table(pa.schema(fields).empty_table(), self.path)
             return
         self._writer.close()
-
-    def __enter__(self) -> ParquetWriter:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         if self._writer is not None:

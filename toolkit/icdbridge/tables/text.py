@@ -145,3 +145,9 @@ def json_default(value: object) -> object:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
+
+
+def error_line(error: BaseException) -> str:
+    """The first line of an error's message (its type name when it has none), for a message."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
