@@ -153,7 +153,20 @@ class Added:
         return [rows[i] for i in take]
 
 
-class Reader:
+class _Closing:
+    """A context manager that calls :meth:`close` on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Reader(_Closing):
     """What :func:`~icdbridge.tables.open_reader` returns: an iterable of :class:`Chunk` objects.
 
     The readers of every format share this part: the input is checked on construction, chunks
@@ -201,14 +214,8 @@ class Reader:
         """Close the file."""
         self._file.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Writer:
+class Writer(_Closing):
     """What :func:`~icdbridge.tables.open_writer` returns (use it as a context manager).
 
     :meth:`begin` fixes the columns, :meth:`write` writes a chunk with its added cells,
@@ -240,9 +247,3 @@ class Writer:
     def close(self) -> None:
         """Flush and close."""
         self._handle.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
