@@ -149,17 +149,9 @@ class NetworkEnsemble(nn.Module):
             torch.stack([o.attention for o in outputs]).mean(dim=0),
         )
 
-    def forward(
-        self,
-        windows: torch.Tensor,
-        window_mask: torch.Tensor,
-        labels: torch.Tensor,
-        ancestors: torch.Tensor | None = None,
-        ancestor_mask: torch.Tensor | None = None,
-        features: torch.Tensor | None = None,
-    ) -> NetworkOutput:
+    def forward(self, *inputs: torch.Tensor | None, **named: torch.Tensor | None) -> NetworkOutput:
         """Score a batch with every member and average (arguments as for
-        :meth:`LabelEmbeddingModel.forward`).
+        :meth:`LabelEmbeddingModel.forward`, passed to each member unchanged).
 
         Example:
             >>> ensemble = build_network(ModelConfig(dim=4, hidden=4, features=()), members=2)
@@ -170,12 +162,7 @@ class NetworkEnsemble(nn.Module):
             >>> torch.allclose(out.logits, (single[0] + single[1]) / 2)
             True
         """
-        return self.average(
-            [
-                m(windows, window_mask, labels, ancestors, ancestor_mask, features)
-                for m in self.members
-            ]
-        )
+        return self.average([m(*inputs, **named) for m in self.members])
 
 
 CodingNetwork = LabelEmbeddingModel | NetworkEnsemble
