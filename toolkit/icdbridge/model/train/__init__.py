@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
         FINISHED_KEYS,
         FINISHED_NAME,
         FeaturisedData,
+        Prebuilt,
         TrainingSetup,
         TrainResult,
         calibrate,

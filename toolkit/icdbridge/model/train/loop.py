@@ -102,6 +102,19 @@ class TrainResult:
 
 
 @dataclass
+class Prebuilt:
+    """Parts of training a caller already has (each ``None``: built by
+    :func:`prepare_training`; see :func:`train_model`'s arguments of the same names).
+    """
+
+    encoder: TextEncoder | None = None
+    space: LabelSpace | None = None
+    lexical: Any = None
+    label_codes: Sequence[str] | None = None
+    window_cache: dict | None = None
+
+
+@dataclass
 class TrainingSetup:
     """What every phase of training shares, built once by :func:`prepare_training`.
 
@@ -224,11 +237,7 @@ def train_model(
         pipeline or PipelineConfig(),
         model_config or ModelConfig(),
         train_config,
-        encoder=encoder,
-        space=space,
-        lexical=lexical,
-        label_codes=label_codes,
-        window_cache=window_cache,
+        Prebuilt(encoder, space, lexical, label_codes, window_cache),
         progress=progress,
         verbose=verbose,
     )
@@ -295,17 +304,14 @@ def prepare_training(
     pipeline: PipelineConfig,
     model_config: ModelConfig,
     train_config: TrainConfig,
+    prebuilt: Prebuilt | None = None,
     *,
-    encoder: TextEncoder | None = None,
-    space: LabelSpace | None = None,
-    lexical: Any = None,
-    label_codes: Sequence[str] | None = None,
-    window_cache: dict | None = None,
     progress: bool = False,
     verbose: bool = False,
 ) -> TrainingSetup:
     """Phase 1: check the inputs, seed, load the encoder, embed the label space, fine-tune the
-    encoder when asked, build the lexical channel (arguments as for :func:`train_model`)."""
+    encoder when asked, build the lexical channel (arguments as for :func:`train_model`; the
+    parts in ``prebuilt`` are used as they are)."""
     import copy
 
     import pytorch_lightning as pl
@@ -318,6 +324,8 @@ def prepare_training(
     from icdbridge.model.train.finetune import finetune_encoder
     from icdbridge.model.train.quiet import quiet_lightning
 
+    parts = prebuilt or Prebuilt()
+    encoder, space, lexical = parts.encoder, parts.space, parts.lexical
     check_training_inputs(train_docs, dev_docs, train_config)
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -328,7 +336,7 @@ def prepare_training(
         known = set(label_space_codes(terminology, pipeline.label_space))
         pipeline = replace(pipeline, extra_codes=extra_codes_of(train_docs, known))
     if space is None:
-        space = build_label_space(encoder, terminology, pipeline, label_codes, progress)
+        space = build_label_space(encoder, terminology, pipeline, parts.label_codes, progress)
     tuned = None
     if train_config.finetune_epochs > 0:
         encoder = copy.deepcopy(encoder)  # the caller's encoder stays as it was
@@ -362,7 +370,7 @@ def prepare_training(
         lexical=lexical,
         features=features,
         # the calibration folds featurise the same documents again
-        window_cache={} if window_cache is None else window_cache,
+        window_cache={} if parts.window_cache is None else parts.window_cache,
         finetune=tuned,
         verbose=verbose,
     )
