@@ -28,11 +28,9 @@ from icdbridge.crosswalk.policies import get_policy
 from icdbridge.crosswalk.report import MigrationReport, build_report
 from icdbridge.spark.session import (
     apply_environment,
-    check_output_dir,
     executor_environment,
     get_session,
-    read_parquet,
-    write_parquet_dir,
+    parquet_job,
 )
 from icdbridge.tables.delimited import pick_column
 
@@ -318,13 +316,10 @@ def migrate_parquet(
     """
     get_policy(policy)
     get_crosswalk(from_system, to_system, **sources)  # errors before Spark starts
-    output = check_output_dir(output_path, [input_path])
-    spark = get_session(master)
-    df = read_parquet(spark, input_path)
-    column = pick_column(str(input_path), df.columns, column, None)
-    migrated = migrate(df, column, from_system, to_system, policy, explode, **sources)
-    write_parquet_dir(migrated, output)
-    report = loss_report(df, column, from_system, to_system, policy, **sources)
-    report.input, report.output = str(input_path), str(output)
-    report.rows_written = read_parquet(spark, output).count()
+    job = parquet_job(input_path, output_path, master)
+    column = pick_column(str(input_path), job.df.columns, column, None)
+    job.write(migrate(job.df, column, from_system, to_system, policy, explode, **sources))
+    report = loss_report(job.df, column, from_system, to_system, policy, **sources)
+    report.input, report.output = str(input_path), str(job.output)
+    report.rows_written = job.rows_written()
     return report

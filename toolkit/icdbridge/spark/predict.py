@@ -17,14 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icdbridge.errors import InputFormatError
-from icdbridge.spark.session import (
-    apply_environment,
-    check_output_dir,
-    executor_environment,
-    get_session,
-    read_parquet,
-    write_parquet_dir,
-)
+from icdbridge.spark.session import apply_environment, executor_environment, parquet_job
 from icdbridge.tables.delimited import pick_column
 
 if TYPE_CHECKING:
@@ -257,13 +250,11 @@ def predict_parquet(
     from icdbridge.model.io import read_config
 
     read_config(model_dir)
-    output = check_output_dir(output_path, [input_path])
-    spark = get_session(master)
-    df = read_parquet(spark, input_path)
+    job = parquet_job(input_path, output_path, master)
     for name in (id_column, text_column):
-        pick_column(str(input_path), df.columns, name, None)
+        pick_column(str(input_path), job.df.columns, name, None)
     scored = predict(
-        df,
+        job.df,
         model_dir,
         text_column,
         top_k,
@@ -273,5 +264,5 @@ def predict_parquet(
         explain=explain,
         cache_dir=cache_dir,
     )
-    write_parquet_dir(scored, output)
-    return read_parquet(spark, output).count()
+    job.write(scored)
+    return job.rows_written()

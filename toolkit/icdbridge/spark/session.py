@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,6 +181,45 @@ def write_parquet_dir(df: DataFrame, path: str | PathLike[str]) -> str:
                 raise
             raise OutputError(f"{local}: the Spark job failed: {_first_line(error)}") from None
     return text
+
+
+@dataclass
+class ParquetJob:
+    """A Parquet input → Parquet output folder run (``icdbridge map`` / ``predict --engine
+    spark``), started by :func:`parquet_job`.
+
+    Attributes:
+        spark: The session.
+        df: The input.
+        output: The output folder, checked (:func:`check_output_dir`).
+    """
+
+    spark: SparkSession
+    df: DataFrame
+    output: str
+
+    def write(self, result: DataFrame) -> None:
+        """Write ``result`` into the output folder, atomically (:func:`write_parquet_dir`)."""
+        write_parquet_dir(result, self.output)
+
+    def rows_written(self) -> int:
+        """Rows of the output folder, read back."""
+        return read_parquet(self.spark, self.output).count()
+
+
+def parquet_job(
+    input_path: str | PathLike[str], output_path: str | PathLike[str], master: str | None = None
+) -> ParquetJob:
+    """Check the output folder (never the input), then start the session and read the input.
+
+    Raises:
+        OutputError: the output cannot be written (or is the input).
+        DataNotFoundError: no such input.
+        InputFormatError: the input is not readable Parquet.
+    """
+    output = check_output_dir(output_path, [input_path])
+    spark = get_session(master)
+    return ParquetJob(spark, read_parquet(spark, input_path), output)
 
 
 def _first_line(error: BaseException) -> str:
