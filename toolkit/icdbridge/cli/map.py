@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from icdbridge.cli.engine import check_engine_options
+from icdbridge.cli.engine import check_engine_options, engine_option, master_option
 from icdbridge.errors import IcdbridgeError
 from icdbridge.spark.session import DEFAULT_ENGINE
 
@@ -131,17 +131,9 @@ def map_command(
         ),
     ] = None,
     engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            help="single (one streaming process) or spark (INPUT: a Parquet file, folder of "
-            "parts or glob; OUTPUT: a Parquet folder, written atomically).",
-        ),
+        str, engine_option("one streaming process", "a Parquet file, folder of parts or glob")
     ] = DEFAULT_ENGINE,
-    master: Annotated[
-        str | None,
-        typer.Option("--master", help="With --engine spark: Spark master URL (default local[*])."),
-    ] = None,
+    master: Annotated[str | None, master_option()] = None,
 ) -> None:
     """Map codes between ICD-9-CM, ICD-10-CM, WHO ICD-10 and ICD-11, keeping every target.
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from icdbridge.cli.engine import check_engine_options
+from icdbridge.cli.engine import check_engine_options, engine_option, master_option
 from icdbridge.model.config import DEFAULT_TOP_K
 from icdbridge.spark.session import DEFAULT_ENGINE
 
@@ -37,17 +37,9 @@ def predict_command(
         bool, typer.Option("--explain", help="Add evidence spans (character offsets).")
     ] = False,
     engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            help="single (one process, JSONL in and out) or spark (INPUT: Parquet notes with id "
-            "and text; OUTPUT: a Parquet folder, written atomically).",
-        ),
+        str, engine_option("one process, JSONL in and out", "Parquet notes with id and text")
     ] = DEFAULT_ENGINE,
-    master: Annotated[
-        str | None,
-        typer.Option("--master", help="With --engine spark: Spark master URL (default local[*])."),
-    ] = None,
+    master: Annotated[str | None, master_option()] = None,
 ) -> None:
     """Rank the codes of the WHOLE chosen release (not just training labels).
 
