@@ -190,6 +190,13 @@ def _matches(pattern: str, undotted: str) -> bool:
     )
 
 
+def _who_target(
+    code: str, exact: bool, relation: str, title: str | None, note: str | None = None
+) -> Target:
+    """A WHO ICD-10 target of :class:`CmToWho`, exact or approximate."""
+    return _target("icd10who", code, _exactness(exact), relation, title=title, note=note)
+
+
 class CmToWho(Hop):
     """ICD-10-CM → WHO ICD-10 2019 by longest WHO-defined prefix, with curated overrides."""
 
@@ -234,16 +241,8 @@ class CmToWho(Hop):
         override = self.override_for(code)
         if override is not None and override.action == "same-code":
             exact = override.exactness == "exact"
-            return (
-                _target(
-                    "icd10who",
-                    code,
-                    _exactness(exact),
-                    f"{IDENTICAL if exact else SCOPE_DIFFERS} ({REVIEWED})",
-                    title=who.description(code),
-                    note=override.reason,
-                ),
-            )
+            relation = f"{IDENTICAL if exact else SCOPE_DIFFERS} ({REVIEWED})"
+            return (_who_target(code, exact, relation, who.description(code), override.reason),)
         if override is not None:
             if override.action == "no-who-equivalent":
                 return (self._none(override.reason, relation=f"{NO_EQUIVALENT} ({OVERRIDE})"),)
@@ -260,15 +259,9 @@ class CmToWho(Hop):
                 else:
                     label = REDIRECTED
                 exact = own and override.exactness == "exact"
+                relation = f"{label} ({OVERRIDE})"
                 out.append(
-                    _target(
-                        "icd10who",
-                        target,
-                        _exactness(exact),
-                        f"{label} ({OVERRIDE})",
-                        title=who.description(target),
-                        note=override.reason,
-                    )
+                    _who_target(target, exact, relation, who.description(target), override.reason)
                 )
             return tuple(out)
         undotted = code.replace(".", "")
@@ -278,15 +271,7 @@ class CmToWho(Hop):
             if node is None or node.kind in ("chapter", "block"):
                 continue
             exact = cut == len(undotted)
-            return (
-                _target(
-                    "icd10who",
-                    node.code,
-                    _exactness(exact),
-                    IDENTICAL if exact else TRUNCATED,
-                    title=node.title,
-                ),
-            )
+            return (_who_target(node.code, exact, IDENTICAL if exact else TRUNCATED, node.title),)
         return (self._none(f"no prefix of {code} is defined in WHO ICD-10 {WHO_RELEASE}"),)
 
     def _none(self, note: str, relation: str = NO_EQUIVALENT) -> Target:
