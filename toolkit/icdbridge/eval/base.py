@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+MICRO_KEYS = ("tp", "fp", "fn", "micro_precision", "micro_recall", "micro_f1")
+"""The micro counts and scores every flat and CoPHE summary row starts with."""
+
 
 def ratio(numerator: float, denominator: float) -> float:
     """``numerator / denominator``, 0.0 when the denominator is 0 (the ``0/0 → 0`` convention).

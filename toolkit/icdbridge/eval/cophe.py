@@ -50,7 +50,7 @@ import numpy as np
 from scipy import sparse
 
 from icdbridge.errors import IcdbridgeError
-from icdbridge.eval.base import Metric, f1, prf, safe_divide
+from icdbridge.eval.base import MICRO_KEYS, Metric, f1, prf, safe_divide
 from icdbridge.eval.hierarchy import CopheHierarchy, EvalHierarchy, level_sort_key
 from icdbridge.eval.labels import LabelIndex, to_csr
 
@@ -195,12 +195,7 @@ def _level_counts(gold: sparse.csr_matrix, pred: sparse.csr_matrix, matrix) -> d
 
 
 SUMMARY_KEYS = (
-    "tp",
-    "fp",
-    "fn",
-    "micro_precision",
-    "micro_recall",
-    "micro_f1",
+    *MICRO_KEYS,
     "macro_precision",
     "macro_recall",
     "macro_f1",

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from icdbridge.eval.base import MICRO_KEYS
 from icdbridge.eval.bootstrap import Statistic, mean_statistic, micro_statistic
 from icdbridge.eval.breakdown import TRUNCATION_LEVELS, frequency_buckets
 from icdbridge.eval.buckets import (
@@ -130,16 +131,7 @@ def natural_key(text: str) -> tuple:
     )
 
 
-FLAT_SUMMARY_KEYS = (
-    "tp",
-    "fp",
-    "fn",
-    "micro_precision",
-    "micro_recall",
-    "micro_f1",
-    "macro_f1",
-    "n_codes_with_support",
-)
+FLAT_SUMMARY_KEYS = (*MICRO_KEYS, "macro_f1", "n_codes_with_support")
 """The flat metrics of each breakdown row (frequency bucket, chapter, level)."""
 
 
