@@ -11,15 +11,16 @@ import pytest
 
 from icdbridge.data import Document
 from icdbridge.errors import IcdbridgeError
-from icdbridge.eval import RankingMetrics, tune_thresholds
-from icdbridge.eval.buckets import (
+from icdbridge.eval import (
     BUCKETS,
     DEFAULT_BOUNDARIES,
     BucketBoundaries,
+    RankingMetrics,
     bucket_of,
     codes_by_bucket,
     recall_at_k_by_bucket,
     train_frequency,
+    tune_thresholds,
 )
 from icdbridge.eval.ranking import average_precision, average_precision_of_scores, rank_codes
 from icdbridge.eval.threshold import best_f1_threshold

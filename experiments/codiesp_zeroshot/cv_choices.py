@@ -153,27 +153,25 @@ def main(argv: list[str] | None = None) -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
+    from icdbridge.eval import harmonic_mean
     from icdbridge.model import (
         Calibrator,
-        LabelSpace,
         LabelTextOptions,
         ModelConfig,
         PipelineConfig,
         TrainConfig,
         extra_codes_of,
-        label_space_codes,
         seeded_folds,
         train_model,
     )
-    from icdbridge.model.calibration import harmonic_mean
     from icdbridge.model.features import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])
     terminology = ctx.terminology
     options = LabelTextOptions(synonyms=False, ancestors=False)
-    space = LabelSpace(ctx.label_embeddings(options), terminology, PipelineConfig().max_ancestors)
-    known = set(label_space_codes(terminology, "all"))
+    space = ctx.label_space(options)
+    known = ctx.release_codes()
     lexical = ctx.lexical()
     window_cache: dict = {}
     parts = seeded_folds(train, FOLDS, SEED)

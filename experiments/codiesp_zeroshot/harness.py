@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.data import Document
-    from icdbridge.model import LabelEmbeddings, LabelTextOptions
+    from icdbridge.model import LabelEmbeddings, LabelSpace, LabelTextOptions
     from icdbridge.model.lexical import LexicalMatcher
 
 SETTINGS: dict[str, Any] = tomllib.loads(
@@ -108,6 +108,20 @@ class ExperimentContext:
                 self.encoder, self.terminology, self.label_codes, options, progress=True
             )
         return self._cache[key]
+
+    def label_space(self, options: LabelTextOptions) -> LabelSpace:
+        """The label space over :meth:`label_embeddings` (ancestor rows as many as the library's
+        ``PipelineConfig.max_ancestors``), as every model row and variant trains with."""
+        from icdbridge.model import LabelSpace, PipelineConfig
+
+        labels = self.label_embeddings(options)
+        return LabelSpace(labels, self.terminology, PipelineConfig().max_ancestors)
+
+    def release_codes(self) -> set[str]:
+        """Every code of the release: training codes outside it are a model's ``extra_codes``."""
+        from icdbridge.model import label_space_codes
+
+        return set(label_space_codes(self.terminology, "all"))
 
     def lexical(self) -> LexicalMatcher:
         """The lexical channel over ``label_codes``, built once."""

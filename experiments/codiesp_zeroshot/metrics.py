@@ -16,11 +16,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from icdbridge.eval import buckets
-from icdbridge.eval.base import prf
-from icdbridge.eval.buckets import BUCKETS, bucket_of, train_frequency
-from icdbridge.eval.ranking import average_precision, rank_codes
-from icdbridge.eval.threshold import tune_thresholds
+from icdbridge import eval as icd_eval
+from icdbridge.eval import (
+    BUCKETS,
+    average_precision,
+    bucket_of,
+    prf,
+    rank_codes,
+    train_frequency,
+    tune_thresholds,
+)
 
 __all__ = [
     "BUCKETS",
@@ -44,7 +49,7 @@ def recall_at_k_by_bucket(
     ks: Sequence[int] = KS,
 ) -> dict[str, dict[str, float]]:
     """``icdbridge.eval.buckets.recall_at_k_by_bucket`` at this table's cut-offs :data:`KS`."""
-    return buckets.recall_at_k_by_bucket(gold, scores, frequency, ks)
+    return icd_eval.recall_at_k_by_bucket(gold, scores, frequency, ks)
 
 
 def mean_ap(gold: Sequence[set[str]], scores: Sequence[Mapping[str, float]]) -> float:

@@ -72,26 +72,16 @@ OPERATING_POINTS: dict[str, float | None] = {
 
 def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredRun]:
     """Train and score each requested model row; return row name → ScoredRun."""
-    from icdbridge.model import (
-        LabelSpace,
-        LabelTextOptions,
-        ModelConfig,
-        PipelineConfig,
-        TrainConfig,
-        extra_codes_of,
-        label_space_codes,
-        train_model,
-    )
+    from icdbridge.model import LabelTextOptions, extra_codes_of, train_model
 
     started = time.perf_counter()
     # description-only label texts: the same cached embeddings as the cosine baseline (b); the
     # ancestors enter through the hierarchy component instead of the label text
     options = LabelTextOptions(**SETTINGS["label_texts"])
-    labels = ctx.label_embeddings(options)
-    space = LabelSpace(labels, ctx.terminology, PipelineConfig().max_ancestors)
+    space = ctx.label_space(options)
     setup_seconds = time.perf_counter() - started
     print(f"label space ready in {setup_seconds:.0f}s ({len(space)} codes)", flush=True)
-    known = set(label_space_codes(ctx.terminology, "all"))
+    known = ctx.release_codes()
     window_cache: dict = {}
     train_config = TrainConfig(seed=ctx.seed)  # the library's defaults: what was published
     fit, tune, dev = ctx.fit_docs, ctx.tune_docs, ctx.dev_docs

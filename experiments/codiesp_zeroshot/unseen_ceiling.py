@@ -29,18 +29,17 @@ def main() -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model import LabelSpace, LabelTextOptions, PipelineConfig
+    from icdbridge.model import LabelTextOptions, PipelineConfig
     from icdbridge.model.features import FeatureInputs, TrainingMemory, featurize
     from icdbridge.model.lexical import lexical_matches, original_matches
 
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=dev)
-    labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
+    space = ctx.label_space(LabelTextOptions(synonyms=False, ancestors=False))
     config = PipelineConfig()
     lexical = ctx.lexical()
     seen = {c for d in train for c in d.codes}
-    space = LabelSpace(labels, ctx.terminology, config.max_ancestors)
     memory = TrainingMemory(config.neighbours_k).fit(
         [d.id for d in train], [d.text for d in train], [d.codes for d in train]
     )

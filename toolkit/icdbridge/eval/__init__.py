@@ -10,6 +10,7 @@ the model, the experiments and ``icdbridge evaluate`` alike. One-call entry poin
 :func:`evaluate_ranking` (MAP / R@k overall and by training-frequency bucket).
 """
 
+from icdbridge.eval.base import harmonic_mean, prf
 from icdbridge.eval.breakdown import FREQUENCY_BUCKETS, frequency_buckets, train_counts
 from icdbridge.eval.buckets import (
     BUCKETS,
@@ -71,6 +72,8 @@ __all__ = [
     "evaluate_files",
     "evaluate_ranking",
     "frequency_buckets",
+    "harmonic_mean",
+    "prf",
     "rank_codes",
     "read_codes",
     "recall_at_k_by_bucket",

@@ -32,6 +32,17 @@ def f1(precision: float, recall: float) -> float:
     return ratio(2 * precision * recall, precision + recall)
 
 
+def harmonic_mean(a: float, b: float) -> float:
+    """Harmonic mean of two non-negative numbers (0 when either is 0), e.g. the
+    calibrator's objective of MAP and unseen-code recall (:mod:`icdbridge.model.calibration`).
+
+    Example:
+        >>> round(harmonic_mean(0.5, 0.25), 4)
+        0.3333
+    """
+    return 2 * a * b / (a + b) if a > 0 and b > 0 else 0.0
+
+
 def prf(tp: float, fp: float, fn: float) -> dict[str, float]:
     """Precision, recall and F1 from counts, with ``0/0 → 0``.
 

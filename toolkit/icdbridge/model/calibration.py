@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from icdbridge.eval.base import harmonic_mean
 from icdbridge.eval.ranking import average_precision, average_precision_of_scores
 from icdbridge.eval.threshold import best_f1_threshold
 
@@ -56,16 +57,6 @@ def _doc_arrays(scores: Mapping[str, float], gold: set[str], seen) -> tuple:
         np.array([c in gold for c in codes], dtype=bool),
         len(gold),
     )
-
-
-def harmonic_mean(a: float, b: float) -> float:
-    """Harmonic mean of two non-negative numbers (0 when either is 0).
-
-    Example:
-        >>> round(harmonic_mean(0.5, 0.25), 4)
-        0.3333
-    """
-    return 2 * a * b / (a + b) if a > 0 and b > 0 else 0.0
 
 
 def _sigmoid(x: float) -> float:

@@ -20,19 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from icdbridge.codes.base import Terminology
 from icdbridge.codes.icd10cm import canonical_icd10
-from icdbridge.codes.index.model import (
-    PATH_SEPARATOR,
-    SOURCES,
-    CodeExpansion,
-    CrossReference,
-    IndexDocument,
-    IndexPath,
-    IndexTerm,
-)
+from icdbridge.codes.index.model import PATH_SEPARATOR, SOURCES, IndexPath
 from icdbridge.codes.index.resolve import (
     CodeExpander,
     ReferenceResolver,
@@ -41,6 +33,9 @@ from icdbridge.codes.index.resolve import (
 )
 from icdbridge.codes.index.tables import TABLE_COLUMNS, TableRow, behaviour_column, table_rows
 from icdbridge.errors import NotDefinedError
+
+if TYPE_CHECKING:
+    from icdbridge.codes.index.model import CodeExpansion, CrossReference, IndexDocument, IndexTerm
 
 _WORD = re.compile(r"[a-z0-9]+")
 
