@@ -34,15 +34,24 @@ from __future__ import annotations
 import argparse
 import random
 import time
+import tomllib
 from collections.abc import Callable
 from operator import is_
+from pathlib import Path
+
+SETTINGS: dict = tomllib.loads(
+    (Path(__file__).resolve().parent / "bench.toml").read_text(encoding="utf-8")
+)["bench_crosswalk"]
+"""Defaults of this benchmark (``bench.toml``, ``[bench_crosswalk]``); command-line options win."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5_000_000, help="codes to map")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (best kept)")
+    parser.add_argument("--n", type=int, default=SETTINGS["n"], help="codes to map")
+    parser.add_argument("--seed", type=int, default=SETTINGS["seed"])
+    parser.add_argument(
+        "--repeat", type=int, default=SETTINGS["repeat"], help="timed repetitions (best kept)"
+    )
     args = parser.parse_args()
 
     from icdbridge.codes import get_terminology

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import argparse
 import time
+import tomllib
+from pathlib import Path
 
 import numpy as np
 
 from icdbridge.eval.cophe import SUMMARY_KEYS, CopheMetrics, compat_plan
 from icdbridge.eval.hierarchy import CopheHierarchy
 from icdbridge.paths import data_dir
+
+SETTINGS: dict = tomllib.loads(
+    (Path(__file__).resolve().parent / "bench.toml").read_text(encoding="utf-8")
+)["bench_eval"]
+"""Defaults of this benchmark (``bench.toml``, ``[bench_eval]``); command-line options win."""
 
 
 def make_data(hierarchy: CopheHierarchy, n_docs: int, n_codes: int, per_doc: float, seed: int):
@@ -119,10 +126,10 @@ def _same(fast: dict, slow: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=20_000)
-    parser.add_argument("--codes", type=int, default=8_000)
-    parser.add_argument("--per-doc", type=float, default=15.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--docs", type=int, default=SETTINGS["docs"])
+    parser.add_argument("--codes", type=int, default=SETTINGS["codes"])
+    parser.add_argument("--per-doc", type=float, default=SETTINGS["per_doc"])
+    parser.add_argument("--seed", type=int, default=SETTINGS["seed"])
     args = parser.parse_args()
     hierarchy = CopheHierarchy.from_file(data_dir() / "cophe-icd9" / "icd9_graph_desc.json")
     codes, gold, pred = make_data(hierarchy, args.docs, args.codes, args.per_doc, args.seed)

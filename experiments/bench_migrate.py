@@ -22,7 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
+
+SETTINGS: dict = tomllib.loads(
+    (Path(__file__).resolve().parent / "bench.toml").read_text(encoding="utf-8")
+)["bench_migrate"]
+"""Defaults of this benchmark (``bench.toml``, ``[bench_migrate]``); command-line options win."""
 
 
 def _baseline(revision: str):
@@ -78,9 +84,11 @@ def _timed(run) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the dataset")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (best kept)")
+    parser.add_argument("--rows", type=int, default=SETTINGS["rows"], help="rows of the dataset")
+    parser.add_argument("--seed", type=int, default=SETTINGS["seed"])
+    parser.add_argument(
+        "--repeat", type=int, default=SETTINGS["repeat"], help="timed repetitions (best kept)"
+    )
     parser.add_argument("--baseline", help="git revision whose migrate module is timed too")
     args = parser.parse_args()
 

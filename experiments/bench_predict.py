@@ -33,6 +33,7 @@ import json
 import os
 import random
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,12 @@ def timed(function: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+SETTINGS: dict = tomllib.loads(
+    (Path(__file__).resolve().parent / "bench.toml").read_text(encoding="utf-8")
+)["bench_predict"]
+"""Defaults of this benchmark (``bench.toml``, ``[bench_predict]``); command-line options win."""
+
+
 def naive_encode(encoder, texts: Sequence[str], batch_size: int = 32) -> None:
     """The anchor: release order, pad to longest (<= 256 tokens), no_grad, no dedup."""
     import torch
@@ -87,9 +94,13 @@ def naive_encode(encoder, texts: Sequence[str], batch_size: int = 32) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", type=int, default=1024, help="label texts in the sample")
-    parser.add_argument("--docs", type=int, default=50, help="CodiEsp dev documents to score")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--sample", type=int, default=SETTINGS["sample"], help="label texts in the sample"
+    )
+    parser.add_argument(
+        "--docs", type=int, default=SETTINGS["docs"], help="CodiEsp dev documents to score"
+    )
+    parser.add_argument("--threads", type=int, default=SETTINGS["threads"])
     parser.add_argument("--full-labels", action="store_true", help="encode every label for real")
     parser.add_argument("--int8", action="store_true", help="also test dynamic int8 quantisation")
     parser.add_argument("--model", type=Path, default=None, help="trained model dir (MODEL HOOK)")

@@ -39,12 +39,19 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
 BAD = ["not a code", "ZZZ.99", "999.99", "", None]
+
+
+SETTINGS: dict = tomllib.loads(
+    (Path(__file__).resolve().parent / "bench.toml").read_text(encoding="utf-8")
+)["bench_spark"]
+"""Defaults of this benchmark (``bench.toml``, ``[bench_spark]``); command-line options win."""
 
 
 def _tree_rss(root: int) -> int:
@@ -220,11 +227,15 @@ def train_small_model(work: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000_000, help="rows to migrate")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--master", default="local[2]", help="Spark master of the Spark runs")
+    parser.add_argument("--rows", type=int, default=SETTINGS["rows"], help="rows to migrate")
+    parser.add_argument("--seed", type=int, default=SETTINGS["seed"])
+    parser.add_argument(
+        "--master", default=SETTINGS["master"], help="Spark master of the Spark runs"
+    )
     parser.add_argument("--model", type=Path, default=None, help="model directory (predict)")
-    parser.add_argument("--notes", type=int, default=100, help="CodiEsp dev notes to score")
+    parser.add_argument(
+        "--notes", type=int, default=SETTINGS["notes"], help="CodiEsp dev notes to score"
+    )
     parser.add_argument("--skip-migration", action="store_true")
     parser.add_argument(
         "--train-model", action="store_true", help="train a small model to score with"

@@ -11,9 +11,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import tomllib
 from importlib import resources
+from pathlib import Path
 
-SYSTEMS = ["icd9cm", "icd10cm", "icd10who", "icd11"]
+SETTINGS: dict = tomllib.loads(
+    (Path(__file__).resolve().parent / "bench.toml").read_text(encoding="utf-8")
+)["bench_terminologies"]
+"""Settings of this benchmark (``bench.toml``, ``[bench_terminologies]``)."""
+
+SYSTEMS: list[str] = SETTINGS["systems"]
 SNIPPET = """
 import time
 t = time.perf_counter()

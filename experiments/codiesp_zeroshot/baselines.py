@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from harness import ExperimentContext, ScoredRun
+from harness import SETTINGS, ExperimentContext, ScoredRun
 
-TFIDF_NEIGHBOURS = 20
-COSINE_TOP = 200
+TFIDF_NEIGHBOURS: int = SETTINGS["baselines"]["tfidf_neighbours"]
+"""Nearest fit documents whose codes the TF-IDF baseline votes (``settings.toml``)."""
+COSINE_TOP: int = SETTINGS["baselines"]["cosine_top"]
 """Codes kept per document (and per sentence in the faiss search) by the cosine baseline."""
 
 

@@ -15,7 +15,7 @@ untuned encoder, so it isolates one design choice of the pipeline:
 3. **label texts** — description alone vs with synonyms vs with synonyms and one ancestor title:
    recall@10 among unseen codes of the cosine ranking (clause pieces).
 
-Unseen = not in the 350 fit documents.
+Unseen = not in the 350 fit documents. Settings: ``settings.toml``, ``[design_checks]``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(2)
-    from harness import ExperimentContext
+    from harness import SETTINGS, ExperimentContext
     from metrics import mean_ap, recall_at_k_by_bucket, train_frequency
 
     from icdbridge.data import load_codiesp
@@ -56,10 +56,12 @@ def main() -> None:
     from icdbridge.model.labels import CandidateIndex
     from icdbridge.model.text import document_pieces
 
+    checks = SETTINGS["design_checks"]
     train = load_codiesp(split="train")
     docs = sorted(train, key=lambda d: d.id)
-    random.Random(7).shuffle(docs)
-    fit, held_out = docs[150:], docs[50:150]
+    random.Random(checks["split_seed"]).shuffle(docs)
+    start, end = checks["held_out"]
+    fit, held_out = docs[end:], docs[start:end]
     ctx = ExperimentContext.for_codiesp(fit, fit=fit, tune=[], dev=held_out)  # space from fit
     frequency = train_frequency(fit)
     gold = [set(d.codes) for d in held_out]
@@ -83,9 +85,11 @@ def main() -> None:
         blocks = [encoder.embed(pieces_of(d.text, mode), max_length=130) for d in held_out]
         return index.shortlists(blocks, k, size)
 
+    weight = checks["lexical_weight"]
+
     def fused(cos: list[dict[str, float]]) -> list[dict[str, float]]:
         return [
-            {c: s.get(c, 0.3) + 0.5 * lx.get(c, 0.0) for c in set(s) | set(lx)}
+            {c: s.get(c, 0.3) + weight * lx.get(c, 0.0) for c in set(s) | set(lx)}
             for s, lx in zip(cos, lexical_scores, strict=True)
         ]
 
@@ -113,7 +117,7 @@ def main() -> None:
     report["pieces"] = pieces_report
 
     shortlist_report = {}
-    for size in (150, 300, 600):
+    for size in checks["shortlist_sizes"]:
         cut = [dict(list(s.items())[:size]) for s in clause_cosine]
         for with_lexical in (False, True):
             covered = Counter()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from harness import SETTINGS
 
 from icdbridge import eval as icd_eval
 from icdbridge.eval import (
@@ -38,8 +39,8 @@ __all__ = [
     "train_frequency",
 ]
 
-KS = (1, 5, 10, 20, 50, 100)
-"""The cut-offs of the result table's recall@k."""
+KS: tuple[int, ...] = tuple(SETTINGS["protocol"]["ks"])
+"""The cut-offs of the result table's recall@k (``settings.toml``)."""
 
 
 def recall_at_k_by_bucket(
