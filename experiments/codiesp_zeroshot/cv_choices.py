@@ -304,12 +304,8 @@ def main(argv: list[str] | None = None) -> None:
                     tune,
                     pipeline,
                     ModelConfig(features=features),
-                    TrainConfig(
-                        epochs=25,
-                        patience=5,
+                    TrainConfig(  # the library's defaults but for these
                         seed=seed,
-                        batch_size=16,
-                        negatives=192,
                         loss=variant["loss"],
                         hidden_codes=variant["hidden_codes"],
                         members=1,  # the ensembles are formed below, from the seeds' runs
