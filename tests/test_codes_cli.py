@@ -47,6 +47,10 @@ def test_lookup_icd11_with_tabulation_option(capsys) -> None:
             ["codes", "lookup", "5A11", "-s", "icd11", "--icd11-tabulation", "/no/such.zip"],
             "icd.who.int",
         ),
+        (
+            ["codes", "lookup", "5A11", "-s", "icd11", "--icd11-tabulation", "/no/such.zip"],
+            "(command line: --icd11-tabulation PATH)",
+        ),
         (["codes", "lookup", "I10"], "--system"),
         (["codes", "diff", "-s", "icd9cm", "--from", "v32", "--to", "v32"], "icd9cm"),
     ],

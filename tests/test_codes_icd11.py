@@ -92,7 +92,8 @@ def test_missing_file_says_where_to_get_it(tmp_path: Path) -> None:
     with pytest.raises(DataNotFoundError) as error:
         ICD11(tabulation=tmp_path / "nope.zip").node("5A11")
     message = str(error.value)
-    assert "icd.who.int" in message and "--icd11-tabulation" in message
+    # the library names its own argument, never a command-line option
+    assert "icd.who.int" in message and "tabulation=PATH" in message and "--" not in message
     assert TABULATION_ENV in message and "\n" not in message
 
 

@@ -399,6 +399,7 @@ def test_cli_index_missing_is_one_line(tmp_path: Path, capsys) -> None:
     args = ["codes", "lookup", "E11.9", "-s", "icd10cm", "--index-path", str(tmp_path / "x")]
     code, _, err = run_cli(args, capsys)
     assert code == 2 and "Table and Index" in err and "Traceback" not in err
+    assert "(command line: --index-path PATH)" in err
 
 
 def test_real_see_into_neoplasm_table(index: AlphabeticIndex) -> None:

@@ -7,6 +7,8 @@ Every command is a thin layer over :mod:`icdbridge.codes` (see
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,8 +64,30 @@ def _open_index(index_path: Path | None):
     from icdbridge.cli.progress import spinner
     from icdbridge.codes.index import load_index
 
-    with spinner("loading the ICD-10-CM Index ..."):
+    with spinner("loading the ICD-10-CM Index ..."), _flag_hint("--index-path PATH"):
         return load_index(source=index_path)
+
+
+def _is_icd11(system: str) -> bool:
+    from icdbridge.codes.registry import system_id
+    from icdbridge.errors import IcdbridgeError
+
+    try:
+        return system_id(system) == "icd11"
+    except IcdbridgeError:
+        return False
+
+
+@contextmanager
+def _flag_hint(flag: str) -> Iterator[None]:
+    """Name the command-line option in a library's "not found" message (which names its own
+    argument)."""
+    from icdbridge.errors import DataNotFoundError
+
+    try:
+        yield
+    except DataNotFoundError as error:
+        raise DataNotFoundError(f"{error} (command line: {flag})") from None
 
 
 def _open(system: str | None, release: str | None, hierarchy: Path | None, tabulation: Path | None):
@@ -78,7 +102,9 @@ def _open(system: str | None, release: str | None, hierarchy: Path | None, tabul
         )
     if hierarchy is None and tabulation is not None and system != "icd11":
         raise UnknownSystemError(f"--icd11-tabulation applies to --system icd11, not {system!r}")
-    with spinner(f"loading {system or hierarchy} ..."):
+    icd11 = hierarchy is None and system is not None and _is_icd11(system)
+    hint = _flag_hint("--icd11-tabulation PATH") if icd11 else nullcontext()
+    with spinner(f"loading {system or hierarchy} ..."), hint:
         terminology = open_terminology(
             system, release, hierarchy=hierarchy, icd11_tabulation=tabulation
         )

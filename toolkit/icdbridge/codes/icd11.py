@@ -59,7 +59,7 @@ DEFAULT_TABULATION = ("who-icd11", "SimpleTabulation-ICD-11-MMS-en-2024-01.zip")
 WHERE_TO_GET = (
     "download the ICD-11 MMS 'SimpleTabulation' spreadsheet from WHO "
     "(https://icd.who.int/browse/latest-release/mms/en → Info → 'Spreadsheet file') and pass it "
-    f"with --icd11-tabulation PATH or the environment variable {TABULATION_ENV}"
+    f"as the tabulation (ICD11(tabulation=PATH)) or in the environment variable {TABULATION_ENV}"
 )
 
 _C = "0-9A-HJ-NP-Z"  # ICD-11 code characters: digits and letters except I and O

@@ -26,7 +26,7 @@ UNMAPPED = ("no-map", "invalid-code", "not-in-release", "retired-in-target")
 WHO_UNKNOWN_NOTE = (
     "WHO ICD-10/ICD-11 tables of release {releases} state no relation (the Relation column was "
     "dropped after 2020), so every path through them is at best `unknown`: the target may or "
-    "may not be equivalent. Use `--who-release 2020-01` for stated relations."
+    "may not be equivalent. The 2020-01 tables state relations."
 )
 GEM_FLAGS_NOTE = (
     "GEM flags (5 digits, in `map_detail`): approximate (1 = the target is not equivalent), "

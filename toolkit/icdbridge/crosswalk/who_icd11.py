@@ -41,7 +41,7 @@ BACKWARD_FILE = "11To10MapToOneCategory.txt"
 WHERE = (
     "WHO publishes the ICD-10/ICD-11 mapping tables at https://icd.who.int/browse11 → Info → "
     "mapping tables (mappingtables-<release>.zip); put the zip in "
-    "$ICDBRIDGE_DATA/who-icd10-icd11/ or pass its path with --who-tables"
+    "$ICDBRIDGE_DATA/who-icd10-icd11/ or pass its path as who_tables (the option of get_crosswalk)"
 )
 _DATE = re.compile(r"(\d{4})-([A-Za-z]{3})-\d{1,2}")
 _MONTHS = {

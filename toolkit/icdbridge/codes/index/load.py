@@ -29,7 +29,8 @@ DEFAULT_RELEASE = "2025"
 DOWNLOAD_HINT = (
     'download the "Table and Index" zip of ICD-10-CM FY{release} from the CDC NCHS ICD-10-CM files '
     "page (https://www.cdc.gov/nchs/icd/icd-10-cm/files.html) or the CMS ICD-10 page, unzip it, "
-    "and point icdbridge at the folder (--index-path, or $ICDBRIDGE_DATA/icd10cm-index-{release}/)"
+    "and point icdbridge at the folder (load_index(source=PATH), or "
+    "$ICDBRIDGE_DATA/icd10cm-index-{release}/)"
 )
 
 

@@ -396,7 +396,7 @@ def describe_unread(counts: Mapping[str, int], use_original: bool = True) -> str
     why = (
         f"languages read: {', '.join(LANGUAGES)}"
         if use_original
-        else "the model reads no original: --no-original or --no-lexical"
+        else "the model reads no original: its use_original or use_lexical is off"
     )
     noun = "document carries" if total == 1 else "documents carry"
     return (
