@@ -115,7 +115,15 @@ def test_library_defaults_are_the_published_run():
 
 
 def test_max_ancestors_has_one_default():
+    import inspect
+
+    from icdbridge.model.labels.space import LabelSpace
+    from icdbridge.model.net.hierarchy import HierarchyMixer
+
     assert PipelineConfig().max_ancestors == ModelConfig().max_ancestors == DEFAULT_MAX_ANCESTORS
+    for component in (LabelSpace, HierarchyMixer):
+        default = inspect.signature(component).parameters["max_ancestors"].default
+        assert default == DEFAULT_MAX_ANCESTORS, component
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from icdbridge.model.config import LABEL_SPACES, PipelineConfig
+from icdbridge.model.config import DEFAULT_MAX_ANCESTORS, LABEL_SPACES, PipelineConfig
 from icdbridge.model.features.registry import LABEL_FEATURES
 from icdbridge.model.labels.tree import label_features
 
@@ -29,7 +29,12 @@ class LabelSpace:
         max_ancestors: Ancestors per code.
     """
 
-    def __init__(self, labels: LabelEmbeddings, terminology: Terminology, max_ancestors: int = 3):
+    def __init__(
+        self,
+        labels: LabelEmbeddings,
+        terminology: Terminology,
+        max_ancestors: int = DEFAULT_MAX_ANCESTORS,
+    ):
         from icdbridge.model.labels.index import CandidateIndex
         from icdbridge.model.labels.texts import nearest_defined
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from icdbridge.model.config import DEFAULT_MAX_ANCESTORS
+
 
 class HierarchyMixer(nn.Module):
     """Gated mixing of a label embedding with its ancestors' embeddings.
@@ -30,7 +32,7 @@ class HierarchyMixer(nn.Module):
         max_ancestors: How many ancestors (nearest first) are mixed in.
     """
 
-    def __init__(self, dim: int, max_ancestors: int = 4) -> None:
+    def __init__(self, dim: int, max_ancestors: int = DEFAULT_MAX_ANCESTORS) -> None:
         super().__init__()
         self.dim = dim
         self.max_ancestors = max_ancestors
