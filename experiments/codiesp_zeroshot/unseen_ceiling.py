@@ -30,7 +30,8 @@ def main() -> None:
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
     from icdbridge.model import LabelTextOptions, PipelineConfig
-    from icdbridge.model.features import FeatureInputs, TrainingMemory, featurize
+    from icdbridge.model.features import FeatureInputs, TrainingMemory
+    from icdbridge.model.features.featurize import featurize
     from icdbridge.model.lexical import lexical_matches, original_matches
 
     train = load_codiesp(split="train")

@@ -1,5 +1,9 @@
 """Featurisation: a note's pieces, candidates and pair features (the feature registry, the
 training memory, and the padded batch of featurised documents).
+
+The function that featurises documents is ``icdbridge.model.features.featurize.featurize``:
+``icdbridge.model.features.featurize`` is its module (a package attribute named like one of its
+modules is that module once anything imports it, so the function is not exported here).
 """
 
 from typing import TYPE_CHECKING
@@ -14,7 +18,6 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
         RETRIEVED,
         FeatureInputs,
         encode_documents,
-        featurize,
     )
     from .memory import TrainingMemory
     from .registry import (

@@ -142,7 +142,6 @@ def featurize(
     encoder, space, config = inputs.encoder, inputs.space, inputs.config
     memory, lexical, features = inputs.memory, inputs.lexical, inputs.features
     window_cache = inputs.window_cache
-    from icdbridge.model.labels.tree import siblings
     from icdbridge.model.lexical.overlap import sentence_words
 
     encoded = encode_documents(encoder, [d.text for d in docs], config, progress, window_cache)
@@ -174,80 +173,37 @@ def featurize(
     shortlists = space.index.shortlists(piece_vectors, config.per_window_k, config.shortlist_k)
     out = []
     for i, doc in enumerate(docs):
-        spans = encoded[i][0]
-        windows = piece_vectors[i]
-        shortlist = shortlists[i]
         matches = lexical_matches(lexical, doc.text) if use_lexical else {}
         gloss = glosses[i]
         originals = original_matches(lexical, doc, space.terminology, gloss) if gloss else {}
-        lexical_by_code = combined_lexical_scores(matches, originals)
         sentences = sentence_words(doc.text, gloss and gloss.text) if use_words else []
-        words = frozenset().union(*sentences)  # the document's words (document_words)
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
-        family_votes: dict[str, float] = {}
-        for code, vote in votes.items():
-            key = space.family_key(code)
-            family_votes[key] = family_votes.get(key, 0.0) + vote
-        gold = frozenset(doc.codes)
-        candidates: dict[str, float] = {}
-        for code in shortlist:
-            candidates[code] = RETRIEVED
-        for code in lexical_by_code:
-            if code in space.row:
-                candidates[code] = RETRIEVED
-        if use_lexical and config.overlap_k:
-            for code in space.overlap.top(words, config.overlap_k):
-                candidates[code] = RETRIEVED
-        for code in votes:
-            if code in space.row:
-                candidates[code] = max(candidates.get(code, 0.0), RETRIEVED)
-        if config.family_expansion:
-            n = config.family_expansion
-            best_matches = sorted(lexical_by_code, key=lambda c: (-lexical_by_code[c], c))[:n]
-            best_votes = sorted(votes, key=lambda c: (-votes[c], c))[:n]
-            for code in [*list(shortlist)[:n], *best_matches, *best_votes]:
-                for relative in space.relatives(code):
-                    candidates.setdefault(relative, RETRIEVED)
-        for code in seen_codes:
-            candidates.setdefault(code, BACKGROUND)
-        if training:
-            for code in sorted(gold):
-                if code in space.row:
-                    candidates.setdefault(code, BACKGROUND)
-                    for sibling in siblings(space.terminology, code):
-                        if sibling in space.row:
-                            candidates[sibling] = candidates.get(sibling, 0.0) + GOLD_SIBLING
+        signals = _Signals(
+            shortlist=shortlists[i],
+            lexical=combined_lexical_scores(matches, originals),
+            sentences=sentences,
+            words=frozenset().union(*sentences),  # the document's words (document_words)
+            votes=votes,
+            prior=prior,
+            family_prior=family_prior,
+            gold=frozenset(doc.codes),
+        )
+        candidates = _candidates(signals, space, config, seen_codes, use_lexical, training)
         # candidates in code order: what follows (negative sampling, batching) never depends on
         # the order of sets, whose iteration order changes with Python's string hash seed
         codes = sorted(candidates)
         rows = torch.tensor([space.row[c] for c in codes], dtype=torch.long)
-        rows_features = torch.zeros(len(codes), len(PAIR_FEATURES))
-        families = [space.family[code] for code in codes]
-        columns: dict[str, list[float]] = {
-            "lexical": [lexical_by_code.get(code, 0.0) for code in codes],
-            "neighbours": [votes.get(code, 0.0) for code in codes],
-            "prior": [prior.get(code, 0.0) for code in codes],
-            "seen": [1.0 if prior.get(code, 0.0) > 0 else 0.0 for code in codes],
-            "family_votes": [family_votes.get(family, 0.0) for family in families],
-            "family_prior": [family_prior.get(family, 0.0) for family in families],
-        }
-        if use_overlap:
-            columns["overlap"] = space.overlap.best_overlap([words], codes).tolist()
-            columns["sentence_overlap"] = space.overlap.best_overlap(sentences, codes).tolist()
-        for name, values in columns.items():
-            rows_features[:, _COLUMN[name]] = torch.tensor(values, dtype=rows_features.dtype)
-        rows_features[:, _LABEL_FEATURES_START:] = space.label_features[rows]
         out.append(
             DocumentFeatures(
                 id=doc.id,
                 text=doc.text,
-                spans=spans,
-                windows=windows,
+                spans=encoded[i][0],
+                windows=piece_vectors[i],
                 candidates=codes,
                 label_index=rows,
-                features=rows_features,
+                features=_pair_features(codes, rows, signals, space, use_overlap),
                 hardness=torch.tensor([candidates[c] for c in codes]),
-                gold=gold,
+                gold=signals.gold,
                 lexical_spans={c: [(s, e, m[0]) for s, e in m[1]] for c, m in matches.items()},
                 original_text=doc.original_text if gloss is not None else None,
                 original_spans={c: [(s, e, m[0]) for s, e in m[1]] for c, m in originals.items()},
@@ -255,3 +211,95 @@ def featurize(
             )
         )
     return out
+
+
+@dataclass
+class _Signals:
+    """What the channels say about one document: the evidence its candidates and pair features
+    are made of."""
+
+    shortlist: Any  # faiss shortlist: code -> score, best first
+    lexical: dict[str, float]  # lexical score per code (English text and original)
+    sentences: list[frozenset[str]]  # words of each sentence (word overlap)
+    words: frozenset[str]  # the document's words
+    votes: dict[str, float]  # training neighbours' votes per code
+    prior: dict[str, float]
+    family_prior: dict[str, float]
+    gold: frozenset[str]
+
+
+def _candidates(
+    signals: _Signals,
+    space: LabelSpace,
+    config: PipelineConfig,
+    seen_codes: list[str],
+    use_lexical: bool,
+    training: bool,
+) -> dict[str, float]:
+    """Candidate code → sampling weight (:data:`RETRIEVED`, :data:`BACKGROUND`, plus
+    :data:`GOLD_SIBLING` in training)."""
+    from icdbridge.model.labels.tree import siblings
+
+    shortlist, lexical_by_code, votes = signals.shortlist, signals.lexical, signals.votes
+    candidates: dict[str, float] = {}
+    for code in shortlist:
+        candidates[code] = RETRIEVED
+    for code in lexical_by_code:
+        if code in space.row:
+            candidates[code] = RETRIEVED
+    if use_lexical and config.overlap_k:
+        for code in space.overlap.top(signals.words, config.overlap_k):
+            candidates[code] = RETRIEVED
+    for code in votes:
+        if code in space.row:
+            candidates[code] = max(candidates.get(code, 0.0), RETRIEVED)
+    if config.family_expansion:
+        n = config.family_expansion
+        best_matches = sorted(lexical_by_code, key=lambda c: (-lexical_by_code[c], c))[:n]
+        best_votes = sorted(votes, key=lambda c: (-votes[c], c))[:n]
+        for code in [*list(shortlist)[:n], *best_matches, *best_votes]:
+            for relative in space.relatives(code):
+                candidates.setdefault(relative, RETRIEVED)
+    for code in seen_codes:
+        candidates.setdefault(code, BACKGROUND)
+    if training:
+        for code in sorted(signals.gold):
+            if code in space.row:
+                candidates.setdefault(code, BACKGROUND)
+                for sibling in siblings(space.terminology, code):
+                    if sibling in space.row:
+                        candidates[sibling] = candidates.get(sibling, 0.0) + GOLD_SIBLING
+    return candidates
+
+
+def _pair_features(
+    codes: list[str],
+    rows: torch.Tensor,
+    signals: _Signals,
+    space: LabelSpace,
+    use_overlap: bool,
+) -> torch.Tensor:
+    """``[len(codes), len(PAIR_FEATURES)]`` feature rows of the candidates (``rows``: their rows
+    in the label space)."""
+    family_votes: dict[str, float] = {}
+    for code, vote in signals.votes.items():
+        key = space.family_key(code)
+        family_votes[key] = family_votes.get(key, 0.0) + vote
+    votes, prior, family_prior = signals.votes, signals.prior, signals.family_prior
+    rows_features = torch.zeros(len(codes), len(PAIR_FEATURES))
+    families = [space.family[code] for code in codes]
+    columns: dict[str, list[float]] = {
+        "lexical": [signals.lexical.get(code, 0.0) for code in codes],
+        "neighbours": [votes.get(code, 0.0) for code in codes],
+        "prior": [prior.get(code, 0.0) for code in codes],
+        "seen": [1.0 if prior.get(code, 0.0) > 0 else 0.0 for code in codes],
+        "family_votes": [family_votes.get(family, 0.0) for family in families],
+        "family_prior": [family_prior.get(family, 0.0) for family in families],
+    }
+    if use_overlap:
+        columns["overlap"] = space.overlap.best_overlap([signals.words], codes).tolist()
+        columns["sentence_overlap"] = space.overlap.best_overlap(signals.sentences, codes).tolist()
+    for name, values in columns.items():
+        rows_features[:, _COLUMN[name]] = torch.tensor(values, dtype=rows_features.dtype)
+    rows_features[:, _LABEL_FEATURES_START:] = space.label_features[rows]
+    return rows_features

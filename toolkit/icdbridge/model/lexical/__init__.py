@@ -19,41 +19,36 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
         original_matches,
     )
     from .gloss import (
-        LANGUAGES,
-        SPANISH,
-        SPANISH_ABBREVIATIONS,
-        SPANISH_LEXICON,
-        SPANISH_STOP_WORDS,
         Gloss,
         Glosser,
-        LanguageRules,
         WordTranslator,
         check_language,
         cognate_key,
         cognate_ratio,
         describe_unread,
-        fold,
         glosser_for,
         readable_original,
-        spanish_stem,
         terminology_words,
         unread_originals,
+    )
+    from .language import (
+        LANGUAGES,
+        SPANISH,
+        SPANISH_ABBREVIATIONS,
+        SPANISH_LEXICON,
+        SPANISH_STOP_WORDS,
+        LanguageRules,
+        fold,
+        spanish_stem,
     )
     from .laterality import lateral_codes
     from .matcher import (
         CATEGORY_WEIGHT,
-        GENERIC_WORDS,
-        KIND_WEIGHTS,
         LATERAL_WEIGHT,
-        MATCH_WEIGHTS,
         MAX_PHRASE_WORDS,
-        NEGATION_CUES,
-        NEGATION_FACTOR,
-        NEGATION_WINDOW,
         NON_LEAF_WEIGHT,
         SIDE_WINDOW,
         SIDE_WORDS,
-        STOP_WORDS,
         LexicalHit,
         LexicalMatcher,
         content_words,
@@ -65,5 +60,14 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
     from .measurements import CUES, TITLE_PATTERNS, MeasureMatcher, ValueRange, parse_range
     from .overlap import WordOverlap, document_words, sentence_words, specific_words
     from .variants import PHRASE_VARIANTS, WORD_VARIANTS, coordination_variants, phrase_variants
+    from .vocabulary import (
+        GENERIC_WORDS,
+        KIND_WEIGHTS,
+        MATCH_WEIGHTS,
+        NEGATION_CUES,
+        NEGATION_FACTOR,
+        NEGATION_WINDOW,
+        STOP_WORDS,
+    )
 
 __all__, __getattr__, __dir__ = lazy_package(__name__, __file__)
