@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from icdbridge.crosswalk.chain import Crosswalk, MappedArray
 from icdbridge.crosswalk.columns import ADDED, ADDED_EXPLODED, MappingColumns
@@ -46,6 +46,21 @@ REPORT_SUFFIXES = (".md", ".json", ".png")
 """The report files written for a stem: ``STEM.md``, ``STEM.json``, ``STEM.png``."""
 
 Pathish = str | PathLike[str]
+
+
+class MigrateOptions(TypedDict, total=False):
+    """Keyword arguments of :func:`migrate` that the policies built on it pass through
+    (:func:`~icdbridge.crosswalk.text_policy.migrate_with_text`); each as :func:`migrate`
+    documents it."""
+
+    column: str | None
+    explode: bool
+    input_format: str | None
+    output_format: str | None
+    on_rows: Callable[[int], None] | None
+    report: Pathish | None
+    write_report: bool
+    inputs: Iterable[Pathish | None]
 
 
 @dataclass

@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from icdbridge.errors import InputFormatError
 
 if TYPE_CHECKING:
     from icdbridge.crosswalk.chain import Crosswalk, MappedArray
+    from icdbridge.crosswalk.migrate import MigrateOptions
     from icdbridge.crosswalk.model import Mapping, Target
     from icdbridge.crosswalk.report import MigrationReport
     from icdbridge.tables import Chunk
@@ -284,15 +285,8 @@ def migrate_with_text(
     model_dir: Pathish,
     *,
     text_column: str,
-    column: str | None = None,
-    explode: bool = False,
-    input_format: str | None = None,
-    output_format: str | None = None,
-    on_rows: Callable[[int], None] | None = None,
-    report: Pathish | None = None,
-    write_report: bool = True,
-    inputs: Iterable[Pathish | None] = (),
     scorer: NoteScorer | None = None,
+    **options: Unpack[MigrateOptions],
 ) -> tuple[MigrationReport, Counter]:
     """Migrate a dataset with the ``text`` policy: every target kept, ordered by each row's note.
 
@@ -306,16 +300,12 @@ def migrate_with_text(
         model_dir: A model directory from ``icdbridge train``; it scores the crosswalk's target
             system (codes it was not trained on zero-shot, from their descriptions).
         text_column: The column holding each row's note.
-        column: Code column (default: the only column, or one called ``code``).
-        explode: One output row per target.
-        input_format: Input format (default: from the extension).
-        output_format: Output format (default: from the extension).
-        on_rows: Progress callback (rows per chunk).
-        report: Report stem (see :func:`icdbridge.crosswalk.migrate.report_paths`).
-        write_report: Write the report files.
-        inputs: Other files the run reads, which no output may overwrite.
         scorer: Use this scorer instead of loading ``model_dir`` (tests, or a scorer kept
             between runs); the model directory is still checked.
+        **options: Keyword arguments of :func:`icdbridge.crosswalk.migrate.migrate`
+            (:class:`~icdbridge.crosswalk.migrate.MigrateOptions`: ``column``, ``explode``,
+            ``input_format``, ``output_format``, ``on_rows``, ``report``, ``write_report``,
+            ``inputs``); the model's files join ``inputs`` as files no output may overwrite.
 
     Returns:
         The migration report and the rows per ``map_text_order`` value.
@@ -328,37 +318,20 @@ def migrate_with_text(
     from icdbridge.crosswalk.migrate import migrate
 
     model = Path(model_dir)
-    check_text_migration(
-        input_path,
-        output_path,
-        model,
-        text_column,
-        column=column,
-        report=report,
-        write_report=write_report,
-        inputs=inputs,
-        input_format=input_format,
-        output_format=output_format,
-    )
+    checked = {name: value for name, value in options.items() if name in _CHECKED_OPTIONS}
+    check_text_migration(input_path, output_path, model, text_column, **checked)  # type: ignore[arg-type]
     if scorer is None:
         scorer = load_scorer(model, crosswalk.target_system)
     text = TextColumns(text_column, scorer)
+    inputs = [*options.pop("inputs", ()), *_model_files(model)]
     result = migrate(
-        input_path,
-        output_path,
-        crosswalk,
-        column=column,
-        policy="all",
-        explode=explode,
-        input_format=input_format,
-        output_format=output_format,
-        on_rows=on_rows,
-        report=report,
-        write_report=write_report,
-        inputs=[*inputs, *_model_files(model)],
-        text=text,
+        input_path, output_path, crosswalk, policy="all", inputs=inputs, text=text, **options
     )
     return result, text.orders
+
+
+_CHECKED_OPTIONS = ("column", "report", "write_report", "inputs", "input_format", "output_format")
+"""The options of :func:`migrate_with_text` that :func:`check_text_migration` checks too."""
 
 
 def check_text_migration(

@@ -111,6 +111,7 @@ def cognate_ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
 
+@dataclass(eq=False)
 class WordTranslator:
     """Source word → English words, learned from parallel titles (see module docstring).
 
@@ -128,21 +129,12 @@ class WordTranslator:
         vocabulary_: English stem → its most frequent surface word, the target words.
     """
 
-    def __init__(
-        self,
-        rules: LanguageRules,
-        max_translations: int = 3,
-        min_association: float = 0.2,
-        min_share: float = 0.25,
-        min_cognate_length: int = 5,
-        min_cognate_ratio: float = 0.86,
-    ) -> None:
-        self.rules = rules
-        self.max_translations = max_translations
-        self.min_association = min_association
-        self.min_share = min_share
-        self.min_cognate_length = min_cognate_length
-        self.min_cognate_ratio = min_cognate_ratio
+    rules: LanguageRules
+    max_translations: int = 3
+    min_association: float = 0.2
+    min_share: float = 0.25
+    min_cognate_length: int = 5
+    min_cognate_ratio: float = 0.86
 
     def fit(self, pairs: Iterable[tuple[str, str]], words: Mapping[str, int]) -> WordTranslator:
         """Learn the table from ``(English title, source title)`` pairs.
