@@ -62,18 +62,23 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     path = Path(env).expanduser() if env else Path.home() / ".cache" / "icdbridge"
     where = f"${CACHE_ENV}={env}" if env else "the default cache folder"
+    return make_folder(path, f"cache folder ({where})", f"point {CACHE_ENV} to a writable folder")
+
+
+def make_folder(path: Path, what: str, fix: str) -> Path:
+    """Create folder ``path`` with its parents and return it; a file in its way or a path that
+    cannot be created is a one-line error naming ``what`` the folder is and how to ``fix`` it.
+
+    Raises:
+        IcdbridgeError: ``path`` is a file, or cannot be created.
+    """
     if path.exists() and not path.is_dir():
-        raise IcdbridgeError(
-            f"{path}: cache folder ({where}) is a file, not a folder; point {CACHE_ENV} to a folder"
-        )
+        raise IcdbridgeError(f"{path}: {what} is a file, not a folder; {fix}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         reason = error.strerror or str(error)
-        raise IcdbridgeError(
-            f"{path}: cannot create the cache folder ({where}): {reason}; point {CACHE_ENV} to "
-            "a writable folder"
-        ) from None
+        raise IcdbridgeError(f"{path}: cannot create the {what}: {reason}; {fix}") from None
     return path
 
 

@@ -271,19 +271,9 @@ def embed_labels(
 
 def _make_folder(folder: Path) -> None:
     """Create the cache folder; a file in its way or an impossible path is a one-line error."""
-    from icdbridge.errors import IcdbridgeError
+    from icdbridge.paths import CACHE_ENV, make_folder
 
-    if folder.exists() and not folder.is_dir():
-        raise IcdbridgeError(
-            f"{folder}: label-embedding cache folder is a file; remove it or set ICDBRIDGE_CACHE"
-        )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise IcdbridgeError(
-            f"{folder}: cannot create the label-embedding cache folder "
-            f"({error.strerror or error}); set ICDBRIDGE_CACHE to a writable folder"
-        ) from None
+    make_folder(folder, "label-embedding cache folder", f"point {CACHE_ENV} to a writable folder")
 
 
 def _cached_matrix(matrix_path: Path, meta_path: Path, key: str) -> torch.Tensor | None:
