@@ -207,7 +207,7 @@ def test_unread_originals_are_counted_by_language():
     assert describe_unread(unread_originals([doc("a", "es")])) is None
     message = describe_unread(unread_originals(docs))
     assert message.startswith("3 documents carry an original_text that is not read (fr: 2, pt: 1")
-    assert "--no-original" in describe_unread({"es": 1}, use_original=False)
+    assert "use_original" in describe_unread({"es": 1}, use_original=False)
 
 
 def test_spanish_clinical_words_abbreviations_and_letters_are_glossed(spanish):
