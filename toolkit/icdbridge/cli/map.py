@@ -294,7 +294,8 @@ def _print_code(mapping: Mapping, as_json: bool, titles: bool = True) -> None:
         }
     )
     if silent:
-        typer.echo("note: " + WHO_UNKNOWN_NOTE.format(releases=", ".join(silent)))
+        note = WHO_UNKNOWN_NOTE.format(releases=", ".join(silent))
+        typer.echo(f"note: {note} (--who-release 2020-01)")
 
 
 def _gem_option(source: str, target: str, options: dict[str, object]) -> str:
