@@ -30,6 +30,16 @@ from icdbridge.model.features.registry import DEFAULT_FEATURES, needs_overlap_fe
 DEFAULT_TOP_K = 50
 """Codes kept per document in a prediction (``icdbridge predict --top-k``)."""
 
+DEFAULT_OPERATING_POINT = "balanced"
+"""Operating point a prediction uses (``icdbridge predict --operating-point``; the names and
+their definitions are in :mod:`icdbridge.model.operating_points`)."""
+
+UNSEEN_POINT_MAP_TOLERANCE = 0.1
+"""Validation MAP the ``unseen`` operating point may give up, below the best grid point, for
+unseen-code recall@20 (on the CodiEsp train folds the three networks scored MAP 0.449 at unseen
+R@20 0.397 with it, against 0.475 / 0.384 balanced: ``docs/model.md``, *Cross-validated
+choices*)."""
+
 DEFAULT_MAX_ANCESTORS = 3
 """Ancestors per code in the label space and in the hierarchy component (a trained model stores
 its own value; this is the value of new models)."""
