@@ -235,6 +235,9 @@ class TrainConfig:
             the harmonic mean of validation MAP and validation unseen recall@20; a number: the
             validation MAP it may give up for unseen recall@20 instead
             (:class:`~icdbridge.model.calibration.Calibrator`).
+        calibration_recall_k: Rank cut-off of the unseen-code recall the calibration and the
+            operating points weigh (recall@20 by default; a label space of a few dozen codes
+            needs a smaller one, or every code is in the top 20).
         hidden_codes: Share of the codes seen in training that are *hidden* from the training
             memory while the networks train (simulated unseen codes: no neighbour vote, prior or
             seen flag, and not among the always-added seen candidates; chosen by ``seed``,
@@ -261,6 +264,7 @@ class TrainConfig:
     members: int = 3
     calibration_folds: int = 0
     calibration_map_tolerance: float | None = None
+    calibration_recall_k: int = 20
     hidden_codes: float = 0.0
     finetune_epochs: int = 0
     finetune_learning_rate: float = 3e-5

@@ -97,7 +97,12 @@ def fit_operating_points(
 
     Returns:
         Point name → fitted calibrator, in the order of :data:`OPERATING_POINTS`.
+
+    Raises:
+        ValueError: ``recall_k`` below 1.
     """
+    if recall_k < 1:
+        raise ValueError(f"the unseen recall's rank cut-off must be 1 or more (got {recall_k})")
     golds = [set(g) for g in golds]
     grid, arrays, n_gold = Calibrator(recall_k=recall_k).grid(scores, golds, seen)
     return {

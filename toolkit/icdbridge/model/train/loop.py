@@ -500,7 +500,11 @@ def calibrate(
         fit_seen = [seen] * len(data.dev)
         calibration = {"source": "validation"}
     points = fit_operating_points(
-        fit_scores, fit_golds, fit_seen, train_config.calibration_map_tolerance
+        fit_scores,
+        fit_golds,
+        fit_seen,
+        train_config.calibration_map_tolerance,
+        train_config.calibration_recall_k,
     )
     calibration["documents"] = len(fit_golds)
     calibration["unseen_pairs"] = sum(len(g - s) for g, s in zip(fit_golds, fit_seen, strict=True))
