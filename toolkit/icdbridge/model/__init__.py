@@ -22,6 +22,8 @@ Sub-packages, one concept each:
 * :mod:`~icdbridge.model.train` — Lightning training, folds, fine-tuning (never imported by
   prediction).
 * :mod:`~icdbridge.model.config` (every default), :mod:`~icdbridge.model.calibration`,
+  :mod:`~icdbridge.model.operating_points` (balanced / max-map / unseen),
+  :mod:`~icdbridge.model.upgrade` (predicting in a newer release),
   :mod:`~icdbridge.model.predict`, :mod:`~icdbridge.model.io` (save / load).
 
 Nothing here is imported by ``import icdbridge``, and names load lazily: torch is imported only
@@ -62,8 +64,14 @@ _EXPORTS = {
     "Prediction": ".predict",
     "write_predictions": ".predict",
     "mean_scores": ".predict",
-    # calibration
+    # calibration and operating points
     "Calibrator": ".calibration",
+    "OPERATING_POINTS": ".operating_points",
+    "OperatingPointError": ".operating_points",
+    "fit_operating_points": ".operating_points",
+    # predicting in a newer release
+    "ReleaseChanges": ".upgrade",
+    "release_changes": ".upgrade",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -143,7 +143,7 @@ def check_operating_point(name: str, available: Iterable[str] | None = None) -> 
         >>> check_operating_point("max-map", ["balanced"])
         Traceback (most recent call last):
         ...
-        icdbridge.model.operating_points.OperatingPointError: this model has no operating point 'max-map': it was saved before operating points existed and has only 'balanced'; train it again to fit max-map and unseen
+        icdbridge.model.operating_points.OperatingPointError: this model has no operating point 'max-map' (it has 'balanced': a model saved before operating points existed has only 'balanced'); train it again to fit max-map and unseen
     """  # noqa: E501
     if name not in OPERATING_POINTS:
         raise OperatingPointError(
@@ -154,9 +154,9 @@ def check_operating_point(name: str, available: Iterable[str] | None = None) -> 
         if name not in have:
             missing = " and ".join(n for n in OPERATING_POINTS if n not in have)
             raise OperatingPointError(
-                f"this model has no operating point {name!r}: it was saved before operating "
-                f"points existed and has only {', '.join(repr(n) for n in have)}; train it "
-                f"again to fit {missing}"
+                f"this model has no operating point {name!r} (it has "
+                f"{', '.join(repr(n) for n in have)}: a model saved before operating points "
+                f"existed has only 'balanced'); train it again to fit {missing}"
             )
     return name
 

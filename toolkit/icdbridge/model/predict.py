@@ -114,7 +114,8 @@ class Prediction:
     release_changes: dict[str, str] | None = None
 
     def to_dict(self, terminology: Terminology | None = None) -> dict[str, Any]:
-        """JSON-ready row: ``{"id", "codes": [...], "scores": {...}, "evidence"?}``."""
+        """JSON-ready row: ``{"id", "codes": [...], "scores": {...}, "evidence"?,
+        "release_changes"?}``."""
         row: dict[str, Any] = {"id": self.id, "codes": self.predicted, "scores": self.scores}
         if terminology is not None:
             row["descriptions"] = {
