@@ -168,3 +168,32 @@ def test_release_changes_compare_label_texts_with_the_models_options(tmp_path):
         assert changes.changed == changed
         assert changes.added == {"A30", "A30.0"}
         assert changes.removed == ("C10.9",)
+
+
+def test_icd10cm_2024_to_2026_marks_agree_with_the_release_diff():
+    """The marks of ICD-10-CM FY2024 → 2026 (every code, description texts): each billable code
+    ``icdbridge codes diff`` lists as added is marked added, each one it lists as removed is
+    removed or now a category, and a changed code's description differs between the
+    releases."""
+    from icdbridge.codes import get_terminology
+    from icdbridge.codes.summary import release_diff
+    from icdbridge.model.labels.space import label_space_codes
+    from icdbridge.model.labels.texts import label_texts
+    from icdbridge.model.upgrade import release_changes
+
+    old, new = get_terminology("icd10cm", "2024"), get_terminology("icd10cm", "2026")
+    codes = label_space_codes(new, "all")
+    texts = list(label_texts(new, codes).values())
+    changes = release_changes(old, new, codes, texts, {}, label_space_codes(old, "all"))
+    diff = release_diff("icd10cm", "2024", "2026")
+    assert set(diff["added"]) <= changes.added
+    # a billable code no longer billable is removed, or kept as a category of new codes (B88.0)
+    removed = set(changes.removed)
+    assert all(c in removed or new.children(c) for c in diff["removed"])
+    assert removed and removed <= set(diff["removed"])
+    assert changes.added.isdisjoint(changes.changed)
+    assert all(old.get(c) is None for c in changes.added)
+    assert changes.changed and all(
+        old.description(c) != new.description(c) for c in changes.changed
+    )
+    assert "C50.A0" in changes.added  # FY2025: malignant neoplasm of overlapping sites of breast

@@ -264,8 +264,7 @@ def train_command(
     from icdbridge.model.operating_points import describe_point
 
     console.print(
-        f"operating points ({fitted['documents']} validation documents; "
-        "`icdbridge predict --operating-point NAME`):"
+        f"operating points, fitted {source} (`icdbridge predict --operating-point NAME`):"
     )
     for name, point in result.predictor.operating_points.items():
         console.print(f"  {describe_point(name, point)}")
