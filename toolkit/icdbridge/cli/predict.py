@@ -56,7 +56,8 @@ def predict_command(
             help="Calibration of unseen codes and threshold, fitted on the validation notes "
             "at training: "
             + "; ".join(f"{name}: {text}" for name, text in OPERATING_POINTS.items())
-            + ". `icdbridge train` prints each point's validation numbers.",
+            + ". `icdbridge train` prints each point's validation numbers, `predict` the chosen "
+            "one's; docs/model.md (Operating points) compares them on CodiEsp.",
         ),
     ] = DEFAULT_OPERATING_POINT,
 ) -> None:
