@@ -80,6 +80,41 @@ def write_terminology(folder: Path) -> Path:
     return path
 
 
+NEW_RELEASE = "v2"
+"""Release id of :func:`write_new_release`."""
+ADDED = {
+    "A30": ("A", "Infection of the kidney", "category", ""),
+    "A30.0": ("A30", "Acute infection of the kidney", "subcategory", "acute pyelonephritis"),
+}
+"""Codes :func:`write_new_release` adds: code → (parent, title, kind, synonym)."""
+CHANGED = {"B20.0": "Essential primary high blood pressure"}
+"""Leaves whose title :func:`write_new_release` rewrites: code → new title."""
+REMOVED = ("C10.9",)
+"""Leaves :func:`write_new_release` drops."""
+
+
+def write_new_release(folder: Path) -> Path:
+    """Write a newer release of the synthetic hierarchy (``synth-v2.csv``): :data:`ADDED`
+    codes, :data:`CHANGED` titles, :data:`REMOVED` leaves; everything else as
+    :func:`write_terminology`."""
+    rows = write_terminology(folder).read_text(encoding="utf-8").splitlines()
+    out = []
+    for row in rows:
+        code = row.split(",", 1)[0]
+        if code in REMOVED:
+            continue
+        if code in CHANGED:
+            fields = row.split(",")
+            fields[2] = CHANGED[code]
+            row = ",".join(fields)
+        out.append(row)
+    for code, (parent, title, kind, synonym) in ADDED.items():
+        out.append(f"{code},{parent},{title},{kind},{str(kind == 'subcategory').lower()},{synonym}")
+    path = Path(folder) / f"synth-{NEW_RELEASE}.csv"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
 def make_corpus(n: int, seed: int = 0) -> list[dict[str, object]]:
     """``n`` seeded notes as JSONL rows ``{"id", "text", "codes", "system"}``.
 

@@ -11,6 +11,7 @@ from typer.models import ArgumentInfo, OptionInfo
 
 from icdbridge.model.config import (
     DEFAULT_MAX_ANCESTORS,
+    DEFAULT_OPERATING_POINT,
     DEFAULT_TOP_K,
     LabelTextOptions,
     ModelConfig,
@@ -85,6 +86,8 @@ def test_every_predict_option_default_is_the_library_default():
     from icdbridge.model.io import from_pretrained
     from icdbridge.model.predict import Predictor
     from icdbridge.spark import predict_parquet
+    from icdbridge.spark.predict import predict as spark_predict
+    from icdbridge.spark.predict import predict_batch
     from icdbridge.spark.session import DEFAULT_ENGINE
 
     cli = _option_defaults(predict_command)
@@ -95,9 +98,13 @@ def test_every_predict_option_default_is_the_library_default():
         "explain": _signature_default(Predictor.predict, "explain"),
         "engine": DEFAULT_ENGINE,
         "master": _signature_default(predict_parquet, "master"),
+        "operating_point": _signature_default(Predictor.predict, "operating_point"),
     }
     assert cli == library
     assert cli["top_k"] == DEFAULT_TOP_K
+    assert cli["operating_point"] == DEFAULT_OPERATING_POINT
+    for spark_function in (predict_parquet, spark_predict, predict_batch):
+        assert _signature_default(spark_function, "operating_point") == DEFAULT_OPERATING_POINT
 
 
 def test_library_defaults_are_the_published_run():

@@ -218,6 +218,8 @@ def test_cli_train_and_predict_are_quiet_and_log_their_phases(synth, tmp_path, c
         assert chatter not in err, err
     assert "training network 1/2: 2 epochs, best validation MAP" in err
     assert "training network 2/2" in err
+    for point in ("balanced", "max-map", "unseen"):  # each operating point's validation numbers
+        assert f"{point}: validation MAP" in err, err
     assert "saved" in err
     predictions = tmp_path / "predictions.jsonl"
     with pytest.raises(SystemExit) as stop:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from icdbridge.cli.engine import check_engine_options, engine_option, master_option
-from icdbridge.model.config import DEFAULT_TOP_K
+from icdbridge.model.config import DEFAULT_OPERATING_POINT, DEFAULT_TOP_K
+from icdbridge.model.operating_points import OPERATING_POINTS
 from icdbridge.spark.session import DEFAULT_ENGINE
 
 MODEL_FILES = ("config.json", "model.safetensors", "memory.json", "memory.safetensors")
@@ -40,6 +41,17 @@ def predict_command(
         str, engine_option("one process, JSONL in and out", "Parquet notes with id and text")
     ] = DEFAULT_ENGINE,
     master: Annotated[str | None, master_option()] = None,
+    operating_point: Annotated[
+        str,
+        typer.Option(
+            "--operating-point",
+            help="Calibration of unseen codes and threshold, fitted on the validation notes "
+            "at training: "
+            + "; ".join(f"{name}: {text}" for name, text in OPERATING_POINTS.items())
+            + ". `icdbridge train` prints each point's validation numbers, `predict` the chosen "
+            "one's; docs/model.md (Operating points) compares them on CodiEsp.",
+        ),
+    ] = DEFAULT_OPERATING_POINT,
 ) -> None:
     """Rank the codes of the WHOLE chosen release (not just training labels).
 
@@ -50,12 +62,25 @@ def predict_command(
     (character offsets into the input text; a match in the document's
     original_text, when it carries one, adds "field": "original_text" and
     its offsets index that text).
+
+    In another release of the system trained with (--release 2026 for a
+    model trained with 2024), only new or changed label texts are encoded,
+    each row adds "release_changes": code → "added" or "changed" (label
+    text changed) for its codes that differ from the training release, and
+    a summary line counts them.
     """
     from rich.console import Console
 
     from icdbridge.data import read_unlabelled
+    from icdbridge.errors import InputFormatError
     from icdbridge.model.io import check_model_dir, from_pretrained
     from icdbridge.model.lexical.gloss import describe_unread, unread_originals
+    from icdbridge.model.operating_points import (
+        OperatingPointError,
+        check_operating_point,
+        describe_point,
+        points_from_config,
+    )
     from icdbridge.model.predict import write_predictions
     from icdbridge.outputs import check_output
 
@@ -64,14 +89,24 @@ def predict_command(
         raise typer.BadParameter(f"--top-k must be at least 1 (got {top_k})")
     # every cheap check before the slow loading: the model directory, the whole input, the output
     check_engine_options(engine, master)
-    check_model_dir(model_dir)
+    saved = check_model_dir(model_dir)
+    try:
+        points = points_from_config(saved)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputFormatError(
+            model_dir / "config.json", f"unusable operating points ({error}); the model is damaged"
+        ) from None
+    try:
+        check_operating_point(operating_point, points)
+    except OperatingPointError as error:
+        raise OperatingPointError(f"{model_dir}: {error}") from None
     if engine == "spark":
         from icdbridge.spark import predict_parquet
         from icdbridge.spark.session import location
 
         written = predict_parquet(
             model_dir, location(input), location(output), system=system, release=release,
-            top_k=top_k, explain=explain, master=master,
+            top_k=top_k, explain=explain, master=master, operating_point=operating_point,
         )  # fmt: skip
         console.print(f"[green]wrote {output}[/green]: {written} documents ranked (Spark)")
         return
@@ -79,7 +114,9 @@ def predict_command(
     check_output(output, [input, *(model_dir / name for name in MODEL_FILES)])
     predictor = from_pretrained(model_dir, system=system, release=release, progress=True)
     terminology = predictor.space.terminology
-    predictions = predictor.predict(docs, top_k=top_k, explain=explain, progress=True)
+    predictions = predictor.predict(
+        docs, top_k=top_k, explain=explain, progress=True, operating_point=operating_point
+    )
     write_predictions(predictions, output, terminology)
     reads = predictor.config.reads_originals
     unread = describe_unread(unread_originals(docs, reads), reads)
@@ -89,3 +126,9 @@ def predict_command(
         f"[green]wrote {output}[/green]: {len(predictions)} documents ranked over "
         f"{len(predictor.space)} {terminology.name} {terminology.release} codes"
     )
+    console.print(
+        "operating point "
+        + describe_point(operating_point, predictor.calibrator_for(operating_point))
+    )
+    if predictor.release_changes is not None:
+        console.print(predictor.release_changes.summary(predictions))

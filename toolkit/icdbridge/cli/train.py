@@ -149,7 +149,9 @@ def train_command(
     validation MAP of every epoch, stops early, averages --members networks
     trained with successive seeds, calibrates unseen codes and
     the decision threshold on --dev (or, with --calibration-folds K, on
-    out-of-fold scores of all documents), and writes OUT (config.json,
+    out-of-fold scores of all documents) at three named operating points
+    (balanced, max-map, unseen: `icdbridge predict --operating-point`;
+    each one's validation numbers are printed), and writes OUT (config.json,
     model.safetensors, training memory). --finetune-epochs N first fine-tunes
     the encoder on pieces of the notes paired with their codes' texts (saved
     in OUT/encoder; on CodiEsp it gained little for 2.8 times the training
@@ -259,3 +261,10 @@ def train_command(
         f"{result.shortlist_recall:.3f}, threshold {calibration.threshold_:.3f}, "
         f"{result.seconds:.0f}s"
     )
+    from icdbridge.model.operating_points import describe_point
+
+    console.print(
+        f"operating points, fitted {source} (`icdbridge predict --operating-point NAME`):"
+    )
+    for name, point in result.predictor.operating_points.items():
+        console.print(f"  {describe_point(name, point)}")

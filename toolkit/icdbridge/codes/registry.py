@@ -21,6 +21,10 @@ SYSTEMS: dict[str, str] = {
 CUSTOM_SYSTEMS: dict[str, Path] = {}
 """Custom system id → hierarchy file, filled by :func:`register_hierarchy`."""
 
+CUSTOM_RELEASES: dict[tuple[str, str], Path] = {}
+"""(custom system id, release) → hierarchy file of that release, filled by
+:func:`register_hierarchy` with a ``release``."""
+
 ALIASES: dict[str, str] = {"icd9": "icd9cm", "icd11mms": "icd11"}
 """Other names of a system (compared as :func:`system_id` does): ``icd9`` is ICD-9-CM, the only
 ICD-9 icdbridge knows."""
@@ -98,14 +102,21 @@ def get_terminology(system: str, release: str | None = None) -> Terminology:
     if system in CUSTOM_SYSTEMS:
         from icdbridge.codes.hierarchy_file import load_hierarchy
 
-        return load_hierarchy(CUSTOM_SYSTEMS[system], system=system, release=release)
+        path = CUSTOM_RELEASES.get((system, release or ""), CUSTOM_SYSTEMS[system])
+        return load_hierarchy(path, system=system, release=release)
     return terminology_class(system)(release)
 
 
-def register_hierarchy(system: str, path: str | os.PathLike[str]) -> None:
+def register_hierarchy(
+    system: str, path: str | os.PathLike[str], release: str | None = None
+) -> None:
     """Make the custom hierarchy file at ``path`` available as ``get_terminology(system)``.
 
-    The file is read on first use (format: :mod:`icdbridge.codes.hierarchy_file`).
+    The file is read on first use (format: :mod:`icdbridge.codes.hierarchy_file`). With
+    ``release``, the file is that release of ``system`` (``get_terminology(system, release)``),
+    beside the file registered without one (the system's file for every other release, which a
+    first registration with a release also becomes): one custom system can have several
+    releases, e.g. to predict with a model in a newer release than it was trained with.
 
     Raises:
         InputFormatError: ``system`` is a built-in system id, or ``path`` does not exist.
@@ -116,5 +127,9 @@ def register_hierarchy(system: str, path: str | os.PathLike[str]) -> None:
         raise InputFormatError(path, f"{system!r} is a built-in code system; choose another id")
     if not Path(path).is_file():
         raise InputFormatError(path, "hierarchy file not found")
-    CUSTOM_SYSTEMS[system] = Path(path)
+    if release is None:
+        CUSTOM_SYSTEMS[system] = Path(path)
+    else:
+        CUSTOM_RELEASES[(system, release)] = Path(path)
+        CUSTOM_SYSTEMS.setdefault(system, Path(path))
     get_terminology.cache_clear()

@@ -22,6 +22,8 @@ Sub-packages, one concept each:
 * :mod:`~icdbridge.model.train` — Lightning training, folds, fine-tuning (never imported by
   prediction).
 * :mod:`~icdbridge.model.config` (every default), :mod:`~icdbridge.model.calibration`,
+  :mod:`~icdbridge.model.operating_points` (balanced / max-map / unseen),
+  :mod:`~icdbridge.model.upgrade` (predicting in a newer release),
   :mod:`~icdbridge.model.predict`, :mod:`~icdbridge.model.io` (save / load).
 
 Nothing here is imported by ``import icdbridge``, and names load lazily: torch is imported only
@@ -40,9 +42,11 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
     from .labels.space import LabelSpace, build_label_space, label_space_codes
     from .labels.texts import LabelTextOptions
     from .lexical.channel import build_lexical, document_lexical_scores
+    from .operating_points import OPERATING_POINTS, OperatingPointError, fit_operating_points
     from .predict import Prediction, Predictor, mean_scores, write_predictions, zero_shot_predictor
     from .text.encoder import TextEncoder
     from .train.folds import seeded_folds
     from .train.loop import TrainResult, extra_codes_of, load_documents, train_model
+    from .upgrade import ReleaseChanges, release_changes
 
 __all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

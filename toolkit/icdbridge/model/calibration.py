@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +35,19 @@ from icdbridge.eval.threshold import best_f1_threshold
 
 OFFSETS = tuple(np.round(np.arange(-4.0, 4.01, 0.25), 2))
 TEMPERATURES = (0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+class GridPoint(NamedTuple):
+    """One offset/temperature of the calibration grid and what it scores on validation."""
+
+    map: float
+    """Validation MAP."""
+    unseen_recall: float | None
+    """Validation recall@k of unseen gold codes (``None``: no unseen gold code)."""
+    offset: float
+    """Unseen-code offset."""
+    temperature: float
+    """Unseen-code temperature."""
 
 
 def mean_average_precision(rankings: Sequence[Sequence[str]], golds: Sequence[Iterable[str]]):
@@ -129,6 +143,25 @@ class Calibrator:
         Returns:
             ``self``, fitted.
         """
+        grid, arrays, n_gold = self.grid(scores, golds, seen, offsets, temperatures)
+        return self.select(grid, arrays, n_gold)
+
+    def grid(
+        self,
+        scores: Sequence[Mapping[str, float]],
+        golds: Sequence[Iterable[str]],
+        seen: set[str] | frozenset[str] | Sequence[set[str] | frozenset[str]],
+        offsets: Sequence[float] = OFFSETS,
+        temperatures: Sequence[float] = TEMPERATURES,
+    ) -> tuple[list[GridPoint], list[tuple], int]:
+        """Validation MAP and unseen recall@``recall_k`` of every grid point (the part of
+        :meth:`fit` that does not depend on the objective; several objectives can
+        :meth:`select` from one grid).
+
+        Returns:
+            The grid points, the per-document arrays :meth:`select` needs for the threshold,
+            and the number of gold pairs.
+        """
         golds = [set(g) for g in golds]
         seen_sets = [seen] * len(golds) if isinstance(seen, set | frozenset) else list(seen)
         if len(seen_sets) != len(golds):
@@ -150,7 +183,12 @@ class Calibrator:
                     hits += int((g[top] & ~s[top]).sum())
                 value = float(np.mean(values)) if values else 0.0
                 recall = hits / n_unseen if n_unseen else None
-                grid.append((value, recall, float(offset), float(temperature)))
+                grid.append(GridPoint(value, recall, float(offset), float(temperature)))
+        return grid, arrays, sum(len(g) for g in golds)
+
+    def select(self, grid: Sequence[GridPoint], arrays: Sequence[tuple], n_gold: int) -> Calibrator:
+        """Choose the grid point of this calibrator's objective (``map_tolerance``) and tune
+        the threshold at it; returns ``self``, fitted (the arguments are :meth:`grid`'s)."""
         best_map = max((g[0] for g in grid), default=0.0)
 
         def key(point):
@@ -170,10 +208,10 @@ class Calibrator:
                 -abs(math.log(temperature)),
             )
 
-        best = max(grid, key=key) if grid else (0.0, None, 0.0, 1.0)
+        best = max(grid, key=key) if grid else GridPoint(0.0, None, 0.0, 1.0)
         self.validation_map_, self.validation_unseen_recall_ = best[0], best[1]
         self.unseen_offset_, self.unseen_temperature_ = best[2], best[3]
-        self.threshold_ = self._best_threshold(arrays, sum(len(g) for g in golds))
+        self.threshold_ = self._best_threshold(arrays, n_gold)
         return self
 
     def _best_threshold(self, arrays, n_gold: int) -> float:

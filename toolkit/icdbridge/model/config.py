@@ -30,6 +30,16 @@ from icdbridge.model.features.registry import DEFAULT_FEATURES, needs_overlap_fe
 DEFAULT_TOP_K = 50
 """Codes kept per document in a prediction (``icdbridge predict --top-k``)."""
 
+DEFAULT_OPERATING_POINT = "balanced"
+"""Operating point a prediction uses (``icdbridge predict --operating-point``; the names and
+their definitions are in :mod:`icdbridge.model.operating_points`)."""
+
+UNSEEN_POINT_MAP_TOLERANCE = 0.1
+"""Validation MAP the ``unseen`` operating point may give up, below the best grid point, for
+unseen-code recall@20 (on the CodiEsp train folds the three networks scored MAP 0.449 at unseen
+R@20 0.397 with it, against 0.475 / 0.384 balanced: ``docs/model.md``, *Cross-validated
+choices*)."""
+
 DEFAULT_MAX_ANCESTORS = 3
 """Ancestors per code in the label space and in the hierarchy component (a trained model stores
 its own value; this is the value of new models)."""
@@ -225,6 +235,9 @@ class TrainConfig:
             the harmonic mean of validation MAP and validation unseen recall@20; a number: the
             validation MAP it may give up for unseen recall@20 instead
             (:class:`~icdbridge.model.calibration.Calibrator`).
+        calibration_recall_k: Rank cut-off of the unseen-code recall the calibration and the
+            operating points weigh (recall@20 by default; a label space of a few dozen codes
+            needs a smaller one, or every code is in the top 20).
         hidden_codes: Share of the codes seen in training that are *hidden* from the training
             memory while the networks train (simulated unseen codes: no neighbour vote, prior or
             seen flag, and not among the always-added seen candidates; chosen by ``seed``,
@@ -251,6 +264,7 @@ class TrainConfig:
     members: int = 3
     calibration_folds: int = 0
     calibration_map_tolerance: float | None = None
+    calibration_recall_k: int = 20
     hidden_codes: float = 0.0
     finetune_epochs: int = 0
     finetune_learning_rate: float = 3e-5

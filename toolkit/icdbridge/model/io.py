@@ -4,7 +4,9 @@ Layout of ``MODEL_DIR``::
 
     config.json          format version, PipelineConfig, ModelConfig, the number of networks
                          (``members``; absent in models saved before ensembles: one),
-                         calibration, the terminology system/release trained against,
+                         calibration (the ``balanced`` operating point), every named
+                         operating point (``operating_points``; absent in models saved before
+                         them: ``balanced`` only), the terminology system/release trained against,
                          label-space size and the label-embedding cache key it was trained with
     model.safetensors    the network weights (an ensemble's under ``members.<i>.``)
     memory.json          training memory: document ids, their codes (hence seen-code counts
@@ -102,6 +104,7 @@ def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | Non
 
     from icdbridge.environment import software_environment
     from icdbridge.model.net.network import member_count
+    from icdbridge.model.operating_points import points_to_dict
 
     state = {k: v.detach().contiguous() for k, v in predictor.model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_NAME))
@@ -119,6 +122,7 @@ def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | Non
         "model": predictor.model.config.to_dict(),
         "members": member_count(predictor.model),
         "calibration": predictor.calibrator.to_dict(),
+        "operating_points": points_to_dict(predictor.operating_points),
         "has_memory": predictor.memory is not None,
         "label_space_size": len(predictor.space),
         "extra": extra or {},
@@ -249,6 +253,7 @@ def from_pretrained(
     encoder: str | Path | None = None,
     label_codes: list[str] | None = None,
     progress: bool = False,
+    operating_point: str | None = None,
 ) -> Predictor:
     """Load a model directory as a :class:`~icdbridge.model.predict.Predictor`.
 
@@ -261,6 +266,16 @@ def from_pretrained(
             when there is one, else the encoder named in the config).
         label_codes: Restrict the label space to these codes (default: the whole release).
         progress: Show progress bars while embedding labels.
+        operating_point: Check, before anything slow is loaded, that the model has this
+            operating point (:mod:`~icdbridge.model.operating_points`); ``None``: no check.
+            The point itself is chosen at :meth:`~icdbridge.model.predict.Predictor.predict`.
+
+    In another release of the system trained with, the predictor's ``release_changes``
+    (:mod:`~icdbridge.model.upgrade`) marks the codes added or changed since the training
+    release.
+
+    Raises:
+        OperatingPointError: ``operating_point`` is unknown or missing from the model.
     """
     from safetensors.torch import load_file
 
@@ -271,6 +286,7 @@ def from_pretrained(
     from icdbridge.model.labels.space import build_label_space
     from icdbridge.model.lexical.channel import build_lexical
     from icdbridge.model.net.network import build_network
+    from icdbridge.model.operating_points import check_operating_point, points_from_config
     from icdbridge.model.predict import Predictor
     from icdbridge.model.progress import phase
     from icdbridge.model.text.encoder import TextEncoder
@@ -282,10 +298,13 @@ def from_pretrained(
         # models saved before ensembles existed hold one network
         model = build_network(ModelConfig.from_dict(config["model"]), config.get("members", 1))
         calibrator = Calibrator.from_dict(config["calibration"])
+        points = points_from_config(config)
     except (TypeError, ValueError, KeyError) as error:
         raise InputFormatError(
             folder / CONFIG_NAME, f"unusable model settings ({error}); the model is damaged"
         ) from None
+    if operating_point is not None:
+        check_operating_point(operating_point, points)
     try:
         model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
     except Exception as error:  # SafetensorError, shape or key mismatch
@@ -317,6 +336,10 @@ def from_pretrained(
     if pipeline.use_lexical:
         with phase(f"lexical channel over {len(space):,} codes", progress):
             lexical = build_lexical(terminology, space.codes)
+    from icdbridge.model.upgrade import changes_since_training
+
+    trained = (config["system"], config["release"])
+    changes = changes_since_training(*trained, terminology, space, pipeline)
     return Predictor(
         model,
         pipeline,
@@ -325,6 +348,8 @@ def from_pretrained(
         memory,
         lexical,
         calibrator,
+        operating_points=points,
+        release_changes=changes,
     )
 
 

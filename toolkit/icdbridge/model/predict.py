@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from icdbridge.model.config import DEFAULT_TOP_K, PipelineConfig
+from icdbridge.model.config import DEFAULT_OPERATING_POINT, DEFAULT_TOP_K, PipelineConfig
 from icdbridge.model.features.batch import DocumentFeatures, collate
 from icdbridge.model.features.featurize import FeatureInputs, featurize
 from icdbridge.model.features.registry import (
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from icdbridge.model.features.memory import TrainingMemory
     from icdbridge.model.net.network import CodingNetwork
     from icdbridge.model.text.encoder import TextEncoder
+    from icdbridge.model.upgrade import ReleaseChanges
 
 
 # ---------------------------------------------------------------------------- features
@@ -101,15 +102,20 @@ class Prediction:
         scores: Code → calibrated probability, best first (the ``top_k`` best).
         predicted: Codes above the validated threshold.
         evidence: Code → evidence spans ``{"start", "end", "text", "source", "weight"}``.
+        release_changes: When predicting in another release than the training one: each code
+            of :attr:`scores` added (``"added"``) or with a changed label text (``"changed"``)
+            since the training release (:mod:`icdbridge.model.upgrade`); ``None`` otherwise.
     """
 
     id: str
     scores: dict[str, float]
     predicted: list[str]
     evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    release_changes: dict[str, str] | None = None
 
     def to_dict(self, terminology: Terminology | None = None) -> dict[str, Any]:
-        """JSON-ready row: ``{"id", "codes": [...], "scores": {...}, "evidence"?}``."""
+        """JSON-ready row: ``{"id", "codes": [...], "scores": {...}, "evidence"?,
+        "release_changes"?}``."""
         row: dict[str, Any] = {"id": self.id, "codes": self.predicted, "scores": self.scores}
         if terminology is not None:
             row["descriptions"] = {
@@ -117,6 +123,8 @@ class Prediction:
             }
         if self.evidence:
             row["evidence"] = self.evidence
+        if self.release_changes is not None:
+            row["release_changes"] = self.release_changes
         return row
 
 
@@ -173,7 +181,12 @@ class Predictor:
         encoder: Window (and label) encoder.
         memory: Training memory, or ``None``.
         lexical: Lexical matcher, or ``None``.
-        calibrator: Fitted calibrator (``None``: identity with threshold 0.5).
+        calibrator: Fitted calibrator (``None``: identity with threshold 0.5): the ``balanced``
+            operating point.
+        operating_points: Every named operating point (:mod:`~icdbridge.model.operating_points`;
+            ``None``: ``balanced`` alone, which is ``calibrator``).
+        release_changes: Codes added or changed since the training release, when ``space`` is
+            another release (:class:`~icdbridge.model.upgrade.ReleaseChanges`).
     """
 
     def __init__(
@@ -185,8 +198,11 @@ class Predictor:
         memory: TrainingMemory | None = None,
         lexical: Any = None,
         calibrator: Calibrator | None = None,
+        operating_points: dict[str, Calibrator] | None = None,
+        release_changes: ReleaseChanges | None = None,
     ) -> None:
         from icdbridge.model.calibration import Calibrator
+        from icdbridge.model.operating_points import BALANCED
 
         self.model = model
         self.config = config
@@ -194,7 +210,9 @@ class Predictor:
         self.encoder = encoder
         self.memory = memory
         self.lexical = lexical
-        self.calibrator = calibrator or Calibrator()
+        self.calibrator = calibrator or (operating_points or {}).get(BALANCED) or Calibrator()
+        self.operating_points = {BALANCED: self.calibrator, **(operating_points or {})}
+        self.release_changes = release_changes
         self.window_cache: dict | None = None
 
     @property
@@ -230,12 +248,24 @@ class Predictor:
         """Uncalibrated logits of every candidate of each document."""
         return [s for s, _ in score_documents(self.model, self.space, self.featurize(docs))]
 
+    def calibrator_for(self, operating_point: str = DEFAULT_OPERATING_POINT) -> Calibrator:
+        """The calibrator of a named operating point.
+
+        Raises:
+            OperatingPointError: an unknown name, or a point this model does not have (one
+                saved before operating points existed has only ``balanced``).
+        """
+        from icdbridge.model.operating_points import check_operating_point
+
+        return self.operating_points[check_operating_point(operating_point, self.operating_points)]
+
     def predict(
         self,
         docs: Sequence[Document],
         top_k: int | None = DEFAULT_TOP_K,
         explain: bool = False,
         progress: bool = False,
+        operating_point: str = DEFAULT_OPERATING_POINT,
     ) -> list[Prediction]:
         """Rank codes for each document.
 
@@ -244,7 +274,13 @@ class Predictor:
             top_k: Codes kept per document (``None``: every candidate).
             explain: Attach evidence spans to each kept code.
             progress: Show progress bars.
+            operating_point: Named operating point (calibration and threshold) to rank and
+                predict with (:data:`~icdbridge.model.operating_points.OPERATING_POINTS`).
+
+        Raises:
+            OperatingPointError: see :meth:`calibrator_for` (raised before any work).
         """
+        calibrator = self.calibrator_for(operating_point)
         with phase(f"featurising {len(docs):,} documents", progress):
             features = self.featurize(docs, progress)
         with phase(f"scoring {len(docs):,} documents", progress):
@@ -252,14 +288,16 @@ class Predictor:
         seen = self.seen
         out = []
         for doc, (raw, attention) in zip(features, scored, strict=True):
-            ranked = self.calibrator.apply(raw, seen)
+            ranked = calibrator.apply(raw, seen)
             kept = dict(list(ranked.items())[:top_k]) if top_k is not None else ranked
-            predicted = [c for c, p in kept.items() if p >= self.calibrator.threshold_]
+            predicted = [c for c, p in kept.items() if p >= calibrator.threshold_]
             evidence = {}
             if explain:
                 position = {c: j for j, c in enumerate(doc.candidates)}
                 evidence = {c: evidence_for(doc, c, attention, position[c]) for c in kept}
-            out.append(Prediction(doc.id, kept, predicted, evidence))
+            changes = self.release_changes
+            marks = None if changes is None else changes.marks(kept)
+            out.append(Prediction(doc.id, kept, predicted, evidence, marks))
         return out
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icdbridge.errors import InputFormatError
+from icdbridge.model.config import DEFAULT_OPERATING_POINT
 from icdbridge.spark.session import apply_environment, executor_environment, parquet_job
 from icdbridge.tables.delimited import pick_column
 
@@ -113,6 +114,7 @@ def predict_batch(
     text_column: str = "text",
     top_k: int = DEFAULT_TOP_K,
     explain: bool = False,
+    operating_point: str = DEFAULT_OPERATING_POINT,
 ) -> pa.RecordBatch:
     """Score the notes of one Arrow batch: one prediction row per note, in order.
 
@@ -131,7 +133,10 @@ def predict_batch(
         meta = {name: data[name][i] for name in extra if data[name][i] is not None}
         docs.append(Document(id=str(doc_id), text=text, codes=[], system="", meta=meta))
     terminology = predictor.space.terminology
-    rows = [p.to_dict(terminology) for p in predictor.predict(docs, top_k=top_k, explain=explain)]
+    predictions = predictor.predict(
+        docs, top_k=top_k, explain=explain, operating_point=operating_point
+    )
+    rows = [p.to_dict(terminology) for p in predictions]
     columns: dict[str, list] = {
         "id": [r["id"] for r in rows],
         "codes": [r["codes"] for r in rows],
@@ -159,6 +164,7 @@ def predict(
     label_codes: Sequence[str] | None = None,
     cache_dir: str | PathLike[str] | None = None,
     check: bool = True,
+    operating_point: str = DEFAULT_OPERATING_POINT,
 ) -> DataFrame:
     """Score a notes DataFrame on the executors; one row per note as ``icdbridge predict``.
 
@@ -181,9 +187,11 @@ def predict(
         cache_dir: Label-embedding cache on storage every executor reads (default: each
             executor's ``ICDBRIDGE_CACHE``).
         check: Refuse, before scoring, a null or empty id or a null text (one Spark pass).
+        operating_point: Named operating point (:mod:`icdbridge.model.operating_points`).
 
     Raises:
         InputFormatError: a missing column, or (with ``check``) a note without id or text.
+        OperatingPointError: an operating point the model does not have.
     """
     from pyspark.sql import functions as F
 
@@ -191,7 +199,10 @@ def predict(
 
     if top_k < 1:
         raise InputFormatError("DataFrame", "top_k must be at least 1", value=top_k)
-    read_config(model_dir)  # clear error on the driver before any task
+    from icdbridge.model.operating_points import check_operating_point, points_from_config
+
+    # clear errors on the driver before any task
+    check_operating_point(operating_point, points_from_config(read_config(model_dir)))
     for name in (id_column, text_column):
         pick_column("DataFrame", df.columns, name, None)
     if check:
@@ -222,7 +233,9 @@ def predict(
         predictor = load_predictor(folder, system, release, codes, cache)
         for batch in batches:
             if batch.num_rows:
-                yield predict_batch(predictor, batch, id_column, text_column, top_k, explain)
+                yield predict_batch(
+                    predictor, batch, id_column, text_column, top_k, explain, operating_point
+                )
 
     return df.select(*keep).mapInArrow(run, _spark_schema(explain))
 
@@ -240,6 +253,7 @@ def predict_parquet(
     text_column: str = "text",
     id_column: str = "id",
     cache_dir: str | PathLike[str] | None = None,
+    operating_point: str = DEFAULT_OPERATING_POINT,
 ) -> int:
     """Score a Parquet notes table on Spark into a Parquet folder; return the notes written.
 
@@ -263,6 +277,7 @@ def predict_parquet(
         release=release,
         explain=explain,
         cache_dir=cache_dir,
+        operating_point=operating_point,
     )
     job.write(scored)
     return job.rows_written()

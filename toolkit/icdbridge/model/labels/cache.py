@@ -74,12 +74,14 @@ class LabelEmbeddings:
         matrix: ``(len(codes), dim)`` float32 tensor, rows L2-normalised.
         texts: The label text of each code (same order).
         key: Cache key (SHA-256 hex) of this set; ``""`` when not cached.
+        encoded: Distinct texts the encoder embedded to make this set (0: all from the cache).
     """
 
     codes: list[str]
     matrix: torch.Tensor
     texts: list[str] = field(default_factory=list)
     key: str = ""
+    encoded: int = 0
 
     def __post_init__(self) -> None:
         if len(self.codes) != self.matrix.shape[0]:
@@ -238,7 +240,7 @@ def embed_labels(
         matrix = encoder.embed(
             texts, batch_size=batch_size, max_length=max_length, progress=progress
         )
-        return LabelEmbeddings(code_list, matrix, texts)
+        return LabelEmbeddings(code_list, matrix, texts, encoded=len(set(texts)))
 
     folder = label_cache_folder(cache_folder)
     _make_folder(folder)
@@ -249,11 +251,12 @@ def embed_labels(
     cached = _cached_matrix(matrix_path, meta_path, key)
     if cached is not None:
         return LabelEmbeddings(code_list, cached, texts, key)
+    encoded = 0
     with _folder_lock(folder):
         # another process may have built this set while we waited for the lock
         cached = _cached_matrix(matrix_path, meta_path, key)
         if cached is None:
-            cached = _build(
+            cached, encoded = _build(
                 encoder,
                 encoder_id,
                 terminology,
@@ -266,7 +269,7 @@ def embed_labels(
                 max_length=max_length,
                 progress=progress,
             )
-    return LabelEmbeddings(code_list, cached, texts, key)
+    return LabelEmbeddings(code_list, cached, texts, key, encoded)
 
 
 def _make_folder(folder: Path) -> None:
@@ -310,9 +313,9 @@ def _build(
     batch_size: int,
     max_length: int,
     progress: bool,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, int]:
     """Encode the texts not cached yet and write the set ``key`` to ``paths`` (matrix, sidecar);
-    the caller holds the folder's lock."""
+    the caller holds the folder's lock. Returns the matrix and the number of texts encoded."""
     from safetensors.torch import save_file
 
     matrix_path, meta_path = paths
@@ -341,7 +344,7 @@ def _build(
         "encoded": len(missing),
     }
     write_text(meta_path, json.dumps(meta, ensure_ascii=False))
-    return matrix
+    return matrix, len(missing)
 
 
 def _mark_used(path: Path) -> None:

@@ -41,6 +41,7 @@ class LabelSpace:
         self.terminology = terminology
         self.codes = list(labels.codes)
         self.texts = list(labels.texts)
+        self.encoded = labels.encoded  # label texts encoded to build it (0: all from the cache)
         self.row = {code: i for i, code in enumerate(self.codes)}
         n = len(self.codes)
         ancestor_rows: dict[str, int] = {}

@@ -268,8 +268,18 @@ def train_model(
         resume,
         progress,
     )
+    from icdbridge.model.operating_points import points_from_config
+
+    points = points_from_config({"operating_points": calibration.pop("operating_points")})
     predictor = Predictor(
-        model, setup.pipeline, setup.space, setup.encoder, data.memory, setup.lexical, calibrator
+        model,
+        setup.pipeline,
+        setup.space,
+        setup.encoder,
+        data.memory,
+        setup.lexical,
+        calibrator,
+        operating_points=points,
     )
     result = TrainResult(
         predictor=predictor,
@@ -467,11 +477,15 @@ def calibrate(
     ``model`` or (``train_config.calibration_folds`` ≥ 2) on out-of-fold scores of all
     ``labelled`` documents.
 
+    Every named operating point (:mod:`~icdbridge.model.operating_points`) is fitted on the
+    same scores.
+
     Returns:
-        The fitted calibrator, a summary of what it was fitted on, and ``model``'s raw scores
-        of the validation documents.
+        The fitted calibrator (the ``balanced`` operating point), a summary of what it was
+        fitted on (with every operating point, JSON-ready, under ``"operating_points"``), and
+        ``model``'s raw scores of the validation documents.
     """
-    from icdbridge.model.calibration import Calibrator
+    from icdbridge.model.operating_points import BALANCED, fit_operating_points, points_to_dict
     from icdbridge.model.predict import score_documents
 
     scored = score_documents(model, setup.space, data.dev)
@@ -493,12 +507,17 @@ def calibrate(
         fit_golds = [d.gold for d in data.dev]
         fit_seen = [seen] * len(data.dev)
         calibration = {"source": "validation"}
-    calibrator = Calibrator(map_tolerance=train_config.calibration_map_tolerance).fit(
-        fit_scores, fit_golds, fit_seen
+    points = fit_operating_points(
+        fit_scores,
+        fit_golds,
+        fit_seen,
+        train_config.calibration_map_tolerance,
+        train_config.calibration_recall_k,
     )
     calibration["documents"] = len(fit_golds)
     calibration["unseen_pairs"] = sum(len(g - s) for g, s in zip(fit_golds, fit_seen, strict=True))
-    return calibrator, calibration, scored
+    calibration["operating_points"] = points_to_dict(points)
+    return points[BALANCED], calibration, scored
 
 
 def _train_network(
