@@ -84,6 +84,8 @@ def test_every_predict_option_default_is_the_library_default():
     from icdbridge.cli.predict import predict_command
     from icdbridge.model.io import from_pretrained
     from icdbridge.model.predict import Predictor
+    from icdbridge.model.routed import RoutedPredictor, load_routed, predict_documents
+    from icdbridge.model.routes import DEFAULT_ROUTE
     from icdbridge.spark import predict_parquet
     from icdbridge.spark.session import DEFAULT_ENGINE
 
@@ -91,6 +93,8 @@ def test_every_predict_option_default_is_the_library_default():
     library = {
         "system": _signature_default(from_pretrained, "system"),
         "release": _signature_default(from_pretrained, "release"),
+        "hierarchy": _signature_default(load_routed, "hierarchy"),
+        "route": _signature_default(load_routed, "route"),
         "top_k": _signature_default(Predictor.predict, "top_k"),
         "explain": _signature_default(Predictor.predict, "explain"),
         "engine": DEFAULT_ENGINE,
@@ -98,6 +102,13 @@ def test_every_predict_option_default_is_the_library_default():
     }
     assert cli == library
     assert cli["top_k"] == DEFAULT_TOP_K
+    # the routed path (what the CLI calls) has the same defaults as the one-call function
+    for name in ("system", "release", "hierarchy", "route"):
+        assert _signature_default(predict_documents, name) == cli[name], name
+    for name in ("top_k", "explain"):
+        assert _signature_default(RoutedPredictor.predict, name) == cli[name], name
+        assert _signature_default(predict_documents, name) == cli[name], name
+    assert cli["route"] == DEFAULT_ROUTE == "auto"
 
 
 def test_library_defaults_are_the_published_run():

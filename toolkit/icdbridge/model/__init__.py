@@ -8,6 +8,8 @@ flow and which sub-package holds what)::
     result = train_model(train_docs, dev_docs, PipelineConfig(), out_dir="model/")
     predictor = load_model("model/")
     predictions = predictor.predict(docs, top_k=50, explain=True)
+    # any other code system, release or hierarchy file (routes: direct, crosswalk, blend)
+    rows = predict_documents("model/", docs, system="icd11")
 
 Sub-packages, one concept each:
 
@@ -22,7 +24,9 @@ Sub-packages, one concept each:
 * :mod:`~icdbridge.model.train` — Lightning training, folds, fine-tuning (never imported by
   prediction).
 * :mod:`~icdbridge.model.config` (every default), :mod:`~icdbridge.model.calibration`,
-  :mod:`~icdbridge.model.predict`, :mod:`~icdbridge.model.io` (save / load).
+  :mod:`~icdbridge.model.predict`, :mod:`~icdbridge.model.io` (save / load),
+  :mod:`~icdbridge.model.routes` and :mod:`~icdbridge.model.routed` (predicting in another code
+  system: the direct, crosswalk and blend routes).
 
 Nothing here is imported by ``import icdbridge``, and names load lazily: torch is imported only
 when a name that needs it is first used.
@@ -62,6 +66,13 @@ _EXPORTS = {
     "Prediction": ".predict",
     "write_predictions": ".predict",
     "mean_scores": ".predict",
+    # predict in any code system: direct, crosswalk and blend routes
+    "ROUTES": ".routes",
+    "EdgeWeights": ".routes",
+    "load_routed": ".routed",
+    "predict_documents": ".routed",
+    "RoutedPredictor": ".routed",
+    "RoutedPrediction": ".routed",
     # calibration
     "Calibrator": ".calibration",
 }
