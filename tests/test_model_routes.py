@@ -394,6 +394,32 @@ def test_cli_predicts_in_a_hierarchy_file_and_says_what_lies_outside(synth, tmp_
 
 
 # ---------------------------------------------------------------- real crosswalks and releases
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("system", "release", "code"),
+    [("icd9cm", None, "493.00"), ("icd10who", None, "J45.0"), ("icd11", None, "CA23.0"),
+     ("icd10cm", "2024", "J45.909")],
+)  # fmt: skip
+def test_the_synthetic_model_predicts_in_every_real_system(
+    synth, shared_data, system, release, code
+):
+    """The direct route into each real system (a label space of a few hundred of its codes):
+    every code is outside the training label space and the memory is off."""
+    from icdbridge.codes import get_terminology
+    from icdbridge.model import load_routed
+
+    terminology = get_terminology(system, release)
+    codes = [code, *[c for c in terminology.codes()[:300] if c != code]]
+    routed = load_routed(synth["model"], system=system, release=release, label_codes=codes)
+    assert routed.route == "direct" and routed.direct.memory is None
+    assert routed.terminology.release == terminology.release
+    [row] = routed.predict([ASTHMA], top_k=10)
+    assert len(row.scores) == 10 and set(row.scores) <= set(codes)
+    assert row.outside == list(row.scores)
+    assert routed.outside() == set(codes)
+    assert "all outside the training label space (synth custom)" in routed.describe()
+
+
 def test_real_crosswalk_edges_from_icd10cm_to_icd11(shared_data):
     from icdbridge.crosswalk import get_crosswalk
 

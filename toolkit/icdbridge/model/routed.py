@@ -9,7 +9,7 @@ row says the route that scored it and which of its codes lie outside the trainin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from icdbridge.model.routes import (
     DEFAULT_ROUTE,
     REACH_K,
     ROUTES,
+    SOURCE_K,
     EdgeWeights,
     blend,
     crosswalk_path,
@@ -84,6 +85,7 @@ class RoutedPredictor:
         combine: One of :data:`COMBINERS`.
         blend_weight: Weight of the crosswalk score in ``blend``.
         reach_k: See :data:`REACH_K`.
+        source_k: See :data:`SOURCE_K`.
         trained_codes: The training label space when the training release can no longer be
             loaded (a custom hierarchy file replaced by a newer one); default: loaded on demand.
     """
@@ -99,6 +101,7 @@ class RoutedPredictor:
         combine: str = DEFAULT_COMBINE,
         blend_weight: float = DEFAULT_BLEND_WEIGHT,
         reach_k: int = REACH_K,
+        source_k: int = SOURCE_K,
         trained_codes: frozenset[str] | None = None,
     ) -> None:
         if route not in ROUTES:
@@ -122,6 +125,7 @@ class RoutedPredictor:
         self.combine = combine
         self.blend_weight = blend_weight
         self.reach_k = reach_k
+        self.source_k = source_k
         self._edges: dict[str, dict[str, float]] = {}
         self._trained_codes = trained_codes
         self._outside: frozenset[str] | None = None
@@ -178,11 +182,25 @@ class RoutedPredictor:
     def source_scores(
         self, docs: Sequence[Document], progress: bool = False
     ) -> list[dict[str, float]]:
-        """The trained system's calibrated scores of every candidate, per document (what the
-        crosswalk propagates)."""
+        """The trained system's calibrated scores of its :data:`~icdbridge.model.routes.SOURCE_K`
+        best codes, per document (what the crosswalk propagates)."""
         if self.source is None:
             raise IcdbridgeError("the direct route has no trained-system predictor")
-        return [p.scores for p in self.source.predict(docs, top_k=None, progress=progress)]
+        predicted = self.source.predict(docs, top_k=self.source_k, progress=progress)
+        scores = [p.scores for p in predicted]
+        self.prefetch({code for s in scores for code in s})
+        return scores
+
+    def prefetch(self, codes: Collection[str]) -> None:
+        """Map the trained-system ``codes`` not mapped yet in one batch (a crosswalk maps a
+        batch much faster than one code at a time)."""
+        todo = sorted(c for c in codes if c not in self._edges)
+        if not todo:
+            return
+        many = getattr(self.crosswalk, "map_many", None)
+        mappings = many(todo) if many is not None else [self.crosswalk.map(c) for c in todo]
+        for code, mapping in zip(todo, mappings, strict=True):
+            self._edges[code] = mapping_edges(mapping, self.weights, self._in_space)
 
     def route_scores(
         self,
@@ -368,6 +386,7 @@ def load_routed(
     weights: EdgeWeights = EdgeWeights(),
     combine: str = DEFAULT_COMBINE,
     blend_weight: float = DEFAULT_BLEND_WEIGHT,
+    label_codes: Sequence[str] | None = None,
     progress: bool = False,
 ) -> RoutedPredictor:
     """Load a model directory to predict in any code system or release.
@@ -386,6 +405,8 @@ def load_routed(
             :func:`~icdbridge.crosswalk.get_crosswalk` when a path exists.
         weights, combine, blend_weight: See :class:`EdgeWeights`, :data:`COMBINERS`,
             :data:`DEFAULT_BLEND_WEIGHT`.
+        label_codes: Restrict the target label space to these codes (default: the whole
+            release).
         progress: Show progress bars while loading.
 
     Raises:
@@ -414,7 +435,9 @@ def load_routed(
         target != trained and crosswalk_path(trained, target) is not None
     )
     resolved = resolve_route(route, trained, target, linked)
-    direct = from_pretrained(model_dir, system=target, release=release, progress=progress)
+    direct = from_pretrained(
+        model_dir, system=target, release=release, label_codes=label_codes, progress=progress
+    )
     source = None
     if resolved != "direct":
         if crosswalk is None:

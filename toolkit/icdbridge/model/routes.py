@@ -8,13 +8,13 @@ three ways:
   alone, as it scores any code it never saw (zero-shot). Codes of another system are all
   *outside the training label space*: the training memory (neighbour vote, prior, seen flag) is
   off for them and the calibration treats every one as unseen.
-* ``crosswalk`` — the model ranks codes of the system it was trained on, and each score is
-  propagated to the target codes along the edges of the crosswalk (:mod:`icdbridge.crosswalk`,
-  every target kept). A target reached from several source codes combines them
-  (:data:`COMBINERS`: noisy-or by default), each source's probability multiplied by the weight
-  of its edge (:class:`EdgeWeights`: exactness of the path, residual target, GEM combination
-  part, and whether the target is the crosswalk's own ``best`` pick among the source's
-  alternatives).
+* ``crosswalk`` — the model ranks codes of the system it was trained on, and the scores of its
+  :data:`SOURCE_K` best codes are propagated to the target codes along the edges of the
+  crosswalk (:mod:`icdbridge.crosswalk`, every target kept). A target reached from several
+  source codes combines them (:data:`COMBINERS`: noisy-or by default), each source's
+  probability multiplied by the weight of its edge (:class:`EdgeWeights`: exactness of the
+  path, residual target, GEM combination part, and whether the target is the crosswalk's own
+  ``best`` pick among the source's alternatives).
 * ``blend`` — ``weight · crosswalk + (1 − weight) · direct`` for every code either route
   scores: a code the crosswalk reaches tightly keeps its propagated score, a code it reaches
   only loosely (a low edge weight) or not at all is ranked by the direct description score.
@@ -23,8 +23,9 @@ three ways:
 
 The default, ``auto`` (:data:`DEFAULT_ROUTE`), is ``blend`` when a crosswalk path links the
 model's system to the target system and ``direct`` otherwise (:func:`resolve_route`).
-:data:`DEFAULT_BLEND_WEIGHT` and :data:`DEFAULT_COMBINE` were chosen on held-out CodiEsp
-**train** documents (never dev), see their comments.
+:data:`DEFAULT_BLEND_WEIGHT` and :data:`DEFAULT_COMBINE` are chosen on held-out CodiEsp
+**train** documents (never dev) by ``experiments/transfer/routes.py --choose``, see their
+comment.
 
 Every route gives calibrated probabilities on one scale (the crosswalk's are the trained
 system's probabilities times edge weights), so the model's validated threshold
@@ -68,14 +69,23 @@ COMBINERS = ("noisy-or", "max")
 ``noisy-or`` ``1 − Π(1 − wᵢ·pᵢ)`` (two sources pointing to one code make it likelier than
 either alone) or ``max`` ``max wᵢ·pᵢ`` (the best single path)."""
 
-# Chosen by `python experiments/transfer/routes.py --choose` (ICD-10-CM model fitted on the
-# first 400 CodiEsp train documents, routes scored into ICD-11 on the other 100 train documents,
-# gold mapped through the crosswalk; never a dev document): the best MAP of the grid, see
-# experiments/transfer/routes.md.
+# PROVISIONAL, set a priori: the crosswalk route is the stronger of the two (issue 28 measured
+# ICD-11 MAP 0.60 through the crosswalk against 0.108 direct on CodiEsp test notes), so it gets
+# the larger weight. They are chosen by `python experiments/transfer/routes.py --choose`
+# (ICD-10-CM model fitted on the first 400 CodiEsp train documents, the grid of routes.toml
+# scored into ICD-11 on the other 100 train documents, gold mapped through the crosswalk; never
+# a dev document; the best MAP is written to experiments/transfer/routes_choice.json); that run
+# did not finish on the shared machine before this was committed: replace both values with its
+# choice and this comment with the command.
 DEFAULT_COMBINE = "noisy-or"
 """Default combiner of :data:`COMBINERS`."""
 DEFAULT_BLEND_WEIGHT = 0.7
 """Default weight of the crosswalk score in the ``blend`` route (1 − weight: the direct score)."""
+
+SOURCE_K = 100
+"""The trained system's best codes of each note whose scores are propagated (the rest, below
+them, would add little; every training code is a candidate of every note, so the full list runs
+to thousands)."""
 
 REACH_K = 100
 """In the ``blend`` route, the best crosswalk-reached codes of each note that the direct route
