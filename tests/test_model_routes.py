@@ -386,6 +386,10 @@ def test_cli_predicts_in_a_hierarchy_file_and_says_what_lies_outside(synth, tmp_
     assert "no crosswalk path from synth to synth2" in " ".join(err.split())
     assert not (tmp_path / "x.jsonl").exists()
     with pytest.raises(SystemExit) as stop:
+        main([*args, "--engine", "spark", "--route", "crosswalk"])
+    assert stop.value.code not in (0, None)
+    assert "--engine spark predicts by the direct route" in " ".join(capfd.readouterr().err.split())
+    with pytest.raises(SystemExit) as stop:
         main([*args, "--route", "fastest"])
     assert stop.value.code not in (0, None)
     assert "--route must be one of auto, direct, crosswalk, blend" in " ".join(
