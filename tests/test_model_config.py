@@ -85,6 +85,8 @@ def test_every_predict_option_default_is_the_library_default():
     from icdbridge.cli.predict import predict_command
     from icdbridge.model.io import from_pretrained
     from icdbridge.model.predict import Predictor
+    from icdbridge.model.routed import RoutedPredictor, load_routed, predict_documents
+    from icdbridge.model.routes import DEFAULT_ROUTE
     from icdbridge.spark import predict_parquet
     from icdbridge.spark.predict import predict as spark_predict
     from icdbridge.spark.predict import predict_batch
@@ -94,6 +96,8 @@ def test_every_predict_option_default_is_the_library_default():
     library = {
         "system": _signature_default(from_pretrained, "system"),
         "release": _signature_default(from_pretrained, "release"),
+        "hierarchy": _signature_default(load_routed, "hierarchy"),
+        "route": _signature_default(load_routed, "route"),
         "top_k": _signature_default(Predictor.predict, "top_k"),
         "explain": _signature_default(Predictor.predict, "explain"),
         "engine": DEFAULT_ENGINE,
@@ -105,6 +109,15 @@ def test_every_predict_option_default_is_the_library_default():
     assert cli["operating_point"] == DEFAULT_OPERATING_POINT
     for spark_function in (predict_parquet, spark_predict, predict_batch):
         assert _signature_default(spark_function, "operating_point") == DEFAULT_OPERATING_POINT
+    # the routed path (what the CLI calls) has the same defaults as the one-call function
+    for name in ("system", "release", "hierarchy", "route"):
+        assert _signature_default(predict_documents, name) == cli[name], name
+    for name in ("top_k", "explain"):
+        assert _signature_default(RoutedPredictor.predict, name) == cli[name], name
+        assert _signature_default(predict_documents, name) == cli[name], name
+    assert cli["route"] == DEFAULT_ROUTE == "auto"
+    assert _signature_default(predict_documents, "operating_point") == DEFAULT_OPERATING_POINT
+    assert _signature_default(RoutedPredictor.predict, "operating_point") == DEFAULT_OPERATING_POINT
 
 
 def test_library_defaults_are_the_published_run():

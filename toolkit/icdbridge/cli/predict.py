@@ -10,6 +10,7 @@ import typer
 from icdbridge.cli.engine import check_engine_options, engine_option, master_option
 from icdbridge.model.config import DEFAULT_OPERATING_POINT, DEFAULT_TOP_K
 from icdbridge.model.operating_points import OPERATING_POINTS
+from icdbridge.model.routes import AUTO, DEFAULT_ROUTE, ROUTES
 from icdbridge.spark.session import DEFAULT_ENGINE
 
 MODEL_FILES = ("config.json", "model.safetensors", "memory.json", "memory.safetensors")
@@ -33,6 +34,24 @@ def predict_command(
     release: Annotated[
         str | None, typer.Option("--release", "-r", help="Release to predict in.")
     ] = None,
+    hierarchy: Annotated[
+        Path | None,
+        typer.Option(
+            "--hierarchy",
+            help="Custom hierarchy file (CSV or JSON, see docs/terminologies.md) to predict in, "
+            "instead of --system.",
+        ),
+    ] = None,
+    route: Annotated[
+        str,
+        typer.Option(
+            "--route",
+            help="How a system other than the trained one is scored: direct (from code "
+            "descriptions and hierarchy), crosswalk (the trained system's scores propagated "
+            "along crosswalk edges), blend (both mixed) or auto (blend when a crosswalk links "
+            "the two systems, else direct). See docs/transfer.md.",
+        ),
+    ] = DEFAULT_ROUTE,
     top_k: Annotated[int, typer.Option("--top-k", help="Codes kept per document.")] = DEFAULT_TOP_K,
     explain: Annotated[
         bool, typer.Option("--explain", help="Add evidence spans (character offsets).")
@@ -55,13 +74,20 @@ def predict_command(
 ) -> None:
     """Rank the codes of the WHOLE chosen release (not just training labels).
 
-    Each output row is {"id", "codes" (above the validated threshold), "scores"
-    (top-k code → calibrated probability, best first), "descriptions"} plus,
-    with --explain, "evidence": per code, the lexical matches and the most
-    attended windows as {"start", "end", "text", "source", "weight"}
-    (character offsets into the input text; a match in the document's
-    original_text, when it carries one, adds "field": "original_text" and
-    its offsets index that text).
+    Any system or release works (icd9cm, icd10cm of any release, icd10who,
+    icd11, or --hierarchy FILE): codes outside the training label space are
+    scored from their descriptions and hierarchy. Each output row is {"id",
+    "codes" (above the validated threshold), "scores" (top-k code →
+    calibrated probability, best first), "descriptions", "route" (the route
+    that scored it), "outside_training" (its codes outside the training label
+    space, best first)} plus, with --explain, "evidence": per code, the
+    lexical matches and the most attended windows as {"start", "end", "text",
+    "source", "weight"} (character offsets into the input text; a match in the
+    document's original_text, when it carries one, adds "field":
+    "original_text" and its offsets index that text) and, on the crosswalk
+    and blend routes, "crosswalk": per code, its source codes with their
+    scores and edge weights. A last line says how many codes lie outside the
+    training label space and which route scored them.
 
     In another release of the system trained with (--release 2026 for a
     model trained with 2024), only new or changed label texts are encoded,
@@ -72,16 +98,11 @@ def predict_command(
     from rich.console import Console
 
     from icdbridge.data import read_unlabelled
-    from icdbridge.errors import InputFormatError
-    from icdbridge.model.io import check_model_dir, from_pretrained
+    from icdbridge.model.io import check_model_dir
     from icdbridge.model.lexical.gloss import describe_unread, unread_originals
-    from icdbridge.model.operating_points import (
-        OperatingPointError,
-        check_operating_point,
-        describe_point,
-        points_from_config,
-    )
+    from icdbridge.model.operating_points import describe_point
     from icdbridge.model.predict import write_predictions
+    from icdbridge.model.routed import check_model_point, load_routed
     from icdbridge.outputs import check_output
 
     console = Console(stderr=True)
@@ -89,18 +110,17 @@ def predict_command(
         raise typer.BadParameter(f"--top-k must be at least 1 (got {top_k})")
     # every cheap check before the slow loading: the model directory, the whole input, the output
     check_engine_options(engine, master)
-    saved = check_model_dir(model_dir)
-    try:
-        points = points_from_config(saved)
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputFormatError(
-            model_dir / "config.json", f"unusable operating points ({error}); the model is damaged"
-        ) from None
-    try:
-        check_operating_point(operating_point, points)
-    except OperatingPointError as error:
-        raise OperatingPointError(f"{model_dir}: {error}") from None
+    check_model_point(model_dir, check_model_dir(model_dir), operating_point)
+    if route not in (AUTO, *ROUTES):
+        raise typer.BadParameter(
+            f"--route must be one of {', '.join((AUTO, *ROUTES))} (got {route})"
+        )
     if engine == "spark":
+        if route not in (AUTO, "direct") or hierarchy is not None:
+            raise typer.BadParameter(
+                "--engine spark predicts by the direct route in a registry system: "
+                "--route crosswalk/blend and --hierarchy need --engine single"
+            )
         from icdbridge.spark import predict_parquet
         from icdbridge.spark.session import location
 
@@ -111,10 +131,19 @@ def predict_command(
         console.print(f"[green]wrote {output}[/green]: {written} documents ranked (Spark)")
         return
     docs = read_unlabelled(input)
-    check_output(output, [input, *(model_dir / name for name in MODEL_FILES)])
-    predictor = from_pretrained(model_dir, system=system, release=release, progress=True)
+    check_output(output, [input, hierarchy, *(model_dir / name for name in MODEL_FILES)])
+    routed = load_routed(
+        model_dir,
+        system,
+        release,
+        hierarchy,
+        route,
+        operating_point=operating_point,
+        progress=True,
+    )
+    predictor = routed.direct
     terminology = predictor.space.terminology
-    predictions = predictor.predict(
+    predictions = routed.predict(
         docs, top_k=top_k, explain=explain, progress=True, operating_point=operating_point
     )
     write_predictions(predictions, output, terminology)
@@ -126,6 +155,7 @@ def predict_command(
         f"[green]wrote {output}[/green]: {len(predictions)} documents ranked over "
         f"{len(predictor.space)} {terminology.name} {terminology.release} codes"
     )
+    console.print(routed.describe())
     console.print(
         "operating point "
         + describe_point(operating_point, predictor.calibrator_for(operating_point))

@@ -8,6 +8,8 @@ flow and which sub-package holds what)::
     result = train_model(train_docs, dev_docs, PipelineConfig(), out_dir="model/")
     predictor = load_model("model/")
     predictions = predictor.predict(docs, top_k=50, explain=True)
+    # any other code system, release or hierarchy file (routes: direct, crosswalk, blend)
+    rows = predict_documents("model/", docs, system="icd11")
 
 Sub-packages, one concept each:
 
@@ -24,7 +26,9 @@ Sub-packages, one concept each:
 * :mod:`~icdbridge.model.config` (every default), :mod:`~icdbridge.model.calibration`,
   :mod:`~icdbridge.model.operating_points` (balanced / max-map / unseen),
   :mod:`~icdbridge.model.upgrade` (predicting in a newer release),
-  :mod:`~icdbridge.model.predict`, :mod:`~icdbridge.model.io` (save / load).
+  :mod:`~icdbridge.model.predict`, :mod:`~icdbridge.model.io` (save / load),
+  :mod:`~icdbridge.model.routes` and :mod:`~icdbridge.model.routed` (predicting in another code
+  system: the direct, crosswalk and blend routes).
 
 Nothing here is imported by ``import icdbridge``, and names load lazily: torch is imported only
 when a name that needs it is first used.
@@ -44,6 +48,8 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
     from .lexical.channel import build_lexical, document_lexical_scores
     from .operating_points import OPERATING_POINTS, OperatingPointError, fit_operating_points
     from .predict import Prediction, Predictor, mean_scores, write_predictions, zero_shot_predictor
+    from .routed import RoutedPrediction, RoutedPredictor, load_routed, predict_documents
+    from .routes import ROUTES, EdgeWeights
     from .text.encoder import TextEncoder
     from .train.folds import seeded_folds
     from .train.loop import TrainResult, extra_codes_of, load_documents, train_model

@@ -259,7 +259,10 @@ def from_pretrained(
 
     Args:
         folder: Directory written by :func:`save_pretrained`.
-        system: Code system to predict in (default: the one trained against).
+        system: Code system to predict in (default: the one trained against). In another
+            system every code is outside the training label space: the training memory is not
+            loaded (its features are those of an unseen code) and the calibration treats every
+            code as unseen.
         release: Release to predict in (default: the one trained against when the system is the
             same, else the system's default release).
         encoder: Override the encoder directory (default: the model's fine-tuned ``encoder/``
@@ -277,6 +280,8 @@ def from_pretrained(
     Raises:
         OperatingPointError: ``operating_point`` is unknown or missing from the model.
     """
+    from dataclasses import replace
+
     from safetensors.torch import load_file
 
     from icdbridge.codes import get_terminology
@@ -320,10 +325,14 @@ def from_pretrained(
     if encoder is None and pipeline.finetuned_encoder:
         encoder = folder / ENCODER_DIR
     text_encoder = TextEncoder(encoder or pipeline.encoder)
+    # another code system: its codes are all outside the training label space, so neither the
+    # training codes the release lacked (extra_codes) nor the training memory apply to them
+    other_system = terminology.system != config["system"]
+    space_config = replace(pipeline, extra_codes=[]) if other_system else pipeline
     with phase(f"label space of {terminology.name} {terminology.release}", progress):
-        space = build_label_space(text_encoder, terminology, pipeline, label_codes, progress)
+        space = build_label_space(text_encoder, terminology, space_config, label_codes, progress)
     memory = None
-    if config.get("has_memory"):
+    if config.get("has_memory") and not other_system:
         try:
             memory = TrainingMemory.load(folder)
         except Exception as error:  # bad JSON or UTF-8, missing key, SafetensorError
