@@ -222,3 +222,21 @@ def test_predict_help_lists_the_points():
     assert "--operating-point" in text
     for name in OPERATING_POINTS:
         assert f"{name}:" in text
+
+
+def test_the_routed_path_ranks_and_thresholds_with_the_chosen_point(model):
+    """``icdbridge predict`` goes through :func:`~icdbridge.model.routed.load_routed`: in the
+    training system it must give exactly the plain predictor's rows at every point."""
+    from icdbridge.model import load_model, load_routed, predict_documents
+
+    predictor = load_model(model["out"])
+    routed = load_routed(model["out"], operating_point="max-map")
+    dev = model["dev"]
+    for name in OPERATING_POINTS:
+        plain = predictor.predict(dev, top_k=None, operating_point=name)
+        rows = routed.predict(dev, top_k=None, operating_point=name)
+        assert [r.scores for r in rows] == [p.scores for p in plain], name
+        assert [r.predicted for r in rows] == [p.predicted for p in plain], name
+        assert routed.threshold_at(name) == predictor.operating_points[name].threshold_
+    with pytest.raises(OperatingPointError, match="unknown operating point 'best'"):
+        predict_documents(model["out"], dev, operating_point="best")
