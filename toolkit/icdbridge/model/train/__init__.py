@@ -1,5 +1,6 @@
 """Training (imports pytorch-lightning; prediction never imports this package): the data
-module, the Lightning module, the training loop, folds and encoder fine-tuning.
+module, the Lightning module, the training loop, folds, encoder fine-tuning and warm starts
+from a trained model.
 """
 
 from icdbridge.model._exports import lazy_exports
@@ -18,6 +19,7 @@ _EXPORTS = {
     "QUIET_WARNINGS": ".quiet",
     "TrainResult": ".loop",
     "TrainingSetup": ".loop",
+    "WarmStart": ".warm_start",
     "batch_average_precision": ".module",
     "calibrate": ".loop",
     "check_training_inputs": ".loop",
@@ -31,6 +33,7 @@ _EXPORTS = {
     "out_of_fold_scores": ".folds",
     "prepare_training": ".loop",
     "quiet_lightning": ".quiet",
+    "read_warm_start": ".warm_start",
     "seeded_folds": ".folds",
     "train_model": ".loop",
     "train_networks": ".loop",
