@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -224,16 +225,18 @@ def test_refused_warm_starts_name_the_problem(synth, source, tmp_path):
         )
 
     missing = tmp_path / "nothing"
-    with pytest.raises(DataNotFoundError, match=str(missing)):
+    with pytest.raises(DataNotFoundError, match=re.escape(str(missing))):
         run(missing)
     damaged = tmp_path / "damaged"
     shutil.copytree(source, damaged, ignore=shutil.ignore_patterns("checkpoints"))
     weights = damaged / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:200])
-    with pytest.raises(InputFormatError, match="model.safetensors"):
+    with pytest.raises(InputFormatError, match=re.escape("model.safetensors")):
         run(damaged)
     other_encoder = synthetic.write_encoder(tmp_path / "other-encoder", seed=1)
-    with pytest.raises(IcdbridgeError, match=f"{source.resolve()}: trained with the encoder"):
+    with pytest.raises(
+        IcdbridgeError, match=re.escape(f"{source.resolve()}: trained with the encoder")
+    ):
         run(source, pipeline=_pipeline(synth, OTHER, encoder=str(other_encoder)))
     with pytest.raises(IcdbridgeError, match="exclusive"):
         run(source, out_dir=tmp_path / "new", resume=True)
