@@ -22,7 +22,8 @@ ICD-9-CM label space:
 
 Each run scores the seed's test notes with :func:`icdbridge.eval.evaluate` (MAP, micro-F1 of
 the model's own decisions, CoPHE micro-F1 at the category, block and chapter levels of the
-ICD-9-CM hierarchy). Each finished run is kept under ``work/curve/runs/`` (a rerun skips it);
+ICD-9-CM hierarchy). Each finished run is kept under ``work/curve/runs/`` (a rerun skips it),
+and the notes' piece embeddings in ``work/curve/pieces.pt`` (a rerun does not encode them again);
 ``learning_curve.json`` and ``learning_curve.md`` (and ``learning_curve.png``) are written from
 every finished run, next to this script.
 """
@@ -165,9 +166,33 @@ class Context:
         self.encoder = TextEncoder(self.pipeline.encoder)
         self.space = build_label_space(self.encoder, self.terminology, self.pipeline)
         self.lexical = build_lexical(self.terminology, self.space.codes)
-        self.window_cache: dict = {}
+        self.pieces_file = ROOT / config["source"]["work"] / "pieces.pt"
+        self.window_cache: dict = self._read_pieces()
+        self._saved_pieces = self._count_pieces()
         self.hierarchy = resolve_hierarchy(system)
         self._zero_shot = None
+
+    def _read_pieces(self) -> dict:
+        """Piece embeddings of earlier runs (the notes' encoding is most of a run's cost)."""
+        import torch
+
+        if not self.pieces_file.is_file():
+            return {}
+        return torch.load(self.pieces_file, map_location="cpu", weights_only=True)
+
+    def _count_pieces(self) -> int:
+        return sum(len(texts) for texts in self.window_cache.values())
+
+    def save_pieces(self) -> None:
+        """Keep the piece embeddings on disk when runs added some (a rerun reads them)."""
+        import torch
+
+        from icdbridge.outputs import atomic_file
+
+        if self._count_pieces() > self._saved_pieces:
+            with atomic_file(self.pieces_file) as temp:
+                torch.save(self.window_cache, temp)
+            self._saved_pieces = self._count_pieces()
 
     def zero_shot(self):
         """The source model predicting in the target system (N = 0 of ``warm``)."""
@@ -458,6 +483,7 @@ def main() -> None:
                     continue
                 record = run_one(ctx, method, n, seed, test, pool)
                 write_json(path, record)
+                ctx.save_pieces()
                 shown = " ".join(f"{k} {v:.3f}" for k, v in record["metrics"].items())
                 print(f"{method} N={n} seed={seed}: {shown} ({record['seconds']} s)", flush=True)
     records = []
