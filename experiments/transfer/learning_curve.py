@@ -231,7 +231,7 @@ class Context:
     def predict(self, predictor, test: list) -> tuple[dict, dict]:
         """Scores (every candidate) and decided codes of each test note."""
         predictions = predictor.predict(test, top_k=None)
-        return {p.id: p.scores for p in predictions}, {p.id: p.codes for p in predictions}
+        return {p.id: p.scores for p in predictions}, {p.id: p.predicted for p in predictions}
 
 
 def tfidf_run(train: list, dev: list, test: list, settings: dict) -> tuple[dict, dict, dict]:
@@ -481,9 +481,11 @@ def main() -> None:
                 path = runs_dir / f"{method}-n{n}-seed{seed}.json"
                 if path.is_file() or ctx is None:
                     continue
-                record = run_one(ctx, method, n, seed, test, pool)
+                try:
+                    record = run_one(ctx, method, n, seed, test, pool)
+                finally:
+                    ctx.save_pieces()  # the notes encoded so far, even when a run fails
                 write_json(path, record)
-                ctx.save_pieces()
                 shown = " ".join(f"{k} {v:.3f}" for k, v in record["metrics"].items())
                 print(f"{method} N={n} seed={seed}: {shown} ({record['seconds']} s)", flush=True)
     records = []
