@@ -394,7 +394,7 @@ def markdown(result: dict) -> str:
         f"Source model: `icdbridge train` on the CodiEsp {source['split']} split only (first "
         f"{source['fit_documents']} notes fit, the rest validate), ICD-10-CM, "
         f"--members {source['members']} --epochs {source['epochs']} --patience "
-        f"{source['patience']}; config sha256 `{result['source_config_sha256'][:16]}`.",
+        f"{source['patience']}; config sha256 `{result['source_config_sha256']}`.",
         f"Adapted and from-scratch models: `--members {train['members']} --epochs "
         f"{train['epochs']} --patience {train['patience']}`, training seed = split seed, "
         "icdbridge defaults otherwise. TF-IDF: word 1–"
