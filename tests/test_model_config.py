@@ -64,6 +64,7 @@ def _train_defaults() -> dict[str, object]:
         "family_expansion": pipeline.family_expansion,
         "overlap_k": pipeline.overlap_k,
         "label_space": pipeline.label_space,
+        "init": train.init,
         "resume": _signature_default(train_model, "resume"),
         "verbose": _signature_default(train_model, "verbose"),
     }

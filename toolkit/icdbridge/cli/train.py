@@ -26,8 +26,20 @@ def train_command(
     ] = None,
     encoder: Annotated[
         Path | None,
-        typer.Option("--encoder", help="Local Hugging Face model dir (default: MiniLM-L6)."),
+        typer.Option(
+            "--encoder",
+            help="Local Hugging Face model dir (default: MiniLM-L6; with --init, the model's).",
+        ),
     ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            "--init",
+            help="Warm start: a trained model directory whose networks initialise the new ones "
+            "(any code system; label space, training memory and calibration are rebuilt from "
+            "--train / --dev). Not with --resume.",
+        ),
+    ] = _TRAIN.init,
     epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = _TRAIN.epochs,
     patience: Annotated[
         int, typer.Option(help="Early-stopping patience (epochs).")
@@ -155,7 +167,9 @@ def train_command(
     model.safetensors, training memory). --finetune-epochs N first fine-tunes
     the encoder on pieces of the notes paired with their codes' texts (saved
     in OUT/encoder; on CodiEsp it gained little for 2.8 times the training
-    time, see docs/model.md).
+    time, see docs/model.md). --init MODEL_DIR warm-starts from a trained
+    model, e.g. adapts a CodiEsp ICD-10-CM model to a few labelled notes
+    coded in ICD-9-CM (docs/transfer.md).
     """
     from rich.console import Console
 
@@ -189,6 +203,12 @@ def train_command(
         )
     if label_space not in LABEL_SPACES:
         raise typer.BadParameter(f"--label-space must be one of {', '.join(LABEL_SPACES)}")
+    if init is not None and resume:
+        raise typer.BadParameter("--init and --resume are exclusive (--init starts a new run)")
+    if init is not None:
+        from icdbridge.model.io import check_model_dir
+
+        check_model_dir(init)  # a missing or damaged model is refused before any work
     from icdbridge.outputs import check_output
 
     check_output(out, [train, dev], kind="dir")  # a bad --out is refused before training
@@ -210,6 +230,7 @@ def train_command(
     console.print(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "
         f"label space: {terminology.name} {terminology.release}"
+        + (f"; networks start from {init}" if init is not None else "")
     )
     reads = pipeline.reads_originals
     for name, docs in (("--train", train_docs), ("--dev", dev_docs)):
@@ -234,6 +255,7 @@ def train_command(
             calibration_folds=calibration_folds,
             hidden_codes=hidden_codes,
             calibration_map_tolerance=calibration_tolerance,
+            init=str(init) if init is not None else None,
         ),
         out_dir=out,
         resume=resume,
@@ -243,6 +265,14 @@ def train_command(
     for row in result.history:
         network = f"network {row['member'] + 1}/{members}  " if members > 1 else ""
         console.print(f"{network}epoch {row['epoch']:>3}  validation MAP {row['val_map']:.4f}")
+    if result.warm_start is not None:
+        started = result.warm_start
+        console.print(
+            f"warm start from {started['path']} ({started['system']} {started['release']}, "
+            f"config sha256 {started['config_sha256'][:12]}): {len(started['copied'])} tensors "
+            f"copied, {len(started['matched_columns'])} fusion layers matched by feature, "
+            f"{len(started['fresh'])} fresh"
+        )
     calibration = result.predictor.calibrator
     fitted = result.calibration
     source = (

@@ -250,6 +250,11 @@ class TrainConfig:
             (:mod:`~icdbridge.model.train.finetune`; 0: the encoder stays frozen).
         finetune_learning_rate: Peak learning rate of encoder fine-tuning.
         finetune_batch_size: Mined pairs per fine-tuning step.
+        init: A trained model directory whose networks initialise the new ones (a warm start,
+            :mod:`~icdbridge.model.train.warm_start`): their label-independent weights carry
+            over, while the label space (the new system's), the training memory (the new
+            documents') and the calibration and threshold (the new validation documents') are
+            built anew. ``None`` (default): networks start from a fresh initialisation.
     """
 
     epochs: int = 25
@@ -269,6 +274,7 @@ class TrainConfig:
     finetune_epochs: int = 0
     finetune_learning_rate: float = 3e-5
     finetune_batch_size: int = 32
+    init: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """Training (imports pytorch-lightning; prediction never imports this package): the data
-module, the Lightning module, the training loop, folds and encoder fine-tuning.
+module, the Lightning module, the training loop, folds, encoder fine-tuning and warm starts
+from a trained model.
 """
 
 from typing import TYPE_CHECKING
@@ -36,5 +37,6 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
     )
     from .module import CodingModule, batch_average_precision
     from .quiet import LIGHTNING_LOGGERS, QUIET_WARNINGS, quiet_lightning
+    from .warm_start import WarmStart, read_warm_start
 
 __all__, __getattr__, __dir__ = lazy_package(__name__, __file__)

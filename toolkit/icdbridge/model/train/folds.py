@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,8 @@ def out_of_fold_scores(
                 resume,
                 progress,
                 select_best=False,
+                # a warm start starts the fold networks from the saved ones too
+                initialise=None if setup.init is None else partial(setup.init.apply, member=k),
             )
         fold_maps.append(history[-1]["val_map"] if history else 0.0)
         seen = memory.seen if memory is not None else frozenset()

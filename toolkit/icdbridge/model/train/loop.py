@@ -16,8 +16,9 @@ model.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from icdbridge.model.predict import Predictor
     from icdbridge.model.text.encoder import TextEncoder
     from icdbridge.model.train.finetune import FinetuneResult
+    from icdbridge.model.train.warm_start import WarmStart
 
 
 FINISHED_NAME = "finished.json"
@@ -89,6 +91,8 @@ class TrainResult:
             ``"out-of-fold"``), ``documents`` and ``unseen_pairs`` (their gold codes unseen by
             the network that scored them); out of fold also ``folds``, ``epochs`` (of each fold
             network) and ``fold_val_maps`` (each fold network's MAP on its own fold).
+        warm_start: With ``TrainConfig.init``: the model started from and what carried over
+            (:meth:`~icdbridge.model.train.warm_start.WarmStart.record`); else ``None``.
     """
 
     predictor: Predictor
@@ -99,6 +103,7 @@ class TrainResult:
     shortlist_recall: float = 0.0
     finetune: FinetuneResult | None = None
     calibration: dict[str, Any] = field(default_factory=dict)
+    warm_start: dict[str, Any] | None = None
 
 
 @dataclass
@@ -129,6 +134,7 @@ class TrainingSetup:
         window_cache: Piece embeddings, shared by every featurisation of the same documents.
         finetune: Outcome of encoder fine-tuning (``None`` when the encoder stayed frozen).
         verbose: Lightning's own output shown (``train_model(verbose=True)``).
+        init: The trained model the networks start from (``TrainConfig.init``), or ``None``.
     """
 
     pipeline: PipelineConfig
@@ -139,6 +145,7 @@ class TrainingSetup:
     window_cache: dict
     finetune: FinetuneResult | None = None
     verbose: bool = False
+    init: WarmStart | None = None
 
     def inputs(self, memory: TrainingMemory | None = None) -> FeatureInputs:
         """The featurisation inputs with ``memory`` as training memory."""
@@ -228,9 +235,13 @@ def train_model(
     from icdbridge.model.config import ModelConfig
     from icdbridge.model.io import save_pretrained
     from icdbridge.model.predict import Predictor
+    from icdbridge.model.train.warm_start import check_warm_start
 
     started = time.perf_counter()
     train_config = train_config or TrainConfig()
+    check_warm_start(train_config.init, resume, out_dir)
+    if train_config.init is not None:
+        train_config = replace(train_config, init=str(train_config.init))  # JSON in config.json
     setup = prepare_training(
         train_docs,
         dev_docs,
@@ -254,7 +265,15 @@ def train_model(
     if checkpoint_dir is None and out_dir is not None:
         checkpoint_dir = Path(out_dir) / "checkpoints"
     model, history = train_networks(
-        config, setup.space, data, train_config, checkpoint_dir, resume, progress, verbose
+        config,
+        setup.space,
+        data,
+        train_config,
+        checkpoint_dir,
+        resume,
+        progress,
+        verbose,
+        init=setup.init,
     )
     calibrator, calibration, scored = calibrate(
         model,
@@ -287,6 +306,7 @@ def train_model(
         seconds=time.perf_counter() - started,
         finetune=setup.finetune,
         calibration=calibration,
+        warm_start=setup.init.record() if setup.init is not None else None,
         **_validation_summary(history, scored, data.dev, train_config.members),
     )
     if out_dir is not None:
@@ -303,6 +323,7 @@ def train_model(
                 "train_seconds": round(result.seconds, 1),
                 "n_train_documents": len(train_docs),
                 "n_dev_documents": len(dev_docs),
+                "init": result.warm_start,
             },
         )
     return result
@@ -333,15 +354,22 @@ def prepare_training(
     from icdbridge.model.text.encoder import TextEncoder
     from icdbridge.model.train.finetune import finetune_encoder
     from icdbridge.model.train.quiet import quiet_lightning
+    from icdbridge.model.train.warm_start import read_warm_start
 
     parts = prebuilt or Prebuilt()
     encoder, space, lexical = parts.encoder, parts.space, parts.lexical
     check_training_inputs(train_docs, dev_docs, train_config)
+    init = None
+    if train_config.init is not None:
+        init = read_warm_start(train_config.init)
+        pipeline = init.encoder_for(pipeline)
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
     terminology = get_terminology(pipeline.system, pipeline.release)
     encoder = encoder or TextEncoder(pipeline.encoder)
+    if init is not None:
+        init.check_dim(encoder.dim)
     if not pipeline.extra_codes:
         known = set(label_space_codes(terminology, pipeline.label_space))
         pipeline = replace(pipeline, extra_codes=extra_codes_of(train_docs, known))
@@ -383,6 +411,7 @@ def prepare_training(
         window_cache={} if parts.window_cache is None else parts.window_cache,
         finetune=tuned,
         verbose=verbose,
+        init=init,
     )
 
 
@@ -427,10 +456,13 @@ def train_networks(
     resume: bool = False,
     progress: bool = False,
     verbose: bool = False,
+    *,
+    init: WarmStart | None = None,
 ) -> tuple[CodingNetwork, list[dict[str, Any]]]:
     """Phase 3: train ``train_config.members`` networks (seeds ``seed``, ``seed + 1``, ...)
     and combine them; returns the model (in eval mode) and every network's validation history
-    (``{"member", "epoch", "val_map"}``)."""
+    (``{"member", "epoch", "val_map"}``). With ``init``, network ``i`` starts from the saved
+    network ``i`` (:meth:`~icdbridge.model.train.warm_start.WarmStart.apply`)."""
     from icdbridge.model.net.network import combine_networks
     from icdbridge.model.train.quiet import quiet_lightning
 
@@ -451,6 +483,7 @@ def train_networks(
                     folder,
                     resume,
                     progress,
+                    initialise=None if init is None else partial(init.apply, member=member),
                 )
             best = max((h["val_map"] for h in member_history), default=0.0)
             note["result"] = f"{len(member_history)} epochs, best validation MAP {best:.4f}"
@@ -530,12 +563,14 @@ def _train_network(
     resume: bool,
     progress: bool,
     select_best: bool = True,
+    initialise: Callable[[LabelEmbeddingModel], None] | None = None,
 ) -> tuple[LabelEmbeddingModel, list[dict[str, float]]]:
     """Train one network with ``train_config.seed``; returns it at its best validation epoch
     (early stopping on validation MAP) and the validation MAP of every epoch.
 
     With ``select_best=False`` it trains exactly ``train_config.epochs`` epochs and is returned
     as the last epoch left it (the validation documents are scored, never used to choose).
+    ``initialise`` changes the freshly initialised network before training (a warm start).
     """
     import pytorch_lightning as pl
 
@@ -547,6 +582,8 @@ def _train_network(
     # seeded here, so that each network of an ensemble is the network a run with its seed trains
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
     model = LabelEmbeddingModel(config)
+    if initialise is not None:
+        initialise(model)
     finished = Path(checkpoint_dir) / FINISHED_NAME if checkpoint_dir is not None else None
     if resume and finished is not None and finished.is_file():
         record = _read_finished(finished)
