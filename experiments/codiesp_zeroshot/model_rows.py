@@ -19,6 +19,8 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_gloss_pieces``: the full model whose lexical channel reads the Spanish original,
   but without the pieces of its English word gloss in the shortlist and the attention
   (``PipelineConfig.gloss_pieces=False``);
+- ``model_index_phrases``: the full model whose lexical channel also holds the phrases of the
+  ICD-10-CM Index material (``PipelineConfig.index_phrases``, settings.toml);
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 
