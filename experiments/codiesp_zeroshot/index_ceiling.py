@@ -21,10 +21,15 @@ label space as phrase targets (``target_summary``: as printed, with children, ex
 defined in the label release).
 
     python experiments/codiesp_zeroshot/index_ceiling.py   # -> index_ceiling.json
+
+``--lexical-only`` skips the faiss shortlist (no note is encoded: minutes instead of most of an
+hour on a busy 2-core machine) and writes ``index_ceiling_lexical.json``; ``--variants`` picks
+variants.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -52,7 +57,11 @@ def group_of(code: str) -> str:
     return "other"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--lexical-only", action="store_true", help="no faiss shortlist")
+    args = parser.parse_args(argv)
     import torch
     from harness import SETTINGS, ExperimentContext
 
@@ -65,24 +74,32 @@ def main() -> None:
     from icdbridge.model.lexical.index_phrases import with_index_phrases
 
     torch.set_num_threads(2)
+    out = HERE / ("index_ceiling_lexical.json" if args.lexical_only else "index_ceiling.json")
+
+    def write(result: dict) -> None:
+        (out).write_text(json.dumps(result, indent=2) + "\n")
+
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])
     terminology = ctx.terminology
-    labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
     config = PipelineConfig()
     base = ctx.lexical()
-    space = LabelSpace(labels, terminology, config.max_ancestors)
+    if not args.lexical_only:
+        labels = ctx.label_embeddings(LabelTextOptions(synonyms=False, ancestors=False))
+        space = LabelSpace(labels, terminology, config.max_ancestors)
     folds = seeded_folds(train, SETTINGS["cv_choices"]["folds"], SETTINGS["protocol"]["seed"])
     unseen: dict[str, set[str]] = {}
     for k, held in enumerate(folds):
         seen = {c for j, part in enumerate(folds) if j != k for d in part for c in d.codes}
         for doc in held:
             unseen[doc.id] = set(doc.codes) - seen
-    features = featurize(train, FeatureInputs(ctx.encoder, space, config, None, base))
-    shortlists = {
-        doc.id: set(space.index.shortlist(f.windows, config.per_window_k, config.shortlist_k))
-        for doc, f in zip(train, features, strict=True)
-    }
+    shortlists: dict[str, set[str]] = {doc.id: set() for doc in train}
+    if not args.lexical_only:
+        features = featurize(train, FeatureInputs(ctx.encoder, space, config, None, base))
+        shortlists = {
+            doc.id: set(space.index.shortlist(f.windows, config.per_window_k, config.shortlist_k))
+            for doc, f in zip(train, features, strict=True)
+        }
     glosses = {doc.id: original_gloss(doc, terminology) for doc in train}
     index = load_index()
     pairs = sum(len(v) for v in unseen.values())
@@ -93,11 +110,13 @@ def main() -> None:
             g: sum(group_of(c) == g for v in unseen.values() for c in v)
             for g in ("drug", "neoplasm", "other")
         },
-        "shortlist_k": config.shortlist_k,
+        "shortlist_k": 0 if args.lexical_only else config.shortlist_k,
         "faiss": sum(c in shortlists[i] for i, v in unseen.items() for c in v) / pairs,
         "variants": {},
+        "environment": software_environment(),
     }
-    for name, sources in VARIANTS.items():
+    for name in args.variants:
+        sources = VARIANTS[name]
         lexical = with_index_phrases(base, terminology, index, sources) if sources else base
         counts = dict.fromkeys(("english", "original", "lexical", "union"), 0)
         by_group = {g: 0 for g in result["unseen_pairs_by_group"]}
@@ -125,13 +144,13 @@ def main() -> None:
         entry["lexical_precision"] = round(gold_matched / max(matched, 1), 4)
         result["variants"][name] = entry
         print(name, entry, flush=True)
+        write(result)
     # issue 27 item 4: how the FY2025 Index's printed codes land in the 2026 label space
     from icdbridge.model.lexical.index_phrases import target_summary
 
     result["phrase_targets"] = target_summary(index, terminology, base.codes)
     print("phrase targets", result["phrase_targets"], flush=True)
-    result["environment"] = software_environment()
-    (HERE / "index_ceiling.json").write_text(json.dumps(result, indent=2) + "\n")
+    write(result)
 
 
 if __name__ == "__main__":
