@@ -35,6 +35,11 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   training memory while the network trains (``TrainConfig.hidden_codes``: simulated unseen
   codes); ``cv_hidden_codes.json`` holds them, from ``--variants "hidden codes 0.2" "hidden
   codes 0.4" --train-seeds 13 --out experiments/codiesp_zeroshot/cv_hidden_codes.json``.
+- ``index terms``, ``index tables``, ``index terms and tables``: the lexical channel also holds
+  the phrases of the ICD-10-CM Index material (``PipelineConfig.index_phrases``: Index to
+  Diseases and Injuries; Table of Drugs and Chemicals and Neoplasm Table; both); not run yet
+  (``cv_index.json`` is to hold them, from ``--variants default "index terms" "index tables" "index
+  terms and tables" --out experiments/codiesp_zeroshot/cv_index.json``).
 
 Every entry written records the software and machine it was produced with (``environment``),
 except the calibration-objective tables, which map objective names to results only (the
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     options = LabelTextOptions(synonyms=False, ancestors=False)
     space = ctx.label_space(options)
     known = ctx.release_codes()
-    lexical = ctx.lexical()
+    ctx.lexical()  # built once, before the folds
     window_cache: dict = {}
     parts = seeded_folds(train, FOLDS, SEED)
     stored = json.loads(args.out.read_text()) if args.out.is_file() else {}
@@ -298,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
                     shortlist_k=variant["shortlist_k"],
                     use_original=variant["original"],
                     gloss_pieces=variant["gloss_pieces"],
+                    index_phrases=list(variant["index_phrases"]),
                 )
                 result = train_model(
                     fit,
@@ -312,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
                     ),
                     encoder=ctx.encoder,
                     space=space,
-                    lexical=lexical,
+                    lexical=ctx.lexical(tuple(variant["index_phrases"])),
                     window_cache=window_cache,
                     progress=False,
                 )

@@ -123,13 +123,24 @@ class ExperimentContext:
 
         return set(label_space_codes(self.terminology, "all"))
 
-    def lexical(self) -> LexicalMatcher:
-        """The lexical channel over ``label_codes``, built once."""
+    def lexical(self, index_phrases: tuple[str, ...] = ()) -> LexicalMatcher:
+        """The lexical channel over ``label_codes``, built once; with ``index_phrases``, also
+        the phrases of those Index documents (``PipelineConfig.index_phrases``)."""
         from icdbridge.model.lexical import LexicalMatcher
 
         if "lexical" not in self._cache:
             self._cache["lexical"] = LexicalMatcher.build(self.terminology, self.label_codes)
-        return self._cache["lexical"]
+        if not index_phrases:
+            return self._cache["lexical"]
+        key = f"lexical:{','.join(index_phrases)}"
+        if key not in self._cache:
+            from icdbridge.model.lexical.index_phrases import load_index_for, with_index_phrases
+
+            index = load_index_for(self.terminology)
+            self._cache[key] = with_index_phrases(
+                self._cache["lexical"], self.terminology, index, index_phrases
+            )
+        return self._cache[key]
 
 
 def split_train(docs: list[Document], seed: int, tune_size: int = TUNE_SIZE):

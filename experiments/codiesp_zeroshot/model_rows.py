@@ -19,6 +19,8 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_gloss_pieces``: the full model whose lexical channel reads the Spanish original,
   but without the pieces of its English word gloss in the shortlist and the attention
   (``PipelineConfig.gloss_pieces=False``);
+- ``model_index_phrases``: the full model whose lexical channel also holds the phrases of the
+  ICD-10-CM Index material (``PipelineConfig.index_phrases``, settings.toml);
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 
@@ -55,6 +57,7 @@ _FULL: dict[str, Any] = {
     "members": _LIBRARY[2].members,
     "calibration_folds": _LIBRARY[2].calibration_folds,
     "hidden_codes": _LIBRARY[2].hidden_codes,
+    "index_phrases": list(_LIBRARY[0].index_phrases),
 }
 """The full model's switches: the library defaults."""
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
@@ -98,12 +101,13 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             use_lexical=switches["use_lexical"],
             use_original=switches["use_original"],
             gloss_pieces=switches["gloss_pieces"],
+            index_phrases=list(switches["index_phrases"]),
             # the family expansion of the candidates reads the code tree: not without hierarchy
             family_expansion=PipelineConfig.family_expansion if switches["use_hierarchy"] else 0,
             extra_codes=extra_codes_of(fit + tune, known),
             label_options=options.to_dict(),
         )
-        lexical = ctx.lexical() if switches["use_lexical"] else None
+        lexical = ctx.lexical(tuple(switches["index_phrases"])) if switches["use_lexical"] else None
         checkpoints = ctx.out_dir / "work" / name
         shutil.rmtree(checkpoints, ignore_errors=True)  # scratch of the previous run of this row
         t0 = time.perf_counter()

@@ -42,6 +42,7 @@ MODEL_ROWS = (
     "model_one_network",
     "model_oof_calibration",
     "model_hidden_codes",
+    "model_index_phrases",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -57,6 +58,7 @@ ROW_TITLES = {
     "model_one_network": "(k) model as one network",
     "model_oof_calibration": "(l) model calibrated out of fold",
     "model_hidden_codes": "(m) model trained with hidden codes",
+    "model_index_phrases": "(n) model with the Index phrases",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

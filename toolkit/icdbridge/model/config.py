@@ -103,6 +103,14 @@ class PipelineConfig:
             came out as ``macrog``); the gloss keeps them. Default on: in cross-validation over
             the CodiEsp train split it raised MAP with every training seed at equal unseen-code
             recall (``experiments/codiesp_zeroshot/cv_choices.py``).
+        index_phrases: Index documents whose terms join the lexical channel's phrases
+            (:mod:`~icdbridge.model.lexical.index_phrases`): ``"index"`` (Index to Diseases
+            and Injuries), ``"eindex"`` (External Cause Index), ``"drug"`` (Table of Drugs and
+            Chemicals, a substance with a cue of its column), ``"neoplasm"`` (Neoplasm Table, a
+            site with a cue of its behaviour); ICD-10-CM only. Empty: titles and inclusion
+            terms alone (see *What the Index contributes* in docs/model.md).
+        index_source: Folder or file of the Index material (``None``:
+            ``$ICDBRIDGE_DATA/icd10cm-index-2025``; :func:`~icdbridge.codes.index.load_index`).
     """
 
     system: str = "icd10cm"
@@ -130,6 +138,8 @@ class PipelineConfig:
     extra_codes: list[str] = field(default_factory=list)
     finetuned_encoder: bool = False
     gloss_pieces: bool = True
+    index_phrases: list[str] = field(default_factory=list)
+    index_source: str | None = None
 
     @property
     def reads_originals(self) -> bool:
@@ -150,15 +160,16 @@ class PipelineConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
         """Inverse of :meth:`to_dict` (unknown keys are ignored; a model saved before family
-        expansion, original texts, overlap candidates or gloss pieces existed keeps its inputs:
-        ``family_expansion`` 0, ``use_original`` false, ``overlap_k`` 0, ``gloss_pieces``
-        false)."""
+        expansion, original texts, overlap candidates, gloss pieces or Index phrases existed keeps
+        its inputs: ``family_expansion`` 0, ``use_original`` false, ``overlap_k`` 0,
+        ``gloss_pieces`` false, ``index_phrases`` none)."""
         known = set(cls.__dataclass_fields__)
         values: dict[str, Any] = {
             "family_expansion": 0,
             "use_original": False,
             "overlap_k": 0,
             "gloss_pieces": False,
+            "index_phrases": [],
         }
         values |= {k: v for k, v in data.items() if k in known}
         return cls(**values)

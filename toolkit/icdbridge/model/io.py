@@ -344,7 +344,9 @@ def from_pretrained(
     lexical = None
     if pipeline.use_lexical:
         with phase(f"lexical channel over {len(space):,} codes", progress):
-            lexical = build_lexical(terminology, space.codes)
+            lexical = build_lexical(
+                terminology, space.codes, pipeline.index_phrases, pipeline.index_source
+            )
     from icdbridge.model.upgrade import changes_since_training
 
     trained = (config["system"], config["release"])

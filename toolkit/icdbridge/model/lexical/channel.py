@@ -22,12 +22,25 @@ ORIGINAL_WEIGHT = 0.9
 less precise than a match in the text itself)."""
 
 
-def build_lexical(terminology: Terminology, codes: Sequence[str]) -> Any:
+def build_lexical(
+    terminology: Terminology,
+    codes: Sequence[str],
+    index_phrases: Sequence[str] = (),
+    index_source: str | None = None,
+) -> Any:
     """The lexical channel (:class:`~icdbridge.model.lexical.matcher.LexicalMatcher`) over
-    ``codes``."""
+    ``codes``; with ``index_phrases`` (Index documents, e.g. ``("index", "drug")``), also the
+    phrases of the ICD-10-CM Index material read from ``index_source``
+    (:mod:`~icdbridge.model.lexical.index_phrases`)."""
     from icdbridge.model.lexical.matcher import LexicalMatcher
 
-    return LexicalMatcher.build(terminology, codes)
+    matcher = LexicalMatcher.build(terminology, codes)
+    if not index_phrases:
+        return matcher
+    from icdbridge.model.lexical.index_phrases import load_index_for, with_index_phrases
+
+    index = load_index_for(terminology, index_source)
+    return with_index_phrases(matcher, terminology, index, index_phrases)
 
 
 def lexical_matches(matcher: Any, text: str) -> dict[str, tuple[float, list[tuple[int, int]]]]:

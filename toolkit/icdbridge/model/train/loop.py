@@ -394,7 +394,9 @@ def prepare_training(
         space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
     if pipeline.use_lexical and lexical is None:
         with phase(f"lexical channel over {len(space):,} codes", progress):
-            lexical = build_lexical(terminology, space.codes)
+            lexical = build_lexical(
+                terminology, space.codes, pipeline.index_phrases, pipeline.index_source
+            )
     # the components switched on decide the features; ``model_config.features`` may drop more
     features = tuple(
         f
