@@ -1,0 +1,175 @@
+"""Targets the loaded target release no longer defines, and their successors.
+
+A crosswalk table is older than the terminology release icdbridge loads: the CMS GEMs are FY2018
+while ICD-10-CM is 2026, the WHO 2020-01 tables name ICD-11 codes MMS 2024-01 dropped. Every
+hop of a chain passes its targets through :func:`check_targets`: a target the loaded release of
+its system defines is kept as is; one it does not define becomes a code-less
+``retired-in-target`` marker (its note names the code and the release), followed by its
+successors where the terminology knows them, each labelled with its own exactness. A chain
+continues through the successors; the marker ends its own path.
+
+Where the terminology knows a successor (:data:`SUCCESSOR_RULES`, by system):
+
+* **ICD-11**: the code the loaded release gives the same entity (the table's linearization URI;
+  same relation and exactness as the table row, since it is the same entity).
+* **ICD-10-CM, WHO ICD-10, ICD-9-CM** (prefix hierarchies), first rule that finds codes:
+
+  1. *expanded*: leaf codes of the loaded release that extend the retired code (it gained a
+     character, e.g. a 6th or 7th one) — ``narrower``, approximate, a candidate set;
+  2. *placeholder filled* (ICD-10-CM): the retired code had a placeholder ``X`` that now holds
+     a character (laterality, a new axis), the other characters, the 7th included, unchanged:
+     ``S02.10XA`` → ``S02.101A``/``S02.102A``/``S02.109A`` — ``narrower``, approximate, a
+     candidate set.
+
+  Otherwise no successor is offered: the note names the nearest code above the retired one for
+  a person to judge, but the chain does not climb there (a parent can change the axis:
+  ``T40.1X5A`` adverse effect of heroin sits under ``T40.1X`` poisoning by heroin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from icdbridge.crosswalk.model import RETIRED, Exactness, Target
+from icdbridge.errors import IcdbridgeError
+
+NARROWER = "narrower (successor)"
+"""Relation of a successor that extends the retired code (a candidate set)."""
+
+SUCCESSOR = "successor"
+"""Note prefix of a successor target (``successor of CODE in RELEASE: why``)."""
+
+
+def _stem(system: str, code: str) -> str:
+    """The code to look up: an ICD-11 postcoordinated target is checked by its stem code."""
+    if system == "icd11":
+        return code.split("&")[0].split("/")[0]
+    return code
+
+
+def check_targets(rows: tuple[Target, ...], terminology: object | None) -> tuple[Target, ...]:
+    """Mark the targets ``terminology`` (the loaded target release) does not define.
+
+    Args:
+        rows: Targets of one source code from one hop (all of one system).
+        terminology: The loaded release of their system; ``None`` (not available, a custom
+            system) leaves the rows unchanged.
+
+    Returns:
+        The rows, each undefined target replaced by a ``retired-in-target`` marker (no code,
+        exactness none, its title names the retired code) followed by its successors.
+    """
+    if terminology is None or not rows:
+        return rows
+    if all(row.code is None or terminology.is_defined(_stem(row.system, row.code)) for row in rows):
+        return rows
+    where = f"{terminology.name} {terminology.release}"
+    rule = SUCCESSOR_RULES.get(rows[0].system)
+    out: list[Target] = []
+    for row in rows:
+        if row.code is None or terminology.is_defined(_stem(row.system, row.code)):
+            out.append(row)
+            continue
+        found = rule(terminology, row) if rule is not None else []
+        found = [s for s in found if s.code != row.code]
+        if found:
+            why = f"successor offered: {', '.join(s.code for s in found)}"
+        else:
+            above = nearest_above(terminology, row.code)
+            why = "no successor in this release" + (
+                f" (nearest code above: {above}, not mapped)" if above else ""
+            )
+        out.append(
+            replace(
+                row,
+                code=None,
+                exactness=Exactness.NONE,
+                title=f"{row.code} {row.title or ''}".strip(),
+                note=f"{RETIRED}: {row.code} is not defined in {where}; {why}",
+            )
+        )
+        out.extend(found)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------- successor rules
+def _by_uri(terminology: object, row: Target) -> list[Target]:
+    """ICD-11: the code the loaded release gives the entity the table names (same URI)."""
+    if not row.uri or not hasattr(terminology, "by_uri"):
+        return []
+    try:
+        code = terminology.by_uri(row.uri).code
+    except IcdbridgeError:
+        return []
+    where = f"{terminology.name} {terminology.release}"
+    return [
+        replace(
+            row,
+            code=code,
+            title=terminology.description(code),
+            note=f"{SUCCESSOR} of {row.code} in {where} (same entity: {row.uri})",
+        )
+    ]
+
+
+def _undotted(code: str) -> str:
+    return code.replace(".", "")
+
+
+def nearest_above(terminology: object, code: str) -> str | None:
+    """The nearest code above ``code`` (by prefix) that ``terminology`` defines, or ``None``."""
+    undotted = _undotted(code)
+    for cut in range(len(undotted) - 1, 2, -1):
+        try:
+            candidate = terminology.normalize(undotted[:cut])
+        except IcdbridgeError:
+            continue
+        node = terminology.get(candidate)
+        if node is not None and node.kind not in ("chapter", "block"):
+            return node.code
+    return None
+
+
+def _placeholder_match(retired: str, leaf: str) -> bool:
+    """Whether ``leaf`` is ``retired`` with each placeholder ``X`` (after the category) filled."""
+    return len(leaf) == len(retired) and all(
+        r == c or (r == "X" and i >= 3) for i, (r, c) in enumerate(zip(retired, leaf, strict=True))
+    )
+
+
+def _by_prefix(terminology: object, row: Target) -> list[Target]:
+    """Prefix hierarchies: the leaf codes that extend the retired code, else (ICD-10-CM) the
+    leaf codes that fill its placeholder ``X`` — narrower, approximate, a candidate set."""
+    above = nearest_above(terminology, row.code)
+    if above is None:
+        return []
+    retired = _undotted(row.code)
+    leaves = [c for c in terminology.descendants(above) if terminology.is_leaf(c)]
+    found = [c for c in leaves if _undotted(c).startswith(retired)]
+    how = "expanded: it gained a character"
+    if not found and row.system == "icd10cm" and "X" in retired[3:]:
+        found = [c for c in leaves if _placeholder_match(retired, _undotted(c))]
+        how = "its placeholder X now holds a character"
+    where = f"{terminology.name} {terminology.release}"
+    note = f"{SUCCESSOR} of {row.code} in {where} ({how}; candidate set of {len(found)})"
+    return [
+        replace(
+            row,
+            code=code,
+            exactness=min(row.exactness, Exactness.APPROXIMATE),
+            relation=NARROWER,
+            title=terminology.description(code),
+            note=note,
+        )
+        for code in found
+    ]
+
+
+SUCCESSOR_RULES: dict[str, Callable[[object, Target], list[Target]]] = {
+    "icd11": _by_uri,
+    "icd10cm": _by_prefix,
+    "icd10who": _by_prefix,
+    "icd9cm": _by_prefix,
+}
+"""System → how the loaded release names the successors of a code it no longer defines."""
