@@ -3,8 +3,9 @@
 1. **Drift audit, ICD-10-CM 2026 vs WHO ICD-10 2019**: code strings both define, how many have
    different titles, how many the lexical channel flags (similarity < 0.5), how many of those
    the curated table (``mappings/icd10cm-icd10who-overrides.csv``) settles, and the verdicts.
-   With ``--encoder`` the label encoder (all-MiniLM-L6-v2) scores the same pairs and the run
-   also reports how many flagged pairs it would keep (cosine < 0.8 as well).
+   With ``--encoder`` the label encoder (all-MiniLM-L6-v2) scores the same pairs: a pair is
+   flagged when either channel finds it dissimilar (cosine < 0.8), and ``channels`` counts
+   flagged, settled and unsettled pairs per channel (lexical, encoder, both, encoder only).
 2. **Drift audit, ICD-10-CM 2024 vs 2026**: kept codes whose title changed, flagged (any change
    of title words), settled (``mappings/icd10cm-release-drift.csv``).
 3. **The curated rules at work**: every ICD-10-CM adverse-effect (6th character 5) and
@@ -13,7 +14,10 @@
 4. **WHO ICD-10 → ICD-10-CM**: WHO codes CM does not define, and how many now climb to a CM code
    (``broader``) instead of being dropped; ICD-11 codes reaching ICD-10-CM through the 2024-01
    tables.
-5. **ICD-9-CM → ICD-11 reach and exactness** (README row), with the 2024-01 and 2020-01 tables.
+5. **Retired targets of the GEMs**: GEM (FY2018) targets the loaded release does not define, in
+   both directions, how many get a successor (and how many successor codes), how many source
+   codes meet one.
+6. **ICD-9-CM → ICD-11 reach and exactness** (README row), with the 2024-01 and 2020-01 tables.
 
 Writes ``experiments/crosswalk_audit.json`` (``crosswalk_audit_encoder.json`` with
 ``--encoder``), next to this script, and prints it. The encoder's embeddings are cached
@@ -31,7 +35,7 @@ from pathlib import Path
 
 from icdbridge.codes import get_terminology
 from icdbridge.crosswalk import Exactness, get_crosswalk
-from icdbridge.crosswalk.drift import SEMANTIC_THRESHOLD, drift_audit
+from icdbridge.crosswalk.drift import drift_audit
 from icdbridge.outputs import dumps_json, write_text
 
 HERE = Path(__file__).resolve().parent
@@ -102,6 +106,36 @@ def who_to_cm_section() -> dict[str, object]:
     }
 
 
+def retired_section() -> dict[str, object]:
+    from icdbridge.crosswalk.gem import gem_hop
+
+    out: dict[str, object] = {}
+    for source, target in (("icd9cm", "icd10cm"), ("icd10cm", "icd9cm")):
+        release = get_terminology(target)
+        table = gem_hop(source, target).table
+        targets = {t.code for rows in table.values() for t in rows if t.code is not None}
+        undefined = sorted(c for c in targets if not release.is_defined(c))
+        crosswalk = get_crosswalk(source, target)
+        successors: dict[str, set[str]] = {}
+        sources = 0
+        for code in table:
+            mapping = crosswalk.map(code)
+            sources += mapping.status == "retired-in-target"
+            for t in mapping.targets:
+                if (t.note or "").startswith("successor of "):
+                    successors.setdefault(t.note.split()[2], set()).add(t.code)
+        out[f"{source}_to_{target}"] = {
+            "target_release": f"{release.name} {release.release}",
+            "distinct_targets": len(targets),
+            "not_defined": len(undefined),
+            "with_successors": len(successors),
+            "successor_codes": sum(len(v) for v in successors.values()),
+            "without_successor": [c for c in undefined if c not in successors],
+            "source_codes_meeting_one": sources,
+        }
+    return out
+
+
 def reach_section() -> dict[str, object]:
     codes = get_terminology("icd9cm").codes(leaves_only=True)
     out: dict[str, object] = {"icd9cm_codes": len(codes)}
@@ -130,21 +164,13 @@ def main() -> None:
 
     systems = drift_audit("icd10cm", "icd10who", encoder=args.encoder)
     counts = systems.counts()
-    if args.encoder:
-        kept = [p for p in systems.pairs if p.lexical < systems.lexical_threshold]
-        counts["lexical_flagged"] = len(kept)
-        counts["flagged_by_both_channels"] = sum(
-            1 for p in kept if p.semantic is not None and p.semantic < SEMANTIC_THRESHOLD
-        )
-        counts["encoder_alone_would_flag"] = sum(
-            1 for p in systems.pairs if p.semantic is not None and p.semantic < SEMANTIC_THRESHOLD
-        )
     releases = drift_audit("icd10cm", "icd10cm", source_release="2024", target_release="2026")
     result = {
         "drift_icd10cm_vs_icd10who": counts,
         "drift_icd10cm_2024_vs_2026": releases.counts(),
         "t36_t50_and_r65": t36_t50_section(),
         "who_to_cm": who_to_cm_section(),
+        "gem_retired_targets": retired_section(),
         "icd9cm_to_icd11": reach_section(),
     }
     text = dumps_json(result)

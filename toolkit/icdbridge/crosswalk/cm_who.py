@@ -154,6 +154,11 @@ def _who():
     return who
 
 
+def _title(terminology, code: str) -> str | None:
+    node = terminology.get(code)
+    return node.title if node is not None else None
+
+
 def _coded(code: str) -> str:
     return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
@@ -266,7 +271,7 @@ class CmToWho(Hop):
                         target,
                         _exactness(exact),
                         f"{label} ({OVERRIDE})",
-                        title=who.description(target),
+                        title=_title(who, target),  # undefined: the chain marks it retired
                         note=override.reason,
                     )
                 )

@@ -52,8 +52,9 @@ STATUSES = (
 * ``category-expanded`` — the input is a category / non-billable code the table does not list:
   it was mapped through its descendants and the targets are their union, a candidate set
   (:attr:`Mapping.expanded_from` descendants);
-* ``retired-in-target`` — a table target is not defined in the loaded target release (its
-  successor is offered where the terminology keeps the same entity under a new code);
+* ``retired-in-target`` — a table target is not defined in the loaded target release (checked
+  at every hop; its successors are offered where the terminology or the curated table knows
+  them, see :mod:`icdbridge.crosswalk.successors`);
 * ``no-map`` — the code is defined but no target code is reached (the targets say why);
 * ``invalid-code`` — bad syntax, empty or null;
 * ``not-in-release`` — valid syntax, but neither the first table nor the source release

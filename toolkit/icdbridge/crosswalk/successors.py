@@ -24,15 +24,30 @@ Where the terminology knows a successor (:data:`SUCCESSOR_RULES`, by system):
   Otherwise no successor is offered: the note names the nearest code above the retired one for
   a person to judge, but the chain does not climb there (a parent can change the axis:
   ``T40.1X5A`` adverse effect of heroin sits under ``T40.1X`` poisoning by heroin).
+
+* **Curated** (any system, before the rules above): ``mappings/retired-successors.csv``
+  (columns ``system,code,successors,exactness,reason``; several successors separated by ``;``),
+  for conversion knowledge the release files do not carry (WHO ICD-10 K58.0 → K58.1 since the
+  2016 update). Relation ``successor (curated)``, the row's own exactness.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
 
+from icdbridge.crosswalk.manifests import mappings_dir
 from icdbridge.crosswalk.model import RETIRED, Exactness, Target
-from icdbridge.errors import IcdbridgeError
+from icdbridge.errors import IcdbridgeError, InputFormatError
+
+CURATED_FILE = "retired-successors.csv"
+"""Curated successors of codes a release no longer defines (in ``mappings/``)."""
+
+CURATED = "successor (curated)"
+"""Relation of a successor from the curated table."""
 
 NARROWER = "narrower (successor)"
 """Relation of a successor that extends the retired code (a candidate set)."""
@@ -66,12 +81,17 @@ def check_targets(rows: tuple[Target, ...], terminology: object | None) -> tuple
         return rows
     where = f"{terminology.name} {terminology.release}"
     rule = SUCCESSOR_RULES.get(rows[0].system)
+    curated = read_curated()
     out: list[Target] = []
     for row in rows:
         if row.code is None or terminology.is_defined(_stem(row.system, row.code)):
             out.append(row)
             continue
-        found = rule(terminology, row) if rule is not None else []
+        entry = curated.get((row.system, row.code))
+        if entry is not None:
+            found = _from_curated(terminology, row, entry)
+        else:
+            found = rule(terminology, row) if rule is not None else []
         found = [s for s in found if s.code != row.code]
         if found:
             why = f"successor offered: {', '.join(s.code for s in found)}"
@@ -91,6 +111,69 @@ def check_targets(rows: tuple[Target, ...], terminology: object | None) -> tuple
         )
         out.extend(found)
     return tuple(out)
+
+
+# --------------------------------------------------------------------- the curated table
+@dataclass(frozen=True, slots=True)
+class CuratedSuccessor:
+    """One row of the curated successor table."""
+
+    successors: tuple[str, ...]
+    exactness: Exactness
+    reason: str
+
+
+@cache
+def read_curated(path: str | None = None) -> dict[tuple[str, str], CuratedSuccessor]:
+    """The curated successor table: ``(system, retired code)`` → its successors.
+
+    Args:
+        path: A CSV with columns ``system,code,successors,exactness,reason``; ``None`` reads
+            ``mappings/retired-successors.csv`` (absent: no curated successors).
+
+    Raises:
+        InputFormatError: a row without successors or reason, or an exactness other than
+            ``exact`` / ``approximate``.
+    """
+    file = Path(path) if path is not None else mappings_dir() / CURATED_FILE
+    if not file.exists():
+        return {}
+    levels = {"exact": Exactness.EXACT, "approximate": Exactness.APPROXIMATE}
+    out: dict[tuple[str, str], CuratedSuccessor] = {}
+    with open(file, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            line = reader.line_num
+            successors = tuple(
+                s.strip() for s in (row.get("successors") or "").split(";") if s.strip()
+            )
+            reason = (row.get("reason") or "").strip()
+            exactness = (row.get("exactness") or "").strip()
+            if not successors or not reason:
+                raise InputFormatError(file, "a row needs successors and a reason", line)
+            if exactness not in levels:
+                raise InputFormatError(
+                    file, "exactness must be exact or approximate", line, exactness
+                )
+            key = ((row.get("system") or "").strip(), (row.get("code") or "").strip().upper())
+            out[key] = CuratedSuccessor(successors, levels[exactness], reason)
+    return out
+
+
+def _from_curated(terminology: object, row: Target, entry: CuratedSuccessor) -> list[Target]:
+    where = f"{terminology.name} {terminology.release}"
+    return [
+        replace(
+            row,
+            code=code,
+            exactness=min(row.exactness, entry.exactness),
+            relation=CURATED,
+            title=terminology.description(code),
+            note=f"{SUCCESSOR} of {row.code} in {where} (curated: {entry.reason})",
+        )
+        for code in entry.successors
+        if terminology.is_defined(code)
+    ]
 
 
 # --------------------------------------------------------------------- successor rules
