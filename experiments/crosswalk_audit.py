@@ -117,10 +117,11 @@ def retired_section() -> dict[str, object]:
         undefined = sorted(c for c in targets if not release.is_defined(c))
         crosswalk = get_crosswalk(source, target)
         successors: dict[str, set[str]] = {}
-        sources = 0
+        sources = left_without = 0
         for code in table:
             mapping = crosswalk.map(code)
             sources += mapping.status == "retired-in-target"
+            left_without += mapping.status == "retired-in-target" and not mapping.codes
             for t in mapping.targets:
                 if (t.note or "").startswith("successor of "):
                     successors.setdefault(t.note.split()[2], set()).add(t.code)
@@ -132,6 +133,10 @@ def retired_section() -> dict[str, object]:
             "successor_codes": sum(len(v) for v in successors.values()),
             "without_successor": [c for c in undefined if c not in successors],
             "source_codes_meeting_one": sources,
+            "source_codes_left_without_a_code": left_without,
+            "defined_but_no_longer_leaf": sum(
+                1 for c in targets if release.is_defined(c) and not release.is_leaf(c)
+            ),
         }
     return out
 
