@@ -14,9 +14,10 @@
 4. **WHO ICD-10 → ICD-10-CM**: WHO codes CM does not define, and how many now climb to a CM code
    (``broader``) instead of being dropped; ICD-11 codes reaching ICD-10-CM through the 2024-01
    tables.
-5. **Retired targets of the GEMs**: GEM (FY2018) targets the loaded release does not define, in
-   both directions, how many get a successor (and how many successor codes), how many source
-   codes meet one.
+5. **Retired and non-billable targets of the GEMs**: GEM (FY2018) targets the loaded release
+   does not define, in both directions, how many get a successor (and how many successor
+   codes), how many source codes meet one; targets it defines as categories (not billable),
+   how many billable leaf codes are offered for them, how many source codes meet one.
 6. **ICD-9-CM → ICD-11 reach and exactness** (README row), with the 2024-01 and 2020-01 tables.
 
 Writes ``experiments/crosswalk_audit.json`` (``crosswalk_audit_encoder.json`` with
@@ -87,6 +88,12 @@ def who_to_cm_section() -> dict[str, object]:
         if mapping.codes:
             reached += 1
         relations.update({t.relation for t in mapping.targets})
+    categories: set[str] = set()
+    meeting = 0
+    for mapping in crosswalk.map_many(who.codes()):
+        found = {t.code for t in mapping.targets if t.not_billable}
+        categories |= found
+        meeting += bool(found)
     icd11 = get_terminology("icd11").codes()
     to_cm = get_crosswalk("icd11", "icd10cm", who_releases="2024-01").map_many(icd11)
     lost = sum(
@@ -101,6 +108,8 @@ def who_to_cm_section() -> dict[str, object]:
         "who_codes_cm_lacks": len(missing),
         "of_which_reach_a_cm_code": reached,
         "relations": dict(sorted((str(k), v) for k, v in relations.items())),
+        "who_codes_reaching_a_cm_category": meeting,
+        "cm_categories_expanded_to_billable_leaves": len(categories),
         "icd11_codes": len(icd11),
         "icd11_reaching_a_who_code_but_no_cm_code": lost,
     }
@@ -117,14 +126,21 @@ def retired_section() -> dict[str, object]:
         undefined = sorted(c for c in targets if not release.is_defined(c))
         crosswalk = get_crosswalk(source, target)
         successors: dict[str, set[str]] = {}
-        sources = left_without = 0
+        categories: set[str] = set()
+        leaves: set[str] = set()
+        sources = left_without = meeting_category = 0
         for code in table:
             mapping = crosswalk.map(code)
             sources += mapping.status == "retired-in-target"
             left_without += mapping.status == "retired-in-target" and not mapping.codes
+            meeting_category += any(t.not_billable for t in mapping.targets)
             for t in mapping.targets:
                 if (t.note or "").startswith("successor of "):
                     successors.setdefault(t.note.split()[2], set()).add(t.code)
+                if t.not_billable:
+                    categories.add(t.code)
+                elif t.category_expanded:
+                    leaves.add(t.code)
         out[f"{source}_to_{target}"] = {
             "target_release": f"{release.name} {release.release}",
             "distinct_targets": len(targets),
@@ -137,6 +153,9 @@ def retired_section() -> dict[str, object]:
             "defined_but_no_longer_leaf": sum(
                 1 for c in targets if release.is_defined(c) and not release.is_leaf(c)
             ),
+            "not_billable_kept_and_expanded": len(categories),
+            "billable_leaf_codes_offered": len(leaves),
+            "source_codes_meeting_a_category": meeting_category,
         }
     return out
 

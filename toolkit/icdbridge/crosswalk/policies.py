@@ -18,6 +18,14 @@ a recomputed status.
 3. Then :func:`rank`: exact > unknown > approximate, equivalent > unstated > subclass >
    superclass, non-residual, WHO's preferred choice, non-postcoordinated, table order.
 
+A table target the loaded release does not bill (a category followed by its billable leaf
+codes, :attr:`~icdbridge.crosswalk.model.Target.not_billable`) is not a candidate while any
+other target reaches a code: ``best`` picks among the leaf codes (and the other targets) by the
+rules above — 276.2 acidosis → GEM E87.2 (a category since ICD-10-CM 2023) → E87.20 "Acidosis,
+unspecified"; WHO A08.5 → CM A08 → A08.8 "Other specified intestinal infections". Leaves that
+score alike go by table order (008.45 → A04.71 "recurrent", not A04.72 "not specified as
+recurrent").
+
 The runner-up (the best target of another code, or of another combination scenario) is kept
 in :attr:`~icdbridge.crosswalk.model.Mapping.runner_up` and shown in ``map_detail``.
 """
@@ -51,8 +59,9 @@ def rank(target: Target, position: int = 0) -> tuple:
 
 
 def _status(mapping: Mapping, kept: tuple[Target, ...]) -> str:
-    """Status after a policy: recomputed from the kept targets; a category input stays
-    ``category-expanded`` while it reaches a code."""
+    """Status after a policy: recomputed from the kept targets (a kept path through a
+    non-billable category target or its leaf codes is ``category-expanded``); a category input
+    stays ``category-expanded`` while it reaches a code."""
     status = status_of(kept)
     if mapping.expanded_from and status in ("mapped", "combination"):
         return "category-expanded"
@@ -97,6 +106,8 @@ def keep_best(mapping: Mapping) -> Mapping:
     ]
     if not coded:
         return mapping
+    billable = [pair for pair in coded if not pair[1].not_billable]
+    coded = billable or coded  # a category the release does not bill: pick among its leaves
     coded.sort(key=lambda pair: pair[0])
     best = coded[0][1]
     group = best.group

@@ -1,4 +1,4 @@
-"""Targets the loaded target release no longer defines, and their successors.
+"""Targets the loaded target release no longer defines or does not bill, and their successors.
 
 A crosswalk table is older than the terminology release icdbridge loads: the CMS GEMs are FY2018
 while ICD-10-CM is 2026, the WHO 2020-01 tables name ICD-11 codes MMS 2024-01 dropped. Every
@@ -29,6 +29,20 @@ Where the terminology knows a successor (:data:`SUCCESSOR_RULES`, by system):
   (columns ``system,code,successors,exactness,reason``; several successors separated by ``;``),
   for conversion knowledge the release files do not carry (WHO ICD-10 K58.0 → K58.1 since the
   2016 update). Relation ``successor (curated)``, the row's own exactness.
+
+**Defined, but not billable** (:func:`expand_categories`). In a system whose codes must be
+billable leaves where a record holds them (:data:`BILLABLE_SYSTEMS`: ICD-10-CM, ICD-9-CM), a
+table target the loaded release defines as a category is kept — the table named it, with its
+own exactness — and marked (note :data:`~icdbridge.crosswalk.model.NOT_BILLABLE`, status
+``category-expanded``), followed by its billable leaf codes in the loaded release as a candidate
+set: relation ``narrower (successor)``, approximate, a note naming the rule and the count. The
+FY2018 GEM names A04.7 (C. difficile enterocolitis), which ICD-10-CM split into A04.71
+recurrent / A04.72 not specified as recurrent; WHO ICD-10 A08.5 climbs to CM A08, whose
+billable codes are A08.0-A08.8. A chain continues through the category (its own code is valid
+at category level in the next table: CM A04.7 → WHO A04.7) and through each leaf. WHO ICD-10
+and ICD-11 are not in :data:`BILLABLE_SYSTEMS`: a WHO ICD-10 three-character category is a
+valid code to record (the CM → WHO hop truncates to one on purpose) and an ICD-11 stem code
+with children is a valid code of the MMS.
 """
 
 from __future__ import annotations
@@ -40,7 +54,7 @@ from functools import cache
 from pathlib import Path
 
 from icdbridge.crosswalk.manifests import mappings_dir
-from icdbridge.crosswalk.model import RETIRED, Exactness, Target
+from icdbridge.crosswalk.model import BILLABLE_LEAF, NOT_BILLABLE, RETIRED, Exactness, Target
 from icdbridge.errors import IcdbridgeError, InputFormatError
 
 CURATED_FILE = "retired-successors.csv"
@@ -55,6 +69,11 @@ NARROWER = "narrower (successor)"
 SUCCESSOR = "successor"
 """Note prefix of a successor target (``successor of CODE in RELEASE: why``)."""
 
+BILLABLE_SYSTEMS = frozenset({"icd10cm", "icd9cm"})
+"""Systems whose codes must be billable leaves where a record holds them (a category target is
+expanded to its leaf codes, :func:`expand_categories`). Not WHO ICD-10 (a three-character
+category is a valid code there) nor ICD-11 (every MMS stem code is)."""
+
 
 def _stem(system: str, code: str) -> str:
     """The code to look up: an ICD-11 postcoordinated target is checked by its stem code."""
@@ -64,7 +83,7 @@ def _stem(system: str, code: str) -> str:
 
 
 def check_targets(rows: tuple[Target, ...], terminology: object | None) -> tuple[Target, ...]:
-    """Mark the targets ``terminology`` (the loaded target release) does not define.
+    """Mark the targets ``terminology`` (the loaded target release) does not define or bill.
 
     Args:
         rows: Targets of one source code from one hop (all of one system).
@@ -73,10 +92,19 @@ def check_targets(rows: tuple[Target, ...], terminology: object | None) -> tuple
 
     Returns:
         The rows, each undefined target replaced by a ``retired-in-target`` marker (no code,
-        exactness none, its title names the retired code) followed by its successors.
+        exactness none, its title names the retired code) followed by its successors; in a
+        :data:`BILLABLE_SYSTEMS` system, each category target followed by its billable leaf
+        codes (:func:`expand_categories`).
     """
     if terminology is None or not rows:
         return rows
+    rows = _mark_retired(rows, terminology)
+    if rows[0].system in BILLABLE_SYSTEMS:
+        rows = expand_categories(rows, terminology)
+    return rows
+
+
+def _mark_retired(rows: tuple[Target, ...], terminology: object) -> tuple[Target, ...]:
     if all(row.code is None or terminology.is_defined(_stem(row.system, row.code)) for row in rows):
         return rows
     where = f"{terminology.name} {terminology.release}"
@@ -110,6 +138,65 @@ def check_targets(rows: tuple[Target, ...], terminology: object | None) -> tuple
             )
         )
         out.extend(found)
+    return tuple(out)
+
+
+def expand_categories(rows: tuple[Target, ...], terminology: object) -> tuple[Target, ...]:
+    """Follow each target ``terminology`` defines but does not bill with its billable leaves.
+
+    Args:
+        rows: Targets of one source code from one hop, in a system of :data:`BILLABLE_SYSTEMS`.
+        terminology: The loaded release of their system.
+
+    Returns:
+        The rows, each category target kept with its note prefixed by
+        :data:`~icdbridge.crosswalk.model.NOT_BILLABLE` and followed by its billable leaf codes
+        (relation ``narrower (successor)``, approximate; leaves already among the rows are not
+        repeated). A target with no leaf below it is left as it is.
+    """
+
+    def category(row: Target) -> bool:
+        return (
+            row.code is not None
+            and terminology.is_defined(row.code)
+            and not terminology.is_leaf(row.code)
+        )
+
+    if not any(category(row) for row in rows):
+        return rows
+    where = f"{terminology.name} {terminology.release}"
+    listed = {row.code for row in rows}
+    out: list[Target] = []
+    for row in rows:
+        leaves = (
+            [c for c in terminology.descendants(row.code) if terminology.is_leaf(c)]
+            if category(row)
+            else []
+        )
+        if not leaves:
+            out.append(row)
+            continue
+        count = len(leaves)
+        mark = (
+            f"{NOT_BILLABLE} in {where}: {row.code} is a category there; its {count} billable "
+            f"leaf code{'s' if count > 1 else ''} follow as candidates"
+        )
+        out.append(replace(row, note=f"{mark}; {row.note}" if row.note else mark))
+        note = f"{BILLABLE_LEAF} of {row.code} in {where} (candidate set of {count})"
+        for leaf in leaves:
+            if leaf in listed:
+                continue  # a table row (or another category's leaf) already offers it
+            listed.add(leaf)
+            out.append(
+                replace(
+                    row,
+                    code=leaf,
+                    exactness=min(row.exactness, Exactness.APPROXIMATE),
+                    relation=NARROWER,
+                    title=terminology.description(leaf),
+                    note=note,
+                )
+            )
     return tuple(out)
 
 
