@@ -3,8 +3,9 @@
 1. **Drift audit, ICD-10-CM 2026 vs WHO ICD-10 2019**: code strings both define, how many have
    different titles, how many the lexical channel flags (similarity < 0.5), how many of those
    the curated table (``mappings/icd10cm-icd10who-overrides.csv``) settles, and the verdicts.
-   With ``--encoder`` the label encoder (all-MiniLM-L6-v2) scores the same pairs and the run
-   also reports how many flagged pairs it would keep (cosine < 0.8 as well).
+   With ``--encoder`` the label encoder (all-MiniLM-L6-v2) scores the same pairs: a pair is
+   flagged when either channel finds it dissimilar (cosine < 0.8), and ``channels`` counts
+   flagged, settled and unsettled pairs per channel (lexical, encoder, both, encoder only).
 2. **Drift audit, ICD-10-CM 2024 vs 2026**: kept codes whose title changed, flagged (any change
    of title words), settled (``mappings/icd10cm-release-drift.csv``).
 3. **The curated rules at work**: every ICD-10-CM adverse-effect (6th character 5) and
@@ -13,7 +14,11 @@
 4. **WHO ICD-10 → ICD-10-CM**: WHO codes CM does not define, and how many now climb to a CM code
    (``broader``) instead of being dropped; ICD-11 codes reaching ICD-10-CM through the 2024-01
    tables.
-5. **ICD-9-CM → ICD-11 reach and exactness** (README row), with the 2024-01 and 2020-01 tables.
+5. **Retired and non-billable targets of the GEMs**: GEM (FY2018) targets the loaded release
+   does not define, in both directions, how many get a successor (and how many successor
+   codes), how many source codes meet one; targets it defines as categories (not billable),
+   how many billable leaf codes are offered for them, how many source codes meet one.
+6. **ICD-9-CM → ICD-11 reach and exactness** (README row), with the 2024-01 and 2020-01 tables.
 
 Writes ``experiments/crosswalk_audit.json`` (``crosswalk_audit_encoder.json`` with
 ``--encoder``), next to this script, and prints it. The encoder's embeddings are cached
@@ -31,7 +36,7 @@ from pathlib import Path
 
 from icdbridge.codes import get_terminology
 from icdbridge.crosswalk import Exactness, get_crosswalk
-from icdbridge.crosswalk.drift import SEMANTIC_THRESHOLD, drift_audit
+from icdbridge.crosswalk.drift import drift_audit
 from icdbridge.outputs import dumps_json, write_text
 
 HERE = Path(__file__).resolve().parent
@@ -83,6 +88,12 @@ def who_to_cm_section() -> dict[str, object]:
         if mapping.codes:
             reached += 1
         relations.update({t.relation for t in mapping.targets})
+    categories: set[str] = set()
+    meeting = 0
+    for mapping in crosswalk.map_many(who.codes()):
+        found = {t.code for t in mapping.targets if t.not_billable}
+        categories |= found
+        meeting += bool(found)
     icd11 = get_terminology("icd11").codes()
     to_cm = get_crosswalk("icd11", "icd10cm", who_releases="2024-01").map_many(icd11)
     lost = sum(
@@ -97,9 +108,56 @@ def who_to_cm_section() -> dict[str, object]:
         "who_codes_cm_lacks": len(missing),
         "of_which_reach_a_cm_code": reached,
         "relations": dict(sorted((str(k), v) for k, v in relations.items())),
+        "who_codes_reaching_a_cm_category": meeting,
+        "cm_categories_expanded_to_billable_leaves": len(categories),
         "icd11_codes": len(icd11),
         "icd11_reaching_a_who_code_but_no_cm_code": lost,
     }
+
+
+def retired_section() -> dict[str, object]:
+    from icdbridge.crosswalk.gem import gem_hop
+
+    out: dict[str, object] = {}
+    for source, target in (("icd9cm", "icd10cm"), ("icd10cm", "icd9cm")):
+        release = get_terminology(target)
+        table = gem_hop(source, target).table
+        targets = {t.code for rows in table.values() for t in rows if t.code is not None}
+        undefined = sorted(c for c in targets if not release.is_defined(c))
+        crosswalk = get_crosswalk(source, target)
+        successors: dict[str, set[str]] = {}
+        categories: set[str] = set()
+        leaves: set[str] = set()
+        sources = left_without = meeting_category = 0
+        for code in table:
+            mapping = crosswalk.map(code)
+            sources += mapping.status == "retired-in-target"
+            left_without += mapping.status == "retired-in-target" and not mapping.codes
+            meeting_category += any(t.not_billable for t in mapping.targets)
+            for t in mapping.targets:
+                if (t.note or "").startswith("successor of "):
+                    successors.setdefault(t.note.split()[2], set()).add(t.code)
+                if t.not_billable:
+                    categories.add(t.code)
+                elif t.category_expanded:
+                    leaves.add(t.code)
+        out[f"{source}_to_{target}"] = {
+            "target_release": f"{release.name} {release.release}",
+            "distinct_targets": len(targets),
+            "not_defined": len(undefined),
+            "with_successors": len(successors),
+            "successor_codes": sum(len(v) for v in successors.values()),
+            "without_successor": [c for c in undefined if c not in successors],
+            "source_codes_meeting_one": sources,
+            "source_codes_left_without_a_code": left_without,
+            "defined_but_no_longer_leaf": sum(
+                1 for c in targets if release.is_defined(c) and not release.is_leaf(c)
+            ),
+            "not_billable_kept_and_expanded": len(categories),
+            "billable_leaf_codes_offered": len(leaves),
+            "source_codes_meeting_a_category": meeting_category,
+        }
+    return out
 
 
 def reach_section() -> dict[str, object]:
@@ -130,21 +188,13 @@ def main() -> None:
 
     systems = drift_audit("icd10cm", "icd10who", encoder=args.encoder)
     counts = systems.counts()
-    if args.encoder:
-        kept = [p for p in systems.pairs if p.lexical < systems.lexical_threshold]
-        counts["lexical_flagged"] = len(kept)
-        counts["flagged_by_both_channels"] = sum(
-            1 for p in kept if p.semantic is not None and p.semantic < SEMANTIC_THRESHOLD
-        )
-        counts["encoder_alone_would_flag"] = sum(
-            1 for p in systems.pairs if p.semantic is not None and p.semantic < SEMANTIC_THRESHOLD
-        )
     releases = drift_audit("icd10cm", "icd10cm", source_release="2024", target_release="2026")
     result = {
         "drift_icd10cm_vs_icd10who": counts,
         "drift_icd10cm_2024_vs_2026": releases.counts(),
         "t36_t50_and_r65": t36_t50_section(),
         "who_to_cm": who_to_cm_section(),
+        "gem_retired_targets": retired_section(),
         "icd9cm_to_icd11": reach_section(),
     }
     text = dumps_json(result)

@@ -37,16 +37,46 @@ def _file_rows(source: str, target: str) -> dict[str, set[tuple[str | None, str]
 
 @pytest.mark.parametrize(("source", "target"), list(FILES))
 def test_every_gem_row_is_reproduced(source: str, target: str) -> None:
+    """Every GEM row comes back with its flags; a row whose target the loaded target release
+    (ICD-10-CM 2026, ICD-9-CM v32) does not define comes back as a ``retired-in-target`` marker
+    naming the code, with the same flags, followed by its successors (defined codes); a row
+    whose target the release defines as a category (not billable) comes back as it is, marked,
+    followed by its billable leaf codes. Every other coded target is a billable leaf."""
+    from icdbridge.codes import get_terminology
+    from icdbridge.crosswalk.model import BILLABLE_LEAF
+
+    release = get_terminology(target)
     expected = _file_rows(source, target)
     crosswalk = get_crosswalk(source, target)
     mappings = crosswalk.map_many(list(expected))
-    total = 0
+    total = retired = successors = categories = leaves = 0
     for code, mapping in zip(expected, mappings, strict=True):
-        got = {(t.code, t.flags) for t in mapping.targets}
+        offered = ("successor", BILLABLE_LEAF)
+        table = [t for t in mapping.targets if not (t.note or "").startswith(offered)]
+        got = {(t.title if t.retired else t.code, t.flags) for t in table}
         assert got == expected[code], code
-        assert len(mapping.targets) == len(expected[code])
-        total += len(mapping.targets)
+        assert len(table) == len(expected[code])
+        for t in mapping.targets:
+            if t.retired:
+                assert t.code is None and not release.is_defined(t.title), code
+            elif t.not_billable:
+                assert release.is_defined(t.code) and not release.is_leaf(t.code), code
+            elif t.code is not None:
+                assert release.is_leaf(t.code), (code, t.code)
+        total += len(table)
+        retired += sum(t.retired for t in table)
+        categories += sum(t.not_billable for t in table)
+        leaves += sum((t.note or "").startswith(BILLABLE_LEAF) for t in mapping.targets)
+        successors += len(mapping.targets) - len(table)
     assert total == {"icd9cm": 23912, "icd10cm": 78838}[source]
+    # FY2018 GEM targets ICD-10-CM 2026 no longer defines (rows, not distinct codes), and the
+    # successor rows offered for them (208 rows naming 112 distinct codes, 165 ICD-9-CM
+    # sources; 596 successor rows); GEM targets 2026 defines as categories, not billable (380
+    # rows naming 237 distinct codes, met by 363 ICD-9-CM sources), and the billable leaf rows
+    # offered for them (1,843 rows naming 1,104 distinct codes; `successors` counts every
+    # offered row). ICD-9-CM is frozen and every ICD-10-CM -> ICD-9-CM target a leaf: none.
+    pins = {"icd9cm": (208, 596 + 1843, 380, 1843), "icd10cm": (0, 0, 0, 0)}
+    assert (retired, successors, categories, leaves) == pins[source]
 
 
 def test_undotted_spelling_reaches_the_same_result() -> None:

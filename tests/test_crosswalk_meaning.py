@@ -183,6 +183,52 @@ def test_drift_between_releases_and_cli(tmp_path: Path, capsys) -> None:
     assert same.code == 2 and "both sides" in same.err
 
 
+def test_drift_channels_count_flagged_settled_unsettled_each() -> None:
+    """Hand-made pairs: lexical flags a and b, the encoder b and c; only a and b are curated."""
+    from icdbridge.crosswalk.drift import DriftAudit, DriftPair, Verdict
+
+    curated, open_ = Verdict("same-meaning", ("X",), "exact", "why"), Verdict("?", curated=False)
+    audit = DriftAudit("icd10cm", "2026", "icd10who", "2019", 0.5, 0.8, "t.csv")
+    for code, lexical, semantic, verdict in (
+        ("a", 0.2, 0.9, curated),
+        ("b", 0.3, 0.5, curated),
+        ("c", 0.9, 0.7, open_),
+        ("d", 0.9, 0.95, open_),
+    ):
+        flagged = lexical < 0.5 or semantic < 0.8
+        audit.pairs.append(DriftPair(code, "t", "u", lexical, semantic, flagged, verdict))
+    assert audit.channel_counts() == {
+        "lexical": {"flagged": 2, "settled": 2, "unsettled": 0},
+        "encoder": {"flagged": 2, "settled": 1, "unsettled": 1},
+        "both": {"flagged": 1, "settled": 1, "unsettled": 0},
+        "encoder_only": {"flagged": 1, "settled": 0, "unsettled": 1},
+    }
+    counts = audit.counts()
+    assert (counts["flagged"], counts["settled"], counts["unsettled"]) == (3, 2, 1)
+    assert "| encoder_only | 1 | 0 | 1 |" in audit.to_markdown()
+
+
+def test_encoder_only_pairs_are_settled_by_review() -> None:
+    """The 301 pairs only the encoder flags (cosine < 0.8, lexical >= 0.5) were reviewed one by
+    one: spelling variants are the same meaning, scope differences approximate, O68 elsewhere."""
+    from icdbridge.crosswalk.drift import cm_who_verdict
+
+    expected = {
+        "A06": ("same-meaning", "exact"),  # amebiasis / amoebiasis
+        "M16.1": ("same-meaning", "exact"),  # unilateral primary OA of hip / other coxarthrosis
+        "F10.9": ("same-code-scope-differs", "approximate"),  # use vs unspecified disorder
+        "K05.2": ("same-code-scope-differs", "approximate"),  # aggressive vs acute periodontitis
+        "G97": ("same-code-scope-differs", "approximate"),  # CM adds intraoperative
+        "U07.1": ("same-code-scope-differs", "approximate"),  # CM has no U07.2
+        "O68": ("map", "approximate"),  # fetal acid-base balance -> WHO O68.3
+    }
+    for code, (verdict, exactness) in expected.items():
+        got = cm_who_verdict(code)
+        assert (got.verdict, got.exactness) == (verdict, exactness), code
+        assert got.curated and got.reason
+    assert cm_who_verdict("O68").targets == ("O68.3",)
+
+
 # --------------------------------------------------------------------- 2. WHO → CM never drops
 def test_who_code_cm_lacks_climbs_to_a_broader_cm_code(who: None) -> None:
     target = map_code("A09.9", "icd10who", "icd10cm").targets[0]
@@ -200,9 +246,10 @@ def test_who_code_cm_lacks_climbs_to_a_broader_cm_code(who: None) -> None:
 def test_best_prefers_similar_and_unspecified_targets(who: None) -> None:
     diabetes = map_code("5A11", "icd11", "icd9cm", policy="best")
     assert diabetes.codes == ["250.00"]
-    assert diabetes.runner_up is not None and diabetes.runner_up.code == "250.20"
+    # runner-up: "with unspecified complication" asserts less than 250.20 "with hyperosmolarity"
+    assert diabetes.runner_up is not None and diabetes.runner_up.code == "250.90"
     assert (
-        '> 250.20 "Diabetes with hyperosmolarity'
+        '> 250.90 "Diabetes with unspecified complication'
         in MappingColumns().row(diabetes)[4].split("|| runner-up: ")[1]
     )
     hypertension = map_code("BA00.Z", "icd11", "icd9cm", policy="best")
@@ -249,6 +296,101 @@ def test_retired_icd11_target_is_marked_with_its_successor(who_2020: None) -> No
     assert retired.code is None and "1B52" in retired.title and "2024-01" in retired.note
     assert mapping.codes == ["1C45"]  # the same entity's code in ICD-11 2024-01
     assert "successor of 1B52" in mapping.coded_targets[0].note
+
+
+def _successors(mapping) -> dict[str, list[str]]:
+    """Retired code -> its successor codes, read from the notes of one mapping."""
+    out: dict[str, list[str]] = {}
+    for target in mapping.targets:
+        if target.retired:
+            out.setdefault(target.title, [])
+        elif (target.note or "").startswith("successor of "):
+            out.setdefault(target.note.split()[2], []).append(target.code)
+    return out
+
+
+def test_gem_target_expanded_since_fy2018_offers_its_filled_placeholder_codes() -> None:
+    """801.00 (closed base-of-skull fracture) -> GEM S02.10XA, which ICD-10-CM 2026 split by
+    side: S02.101A/S02.102A/S02.109A, narrower and approximate, a candidate set."""
+    mapping = map_code("801.00", "icd9cm", "icd10cm")
+    assert mapping.status == "retired-in-target"
+    retired = next(t for t in mapping.targets if t.retired)
+    assert retired.code is None and retired.title == "S02.10XA"
+    assert "not defined in ICD-10-CM 2026" in retired.note and retired.flags == "10000"
+    assert mapping.codes == ["S02.101A", "S02.102A", "S02.109A"]
+    for target in mapping.coded_targets:
+        assert target.relation == "narrower (successor)"
+        assert target.exactness == Exactness.APPROXIMATE
+        assert "placeholder X" in target.note and "candidate set of 3" in target.note
+    # H40.11X0 (glaucoma, stage unspecified) gained laterality: the 7th character is kept
+    glaucoma = _successors(map_code("365.11", "icd9cm", "icd10cm"))
+    assert glaucoma["H40.11X0"] == ["H40.1110", "H40.1120", "H40.1130", "H40.1190"]
+    assert set(glaucoma) == {f"H40.11X{i}" for i in range(5)}
+    # 965.09: kept targets stay as they are, T40.4X1A (other synthetic narcotics) became
+    # fentanyl / tramadol / other synthetic narcotics
+    narcotics = map_code("965.09", "icd9cm", "icd10cm")
+    assert "T40.2X1A" in narcotics.codes and "T40.4X1A" not in narcotics.codes
+    assert _successors(narcotics)["T40.4X1A"] == ["T40.411A", "T40.421A", "T40.491A"]
+
+
+def test_gem_target_without_successor_is_retired_not_climbed() -> None:
+    """Z22.51 (carrier of hepatitis B) and M51.07 are gone from ICD-10-CM 2026 with no code that
+    extends them: retired, the nearest code above named in the note but not mapped."""
+    carrier = map_code("V02.61", "icd9cm", "icd10cm")
+    assert (carrier.status, carrier.codes) == ("retired-in-target", [])
+    assert "no successor" in carrier.targets[0].note and "Z22" in carrier.targets[0].note
+    disc = map_code("722.73", "icd9cm", "icd10cm")
+    assert disc.status == "retired-in-target" and disc.codes == ["M51.06"]
+    assert _successors(disc) == {"M51.07": []}
+    # an adverse effect must not climb to a poisoning category: T40.1X5A has no successor
+    heroin = map_code("995.29", "icd9cm", "icd10cm")
+    assert _successors(heroin)["T40.1X5A"] == []
+    assert not any(code.startswith("T40.1X") for code in heroin.codes)
+
+
+def test_chain_continues_through_a_gem_successor(who: None) -> None:
+    mapping = map_code("801.00", "icd9cm", "icd11")
+    assert mapping.status == "retired-in-target" and mapping.codes
+    for target in mapping.coded_targets:
+        first = target.hops[0]
+        assert first.code in ("S02.101A", "S02.102A", "S02.109A")
+        assert first.relation == "narrower (successor)"
+        assert target.path_exactness <= Exactness.APPROXIMATE
+    assert mapping.hop_reach[0] == Exactness.APPROXIMATE
+
+
+def test_cm_to_who_override_naming_an_undefined_who_code_is_retired(tmp_path: Path) -> None:
+    table = tmp_path / "overrides.csv"
+    table.write_text(
+        "icd10cm,action,icd10who,exactness,reason\nA00.0,map,A00.7,approximate,a typo\n",
+        encoding="utf-8",
+    )
+    mapping = map_code("A00.0", "icd10cm", "icd10who", overrides=str(table))
+    assert mapping.status == "retired-in-target" and mapping.codes == []
+    assert "A00.7 is not defined in WHO ICD-10 2019" in mapping.targets[0].note
+
+
+def test_curated_successor_of_a_retired_who_icd10_code(who_2020: None, tmp_path: Path) -> None:
+    """WHO 2020-01 tables send ICD-11 DD91.01 (IBS-D) to K58.0, which WHO ICD-10 2019 replaced
+    by K58.1; the chain then reaches CM K58.0 (IBS with diarrhea), not CM K58.1 (IBS-C)."""
+    from icdbridge.crosswalk.successors import read_curated
+
+    mapping = map_code("DD91.01", "icd11", "icd10who", who_releases="2020-01")
+    assert mapping.status == "retired-in-target" and mapping.codes == ["K58.1"]
+    successor = mapping.coded_targets[0]
+    assert successor.relation == "successor (curated)" and "2016 update" in successor.note
+    assert map_code("DD91.01", "icd11", "icd10cm", who_releases="2020-01").codes == ["K58.0"]
+    bad = tmp_path / "s.csv"
+    bad.write_text("system,code,successors,exactness,reason\nicd10who,K58.0,K58.1,sure,x\n")
+    with pytest.raises(InputFormatError, match=r"line 2.*exactness"):
+        read_curated(str(bad))
+
+
+def test_who_no_mapping_text_is_not_a_code(who: None) -> None:
+    """The 11To10 table writes 'No Mapping' in the code column for 33 ICD-11 codes."""
+    mapping = map_code("1B70", "icd11", "icd10who")
+    assert (mapping.status, mapping.codes) == ("no-map", [])
+    assert "no mapping" in mapping.targets[0].note
 
 
 # --------------------------------------------------------------------- 6. output

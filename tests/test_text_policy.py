@@ -16,8 +16,9 @@ import pytest
 from cli_harness import assert_refused, run_cli
 from test_model_pipeline import _train, tiny  # noqa: F401  (session fixtures reused)
 
-# ICD-9-CM 780.79 "other malaise and fatigue" → four ICD-10-CM candidates, in GEM order
-MALAISE = ("G93.3", "R53.1", "R53.81", "R53.83")
+# ICD-9-CM 780.79 "other malaise and fatigue" → four GEM targets, in GEM order; G93.3
+# (postviral fatigue) is a category in ICD-10-CM 2026, followed by its three billable leaves
+MALAISE = ("G93.3", "G93.31", "G93.32", "G93.39", "R53.1", "R53.81", "R53.83")
 
 
 def _words(text: str) -> set[str]:
@@ -60,9 +61,9 @@ def test_scores_order_the_candidates_and_the_best_is_picked():
     from icdbridge.crosswalk.text_policy import rank_by_text
 
     ranking = rank_by_text(_mapping("780.79"), {"G93.3": 0.1, "R53.1": 0.7, "R53.83": 0.3})
-    # R53.81 has no score: after the scored ones
-    assert ranking.ranked == ("R53.1", "R53.83", "G93.3", "R53.81")
-    assert ranking.scores == (0.7, 0.3, 0.1, None)
+    # G93.3's leaves and R53.81 have no score: after the scored ones, in crosswalk order
+    assert ranking.ranked == ("R53.1", "R53.83", "G93.3", "G93.31", "G93.32", "G93.39", "R53.81")
+    assert ranking.scores == (0.7, 0.3, 0.1, None, None, None, None)
     assert ranking.pick == ("R53.1",)
     assert ranking.order == "text"
 
@@ -71,25 +72,28 @@ def test_ties_keep_the_crosswalk_order():
     from icdbridge.crosswalk.text_policy import rank_by_text
 
     ranking = rank_by_text(_mapping("780.79"), dict.fromkeys(MALAISE, 0.5))
-    assert ranking.ranked == MALAISE and ranking.pick == ("G93.3",)
+    # the pick is never the non-billable category G93.3 while its leaves are ranked
+    assert ranking.ranked == MALAISE and ranking.pick == ("G93.31",)
 
 
 @pytest.mark.parametrize(
-    ("code", "scores", "order", "ranked"),
+    ("code", "scores", "order", "ranked", "pick"),
     [
-        ("780.79", None, "crosswalk: no text", MALAISE),
-        ("780.79", {}, "crosswalk: no candidate scored", MALAISE),
-        ("599.0", {"N39.0": 0.2}, "crosswalk: one candidate", ("N39.0",)),
-        ("999999", {"X": 1.0}, "crosswalk: no candidates", ()),
+        ("780.79", None, "crosswalk: no text", MALAISE, ("G93.31",)),
+        ("780.79", {}, "crosswalk: no candidate scored", MALAISE, ("G93.31",)),
+        ("599.0", {"N39.0": 0.2}, "crosswalk: one candidate", ("N39.0",), ("N39.0",)),
+        ("999999", {"X": 1.0}, "crosswalk: no candidates", (), ()),
     ],
 )
-def test_rows_not_ranked_by_text_keep_the_crosswalk_order_and_say_why(code, scores, order, ranked):
+def test_rows_not_ranked_by_text_keep_the_crosswalk_order_and_say_why(
+    code, scores, order, ranked, pick
+):
     from icdbridge.crosswalk.text_policy import rank_by_text
 
     ranking = rank_by_text(_mapping(code), scores)
     assert ranking.order == order
     assert ranking.ranked == ranked
-    assert ranking.pick == ranked[:1]
+    assert ranking.pick == pick  # the first-listed billable code
 
 
 def test_a_combination_is_picked_whole():
@@ -188,7 +192,7 @@ def test_a_text_migration_keeps_every_row_and_every_lossless_column(tmp_path):
     first = [r["map_text_ranked"].split(";")[0] for r in rows]
     assert first[:4] == ["R53.1", "G93.3", "G93.3", "N39.0"]
     assert rows[0]["map_text_scores"].split(";")[0] == "1.0000"  # {weakness} ⊂ note
-    assert rows[2]["map_text_ranked"] == ";".join(MALAISE) and rows[2]["map_text_scores"] == ";;;"
+    assert rows[2]["map_text_ranked"] == ";".join(MALAISE) and rows[2]["map_text_scores"] == ";" * 6
     assert rows[5]["map_text_pick"] == "A70;J17"
     assert sorted(rows[1]["map_text_ranked"].split(";")) == sorted(MALAISE)  # lossless
     assert columns.orders == {
@@ -209,8 +213,8 @@ def test_an_exploded_text_migration_gives_each_target_its_rank_and_score(tmp_pat
     assert [r["map_target"] for r in weakness] == list(MALAISE)  # crosswalk order kept
     ranks = {r["map_target"]: r["map_text_rank"] for r in weakness}
     assert ranks["R53.1"] == "1"
-    assert sorted(ranks.values()) == ["1", "2", "3", "4"]
-    assert [r["map_text_picked"] for r in weakness] == ["no", "yes", "no", "no"]
+    assert sorted(ranks.values()) == [str(i) for i in range(1, 8)]
+    assert [r["map_text_picked"] for r in weakness] == ["no"] * 4 + ["yes", "no", "no"]
     missing = [r for r in table if r["id"] == "r4"]
     assert len(missing) == 1 and missing[0]["map_text_order"] == "crosswalk: no candidates"
     assert {r["id"] for r in table} == {f"r{i}" for i in range(len(ROWS))}
@@ -302,7 +306,7 @@ def saved_model(tiny, tmp_path_factory):  # noqa: F811
 
 NOTES = {
     "R53.1": "The patient reports marked weakness of both legs and arms.",
-    "G93.3": "Since a viral infection she suffers a postviral fatigue syndrome.",
+    "G93.31": "Since a viral infection she suffers a postviral fatigue syndrome.",
 }
 
 
@@ -334,13 +338,16 @@ def test_a_note_moves_the_candidate_it_describes_first(saved_model, tmp_path, mo
     assert [r["id"] for r in got] == [r["id"] for r in rows]  # every row, in order
     for row in got[:2]:
         assert row["map_text_order"] == "text"
-        assert row["map_text_ranked"][0] == row["id"] == row["map_text_pick"][0]
+        # the pick is the code the note describes; G93.3, its category (not billable in
+        # ICD-10-CM 2026), may rank first but is never picked
+        assert row["map_text_pick"][0] == row["id"]
+        assert row["map_text_ranked"][0] in {row["id"], "G93.3"}
         scores = [float(s) for s in row["map_text_scores"]]
         assert scores == sorted(scores, reverse=True) and len(set(scores)) > 1
         assert sorted(row["map_text_ranked"]) == sorted(MALAISE)
         assert row["map_targets"] == list(MALAISE)  # the lossless column is untouched
     assert got[2]["map_text_order"] == "crosswalk: no text"
-    assert got[2]["map_text_ranked"] == list(MALAISE) and got[2]["map_text_scores"] == [""] * 4
+    assert got[2]["map_text_ranked"] == list(MALAISE) and got[2]["map_text_scores"] == [""] * 7
     assert got[3]["map_text_order"] == "crosswalk: one candidate"
 
 

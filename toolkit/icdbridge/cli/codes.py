@@ -412,7 +412,7 @@ def drift(
         typer.Option(
             "--encoder/--no-encoder",
             help="Also score titles with the label encoder (all-MiniLM-L6-v2; cached); "
-            "a pair is then flagged only when both channels find it dissimilar.",
+            "a pair is then flagged when either channel finds it dissimilar.",
         ),
     ] = False,
     threshold: Annotated[

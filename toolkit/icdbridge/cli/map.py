@@ -113,7 +113,9 @@ def map_command(
             "--categories",
             help="A category or non-billable input code (ICD-9-CM 250, ICD-10-CM E11): expand "
             "(default, lossless: the union of its descendants' targets, status "
-            "category-expanded) or none (no-map).",
+            "category-expanded) or none (no-map). A table target that the ICD-10-CM / "
+            "ICD-9-CM release does not bill is always kept and followed by its billable leaf "
+            "codes (status category-expanded).",
         ),
     ] = "expand",
     text_column: Annotated[

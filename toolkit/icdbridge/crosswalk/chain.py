@@ -37,11 +37,11 @@ from icdbridge.crosswalk.columnar import (
 from icdbridge.crosswalk.custom import CustomHop, normalize_custom
 from icdbridge.crosswalk.gem import gem_hop
 from icdbridge.crosswalk.hops import Hop, is_defined, normalize
-from icdbridge.crosswalk.model import RETIRED, Exactness, Mapping, Target, status_of
+from icdbridge.crosswalk.model import Exactness, Mapping, Target, status_of
 from icdbridge.crosswalk.policies import get_policy
+from icdbridge.crosswalk.successors import check_targets
 from icdbridge.crosswalk.who_icd11 import DEFAULT_RELEASE, who_hop
-from icdbridge.crosswalk.who_icd11 import NAME as WHO_TABLES
-from icdbridge.errors import IcdbridgeError, UnknownSystemError
+from icdbridge.errors import UnknownSystemError
 
 MEMO_LIMIT = 2_000_000
 """Most distinct unlisted input strings remembered per crosswalk (beyond that: recomputed)."""
@@ -183,8 +183,8 @@ class Crosswalk:
         rows = hop.lookup(code)
         if rows is None and self.categories == "expand":
             rows = self._expand(k, code)
-        if rows is not None and k == len(self.hops) - 1 and hop.name == WHO_TABLES:
-            rows = self._check_retired(rows)
+        if rows is not None:
+            rows = self._checked(k, rows)
         if rows is None:
             rows = (
                 Target(
@@ -243,49 +243,16 @@ class Crosswalk:
             self._expanded[code] = len(leaves)
         return tuple(out.values())
 
-    @staticmethod
-    def _check_retired(rows: tuple[Target, ...]) -> tuple[Target, ...]:
-        """Mark targets the loaded target release does not define; add their successors.
-
-        Applied to the WHO ICD-10/ICD-11 tables at the end of a chain (their releases differ from
-        the loaded ICD-11 release); a successor is the code the loaded release gives the same
-        entity (linearization URI) the table names.
-        """
-        system = rows[0].system if rows else None
-        if system is None or system not in SYSTEMS:
+    def _checked(self, k: int, rows: tuple[Target, ...]) -> tuple[Target, ...]:
+        """Rows of hop ``k`` checked against the loaded release of its target system: a target
+        it does not define becomes a ``retired-in-target`` marker followed by its successors
+        (:mod:`icdbridge.crosswalk.successors`), and the chain continues through those."""
+        system = self.hops[k].target_system
+        if system not in SYSTEMS:
             return rows
         from icdbridge.crosswalk.hops import terminology_or_none
 
-        terminology = terminology_or_none(system)
-        if terminology is None:
-            return rows
-        out: list[Target] = []
-        for row in rows:
-            stem = None if row.code is None else row.code.split("&")[0].split("/")[0]
-            if stem is None or terminology.is_defined(stem):
-                out.append(row)
-                continue
-            where = f"{terminology.name} {terminology.release}"
-            out.append(
-                replace(
-                    row,
-                    code=None,
-                    exactness=Exactness.NONE,
-                    title=f"{row.code} {row.title or ''}".strip(),
-                    note=f"{RETIRED}: {row.code} is not defined in {where}",
-                )
-            )
-            successor = _successor(terminology, row.uri)
-            if successor is not None and successor != row.code:
-                out.append(
-                    replace(
-                        row,
-                        code=successor,
-                        title=terminology.description(successor),
-                        note=f"successor of {row.code} in {where} (same entity: {row.uri})",
-                    )
-                )
-        return tuple(out)
+        return check_targets(rows, terminology_or_none(system))
 
     def _mapping(self, given: str, canonical: str) -> Mapping:
         targets, reach = self._tail(0, canonical)
@@ -510,16 +477,6 @@ class Crosswalk:
             indices = pc.fill_null(indices, len(uniques) - 1)
         index = indices.to_numpy(zero_copy_only=False)
         return MappedArray(tuple(self.map_many(uniques, policy)), index, tuple(uniques))
-
-
-def _successor(terminology, uri: str | None) -> str | None:
-    """Code of the entity with linearization ``uri`` in ``terminology`` (``None`` if none)."""
-    if not uri or not hasattr(terminology, "by_uri"):
-        return None
-    try:
-        return terminology.by_uri(uri).code
-    except IcdbridgeError:
-        return None
 
 
 def _hashable(code: object) -> bool:

@@ -154,6 +154,11 @@ def _who():
     return who
 
 
+def _title(terminology, code: str) -> str | None:
+    node = terminology.get(code)
+    return node.title if node is not None else None
+
+
 def _coded(code: str) -> str:
     return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
@@ -261,7 +266,8 @@ class CmToWho(Hop):
                 exact = own and override.exactness == "exact"
                 relation = f"{label} ({OVERRIDE})"
                 out.append(
-                    _who_target(target, exact, relation, who.description(target), override.reason)
+                    # an undefined target gets no title: the chain marks it retired
+                    _who_target(target, exact, relation, _title(who, target), override.reason)
                 )
             return tuple(out)
         undotted = code.replace(".", "")

@@ -18,12 +18,13 @@ embeddings by the label encoder (all-MiniLM-L6-v2 by default,
 :class:`icdbridge.model.text.encoder.TextEncoder`), cached like label embeddings under
 ``cache_dir()/drift_embeddings``.
 
-A pair is **flagged** when its lexical similarity is below :data:`LEXICAL_THRESHOLD` and, when the
-encoder is used, its cosine is also below :data:`SEMANTIC_THRESHOLD` (the encoder only removes
-pairs from the lexical list: the lexical list, which is what the curated table settles, is a
-superset). A flagged pair is **settled** when the curated table holds a decision for it (a row
-of the code itself, or a ``map`` / ``no-who-equivalent`` row of an ancestor or pattern that
-covers it).
+A pair is **flagged** when its lexical similarity is below :data:`LEXICAL_THRESHOLD` or, when the
+encoder is used, its cosine is below :data:`SEMANTIC_THRESHOLD`: either channel finding the two
+titles dissimilar is reason enough to review the pair (the encoder catches paraphrases the word
+overlap misses, the word overlap catches negations and axes the encoder blurs). A flagged pair is
+**settled** when the curated table holds a decision for it (a row of the code itself, or a
+``map`` / ``no-who-equivalent`` row of an ancestor or pattern that covers it);
+:meth:`DriftAudit.channel_counts` counts flagged, settled and unsettled pairs per channel.
 
 Example:
     >>> audit = drift_audit("icd10cm", "icd10who")  # doctest: +SKIP
@@ -53,7 +54,7 @@ RELEASE_THRESHOLD = 1.0
 compared alone, without context; accents and spelling variants folded)."""
 
 SEMANTIC_THRESHOLD = 0.8
-"""With the encoder, flag only pairs whose title cosine is also below this."""
+"""With the encoder, also flag pairs whose title cosine is below this."""
 
 RELEASE_DRIFT_FILE = "icd10cm-release-drift.csv"
 """Curated verdicts on kept ICD-10-CM codes whose title changed between releases."""
@@ -156,8 +157,40 @@ class DriftAudit:
         """Flagged pairs without a curated verdict (should be empty)."""
         return [p for p in self.flagged if not p.verdict.curated]
 
+    def by_lexical(self, pair: DriftPair) -> bool:
+        """Whether the lexical channel finds the pair dissimilar (similarity below threshold)."""
+        return pair.lexical < self.lexical_threshold
+
+    def by_encoder(self, pair: DriftPair) -> bool:
+        """Whether the encoder channel finds the pair dissimilar (``False`` without encoder)."""
+        return (
+            self.semantic_threshold is not None
+            and pair.semantic is not None
+            and pair.semantic < self.semantic_threshold
+        )
+
+    def channel_counts(self) -> dict[str, dict[str, int]]:
+        """Flagged, settled and unsettled pairs per channel: ``lexical``, and with the encoder
+        also ``encoder``, ``both`` (flagged by the two) and ``encoder_only``."""
+        channels = {"lexical": self.by_lexical}
+        if self.semantic_threshold is not None:
+            channels["encoder"] = self.by_encoder
+            channels["both"] = lambda p: self.by_lexical(p) and self.by_encoder(p)
+            channels["encoder_only"] = lambda p: self.by_encoder(p) and not self.by_lexical(p)
+        out: dict[str, dict[str, int]] = {}
+        for name, test in channels.items():
+            pairs = [p for p in self.pairs if test(p)]
+            settled = sum(1 for p in pairs if p.verdict.curated)
+            out[name] = {
+                "flagged": len(pairs),
+                "settled": settled,
+                "unsettled": len(pairs) - settled,
+            }
+        return out
+
     def counts(self) -> dict[str, object]:
-        """Pairs compared, with different titles, flagged, settled, and verdicts of the flagged."""
+        """Pairs compared, with different titles, flagged, settled, the verdicts of the flagged
+        pairs, and the same per channel (:meth:`channel_counts`)."""
         verdicts: dict[str, int] = {}
         for pair in self.flagged:
             verdicts[pair.verdict.verdict] = verdicts.get(pair.verdict.verdict, 0) + 1
@@ -170,6 +203,7 @@ class DriftAudit:
             "settled": len(self.settled),
             "unsettled": len(self.unsettled),
             "flagged_verdicts": dict(sorted(verdicts.items())),
+            "channels": self.channel_counts(),
             "lexical_threshold": self.lexical_threshold,
             "semantic_threshold": self.semantic_threshold,
             "curated_table": self.table,
@@ -188,7 +222,7 @@ class DriftAudit:
         """Summary and the flagged pairs with their verdicts."""
         c = self.counts()
         semantic = (
-            f"and title cosine (label encoder) < {self.semantic_threshold}"
+            f"or title cosine (label encoder) < {self.semantic_threshold}"
             if self.semantic_threshold is not None
             else "(encoder not used)"
         )
@@ -202,6 +236,13 @@ class DriftAudit:
             "|---:|---:|---:|---:|---:|",
             f"| {c['compared']} | {c['titles_differ']} | {c['flagged']} | {c['settled']} | "
             f"{c['unsettled']} |",
+            "",
+            "| channel | flagged | settled | unsettled |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {name} | {n['flagged']} | {n['settled']} | {n['unsettled']} |"
+                for name, n in c["channels"].items()
+            ),
             "",
             "Verdicts of the flagged pairs: "
             + (", ".join(f"{k} {v}" for k, v in c["flagged_verdicts"].items()) or "none"),
@@ -348,7 +389,7 @@ def drift_audit(
             local model directory; ``False`` (default) for the lexical channel only.
         lexical_threshold: Flag pairs below this lexical similarity (``None``:
             :data:`LEXICAL_THRESHOLD` across systems, :data:`RELEASE_THRESHOLD` across releases).
-        semantic_threshold: With the encoder, flag only pairs whose cosine is also below this.
+        semantic_threshold: With the encoder, also flag pairs whose cosine is below this.
         overrides: A CM→WHO override table (default: the curated one in ``mappings/``).
         release_table: A release-drift verdict table (default: the curated one).
         changed_only: Compare only codes whose title text differs (default: yes for two
@@ -406,7 +447,7 @@ def drift_audit(
         path = None if encoder is True else str(encoder)
         semantic = list(title_cosines([(a.title, b.title) for a, b in pairs], path))
     for (a, b), lex, sem in zip(pairs, lexical, semantic, strict=True):
-        flagged = lex < lexical_threshold and (sem is None or sem < semantic_threshold)
+        flagged = lex < lexical_threshold or (sem is not None and sem < semantic_threshold)
         if same_system:
             verdict = release_verdicts.get(
                 (a.code, left.release, right.release),

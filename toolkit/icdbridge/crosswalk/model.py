@@ -49,11 +49,15 @@ STATUSES = (
 
 * ``mapped`` — at least one target code reached;
 * ``combination`` — a target belongs to a GEM combination (all its parts are needed);
-* ``category-expanded`` — the input is a category / non-billable code the table does not list:
-  it was mapped through its descendants and the targets are their union, a candidate set
-  (:attr:`Mapping.expanded_from` descendants);
-* ``retired-in-target`` — a table target is not defined in the loaded target release (its
-  successor is offered where the terminology keeps the same entity under a new code);
+* ``category-expanded`` — a category / non-billable code met on the way: either the input is
+  one the table does not list (it was mapped through its descendants and the targets are their
+  union, a candidate set, :attr:`Mapping.expanded_from` descendants), or a table target in a
+  system whose codes must be billable leaves (ICD-10-CM, ICD-9-CM) is a category in the loaded
+  release (kept, marked :data:`NOT_BILLABLE`, and followed by its billable leaf codes as a
+  candidate set, see :mod:`icdbridge.crosswalk.successors`);
+* ``retired-in-target`` — a table target is not defined in the loaded target release (checked
+  at every hop; its successors are offered where the terminology or the curated table knows
+  them, see :mod:`icdbridge.crosswalk.successors`);
 * ``no-map`` — the code is defined but no target code is reached (the targets say why);
 * ``invalid-code`` — bad syntax, empty or null;
 * ``not-in-release`` — valid syntax, but neither the first table nor the source release
@@ -66,6 +70,16 @@ reached, see :attr:`Mapping.outcome`."""
 
 RETIRED = "retired-in-target"
 """Note prefix of a target the loaded target release no longer defines."""
+
+CATEGORY = "category-expanded"
+"""Status of a mapping that met a category / non-billable code (input or table target)."""
+
+NOT_BILLABLE = f"{CATEGORY}: not billable"
+"""Note prefix of a table target the loaded release defines as a category, not a billable leaf
+(in a system whose codes must be billable: ICD-10-CM, ICD-9-CM); its leaf codes follow it."""
+
+BILLABLE_LEAF = f"{CATEGORY}: billable leaf"
+"""Note prefix of a billable leaf code offered for a :data:`NOT_BILLABLE` target."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +157,18 @@ class Target:
         return bool(self.note) and self.note.startswith(RETIRED)
 
     @property
+    def not_billable(self) -> bool:
+        """Whether this target is a category the loaded release does not bill (its billable
+        leaf codes follow it as candidates, see :data:`NOT_BILLABLE`)."""
+        return bool(self.note) and self.note.startswith(NOT_BILLABLE)
+
+    @property
+    def category_expanded(self) -> bool:
+        """Whether some hop of the path is a non-billable category target or one of the
+        billable leaf codes offered for it."""
+        return any(bool(hop.note) and hop.note.startswith(f"{CATEGORY}:") for hop in self.hops)
+
+    @property
     def path_residual(self) -> bool:
         """Whether any hop of the path lands on a residual category."""
         return any(hop.residual for hop in self.hops)
@@ -161,7 +187,7 @@ class Target:
         if self.postcoordinated:
             bits.append("postcoordinated")
         bits.append(f"{self.source} {self.release}")
-        if self.retired:
+        if self.retired or (self.note or "").startswith(f"{CATEGORY}:"):
             bits.append(str(self.note))
         code = self.code if self.code is not None else f"no code ({self.title or self.note})"
         return f"{code} [{', '.join(bits)}]"
@@ -297,14 +323,18 @@ def status_of(targets: tuple[Target, ...]) -> str:
     """Row status of a defined source code from its targets (see :data:`STATUSES`).
 
     ``retired-in-target`` when a table target is not defined in the loaded target release;
-    else ``combination`` when a coded target belongs to a GEM combination; else ``mapped``
-    when a code is reached; ``no-map`` when none is. How exactly: :attr:`Mapping.outcome`.
+    else ``no-map`` when no code is reached; else ``category-expanded`` when a path passes a
+    non-billable category target or one of its billable leaf codes; else ``combination`` when a
+    coded target belongs to a GEM combination; else ``mapped``. How exactly:
+    :attr:`Mapping.outcome`.
     """
     if any(t.retired for t in targets):
         return RETIRED
     coded = [t for t in targets if t.code is not None]
     if not coded:
         return "no-map"
+    if any(t.category_expanded for t in coded):
+        return CATEGORY
     if any(t.is_combination for t in coded):
         return "combination"
     return "mapped"

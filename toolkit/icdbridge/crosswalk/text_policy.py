@@ -10,7 +10,8 @@ lossless ``all`` policy unchanged and adds (:data:`TEXT_ADDED`):
 * ``map_text_scores`` — their calibrated probabilities for the note, in the same order (text with
   four decimals; empty for a code the model's label space lacks, ranked after the scored ones);
 * ``map_text_pick`` — the pick: the first ranked code, or, when it belongs to a GEM combination,
-  the best-ranked code of every choice list of its scenario (a complete combination);
+  the best-ranked code of every choice list of its scenario (a complete combination); never a
+  category target the loaded release does not bill while its leaf codes are ranked;
 * ``map_text_order`` — how the row was ordered (:data:`ORDERS`): ``text``, or the crosswalk's own
   order with the reason (``crosswalk: one candidate``, ``crosswalk: no text``,
   ``crosswalk: no candidates``, ``crosswalk: no candidate scored``); rows kept in crosswalk order
@@ -133,11 +134,17 @@ def rank_by_text(mapping: Mapping, scores: dict[str, float] | None) -> TextRanki
 
 
 def _pick(mapping: Mapping, ranked: Sequence[str]) -> tuple[str, ...]:
-    """The first ranked code, completed into its GEM combination scenario when it has one."""
+    """The first ranked code, completed into its GEM combination scenario when it has one.
+
+    A category target the loaded release does not bill (followed by its billable leaf codes,
+    :attr:`~icdbridge.crosswalk.model.Target.not_billable`) is not picked while another code is
+    ranked: the pick is the best-ranked of its leaves or of the other targets.
+    """
     first: dict[str, Target] = {}
     for target in mapping.targets:
         if target.code is not None:
             first.setdefault(target.code, target)
+    ranked = [c for c in ranked if not first[c].not_billable] or list(ranked)
     group = first[ranked[0]].group
     if group is None:
         return (ranked[0],)

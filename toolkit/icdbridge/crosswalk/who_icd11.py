@@ -253,6 +253,8 @@ def backward_table(tables: dict[str, WhoTable]) -> dict[str, tuple[Target, ...]]
         code10, title = row[c10].strip(), row[t10].strip()
         relation = (row[relation_col] or None) if relation_col is not None else None
         grouping = "-" in code10 or (code10.isalpha() and code10.isupper())
+        if code10.lower() == "no mapping":  # WHO's words, not a code (33 rows in 2020 and 2024)
+            code10 = ""
         if not code10 or grouping:
             kind = "block" if "-" in code10 else "chapter"
             target = Target(
@@ -263,7 +265,11 @@ def backward_table(tables: dict[str, WhoTable]) -> dict[str, tuple[Target, ...]]
                 release=table.release,
                 relation=relation,
                 title=title or None,
-                note=f"no code: maps to ICD-10 {kind} {code10} '{title}'" if code10 else "no code",
+                note=(
+                    f"no code: maps to ICD-10 {kind} {code10} '{title}'"
+                    if code10
+                    else "no code: nothing (WHO: no mapping)"
+                ),
             )
         else:
             target = Target(
