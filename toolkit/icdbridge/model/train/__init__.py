@@ -21,7 +21,6 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
     from .folds import hidden_codes, out_of_fold_scores, seeded_folds
     from .loop import (
         FINISHED_KEYS,
-        FINISHED_NAME,
         FeaturisedData,
         Prebuilt,
         TrainingSetup,
@@ -33,9 +32,9 @@ if TYPE_CHECKING:  # the public names, imported on first use (see _exports)
         load_documents,
         prepare_training,
         train_model,
-        train_networks,
     )
     from .module import CodingModule, batch_average_precision
+    from .networks import FINISHED_NAME, train_networks
     from .quiet import LIGHTNING_LOGGERS, QUIET_WARNINGS, quiet_lightning
     from .warm_start import WarmStart, read_warm_start
 

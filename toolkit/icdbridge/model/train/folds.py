@@ -57,7 +57,8 @@ def out_of_fold_scores(
     gold codes and the codes its network saw, and a summary.
     """
     from icdbridge.model.predict import score_documents
-    from icdbridge.model.train.loop import _train_network, featurise_training_data
+    from icdbridge.model.train.loop import featurise_training_data
+    from icdbridge.model.train.networks import _train_network
     from icdbridge.model.train.quiet import quiet_lightning
 
     space = setup.space
