@@ -14,8 +14,11 @@ saves, loads, resumes and predicts with it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 SYSTEM = "synth"
@@ -168,3 +171,29 @@ def write_encoder(folder: Path, seed: int = 0) -> Path:
     )
     BertModel(config).save_pretrained(str(folder))
     return folder
+
+
+@contextlib.contextmanager
+def environment(root: Path, *systems: str) -> Iterator[Path]:
+    """The setting of a synthetic-model test: a private label cache under ``root``, the
+    synthetic terminology registered and its encoder written (yielded). On exit the cache
+    variable is restored and :data:`SYSTEM` and ``systems`` (with every release registered
+    for them) are unregistered."""
+    from icdbridge.codes import get_terminology, register_hierarchy
+    from icdbridge.codes.registry import CUSTOM_RELEASES, CUSTOM_SYSTEMS
+
+    previous = os.environ.get("ICDBRIDGE_CACHE")
+    os.environ["ICDBRIDGE_CACHE"] = str(root / "cache")
+    try:
+        register_hierarchy(SYSTEM, write_terminology(root))
+        yield write_encoder(root / "encoder")
+    finally:
+        for system in (SYSTEM, *systems):
+            CUSTOM_SYSTEMS.pop(system, None)
+        for key in [k for k in CUSTOM_RELEASES if k[0] in (SYSTEM, *systems)]:
+            del CUSTOM_RELEASES[key]
+        get_terminology.cache_clear()
+        if previous is None:
+            os.environ.pop("ICDBRIDGE_CACHE", None)
+        else:
+            os.environ["ICDBRIDGE_CACHE"] = previous

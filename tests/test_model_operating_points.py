@@ -4,7 +4,6 @@ prediction time (library and CLI alike), and old models load with ``balanced`` o
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import numpy as np
@@ -63,43 +62,32 @@ def test_each_point_is_the_grid_point_its_definition_names(seed):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A one-network synthetic model whose validation notes code B20.* (never in training)."""
-    from icdbridge.codes import get_terminology, register_hierarchy
-    from icdbridge.codes.registry import CUSTOM_SYSTEMS
     from icdbridge.model import PipelineConfig, TrainConfig, train_model
 
     root = tmp_path_factory.mktemp("points")
-    previous = os.environ.get("ICDBRIDGE_CACHE")
-    os.environ["ICDBRIDGE_CACHE"] = str(root / "cache")
-    register_hierarchy(synthetic.SYSTEM, synthetic.write_terminology(root))
-    encoder = synthetic.write_encoder(root / "encoder")
-    rows = synthetic.make_corpus(160, seed=3)
-    held = [r for r in rows if any(c.startswith(HELD_OUT) for c in r["codes"])]
-    kept = [r for r in rows if r not in held]
-    docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in kept + held]
-    train, dev = docs[:30], docs[30:36] + docs[len(kept) : len(kept) + 8]
-    out = root / "model"
-    result = train_model(
-        train,
-        dev,
-        PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
-        # 24 codes: every code is in the top 20, so the points weigh unseen recall@1
-        train_config=TrainConfig(
-            epochs=4, negatives=16, batch_size=4, members=1, calibration_recall_k=1
-        ),
-        out_dir=out,
-    )
-    for name, part in (("train", train), ("dev", dev)):
-        with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
-            for d in part:
-                row = {"id": d.id, "text": d.text, "codes": d.codes, "system": d.system}
-                handle.write(json.dumps(row) + "\n")
-    yield {"root": root, "out": out, "result": result, "dev": dev, "encoder": encoder}
-    CUSTOM_SYSTEMS.pop(synthetic.SYSTEM, None)
-    get_terminology.cache_clear()
-    if previous is None:
-        os.environ.pop("ICDBRIDGE_CACHE", None)
-    else:
-        os.environ["ICDBRIDGE_CACHE"] = previous
+    with synthetic.environment(root) as encoder:
+        rows = synthetic.make_corpus(160, seed=3)
+        held = [r for r in rows if any(c.startswith(HELD_OUT) for c in r["codes"])]
+        kept = [r for r in rows if r not in held]
+        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in kept + held]
+        train, dev = docs[:30], docs[30:36] + docs[len(kept) : len(kept) + 8]
+        out = root / "model"
+        result = train_model(
+            train,
+            dev,
+            PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
+            # 24 codes: every code is in the top 20, so the points weigh unseen recall@1
+            train_config=TrainConfig(
+                epochs=4, negatives=16, batch_size=4, members=1, calibration_recall_k=1
+            ),
+            out_dir=out,
+        )
+        for name, part in (("train", train), ("dev", dev)):
+            with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+                for d in part:
+                    row = {"id": d.id, "text": d.text, "codes": d.codes, "system": d.system}
+                    handle.write(json.dumps(row) + "\n")
+        yield {"root": root, "out": out, "result": result, "dev": dev, "encoder": encoder}
 
 
 def _setting(calibrator: Calibrator) -> tuple[float, float]:

@@ -9,7 +9,6 @@ blended, from the library and the CLI; then the real crosswalks and releases.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -179,35 +178,23 @@ def _toy_crosswalk():
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     """A small synthetic model (one network) and the second system's hierarchy file."""
-    from icdbridge.codes import get_terminology, register_hierarchy
-    from icdbridge.codes.registry import CUSTOM_SYSTEMS
     from icdbridge.model import PipelineConfig, TrainConfig, train_model
 
     root = tmp_path_factory.mktemp("routes")
-    previous = os.environ.get("ICDBRIDGE_CACHE")
-    os.environ["ICDBRIDGE_CACHE"] = str(root / "cache")
-    register_hierarchy(synthetic.SYSTEM, synthetic.write_terminology(root))
-    encoder = synthetic.write_encoder(root / "encoder")
-    rows = synthetic.make_corpus(40)
-    docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
-    with open(root / "dev.jsonl", "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row) + "\n" for row in rows[30:])
-    model = root / "model"
-    train_model(
-        docs[:30],
-        docs[30:],
-        PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
-        train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
-        out_dir=model,
-    )
-    yield {"root": root, "model": model, "dev": docs[30:], "second": _write_second_system(root)}
-    for system in (synthetic.SYSTEM, SECOND):
-        CUSTOM_SYSTEMS.pop(system, None)
-    get_terminology.cache_clear()
-    if previous is None:
-        os.environ.pop("ICDBRIDGE_CACHE", None)
-    else:
-        os.environ["ICDBRIDGE_CACHE"] = previous
+    with synthetic.environment(root, SECOND) as encoder:
+        rows = synthetic.make_corpus(40)
+        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        with open(root / "dev.jsonl", "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in rows[30:])
+        model = root / "model"
+        train_model(
+            docs[:30],
+            docs[30:],
+            PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
+            train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
+            out_dir=model,
+        )
+        yield {"root": root, "model": model, "dev": docs[30:], "second": _write_second_system(root)}
 
 
 ASTHMA = Document("asthma", "She was admitted. Diagnosis: allergic asthma.", [], synthetic.SYSTEM)

@@ -26,32 +26,22 @@ N_TRAIN, N_DEV = 30, 10
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     """The registered terminology, the encoder folder, documents and a private label cache."""
-    from icdbridge.codes import get_terminology, register_hierarchy
-    from icdbridge.codes.registry import CUSTOM_SYSTEMS
+    from icdbridge.codes import get_terminology
 
     root = tmp_path_factory.mktemp("synth")
-    previous = os.environ.get("ICDBRIDGE_CACHE")
-    os.environ["ICDBRIDGE_CACHE"] = str(root / "cache")
-    register_hierarchy(synthetic.SYSTEM, synthetic.write_terminology(root))
-    encoder = synthetic.write_encoder(root / "encoder")
-    rows = synthetic.make_corpus(N_TRAIN + N_DEV)
-    for name, part in (("train", rows[:N_TRAIN]), ("dev", rows[N_TRAIN:])):
-        with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(row) + "\n" for row in part)
-    docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
-    yield {
-        "root": root,
-        "encoder": encoder,
-        "train": docs[:N_TRAIN],
-        "dev": docs[N_TRAIN:],
-        "terminology": get_terminology(synthetic.SYSTEM),
-    }
-    CUSTOM_SYSTEMS.pop(synthetic.SYSTEM, None)
-    get_terminology.cache_clear()
-    if previous is None:
-        os.environ.pop("ICDBRIDGE_CACHE", None)
-    else:
-        os.environ["ICDBRIDGE_CACHE"] = previous
+    with synthetic.environment(root) as encoder:
+        rows = synthetic.make_corpus(N_TRAIN + N_DEV)
+        for name, part in (("train", rows[:N_TRAIN]), ("dev", rows[N_TRAIN:])):
+            with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+                handle.writelines(json.dumps(row) + "\n" for row in part)
+        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        yield {
+            "root": root,
+            "encoder": encoder,
+            "train": docs[:N_TRAIN],
+            "dev": docs[N_TRAIN:],
+            "terminology": get_terminology(synthetic.SYSTEM),
+        }
 
 
 def _pipeline(synth):

@@ -8,7 +8,6 @@ category and a leaf (``A30``, ``A30.0`` *Acute infection of the kidney*), rewrit
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -22,42 +21,31 @@ KIDNEY_NOTE = "She was admitted with fever. Diagnosis: acute infection of the ki
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A one-network synthetic model trained with the first release (label cache private)."""
-    from icdbridge.codes import get_terminology, register_hierarchy
-    from icdbridge.codes.registry import CUSTOM_RELEASES, CUSTOM_SYSTEMS
+    from icdbridge.codes import register_hierarchy
     from icdbridge.model import PipelineConfig, TrainConfig, train_model
 
     root = tmp_path_factory.mktemp("upgrade")
-    previous = os.environ.get("ICDBRIDGE_CACHE")
-    os.environ["ICDBRIDGE_CACHE"] = str(root / "cache")
-    register_hierarchy(synthetic.SYSTEM, synthetic.write_terminology(root))
-    register_hierarchy(synthetic.SYSTEM, synthetic.write_new_release(root), release=V2)
-    encoder = synthetic.write_encoder(root / "encoder")
-    rows = synthetic.make_corpus(40)
-    docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
-    assert any("C10.9" in d.codes for d in docs[:30])  # a removed code was seen in training
-    out = root / "model"
-    train_model(
-        docs[:30],
-        docs[30:],
-        PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
-        train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
-        out_dir=out,
-    )
-    notes = root / "notes.jsonl"
-    notes.write_text(
-        json.dumps({"id": "kidney", "text": KIDNEY_NOTE})
-        + "\n"
-        + "".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in docs[30:]),
-        encoding="utf-8",
-    )
-    yield {"root": root, "out": out, "notes": notes}
-    CUSTOM_SYSTEMS.pop(synthetic.SYSTEM, None)
-    CUSTOM_RELEASES.pop((synthetic.SYSTEM, V2), None)
-    get_terminology.cache_clear()
-    if previous is None:
-        os.environ.pop("ICDBRIDGE_CACHE", None)
-    else:
-        os.environ["ICDBRIDGE_CACHE"] = previous
+    with synthetic.environment(root) as encoder:
+        register_hierarchy(synthetic.SYSTEM, synthetic.write_new_release(root), release=V2)
+        rows = synthetic.make_corpus(40)
+        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        assert any("C10.9" in d.codes for d in docs[:30])  # a removed code was seen in training
+        out = root / "model"
+        train_model(
+            docs[:30],
+            docs[30:],
+            PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
+            train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
+            out_dir=out,
+        )
+        notes = root / "notes.jsonl"
+        notes.write_text(
+            json.dumps({"id": "kidney", "text": KIDNEY_NOTE})
+            + "\n"
+            + "".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in docs[30:]),
+            encoding="utf-8",
+        )
+        yield {"root": root, "out": out, "notes": notes}
 
 
 @pytest.fixture

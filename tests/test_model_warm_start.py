@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 
@@ -26,50 +25,39 @@ RENAME = str.maketrans("ABC", "RST")
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     """Both registered systems, the encoder, documents in each and a private label cache."""
-    from icdbridge.codes import get_terminology, register_hierarchy
-    from icdbridge.codes.registry import CUSTOM_SYSTEMS
+    from icdbridge.codes import register_hierarchy
 
     root = tmp_path_factory.mktemp("warm")
-    previous = os.environ.get("ICDBRIDGE_CACHE")
-    os.environ["ICDBRIDGE_CACHE"] = str(root / "cache")
-    source = synthetic.write_terminology(root)
-    register_hierarchy(synthetic.SYSTEM, source)
-    (root / "other").mkdir()
-    other = root / "other" / "synth9.csv"
-    lines = source.read_text(encoding="utf-8").splitlines()
-    renamed = [lines[0]]
-    for line in lines[1:]:
-        code, parent, rest = line.split(",", 2)
-        renamed.append(f"{code.translate(RENAME)},{parent.translate(RENAME)},{rest}")
-    other.write_text("\n".join(renamed) + "\n", encoding="utf-8")
-    register_hierarchy(OTHER, other)
-    encoder = synthetic.write_encoder(root / "encoder")
-    rows = synthetic.make_corpus(40)
-    docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
-    target_rows = [
-        {**r, "id": f"t-{r['id']}", "codes": [c.translate(RENAME) for c in r["codes"]],
-         "system": OTHER}
-        for r in synthetic.make_corpus(16, seed=7)
-    ]  # fmt: skip
-    target = [Document(r["id"], r["text"], r["codes"], r["system"]) for r in target_rows]
-    for name, part in (("target_train", target_rows[:10]), ("target_dev", target_rows[10:])):
-        with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(row) + "\n" for row in part)
-    yield {
-        "root": root,
-        "encoder": encoder,
-        "train": docs[:30],
-        "dev": docs[30:],
-        "target_train": target[:10],
-        "target_dev": target[10:],
-    }
-    for system in (synthetic.SYSTEM, OTHER):
-        CUSTOM_SYSTEMS.pop(system, None)
-    get_terminology.cache_clear()
-    if previous is None:
-        os.environ.pop("ICDBRIDGE_CACHE", None)
-    else:
-        os.environ["ICDBRIDGE_CACHE"] = previous
+    with synthetic.environment(root, OTHER) as encoder:
+        source = synthetic.write_terminology(root)
+        (root / "other").mkdir()
+        other = root / "other" / "synth9.csv"
+        lines = source.read_text(encoding="utf-8").splitlines()
+        renamed = [lines[0]]
+        for line in lines[1:]:
+            code, parent, rest = line.split(",", 2)
+            renamed.append(f"{code.translate(RENAME)},{parent.translate(RENAME)},{rest}")
+        other.write_text("\n".join(renamed) + "\n", encoding="utf-8")
+        register_hierarchy(OTHER, other)
+        rows = synthetic.make_corpus(40)
+        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        target_rows = [
+            {**r, "id": f"t-{r['id']}", "codes": [c.translate(RENAME) for c in r["codes"]],
+             "system": OTHER}
+            for r in synthetic.make_corpus(16, seed=7)
+        ]  # fmt: skip
+        target = [Document(r["id"], r["text"], r["codes"], r["system"]) for r in target_rows]
+        for name, part in (("target_train", target_rows[:10]), ("target_dev", target_rows[10:])):
+            with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+                handle.writelines(json.dumps(row) + "\n" for row in part)
+        yield {
+            "root": root,
+            "encoder": encoder,
+            "train": docs[:30],
+            "dev": docs[30:],
+            "target_train": target[:10],
+            "target_dev": target[10:],
+        }
 
 
 def _pipeline(synth, system=synthetic.SYSTEM, **changes):

@@ -259,6 +259,32 @@ class Predictor:
 
         return self.operating_points[check_operating_point(operating_point, self.operating_points)]
 
+    def calibrated_scores(
+        self,
+        docs: Sequence[Document],
+        explain: bool = False,
+        progress: bool = False,
+        operating_point: str = DEFAULT_OPERATING_POINT,
+        with_codes: bool = False,
+    ) -> list[tuple[dict[str, float], DocumentFeatures, Any]]:
+        """Featurise, score and calibrate ``docs``: per document its calibrated probability of
+        every candidate (best first), its features (candidates, pieces) and, with ``explain``,
+        its attention (for :func:`evidence_for`; ``None`` without).
+
+        ``with_codes``: each document's ``codes`` (and their siblings) join its candidates, as
+        in training (how a crosswalk's reached codes are scored); otherwise they are ignored.
+        """
+        calibrator = self.calibrator_for(operating_point)
+        with phase(f"featurising {len(docs):,} documents", progress):
+            features = featurize(docs, self.feature_inputs, training=with_codes, progress=progress)
+        with phase(f"scoring {len(docs):,} documents", progress):
+            scored = score_documents(self.model, self.space, features, keep_attention=explain)
+        seen = self.seen
+        return [
+            (calibrator.apply(raw, seen), doc, attention)
+            for doc, (raw, attention) in zip(features, scored, strict=True)
+        ]
+
     def predict(
         self,
         docs: Sequence[Document],
@@ -281,14 +307,10 @@ class Predictor:
             OperatingPointError: see :meth:`calibrator_for` (raised before any work).
         """
         calibrator = self.calibrator_for(operating_point)
-        with phase(f"featurising {len(docs):,} documents", progress):
-            features = self.featurize(docs, progress)
-        with phase(f"scoring {len(docs):,} documents", progress):
-            scored = score_documents(self.model, self.space, features, keep_attention=explain)
-        seen = self.seen
         out = []
-        for doc, (raw, attention) in zip(features, scored, strict=True):
-            ranked = calibrator.apply(raw, seen)
+        for ranked, doc, attention in self.calibrated_scores(
+            docs, explain=explain, progress=progress, operating_point=operating_point
+        ):
             kept = dict(list(ranked.items())[:top_k]) if top_k is not None else ranked
             predicted = [c for c, p in kept.items() if p >= calibrator.threshold_]
             evidence = {}

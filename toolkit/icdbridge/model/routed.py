@@ -252,12 +252,8 @@ class RoutedPredictor:
         document scored too, with their hierarchy siblings), and, with ``explain``, a function
         giving a candidate's evidence spans (``None`` without)."""
         from icdbridge.data import Document
-        from icdbridge.model.features.featurize import featurize
-        from icdbridge.model.predict import evidence_for, score_documents
-        from icdbridge.model.progress import phase
+        from icdbridge.model.predict import evidence_for
 
-        predictor = self.direct
-        calibrator = predictor.calibrator_for(operating_point)
         if reached is not None:
             # the reached codes join each note's candidates as its "codes" (with their siblings),
             # as the text policy scores a row's crosswalk candidates
@@ -265,15 +261,9 @@ class RoutedPredictor:
                 Document(d.id, d.text, list(r), self.terminology.system, dict(d.meta))
                 for d, r in zip(docs, reached, strict=True)
             ]
-        with phase(f"featurising {len(docs):,} documents", progress):
-            features = featurize(
-                docs, predictor.feature_inputs, training=reached is not None, progress=progress
-            )
-        with phase(f"scoring {len(docs):,} documents", progress):
-            scored = score_documents(
-                predictor.model, predictor.space, features, keep_attention=explain
-            )
-        seen = predictor.seen
+        scored = self.direct.calibrated_scores(
+            docs, explain, progress, operating_point, with_codes=reached is not None
+        )
 
         def explainer(doc, attention) -> Callable[[str], list[dict[str, Any]]]:
             position = {c: j for j, c in enumerate(doc.candidates)}
@@ -286,8 +276,8 @@ class RoutedPredictor:
             return evidence
 
         return [
-            (calibrator.apply(raw, seen), explainer(doc, attention) if explain else None)
-            for doc, (raw, attention) in zip(features, scored, strict=True)
+            (ranked, explainer(doc, attention) if explain else None)
+            for ranked, doc, attention in scored
         ]
 
     def predict(
