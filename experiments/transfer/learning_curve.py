@@ -35,13 +35,13 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 import tomllib
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+
+from source_model import codiesp_model
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -70,31 +70,9 @@ def settings() -> dict:
 
 def source_model(config: dict) -> Path:
     """The source model directory; trained (CodiEsp train split, ICD-10-CM) when absent."""
-    source = config["source"]
-    model = ROOT / source["dir"]
-    if (model / "config.json").is_file():
-        return model
-    work = ROOT / source["work"]
-    work.mkdir(parents=True, exist_ok=True)
-    everything = work / "train_all.jsonl"
-    icdbridge = [sys.executable, "-m", "icdbridge.cli.main"]
-    subprocess.run(
-        [*icdbridge, "datasets", "prepare", "codiesp", "--from",
-         str(ROOT / config["data"]["codiesp"]), "--split", source["split"], "--language",
-         config["data"]["language"], "-o", str(everything)],
-        check=True,
-    )  # fmt: skip
-    lines = everything.read_text(encoding="utf-8").splitlines(keepends=True)
-    fit = source["fit_documents"]
-    (work / "source_train.jsonl").write_text("".join(lines[:fit]), encoding="utf-8")
-    (work / "source_dev.jsonl").write_text("".join(lines[fit:]), encoding="utf-8")
-    subprocess.run(
-        [*icdbridge, "train", "--train", str(work / "source_train.jsonl"), "--dev",
-         str(work / "source_dev.jsonl"), "--out", str(model), "--members", str(source["members"]),
-         "--epochs", str(source["epochs"]), "--patience", str(source["patience"])],
-        check=True,
-    )  # fmt: skip
-    return model
+    return codiesp_model(
+        config["source"], config["data"], ("source_train.jsonl", "source_dev.jsonl")
+    )
 
 
 def target_documents(config: dict) -> tuple[list, dict]:

@@ -28,12 +28,12 @@ written next to this script.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import tomllib
 from collections import Counter
 from pathlib import Path
+
+from source_model import codiesp_model
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -51,29 +51,7 @@ def settings() -> dict:
 
 def train_model(config: dict) -> Path:
     """The model directory; trained (CodiEsp train split only) when absent."""
-    model = ROOT / config["model"]["dir"]
-    if (model / "config.json").is_file():
-        return model
-    work = ROOT / config["model"]["work"]
-    work.mkdir(parents=True, exist_ok=True)
-    data = ROOT / config["data"]["codiesp"]
-    everything = work / "train_all.jsonl"
-    icdbridge = [sys.executable, "-m", "icdbridge.cli.main"]
-    subprocess.run(
-        [*icdbridge, "datasets", "prepare", "codiesp", "--from", str(data), "--split", "train",
-         "--language", config["data"]["language"], "-o", str(everything)],
-        check=True,
-    )  # fmt: skip
-    lines = everything.read_text(encoding="utf-8").splitlines(keepends=True)
-    fit = config["model"]["fit_documents"]
-    (work / "train.jsonl").write_text("".join(lines[:fit]), encoding="utf-8")
-    (work / "train_dev.jsonl").write_text("".join(lines[fit:]), encoding="utf-8")
-    subprocess.run(
-        [*icdbridge, "train", "--train", str(work / "train.jsonl"), "--dev",
-         str(work / "train_dev.jsonl"), "--out", str(model)],
-        check=True,
-    )  # fmt: skip
-    return model
+    return codiesp_model(config["model"], config["data"])
 
 
 def items(config: dict):
