@@ -158,10 +158,10 @@ def main(argv: list[str] | None = None) -> None:
         naive_encode(encoder, warm)  # warm-up passes (kernel creation), not timed
         _, naive_s = timed(lambda sample=sample: naive_encode(encoder, sample))
         speeds = {}
-        for precision, bf16 in [("fp32", False), ("bf16", True)]:
-            if bf16 and not bf16_supported():
+        for precision in ("fp32", "bf16"):
+            if precision == "bf16" and not bf16_supported():
                 continue
-            encoder.bf16 = bf16
+            encoder.precision = precision
             encoder.embed(sample, batch_size=128, max_length=DEFAULT_LABEL_MAX_LENGTH)  # warm-up
             vectors, seconds = timed(
                 lambda sample=sample: encoder.embed(
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
             )
             speeds[precision] = (seconds, vectors)
-        encoder.bf16 = "auto"
+        encoder.precision = "fp32"
         distinct = len(set(texts))
         row = {
             "labels": len(texts),
@@ -189,11 +189,11 @@ def main(argv: list[str] | None = None) -> None:
                 torch.nn.functional.cosine_similarity(f32, b16).mean()
             )
             queries = rng.sample(texts, 64)
-            encoder.bf16 = False
+            encoder.precision = "fp32"
             q32 = encoder.embed(queries)
-            encoder.bf16 = True
+            encoder.precision = "bf16"
             q16 = encoder.embed(queries)
-            encoder.bf16 = "auto"
+            encoder.precision = "fp32"
             top32 = torch.topk(q32 @ f32.T, 20).indices.tolist()
             top16 = torch.topk(q16 @ b16.T, 20).indices.tolist()
             row["bf16_top20_overlap"] = sum(
@@ -261,8 +261,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # ---------------------------------------------------------------- 3. int8 check
     if args.int8:
-        quantized = TextEncoder(bf16=False)
-        encoder.bf16 = False  # compare int8 with float32
+        quantized = TextEncoder(precision="fp32")
+        encoder.precision = "fp32"  # compare int8 with float32
         quantized.model = torch.ao.quantization.quantize_dynamic(
             quantized.model, {torch.nn.Linear}, dtype=torch.qint8
         )
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
             20 * len(top_f)
         )
         cos = torch.nn.functional.cosine_similarity(q_labels, f_labels).mean()
-        encoder.bf16 = "auto"
+        encoder.precision = "fp32"
         report["int8"] = {
             "speedup": float_s / int8_s,
             "mean_cosine_int8_vs_float_label_vectors": float(cos),

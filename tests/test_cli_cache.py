@@ -21,7 +21,7 @@ DAY = 24 * 3600
 def encoder():
     from icdbridge.model.text.encoder import TextEncoder
 
-    return TextEncoder(bf16=False)
+    return TextEncoder()
 
 
 @pytest.fixture

@@ -588,7 +588,7 @@ def test_cache_folder_that_cannot_exist_is_one_line(where, tmp_path, capsys, mon
 def encoder():
     from icdbridge.model.text.encoder import TextEncoder
 
-    return TextEncoder(bf16=False)
+    return TextEncoder(precision="fp32")
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong rows", "NaN"])

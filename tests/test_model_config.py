@@ -64,6 +64,7 @@ def _train_defaults() -> dict[str, object]:
         "family_expansion": pipeline.family_expansion,
         "overlap_k": pipeline.overlap_k,
         "label_space": pipeline.label_space,
+        "precision": pipeline.precision,
         "init": train.init,
         "resume": _signature_default(train_model, "resume"),
         "verbose": _signature_default(train_model, "verbose"),
@@ -171,3 +172,14 @@ def test_cli_is_a_typer_command():
 
     app = build_app()
     assert isinstance(app, typer.Typer)
+
+
+def test_precision_default_is_float32_and_older_models_keep_auto():
+    from icdbridge.model.config import DEFAULT_PRECISION, PRECISIONS
+
+    assert DEFAULT_PRECISION == PipelineConfig().precision == "fp32"
+    assert set(PRECISIONS) == {"fp32", "bf16", "auto"}
+    saved = PipelineConfig(precision="bf16").to_dict()
+    assert PipelineConfig.from_dict(saved).precision == "bf16"
+    del saved["precision"]  # a model saved before the setting existed encoded with "auto"
+    assert PipelineConfig.from_dict(saved).precision == "auto"

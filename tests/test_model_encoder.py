@@ -10,7 +10,7 @@ from icdbridge.model.text.encoder import TextEncoder, default_encoder_path
 
 @pytest.fixture(scope="module")
 def encoder() -> TextEncoder:
-    return TextEncoder(bf16=False)
+    return TextEncoder()
 
 
 TEXTS = [
@@ -39,15 +39,15 @@ def test_embed_equals_sentence_transformers(encoder):
 
 
 def test_bf16_autocast_is_close_to_float32(encoder):
-    fast = TextEncoder(bf16=True)
+    fast = TextEncoder(precision="bf16")
     assert fast.uses_bf16 and not encoder.uses_bf16
     assert fast.identity() != encoder.identity()
     assert fast.fingerprint() == encoder.fingerprint()
     a, b = encoder.embed(TEXTS), fast.embed(TEXTS)
     assert b.dtype == torch.float32
     assert torch.nn.functional.cosine_similarity(a, b).min() > 0.999
-    with pytest.raises(ValueError, match="bf16"):
-        TextEncoder(bf16="sometimes")
+    with pytest.raises(ValueError, match="precision"):
+        TextEncoder(precision="sometimes")
 
 
 def test_batching_and_order_do_not_change_embeddings(encoder):

@@ -28,7 +28,7 @@ def cm():
 def encoder():
     from icdbridge.model.text.encoder import TextEncoder
 
-    return TextEncoder(bf16=False)  # float32: embeddings independent of batch composition
+    return TextEncoder(precision="fp32")  # float32: embeddings independent of batch composition
 
 
 def test_label_text_parts(cm):
@@ -108,10 +108,10 @@ def test_cache_key_depends_on_encoder_weights(cm, encoder, tmp_path):
     a = embed_labels(encoder, cm, CODES[:2], opts, cache_folder=tmp_path)
     from icdbridge.model.text.encoder import TextEncoder
 
-    other = TextEncoder(bf16=False)
+    other = TextEncoder(precision="fp32")
     with torch.no_grad():
         next(other.model.parameters()).mul_(1.01)
     b = embed_labels(other, cm, CODES[:2], opts, cache_folder=tmp_path)
     assert a.key != b.key
-    c = embed_labels(TextEncoder(bf16=True), cm, CODES[:2], opts, cache_folder=tmp_path)
+    c = embed_labels(TextEncoder(precision="bf16"), cm, CODES[:2], opts, cache_folder=tmp_path)
     assert c.key != a.key  # another precision is another cache entry

@@ -399,7 +399,7 @@ docs = load_codiesp(split="train")[:12]
 gold = sorted({c for d in docs for c in d.codes})
 near = {s for c in gold for s in siblings(terminology, c, 3)}
 codes = sorted(set(gold) | near | set(random.Random(0).sample(terminology.codes(), 60)))
-encoder = TextEncoder(bf16=False)
+encoder = TextEncoder()
 config = PipelineConfig(window_tokens=96, window_stride=96)
 space = build_label_space(encoder, terminology, config, codes)
 result = train_model(

@@ -111,6 +111,23 @@ def test_save_load_round_trip_gives_identical_predictions(synth, trained):
     assert loaded.calibrator == result.predictor.calibrator
 
 
+def test_a_loaded_model_encodes_at_the_precision_it_was_trained_with(trained):
+    from icdbridge.model import load_model
+
+    result, out = trained
+    assert result.predictor.config.precision == "fp32"
+    assert load_model(out).encoder.precision == "fp32"
+    config = out / "config.json"
+    saved = json.loads(config.read_text())
+    try:
+        saved["pipeline"]["precision"] = "bf16"
+        config.write_text(json.dumps(saved))
+        assert load_model(out).encoder.precision == "bf16"
+    finally:
+        saved["pipeline"]["precision"] = "fp32"
+        config.write_text(json.dumps(saved))
+
+
 def test_training_leaves_the_callers_settings_unchanged(synth):
     from icdbridge.model import ModelConfig, train_model
 

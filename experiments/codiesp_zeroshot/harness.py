@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from icdbridge.model.config import DEFAULT_PRECISION
+
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.data import Document
@@ -55,7 +57,7 @@ class ExperimentContext:
     encoder_path: Path
     seed: int = SETTINGS["protocol"]["seed"]
     fast: bool = False
-    bf16: bool | str = "auto"
+    precision: str = DEFAULT_PRECISION
     out_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -95,7 +97,7 @@ class ExperimentContext:
         """The default (untuned) text encoder, loaded once."""
         from icdbridge.model import TextEncoder
 
-        return TextEncoder(self.encoder_path, bf16=self.bf16)
+        return TextEncoder(self.encoder_path, precision=self.precision)
 
     def label_embeddings(self, options: LabelTextOptions | None = None) -> LabelEmbeddings:
         """Cached label embeddings of ``label_codes`` with the untuned encoder."""

@@ -31,6 +31,8 @@ from metrics import (  # noqa: E402
     train_frequency,
 )
 
+from icdbridge.model.config import DEFAULT_PRECISION, PRECISIONS  # noqa: E402
+
 MODEL_ROWS = (
     "model",
     "model_no_hierarchy",
@@ -231,9 +233,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE, help="output folder")
     parser.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16"),
-        default="auto",
-        help="encoder inference precision (auto: bf16 autocast on CPUs with AMX/AVX512-BF16)",
+        choices=PRECISIONS,
+        default=DEFAULT_PRECISION,
+        help="encoder inference precision (library default; auto: bf16 autocast on CPUs with "
+        "AMX/AVX512-BF16)",
     )
     args = parser.parse_args(argv)
 
@@ -258,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         dev=dev,
         seed=args.seed,
         fast=args.fast,
-        bf16={"auto": "auto", "fp32": False, "bf16": True}[args.precision],
+        precision=args.precision,
         out_dir=args.out,
     )
     frequency = train_frequency(train)

@@ -141,7 +141,7 @@ class Context:
         system = config["target"]["system"]
         self.terminology = get_terminology(system)
         self.pipeline = PipelineConfig(system=system, release=self.terminology.release)
-        self.encoder = TextEncoder(self.pipeline.encoder)
+        self.encoder = TextEncoder(self.pipeline.encoder, precision=self.pipeline.precision)
         self.space = build_label_space(self.encoder, self.terminology, self.pipeline)
         self.lexical = build_lexical(self.terminology, self.space.codes)
         self.pieces_file = ROOT / config["source"]["work"] / "pieces.pt"

@@ -40,6 +40,17 @@ unseen-code recall@20 (on the CodiEsp train folds the three networks scored MAP 
 R@20 0.397 with it, against 0.475 / 0.384 balanced: ``docs/model.md``, *Cross-validated
 choices*)."""
 
+PRECISIONS = ("fp32", "bf16", "auto")
+"""Inference precisions of the text encoder (:class:`~icdbridge.model.text.encoder.TextEncoder`):
+float32, bfloat16 autocast, or bfloat16 where the CPU/GPU is fast at it."""
+
+DEFAULT_PRECISION = "fp32"
+"""Encoder inference precision of new models (``icdbridge train --precision``). Float32: a
+model's label and piece embeddings, and so its calibration, are then the same on every machine.
+Under bfloat16 the CodiEsp row (d) trained to MAP 0.430 against 0.502 in float32 on the same
+AMX machine (the unseen-code calibration landed elsewhere: docs/model.md, *Encoder
+precision*); ``bf16`` / ``auto`` encode several times faster on CPUs with AMX."""
+
 DEFAULT_MAX_ANCESTORS = 3
 """Ancestors per code in the label space and in the hierarchy component (a trained model stores
 its own value; this is the value of new models)."""
@@ -111,6 +122,8 @@ class PipelineConfig:
             terms alone (see *What the Index contributes* in docs/model.md).
         index_source: Folder or file of the Index material (``None``:
             ``$ICDBRIDGE_DATA/icd10cm-index-2025``; :func:`~icdbridge.codes.index.load_index`).
+        precision: Encoder inference precision (:data:`PRECISIONS`) of the label and piece
+            embeddings, in training and, for the same calibration, in every prediction.
     """
 
     system: str = "icd10cm"
@@ -140,6 +153,7 @@ class PipelineConfig:
     gloss_pieces: bool = True
     index_phrases: list[str] = field(default_factory=list)
     index_source: str | None = None
+    precision: str = DEFAULT_PRECISION
 
     @property
     def reads_originals(self) -> bool:
@@ -162,7 +176,8 @@ class PipelineConfig:
         """Inverse of :meth:`to_dict` (unknown keys are ignored; a model saved before family
         expansion, original texts, overlap candidates, gloss pieces or Index phrases existed keeps
         its inputs: ``family_expansion`` 0, ``use_original`` false, ``overlap_k`` 0,
-        ``gloss_pieces`` false, ``index_phrases`` none)."""
+        ``gloss_pieces`` false, ``index_phrases`` none; one saved before the precision setting
+        encoded with ``auto``)."""
         known = set(cls.__dataclass_fields__)
         values: dict[str, Any] = {
             "family_expansion": 0,
@@ -170,6 +185,7 @@ class PipelineConfig:
             "overlap_k": 0,
             "gloss_pieces": False,
             "index_phrases": [],
+            "precision": "auto",
         }
         values |= {k: v for k, v in data.items() if k in known}
         return cls(**values)

