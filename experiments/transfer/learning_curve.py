@@ -22,8 +22,8 @@ ICD-9-CM label space:
 
 Each run scores the seed's test notes with :func:`icdbridge.eval.evaluate` (MAP, micro-F1 of
 the model's own decisions, CoPHE micro-F1 at the category, block and chapter levels of the
-ICD-9-CM hierarchy). Each finished run is kept under ``work/curve/runs/`` (a rerun skips it),
-and the notes' piece embeddings in ``work/curve/pieces.pt`` (a rerun does not encode them again);
+ICD-9-CM hierarchy). Each finished run is kept under ``work/source/runs/`` (a rerun skips it),
+and the notes' piece embeddings in ``work/source/pieces.pt`` (a rerun does not encode them again);
 ``learning_curve.json`` and ``learning_curve.md`` (and ``learning_curve.png``) are written from
 every finished run, next to this script.
 """

@@ -18,8 +18,9 @@ original code. Items whose original code the backward GEM does not map code-to-c
 category inputs expanded to descendants, codes not in the GEM release) are counted and left
 out. Rates are given over all items, over items with at least two forward candidates and over
 items with at least ``many`` (the TOML). The model is trained on the CodiEsp train split only
-(``icdbridge train`` defaults, its first ``fit_documents`` documents fitting the networks, the
-rest for early stopping and calibration), and never sees a dev document.
+(the transfer experiments' shared source model, ``source_model.py``: one network, its first
+``fit_documents`` documents fitting it, the rest for early stopping and calibration), and never
+sees a dev document.
 
 Settings: ``text_migration.toml``; results: ``text_migration.json`` and ``text_migration.md``,
 written next to this script.
