@@ -72,3 +72,26 @@ def test_default_data_folder_does_not_depend_on_the_current_directory(
     assert data_dir().is_absolute()
     monkeypatch.setenv("ICDBRIDGE_DATA", "relative/data")
     assert data_dir() == tmp_path / "relative" / "data"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--index-phrases", "index,glossary"], "glossary"),
+        (["--index-phrases", "drug", "--system", "icd9cm"], "icd10cm"),
+        (["--index-phrases", "index", "--index-source", "/no/such/index"], "/no/such/index"),
+        (["--precision", "fp16"], "precision"),
+    ],
+)
+def test_train_refuses_bad_index_and_precision_options_before_any_work(
+    tmp_path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"id": "1", "text": "x", "codes": ["I10"]}\n', encoding="utf-8")
+    out = tmp_path / "model"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--train", str(notes), "--dev", str(notes), "--out", str(out), *options])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()

@@ -65,6 +65,8 @@ def _train_defaults() -> dict[str, object]:
         "overlap_k": pipeline.overlap_k,
         "label_space": pipeline.label_space,
         "precision": pipeline.precision,
+        "index_phrases": ",".join(pipeline.index_phrases),
+        "index_source": pipeline.index_source,
         "init": train.init,
         "resume": _signature_default(train_model, "resume"),
         "verbose": _signature_default(train_model, "verbose"),

@@ -133,6 +133,24 @@ def train_command(
             "faiss, lexical and neighbour codes (0: none).",
         ),
     ] = _PIPELINE.family_expansion,
+    index_phrases: Annotated[
+        str,
+        typer.Option(
+            "--index-phrases",
+            help="ICD-10-CM Index material whose terms join the lexical channel, comma-separated: "
+            "index (Index to Diseases and Injuries), eindex (External Cause Index), drug (Table "
+            "of Drugs and Chemicals), neoplasm (Neoplasm Table); empty: titles only. See "
+            "docs/model.md, 'What the Index contributes'.",
+        ),
+    ] = ",".join(_PIPELINE.index_phrases),
+    index_source: Annotated[
+        Path | None,
+        typer.Option(
+            "--index-source",
+            help="Folder or file of the Index material (default: "
+            "$ICDBRIDGE_DATA/icd10cm-index-2025; an official icd10cm-index-YYYY.xml works too).",
+        ),
+    ] = _PIPELINE.index_source,
     overlap_k: Annotated[
         int,
         typer.Option(
@@ -185,6 +203,7 @@ def train_command(
     from icdbridge.codes import get_terminology
     from icdbridge.model.config import LABEL_SPACES, PRECISIONS
     from icdbridge.model.lexical.gloss import describe_unread, unread_originals
+    from icdbridge.model.lexical.index_phrases import INDEX_SOURCES
     from icdbridge.model.net.losses import LOSSES
     from icdbridge.model.text.pieces import PIECE_MODES
     from icdbridge.model.train.loop import load_documents, train_model
@@ -210,8 +229,21 @@ def train_command(
         raise typer.BadParameter(
             f"--calibration-tolerance must be 0 or more (got {calibration_tolerance})"
         )
+    index_documents = [name.strip() for name in index_phrases.split(",") if name.strip()]
+    unknown = sorted(set(index_documents) - set(INDEX_SOURCES))
+    if unknown:
+        choices = ", ".join(INDEX_SOURCES)
+        raise typer.BadParameter(f"--index-phrases: unknown {', '.join(unknown)} ({choices})")
+    if index_documents and system != "icd10cm":
+        raise typer.BadParameter(f"--index-phrases needs --system icd10cm (got {system!r})")
+    if index_documents:
+        from icdbridge.codes.index.load import locate_index
+
+        locate_index(source=index_source)  # missing Index material is refused before any work
     if precision not in PRECISIONS:
-        raise typer.BadParameter(f"--precision must be one of {', '.join(PRECISIONS)}")
+        raise typer.BadParameter(
+            f"--precision must be one of {', '.join(PRECISIONS)} (got {precision!r})"
+        )
     if label_space not in LABEL_SPACES:
         raise typer.BadParameter(f"--label-space must be one of {', '.join(LABEL_SPACES)}")
     if init is not None and resume:
@@ -238,6 +270,8 @@ def train_command(
         family_expansion=family_expansion,
         overlap_k=overlap_k,
         precision=precision,
+        index_phrases=index_documents,
+        index_source=str(index_source) if index_source else None,
     )
     console.print(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "
