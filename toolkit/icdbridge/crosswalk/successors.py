@@ -247,30 +247,19 @@ def read_curated(path: str | None = None) -> dict[tuple[str, str], CuratedSucces
     return out
 
 
-def _successor(
-    terminology: object,
-    row: Target,
-    code: str,
-    how: str,
-    exactness: Exactness | None = None,
-    relation: str | None = None,
-) -> Target:
-    """``row`` moved to ``code``, a successor of its code in the loaded release, noting ``how``
-    it was found (``exactness`` caps the row's; ``relation`` replaces its own)."""
-    return replace(
-        row,
-        code=code,
-        exactness=row.exactness if exactness is None else min(row.exactness, exactness),
-        relation=row.relation if relation is None else relation,
-        title=terminology.description(code),
-        note=f"{SUCCESSOR} of {row.code} in {terminology.name} {terminology.release} ({how})",
-    )
+def _successor(terminology: object, row: Target, code: str, how: str) -> Target:
+    """``row`` moved to ``code``, a successor of its code in the loaded release, with a note of
+    ``how`` it was found."""
+    where = f"{terminology.name} {terminology.release}"
+    note = f"{SUCCESSOR} of {row.code} in {where} ({how})"
+    return replace(row, code=code, title=terminology.description(code), note=note)
 
 
 def _from_curated(terminology: object, row: Target, entry: CuratedSuccessor) -> list[Target]:
     how = f"curated: {entry.reason}"
+    curated = replace(row, exactness=min(row.exactness, entry.exactness), relation=CURATED)
     return [
-        _successor(terminology, row, code, how, entry.exactness, CURATED)
+        _successor(terminology, curated, code, how)
         for code in entry.successors
         if terminology.is_defined(code)
     ]
@@ -327,9 +316,8 @@ def _by_prefix(terminology: object, row: Target) -> list[Target]:
         found = [c for c in leaves if _placeholder_match(retired, _undotted(c))]
         how = "its placeholder X now holds a character"
     how = f"{how}; candidate set of {len(found)}"
-    return [
-        _successor(terminology, row, code, how, Exactness.APPROXIMATE, NARROWER) for code in found
-    ]
+    narrower = replace(row, exactness=min(row.exactness, Exactness.APPROXIMATE), relation=NARROWER)
+    return [_successor(terminology, narrower, code, how) for code in found]
 
 
 SUCCESSOR_RULES: dict[str, Callable[[object, Target], list[Target]]] = {
