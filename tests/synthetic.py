@@ -4,6 +4,9 @@
   codes with plain-English titles (some with synonyms), registered as system ``"synth"``.
 * :func:`make_corpus` — seeded notes, each naming one to three conditions by their titles or
   synonyms amid filler sentences; their gold codes are the codes named.
+* :func:`documents` — corpus rows as :class:`~icdbridge.data.Document` objects;
+  :func:`train_one_network` — the small one-network model several tests predict with;
+  :func:`train_args` — ``icdbridge train`` arguments of such a model.
 * :func:`write_encoder` — a 2-layer BERT (hidden size 32) built with ``transformers``'
   ``BertConfig`` and seeded random weights, with a word-level tokenizer vocabulary of the
   corpus' and the titles' words, saved as a local Hugging Face directory.
@@ -18,7 +21,7 @@ import contextlib
 import os
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 SYSTEM = "synth"
@@ -138,6 +141,47 @@ def make_corpus(n: int, seed: int = 0) -> list[dict[str, object]]:
             {"id": f"note-{i:03d}", "text": " ".join(sentences), "codes": gold, "system": SYSTEM}
         )
     return out
+
+
+def documents(rows: Iterable[dict[str, object]]) -> list:
+    """:func:`make_corpus` rows as :class:`~icdbridge.data.Document` objects."""
+    from icdbridge.data import Document
+
+    return [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+
+
+def train_one_network(docs: Sequence, encoder: Path, out_dir: Path) -> None:
+    """Train and save a one-network model of the synthetic system into ``out_dir``: 4 epochs,
+    16 negatives, batches of 4, trained on ``docs[:30]`` and validated on the rest."""
+    from icdbridge.model import PipelineConfig, TrainConfig, train_model
+
+    train_model(
+        docs[:30],
+        docs[30:],
+        PipelineConfig(system=SYSTEM, encoder=str(encoder)),
+        train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
+        out_dir=out_dir,
+    )
+
+
+def train_args(
+    train: Path, dev: Path, out: Path, system: str, *options: object, epochs: int, members: int
+) -> list[str]:
+    """``icdbridge train`` arguments of a small model (16 negatives, batches of 4): ``out`` is
+    item 6, ``options`` follow ``--system SYSTEM`` (from item 9 on)."""
+    args = [
+        "train",
+        "--train", train,
+        "--dev", dev,
+        "--out", out,
+        "--system", system,
+        *options,
+        "--epochs", epochs,
+        "--members", members,
+        "--negatives", 16,
+        "--batch-size", 4,
+    ]  # fmt: skip
+    return [str(a) for a in args]
 
 
 def _words(text: str) -> list[str]:

@@ -213,7 +213,7 @@ def test_synthetic_model_uses_an_index_phrase(tmp_path, monkeypatch) -> None:
         terminology = get_terminology(synthetic.SYSTEM)
         encoder = synthetic.write_encoder(tmp_path / "encoder")
         rows = synthetic.make_corpus(24)
-        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        docs = synthetic.documents(rows)
         term = IndexTerm(0, "index", 0, None, ("Nephrolithiasis",), ("",), code="A10.9")
         index = AlphabeticIndex({"index": IndexDocument("index", "sample", terms=[term])})
         base = LexicalMatcher.build(terminology, terminology.codes())

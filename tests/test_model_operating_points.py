@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import synthetic
-from icdbridge.data import Document
 from icdbridge.model.calibration import Calibrator
 from icdbridge.model.operating_points import (
     OPERATING_POINTS,
@@ -69,7 +68,7 @@ def model(tmp_path_factory):
         rows = synthetic.make_corpus(160, seed=3)
         held = [r for r in rows if any(c.startswith(HELD_OUT) for c in r["codes"])]
         kept = [r for r in rows if r not in held]
-        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in kept + held]
+        docs = synthetic.documents(kept + held)
         train, dev = docs[:30], docs[30:36] + docs[len(kept) : len(kept) + 8]
         out = root / "model"
         result = train_model(

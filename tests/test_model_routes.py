@@ -178,22 +178,14 @@ def _toy_crosswalk():
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     """A small synthetic model (one network) and the second system's hierarchy file."""
-    from icdbridge.model import PipelineConfig, TrainConfig, train_model
-
     root = tmp_path_factory.mktemp("routes")
     with synthetic.environment(root, SECOND) as encoder:
         rows = synthetic.make_corpus(40)
-        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        docs = synthetic.documents(rows)
         with open(root / "dev.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row) + "\n" for row in rows[30:])
         model = root / "model"
-        train_model(
-            docs[:30],
-            docs[30:],
-            PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
-            train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
-            out_dir=model,
-        )
+        synthetic.train_one_network(docs, encoder, model)
         yield {"root": root, "model": model, "dev": docs[30:], "second": _write_second_system(root)}
 
 

@@ -34,7 +34,7 @@ def synth(tmp_path_factory):
         for name, part in (("train", rows[:N_TRAIN]), ("dev", rows[N_TRAIN:])):
             with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
                 handle.writelines(json.dumps(row) + "\n" for row in part)
-        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        docs = synthetic.documents(rows)
         yield {
             "root": root,
             "encoder": encoder,
@@ -203,22 +203,14 @@ def test_cli_train_and_predict_are_quiet_and_log_their_phases(synth, tmp_path, c
     from icdbridge.cli.main import main
 
     root, out = synth["root"], tmp_path / "model"
-    args = [
-        "train",
-        "--train", root / "train.jsonl",
-        "--dev", root / "dev.jsonl",
-        "--out", out,
-        "--system", synthetic.SYSTEM,
-        "--encoder", synth["encoder"],
-        "--epochs", "2",
-        "--members", "2",
-        "--negatives", "16",
-        "--batch-size", "4",
-    ]  # fmt: skip
+    args = synthetic.train_args(
+        root / "train.jsonl", root / "dev.jsonl", out, synthetic.SYSTEM,
+        "--encoder", synth["encoder"], epochs=2, members=2,
+    )  # fmt: skip
     capfd.readouterr()
     caplog.set_level("INFO")
     with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
+        main(args)
     assert stop.value.code in (0, None)
     err = capfd.readouterr().err + "".join(r.getMessage() for r in caplog.records)
     for chatter in ("GPU available", "TPU available", "litlogger", "deprecated", "Epoch 0/"):

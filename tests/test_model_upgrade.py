@@ -22,22 +22,14 @@ KIDNEY_NOTE = "She was admitted with fever. Diagnosis: acute infection of the ki
 def model(tmp_path_factory):
     """A one-network synthetic model trained with the first release (label cache private)."""
     from icdbridge.codes import register_hierarchy
-    from icdbridge.model import PipelineConfig, TrainConfig, train_model
 
     root = tmp_path_factory.mktemp("upgrade")
     with synthetic.environment(root) as encoder:
         register_hierarchy(synthetic.SYSTEM, synthetic.write_new_release(root), release=V2)
-        rows = synthetic.make_corpus(40)
-        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        docs = synthetic.documents(synthetic.make_corpus(40))
         assert any("C10.9" in d.codes for d in docs[:30])  # a removed code was seen in training
         out = root / "model"
-        train_model(
-            docs[:30],
-            docs[30:],
-            PipelineConfig(system=synthetic.SYSTEM, encoder=str(encoder)),
-            train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
-            out_dir=out,
-        )
+        synthetic.train_one_network(docs, encoder, out)
         notes = root / "notes.jsonl"
         notes.write_text(
             json.dumps({"id": "kidney", "text": KIDNEY_NOTE})

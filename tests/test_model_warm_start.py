@@ -40,13 +40,13 @@ def synth(tmp_path_factory):
         other.write_text("\n".join(renamed) + "\n", encoding="utf-8")
         register_hierarchy(OTHER, other)
         rows = synthetic.make_corpus(40)
-        docs = [Document(r["id"], r["text"], list(r["codes"]), r["system"]) for r in rows]
+        docs = synthetic.documents(rows)
         target_rows = [
             {**r, "id": f"t-{r['id']}", "codes": [c.translate(RENAME) for c in r["codes"]],
              "system": OTHER}
             for r in synthetic.make_corpus(16, seed=7)
         ]  # fmt: skip
-        target = [Document(r["id"], r["text"], r["codes"], r["system"]) for r in target_rows]
+        target = synthetic.documents(target_rows)
         for name, part in (("target_train", target_rows[:10]), ("target_dev", target_rows[10:])):
             with open(root / f"{name}.jsonl", "w", encoding="utf-8") as handle:
                 handle.writelines(json.dumps(row) + "\n" for row in part)
@@ -247,21 +247,13 @@ def test_cli_warm_start_and_its_refusals(synth, source, tmp_path, capfd):
     from icdbridge.model.io import read_config
 
     root, out = synth["root"], tmp_path / "cli-model"
-    args = [
-        "train",
-        "--train", root / "target_train.jsonl",
-        "--dev", root / "target_dev.jsonl",
-        "--out", out,
-        "--system", OTHER,
-        "--init", source,
-        "--epochs", "1",
-        "--members", "1",
-        "--negatives", "16",
-        "--batch-size", "4",
-    ]  # fmt: skip
+    args = synthetic.train_args(
+        root / "target_train.jsonl", root / "target_dev.jsonl", out, OTHER,
+        "--init", source, epochs=1, members=1,
+    )  # fmt: skip
     capfd.readouterr()
     with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
+        main(args)
     assert stop.value.code in (0, None)
     err = capfd.readouterr().err
     assert f"warm start from {source.resolve()}" in err, err

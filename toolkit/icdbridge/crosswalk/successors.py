@@ -247,17 +247,19 @@ def read_curated(path: str | None = None) -> dict[tuple[str, str], CuratedSucces
     return out
 
 
-def _from_curated(terminology: object, row: Target, entry: CuratedSuccessor) -> list[Target]:
+def _successor(terminology: object, row: Target, code: str, how: str) -> Target:
+    """``row`` moved to ``code``, a successor of its code in the loaded release, with a note of
+    ``how`` it was found."""
     where = f"{terminology.name} {terminology.release}"
+    note = f"{SUCCESSOR} of {row.code} in {where} ({how})"
+    return replace(row, code=code, title=terminology.description(code), note=note)
+
+
+def _from_curated(terminology: object, row: Target, entry: CuratedSuccessor) -> list[Target]:
+    how = f"curated: {entry.reason}"
+    curated = replace(row, exactness=min(row.exactness, entry.exactness), relation=CURATED)
     return [
-        replace(
-            row,
-            code=code,
-            exactness=min(row.exactness, entry.exactness),
-            relation=CURATED,
-            title=terminology.description(code),
-            note=f"{SUCCESSOR} of {row.code} in {where} (curated: {entry.reason})",
-        )
+        _successor(terminology, curated, code, how)
         for code in entry.successors
         if terminology.is_defined(code)
     ]
@@ -272,15 +274,7 @@ def _by_uri(terminology: object, row: Target) -> list[Target]:
         code = terminology.by_uri(row.uri).code
     except IcdbridgeError:
         return []
-    where = f"{terminology.name} {terminology.release}"
-    return [
-        replace(
-            row,
-            code=code,
-            title=terminology.description(code),
-            note=f"{SUCCESSOR} of {row.code} in {where} (same entity: {row.uri})",
-        )
-    ]
+    return [_successor(terminology, row, code, f"same entity: {row.uri}")]
 
 
 def _undotted(code: str) -> str:
@@ -321,19 +315,9 @@ def _by_prefix(terminology: object, row: Target) -> list[Target]:
     if not found and row.system == "icd10cm" and "X" in retired[3:]:
         found = [c for c in leaves if _placeholder_match(retired, _undotted(c))]
         how = "its placeholder X now holds a character"
-    where = f"{terminology.name} {terminology.release}"
-    note = f"{SUCCESSOR} of {row.code} in {where} ({how}; candidate set of {len(found)})"
-    return [
-        replace(
-            row,
-            code=code,
-            exactness=min(row.exactness, Exactness.APPROXIMATE),
-            relation=NARROWER,
-            title=terminology.description(code),
-            note=note,
-        )
-        for code in found
-    ]
+    how = f"{how}; candidate set of {len(found)}"
+    narrower = replace(row, exactness=min(row.exactness, Exactness.APPROXIMATE), relation=NARROWER)
+    return [_successor(terminology, narrower, code, how) for code in found]
 
 
 SUCCESSOR_RULES: dict[str, Callable[[object, Target], list[Target]]] = {

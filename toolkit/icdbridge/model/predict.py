@@ -30,7 +30,7 @@ character) carry over to codes never seen in training.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -171,7 +171,94 @@ def evidence_for(
     return spans
 
 
-class Predictor:
+Evidence = Callable[[str], list[dict[str, Any]]]
+"""A scored document's evidence: code → its evidence spans (:func:`evidence_for`)."""
+
+
+def evidence_of(doc: DocumentFeatures, attention: torch.Tensor | None) -> Evidence:
+    """The evidence spans of ``doc``'s candidates, by code (a code it does not score has none)."""
+    position = {c: j for j, c in enumerate(doc.candidates)}
+
+    def evidence(code: str) -> list[dict[str, Any]]:
+        if code not in position:
+            return []
+        return evidence_for(doc, code, attention, position[code])
+
+    return evidence
+
+
+class RankingPredictor:
+    """What every predictor shares: :meth:`predict` ranks each document's scored codes, keeps
+    the ``top_k`` best and predicts those at or above the operating point's threshold.
+
+    A subclass gives :meth:`threshold_at`, :meth:`scored_rows` (per document its calibrated
+    scores with their evidence) and, for a richer row than :class:`Prediction`,
+    :meth:`prediction`.
+
+    Attributes:
+        release_changes: Codes added or changed since the training release, when predicting in
+            another release (:class:`~icdbridge.model.upgrade.ReleaseChanges`), else ``None``.
+    """
+
+    release_changes: ReleaseChanges | None = None
+
+    def threshold_at(self, operating_point: str) -> float:
+        """The model's validated threshold at ``operating_point``.
+
+        Raises:
+            OperatingPointError: an operating point the model does not store.
+        """
+        raise NotImplementedError
+
+    def scored_rows(
+        self, docs: Sequence[Document], explain: bool, progress: bool, operating_point: str
+    ) -> list[tuple[dict[str, float], Evidence | None, Any]]:
+        """Per document: code → calibrated probability of every scored code (best first), its
+        evidence (``None`` without ``explain``) and what :meth:`prediction` needs besides."""
+        raise NotImplementedError
+
+    def prediction(self, row: Prediction, extra: Any, explain: bool) -> Prediction:
+        """One document's row (``extra``: its third item of :meth:`scored_rows`): ``row``."""
+        return row
+
+    def predict(
+        self,
+        docs: Sequence[Document],
+        top_k: int | None = DEFAULT_TOP_K,
+        explain: bool = False,
+        progress: bool = False,
+        operating_point: str = DEFAULT_OPERATING_POINT,
+    ) -> list[Prediction]:
+        """Rank codes for each document.
+
+        Args:
+            docs: Documents (gold codes, if any, are ignored).
+            top_k: Codes kept per document (``None``: every scored code).
+            explain: Attach evidence spans to each kept code (and, on a routed predictor's
+                ``crosswalk``/``blend`` routes, its source codes).
+            progress: Show progress bars.
+            operating_point: Named operating point (calibration and threshold) to rank and
+                predict with (:data:`~icdbridge.model.operating_points.OPERATING_POINTS`).
+
+        Raises:
+            OperatingPointError: an unknown operating point, or one the model does not store
+                (raised before any work).
+        """
+        threshold = self.threshold_at(operating_point)
+        rows = self.scored_rows(docs, explain, progress, operating_point)
+        changes = self.release_changes
+        out = []
+        for doc, (scores, evidence, extra) in zip(docs, rows, strict=True):
+            kept = dict(list(scores.items())[:top_k]) if top_k is not None else scores
+            predicted = [c for c, p in kept.items() if p >= threshold]
+            spans = {c: evidence(c) for c in kept} if evidence is not None else {}
+            marks = None if changes is None else changes.marks(kept)
+            row = Prediction(doc.id, kept, predicted, spans, marks)
+            out.append(self.prediction(row, extra, explain))
+        return out
+
+
+class Predictor(RankingPredictor):
     """A trained model ready to code texts over a whole terminology release.
 
     Args:
@@ -285,42 +372,26 @@ class Predictor:
             for doc, (raw, attention) in zip(features, scored, strict=True)
         ]
 
-    def predict(
+    def threshold_at(self, operating_point: str) -> float:
+        """The validated threshold at ``operating_point`` (see :meth:`calibrator_for`)."""
+        return self.calibrator_for(operating_point).threshold_
+
+    def scored_rows(
         self,
         docs: Sequence[Document],
-        top_k: int | None = DEFAULT_TOP_K,
-        explain: bool = False,
-        progress: bool = False,
-        operating_point: str = DEFAULT_OPERATING_POINT,
-    ) -> list[Prediction]:
-        """Rank codes for each document.
-
-        Args:
-            docs: Documents (gold codes, if any, are ignored).
-            top_k: Codes kept per document (``None``: every candidate).
-            explain: Attach evidence spans to each kept code.
-            progress: Show progress bars.
-            operating_point: Named operating point (calibration and threshold) to rank and
-                predict with (:data:`~icdbridge.model.operating_points.OPERATING_POINTS`).
-
-        Raises:
-            OperatingPointError: see :meth:`calibrator_for` (raised before any work).
-        """
-        calibrator = self.calibrator_for(operating_point)
-        out = []
-        for ranked, doc, attention in self.calibrated_scores(
-            docs, explain=explain, progress=progress, operating_point=operating_point
-        ):
-            kept = dict(list(ranked.items())[:top_k]) if top_k is not None else ranked
-            predicted = [c for c, p in kept.items() if p >= calibrator.threshold_]
-            evidence = {}
-            if explain:
-                position = {c: j for j, c in enumerate(doc.candidates)}
-                evidence = {c: evidence_for(doc, c, attention, position[c]) for c in kept}
-            changes = self.release_changes
-            marks = None if changes is None else changes.marks(kept)
-            out.append(Prediction(doc.id, kept, predicted, evidence, marks))
-        return out
+        explain: bool,
+        progress: bool,
+        operating_point: str,
+        with_codes: bool = False,
+    ) -> list[tuple[dict[str, float], Evidence | None, None]]:
+        """:meth:`calibrated_scores` of ``docs`` per document as its calibrated probabilities
+        (best first) and, with ``explain``, its evidence (``None`` without)."""
+        return [
+            (ranked, evidence_of(doc, attention) if explain else None, None)
+            for ranked, doc, attention in self.calibrated_scores(
+                docs, explain, progress, operating_point, with_codes=with_codes
+            )
+        ]
 
 
 def write_predictions(

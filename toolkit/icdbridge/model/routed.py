@@ -9,14 +9,14 @@ row says the route that scored it and which of its codes lie outside the trainin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icdbridge.errors import IcdbridgeError
 from icdbridge.model.config import DEFAULT_OPERATING_POINT, DEFAULT_TOP_K
-from icdbridge.model.predict import Prediction
+from icdbridge.model.predict import Evidence, Prediction, RankingPredictor
 from icdbridge.model.routes import (
     COMBINERS,
     DEFAULT_BLEND_WEIGHT,
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.data import Document
     from icdbridge.model.predict import Predictor
+    from icdbridge.model.upgrade import ReleaseChanges
 
 
 @dataclass
@@ -70,10 +71,11 @@ class RoutedPrediction(Prediction):
         return row
 
 
-class RoutedPredictor:
+class RoutedPredictor(RankingPredictor):
     """A trained model that predicts in a target code system by one of :data:`ROUTES`.
 
-    Use :func:`load_routed` to build one from a model directory.
+    Use :func:`load_routed` to build one from a model directory; :meth:`predict` (of
+    :class:`~icdbridge.model.predict.RankingPredictor`) returns :class:`RoutedPrediction` rows.
 
     Args:
         direct: Predictor over the target system's label space (memory off for another system).
@@ -138,6 +140,11 @@ class RoutedPredictor:
     def terminology(self) -> Terminology:
         """The target release."""
         return self.direct.space.terminology
+
+    @property
+    def release_changes(self) -> ReleaseChanges | None:
+        """The target release's changes since the training release (the direct predictor's)."""
+        return self.direct.release_changes
 
     @property
     def threshold(self) -> float:
@@ -247,12 +254,11 @@ class RoutedPredictor:
         explain: bool = False,
         progress: bool = False,
         operating_point: str = DEFAULT_OPERATING_POINT,
-    ) -> list[tuple[dict[str, float], Callable[[str], list[dict[str, Any]]] | None]]:
+    ) -> list[tuple[dict[str, float], Evidence | None]]:
         """Calibrated direct scores of every candidate per document (``reached``: codes per
         document scored too, with their hierarchy siblings), and, with ``explain``, a function
         giving a candidate's evidence spans (``None`` without)."""
         from icdbridge.data import Document
-        from icdbridge.model.predict import evidence_for
 
         if reached is not None:
             # the reached codes join each note's candidates as its "codes" (with their siblings),
@@ -261,84 +267,46 @@ class RoutedPredictor:
                 Document(d.id, d.text, list(r), self.terminology.system, dict(d.meta))
                 for d, r in zip(docs, reached, strict=True)
             ]
-        scored = self.direct.calibrated_scores(
+        scored = self.direct.scored_rows(
             docs, explain, progress, operating_point, with_codes=reached is not None
         )
+        return [(ranked, evidence) for ranked, evidence, _ in scored]
 
-        def explainer(doc, attention) -> Callable[[str], list[dict[str, Any]]]:
-            position = {c: j for j, c in enumerate(doc.candidates)}
-
-            def evidence(code: str) -> list[dict[str, Any]]:
-                if code not in position:
-                    return []
-                return evidence_for(doc, code, attention, position[code])
-
-            return evidence
-
-        return [
-            (ranked, explainer(doc, attention) if explain else None)
-            for ranked, doc, attention in scored
-        ]
-
-    def predict(
-        self,
-        docs: Sequence[Document],
-        top_k: int | None = DEFAULT_TOP_K,
-        explain: bool = False,
-        progress: bool = False,
-        operating_point: str = DEFAULT_OPERATING_POINT,
-    ) -> list[RoutedPrediction]:
-        """Rank the target system's codes for each document by this predictor's route.
-
-        Args:
-            docs: Documents (gold codes, if any, are ignored).
-            top_k: Codes kept per document (``None``: every scored code).
-            explain: Attach evidence spans (direct scores) and crosswalk sources.
-            progress: Show progress bars.
-            operating_point: Named operating point (calibration and threshold) of every route
-                (:data:`~icdbridge.model.operating_points.OPERATING_POINTS`).
-
-        Raises:
-            OperatingPointError: an operating point the model does not store (before any work).
-        """
-        threshold = self.threshold_at(operating_point)
+    def scored_rows(
+        self, docs: Sequence[Document], explain: bool, progress: bool, operating_point: str
+    ) -> list[tuple[dict[str, float], Evidence | None, dict[str, float]]]:
+        """Per document its scores by this predictor's route (best first), its evidence (direct
+        scores with ``explain``, else ``None``) and its trained-system source scores (empty on
+        the direct route)."""
         if self.source is not None:
             self.source.calibrator_for(operating_point)
-        outside = self.outside()
+        self.outside()
         if self.route == "direct":
             direct = self.direct_scores(docs, None, explain, progress, operating_point)
-            rows = [(s, e, {}) for s, e in direct]
-        else:
-            sources = self.source_scores(docs, progress, operating_point)
-            propagated = [propagate(s, self.edges, self.combine) for s in sources]
-            if self.route == "crosswalk":
-                rows = [(p, None, s) for p, s in zip(propagated, sources, strict=True)]
-            else:
-                reached = [list(p)[: self.reach_k] for p in propagated]
-                direct = self.direct_scores(docs, reached, explain, progress, operating_point)
-                rows = [
-                    (blend(d, p, self.blend_weight), e, s)
-                    for (d, e), p, s in zip(direct, propagated, sources, strict=True)
-                ]
-        out = []
-        for doc, (scores, explainer, sources) in zip(docs, rows, strict=True):
-            kept = dict(list(scores.items())[:top_k]) if top_k is not None else scores
-            predicted = [c for c, p in kept.items() if p >= threshold]
-            changes = self.direct.release_changes
-            evidence = {c: explainer(c) for c in kept} if explainer is not None else {}
-            out.append(
-                RoutedPrediction(
-                    doc.id,
-                    kept,
-                    predicted,
-                    evidence,
-                    None if changes is None else changes.marks(kept),
-                    route=self.route,
-                    outside=None if outside is None else [c for c in kept if c in outside],
-                    crosswalk=self._sources_of(kept, sources) if explain and sources else {},
-                )
-            )
-        return out
+            return [(s, e, {}) for s, e in direct]
+        sources = self.source_scores(docs, progress, operating_point)
+        propagated = [propagate(s, self.edges, self.combine) for s in sources]
+        if self.route == "crosswalk":
+            return [(p, None, s) for p, s in zip(propagated, sources, strict=True)]
+        reached = [list(p)[: self.reach_k] for p in propagated]
+        direct = self.direct_scores(docs, reached, explain, progress, operating_point)
+        return [
+            (blend(d, p, self.blend_weight), e, s)
+            for (d, e), p, s in zip(direct, propagated, sources, strict=True)
+        ]
+
+    def prediction(
+        self, row: Prediction, sources: dict[str, float], explain: bool
+    ) -> RoutedPrediction:
+        """``row`` with this predictor's route, its codes outside the training label space and,
+        with ``explain``, the source codes of each kept code (``sources``: its source scores)."""
+        outside = self.outside()
+        return RoutedPrediction(
+            **vars(row),
+            route=self.route,
+            outside=None if outside is None else [c for c in row.scores if c in outside],
+            crosswalk=self._sources_of(row.scores, sources) if explain and sources else {},
+        )
 
     def _sources_of(
         self, kept: Mapping[str, float], sources: Mapping[str, float]
