@@ -289,7 +289,15 @@ def test_crosswalk_route_propagates_the_trained_systems_scores(synth):
         "edge": 1.0,
     }
     assert set(row.outside) == set(row.scores)
-    assert row.predicted == [c for c, s in row.scores.items() if s >= routed.threshold]
+    # the decision travels: each predicted source code predicts its strongest targets
+    predicted_sources = [c for c, s in p.items() if s >= routed.threshold]
+    assert "A10.0" in predicted_sources
+    strongest = set()
+    for code in predicted_sources:
+        edges = routed.edges(code)
+        strongest |= {t for t, w in edges.items() if edges and w == max(edges.values())}
+    assert row.predicted == [c for c in row.scores if c in strongest]
+    assert "QA10.0" in row.predicted
 
 
 def test_blend_route_mixes_the_two_routes_with_its_weight(synth):
@@ -313,6 +321,15 @@ def test_blend_route_mixes_the_two_routes_with_its_weight(synth):
     # the codes the crosswalk reaches are scored directly too
     assert set(scores["crosswalk"][0]) <= set(scores["direct"][0])
     assert next(iter(asthma.scores)) == "QC20.0"
+    # blend predicts the crosswalk's decisions and the codes whose blended score reaches the
+    # threshold
+    crosswalk_row = load_routed(
+        synth["model"], hierarchy=synth["second"], route="crosswalk", crosswalk=_toy_crosswalk()
+    ).predict([STONE], top_k=None)[0]
+    assert "QA10.0" in crosswalk_row.predicted
+    assert row.predicted == [
+        c for c, s in row.scores.items() if c in crosswalk_row.predicted or s >= half.threshold
+    ]
     [only_crosswalk] = routed(1.0).predict([STONE], top_k=None)
     assert {c: s for c, s in only_crosswalk.scores.items() if s > 0} == pytest.approx(
         scores["crosswalk"][0]

@@ -15,9 +15,10 @@ ICD-10-CM codes. Each target system is scored by the three routes of
 
 Gold ICD-10-CM codes are mapped into each target through the crosswalk (policy
 ``gold_policy``, the default of ``icdbridge evaluate`` across systems). Metrics come from
-:func:`icdbridge.eval.evaluate`: MAP over each route's full ranking, micro-F1 of the codes at or
-above the model's validated threshold, and the CoPHE-style per-level scores of the target
-hierarchy.
+:func:`icdbridge.eval.evaluate`: MAP over each route's full ranking, micro-F1 of the codes the
+route predicts (:func:`icdbridge.model.routes.route_decisions`: at or above the model's validated
+threshold on ``direct``; on ``crosswalk`` and ``blend`` the strongest targets of the trained
+system's predicted codes), and the CoPHE-style per-level scores of the target hierarchy.
 
 ``--choose`` scores the grid of ``[choose]`` (combiner × blend weight) on the held-out train
 documents (``fit_documents`` onwards: never used to fit the network, never a dev document) and
@@ -113,14 +114,17 @@ def mapped_gold(docs, target: str, policy: str) -> tuple[dict[str, list[str]], d
     return gold, dict(sorted(outcomes.items()))
 
 
-def metrics(gold, scores, threshold: float, terminology=None) -> dict:
-    """MAP, micro-F1 (codes at or above ``threshold``) and, with ``terminology``, the per-level
-    scores, from :func:`icdbridge.eval.evaluate`."""
+def metrics(gold, scores, threshold: float, terminology=None, decided=None) -> dict:
+    """MAP, micro-F1 (of the codes ``decided`` per document: by default those at or above
+    ``threshold``) and, with ``terminology``, the per-level scores, from
+    :func:`icdbridge.eval.evaluate`."""
     from icdbridge.eval import TerminologyHierarchy, evaluate
 
     ids = list(gold)
     predictions = {i: s for i, s in zip(ids, scores, strict=True)}
-    decisions = {i: [c for c, p in s.items() if p >= threshold] for i, s in predictions.items()}
+    if decided is None:
+        decided = [[c for c, p in s.items() if p >= threshold] for s in scores]
+    decisions = dict(zip(ids, decided, strict=True))
     hierarchy = TerminologyHierarchy(terminology) if terminology is not None else None
     result = evaluate(gold, predictions, hierarchy=hierarchy, decisions=decisions, bootstrap=0)
     out = {
@@ -204,7 +208,12 @@ def table(config: dict, model: Path, done=None, chosen: dict | None = None) -> d
     """The three routes per target system on the evaluation split, with the library defaults
     (or ``chosen`` ``{"combine", "blend_weight"}`` of a ``--choose`` run in the same process);
     ``done(result)`` is called after each system (the results so far are written)."""
-    from icdbridge.model.routes import DEFAULT_BLEND_WEIGHT, DEFAULT_COMBINE, EdgeWeights
+    from icdbridge.model.routes import (
+        DEFAULT_BLEND_WEIGHT,
+        DEFAULT_COMBINE,
+        EdgeWeights,
+        route_decisions,
+    )
 
     combine = chosen["combine"] if chosen else DEFAULT_COMBINE
     weight = chosen["blend_weight"] if chosen else DEFAULT_BLEND_WEIGHT
@@ -228,7 +237,16 @@ def table(config: dict, model: Path, done=None, chosen: dict | None = None) -> d
             "gold_codes_by_outcome": outcomes,
             "gold_occurrences": sum(len(g) for g in gold.values()),
             "routes": {
-                name: metrics(gold, scores[name], routed.threshold, terminology)
+                name: metrics(
+                    gold,
+                    scores[name],
+                    routed.threshold,
+                    terminology,
+                    [
+                        route_decisions(name, s, src, routed.edges, routed.threshold)
+                        for s, src in zip(scores[name], scores["sources"], strict=True)
+                    ],
+                )
                 for name in ROUTE_NAMES
             },
         }
@@ -263,8 +281,9 @@ def markdown(result: dict, choice: dict | None) -> str:
             if result["library_defaults"]
             else " (NOT the library defaults)"
         )
-        + ". Micro-F1 at "
-        "the model's validated threshold; per level: micro-F1 after mapping codes to that "
+        + ". Micro-F1 of the codes each route predicts (direct: at the model's validated "
+        "threshold; crosswalk and blend: the strongest crosswalk targets of the codes the model "
+        "predicts, `route_decisions`); per level: micro-F1 after mapping codes to that "
         "level of the target hierarchy.",
         "",
     ]

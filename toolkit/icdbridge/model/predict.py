@@ -217,6 +217,11 @@ class RankingPredictor:
         evidence (``None`` without ``explain``) and what :meth:`prediction` needs besides."""
         raise NotImplementedError
 
+    def decide(self, kept: dict[str, float], threshold: float, extra: Any) -> list[str]:
+        """The predicted codes among a document's ``kept`` codes: those at or above the
+        operating point's ``threshold`` (``extra``: its third item of :meth:`scored_rows`)."""
+        return [c for c, p in kept.items() if p >= threshold]
+
     def prediction(self, row: Prediction, extra: Any, explain: bool) -> Prediction:
         """One document's row (``extra``: its third item of :meth:`scored_rows`): ``row``."""
         return row
@@ -250,7 +255,7 @@ class RankingPredictor:
         out = []
         for doc, (scores, evidence, extra) in zip(docs, rows, strict=True):
             kept = dict(list(scores.items())[:top_k]) if top_k is not None else scores
-            predicted = [c for c, p in kept.items() if p >= threshold]
+            predicted = self.decide(kept, threshold, extra)
             spans = {c: evidence(c) for c in kept} if evidence is not None else {}
             marks = None if changes is None else changes.marks(kept)
             row = Prediction(doc.id, kept, predicted, spans, marks)

@@ -32,6 +32,7 @@ from icdbridge.model.routes import (
     outside_training,
     propagate,
     resolve_route,
+    route_decisions,
     training_label_space,
 )
 
@@ -294,6 +295,14 @@ class RoutedPredictor(RankingPredictor):
             (blend(d, p, self.blend_weight), e, s)
             for (d, e), p, s in zip(direct, propagated, sources, strict=True)
         ]
+
+    def decide(
+        self, kept: dict[str, float], threshold: float, sources: dict[str, float]
+    ) -> list[str]:
+        """The predicted codes of this predictor's route (:func:`~icdbridge.model.routes.
+        route_decisions`: on ``crosswalk`` and ``blend`` the trained system's predicted codes
+        predict their strongest crosswalk targets)."""
+        return route_decisions(self.route, kept, sources, self.edges, threshold)
 
     def prediction(
         self, row: Prediction, sources: dict[str, float], explain: bool

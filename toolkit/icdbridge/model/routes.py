@@ -69,14 +69,11 @@ COMBINERS = ("noisy-or", "max")
 ``noisy-or`` ``1 − Π(1 − wᵢ·pᵢ)`` (two sources pointing to one code make it likelier than
 either alone) or ``max`` ``max wᵢ·pᵢ`` (the best single path)."""
 
-# PROVISIONAL, set a priori: the crosswalk route is the stronger of the two (issue 28 measured
-# ICD-11 MAP 0.60 through the crosswalk against 0.108 direct on CodiEsp test notes), so it gets
-# the larger weight. They are chosen by `python experiments/transfer/routes.py --choose`
-# (ICD-10-CM model fitted on the first 400 CodiEsp train documents, the grid of routes.toml
-# scored into ICD-11 on the other 100 train documents, gold mapped through the crosswalk; never
-# a dev document; the best MAP is written to experiments/transfer/routes_choice.json); that run
-# did not finish on the shared machine before this was committed: replace both values with its
-# choice and this comment with the command.
+# Chosen by `python experiments/transfer/routes.py --choose` (2026-12-06): an ICD-10-CM model
+# fitted on the first 400 CodiEsp train documents scores ICD-11 on the other 100 train documents
+# (gold mapped through the crosswalk; never a dev document) for every combiner and weight of
+# routes.toml; noisy-or at 0.7 has the best MAP, 0.3745 (max: 0.3438 at best; the direct route
+# alone 0.1383, the crosswalk alone 0.3439); experiments/transfer/routes_choice.json.
 DEFAULT_COMBINE = "noisy-or"
 """Default combiner of :data:`COMBINERS`."""
 DEFAULT_BLEND_WEIGHT = 0.7
@@ -223,6 +220,51 @@ def blend(
         for c in codes
     }
     return dict(sorted(out.items(), key=lambda item: (-item[1], item[0])))
+
+
+def route_decisions(
+    route: str,
+    scores: Mapping[str, float],
+    sources: Mapping[str, float],
+    edges_of: Callable[[str], Mapping[str, float] | None],
+    threshold: float,
+) -> list[str]:
+    """The codes a route predicts among ``scores`` (best first).
+
+    On the ``direct`` route a code is predicted when its score reaches the model's validated
+    ``threshold``. On the ``crosswalk`` and ``blend`` routes the decision travels along the
+    crosswalk: every trained-system code the model predicts (its calibrated probability in
+    ``sources`` at or above ``threshold``) predicts its strongest targets (the highest edge
+    weight: the crosswalk's own ``best`` pick of exact, non-residual targets first), as mapping
+    the model's own predicted codes would. Propagated scores are probabilities times edge
+    weights below 1, so they rarely reach the threshold themselves; they rank, the decisions
+    travel. ``blend`` also predicts a code whose blended score reaches the threshold.
+
+    Args:
+        route: One of :data:`ROUTES`.
+        scores: Target code → score on that route (the codes that can be predicted).
+        sources: Trained-system code → calibrated probability (empty on ``direct``).
+        edges_of: Trained-system code → {target code: edge weight}.
+        threshold: The model's validated threshold.
+
+    Example:
+        >>> edges = {"A": {"X": 0.8, "Y": 0.4}, "B": {"Z": 0.8}}.get
+        >>> route_decisions("crosswalk", {"X": 0.76, "Y": 0.38, "Z": 0.4}, {"A": 0.95, "B": 0.5},
+        ...                 edges, threshold=0.9)
+        ['X']
+        >>> route_decisions("direct", {"X": 0.95, "Y": 0.5}, {}, edges, threshold=0.9)
+        ['X']
+    """
+    if route == "direct" or not sources:
+        return [c for c, p in scores.items() if p >= threshold]
+    chosen: set[str] = set()
+    for source, p in sources.items():
+        edges = edges_of(source) or {}
+        if p < threshold or not edges:
+            continue
+        strongest = max(edges.values())
+        chosen.update(t for t, w in edges.items() if w == strongest)
+    return [c for c, p in scores.items() if c in chosen or (route == "blend" and p >= threshold)]
 
 
 def crosswalk_path(source: str, target: str) -> list[tuple[str, str]] | None:
