@@ -28,9 +28,10 @@ model's system to the target system and ``direct`` otherwise (:func:`resolve_rou
 comment.
 
 Every route gives calibrated probabilities on one scale (the crosswalk's are the trained
-system's probabilities times edge weights), so the model's validated threshold
-(:attr:`~icdbridge.model.calibration.Calibrator.threshold_`) picks the predicted codes of all
-three.
+system's probabilities times edge weights). The model's validated threshold
+(:attr:`~icdbridge.model.calibration.Calibrator.threshold_`) decides the predicted codes: on
+``direct`` the codes at or above it, on ``crosswalk`` and ``blend`` the strongest targets of the
+trained-system codes at or above it (:func:`route_decisions`).
 
 Example:
     >>> from icdbridge.model.routes import propagate
