@@ -37,9 +37,10 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   codes 0.4" --train-seeds 13 --out experiments/codiesp_zeroshot/cv_hidden_codes.json``.
 - ``index terms``, ``index tables``, ``index terms and tables``: the lexical channel also holds
   the phrases of the ICD-10-CM Index material (``PipelineConfig.index_phrases``: Index to
-  Diseases and Injuries; Table of Drugs and Chemicals and Neoplasm Table; both); not run yet
-  (``cv_index.json`` is to hold them, from ``--variants default "index terms" "index tables" "index
-  terms and tables" --out experiments/codiesp_zeroshot/cv_index.json``).
+  Diseases and Injuries; Table of Drugs and Chemicals and Neoplasm Table; both);
+  ``cv_index.json`` holds ``default`` and ``index terms and tables`` (seed 13), from
+  ``--variants default "index terms and tables" --out
+  experiments/codiesp_zeroshot/cv_index.json``.
 
 Every entry written records the software and machine it was produced with (``environment``),
 except the calibration-objective tables, which map objective names to results only (the
