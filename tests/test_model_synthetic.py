@@ -111,6 +111,18 @@ def test_save_load_round_trip_gives_identical_predictions(synth, trained):
     assert loaded.calibrator == result.predictor.calibrator
 
 
+def test_a_prebuilt_encoder_s_precision_is_the_one_the_model_records(synth):
+    from icdbridge.model import TextEncoder, train_model
+
+    encoder = TextEncoder(synth["encoder"], precision="bf16")
+    result = train_model(
+        synth["train"], synth["dev"], _pipeline(synth), train_config=_train_config(members=1),
+        encoder=encoder,
+    )  # fmt: skip
+    assert _pipeline(synth).precision == "fp32"
+    assert result.predictor.config.precision == "bf16"
+
+
 def test_a_loaded_model_encodes_at_the_precision_it_was_trained_with(trained):
     from icdbridge.model import load_model
 

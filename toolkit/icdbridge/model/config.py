@@ -48,8 +48,8 @@ DEFAULT_PRECISION = "fp32"
 """Encoder inference precision of new models (``icdbridge train --precision``). Float32: a
 model's label and piece embeddings, and so its calibration, are then the same on every machine.
 Under bfloat16 the CodiEsp row (d) trained to MAP 0.430 against 0.502 in float32 on the same
-AMX machine (the unseen-code calibration landed elsewhere: docs/model.md, *Encoder
-precision*); ``bf16`` / ``auto`` encode several times faster on CPUs with AMX."""
+AMX machine (the unseen-code calibration landed elsewhere: docs/model.md, *Speed*, "bf16 is
+not neutral end to end"); ``bf16`` / ``auto`` encode several times faster on CPUs with AMX."""
 
 DEFAULT_MAX_ANCESTORS = 3
 """Ancestors per code in the label space and in the hierarchy component (a trained model stores

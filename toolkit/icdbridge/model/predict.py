@@ -325,9 +325,10 @@ class Predictor(RankingPredictor):
             self.window_cache,
         )
 
-    def featurize(self, docs: Sequence[Document], progress: bool = False):
-        """:func:`~icdbridge.model.features.featurize.featurize` with this predictor's inputs."""
-        return featurize(docs, self.feature_inputs, progress=progress)
+    def featurize(self, docs: Sequence[Document], progress: bool = False, with_codes: bool = False):
+        """:func:`~icdbridge.model.features.featurize.featurize` with this predictor's inputs
+        (``with_codes``: each document's codes and their siblings join its candidates)."""
+        return featurize(docs, self.feature_inputs, training=with_codes, progress=progress)
 
     @property
     def needs_word_overlap(self) -> bool:
@@ -368,7 +369,7 @@ class Predictor(RankingPredictor):
         """
         calibrator = self.calibrator_for(operating_point)
         with phase(f"featurising {len(docs):,} documents", progress):
-            features = featurize(docs, self.feature_inputs, training=with_codes, progress=progress)
+            features = self.featurize(docs, progress, with_codes)
         with phase(f"scoring {len(docs):,} documents", progress):
             scored = score_documents(self.model, self.space, features, keep_attention=explain)
         seen = self.seen

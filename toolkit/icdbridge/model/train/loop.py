@@ -369,6 +369,10 @@ def prepare_training(
 
     terminology = get_terminology(pipeline.system, pipeline.release)
     encoder = encoder or TextEncoder(pipeline.encoder, precision=pipeline.precision)
+    if encoder.precision != pipeline.precision:
+        # a prebuilt encoder: the model records the precision its embeddings were made with,
+        # so that loading it encodes the same way
+        pipeline = replace(pipeline, precision=encoder.precision)
     if init is not None:
         init.check_dim(encoder.dim)
     if not pipeline.extra_codes:
