@@ -83,3 +83,12 @@ def shortlist_recall(shortlists: Sequence[set[str]], gold: Sequence[set[str]]) -
     from icdbridge.model.labels import shortlist_recall as recall
 
     return recall(shortlists, gold)
+
+
+def unseen_candidate_recall(
+    shortlists: Sequence[set[str]], gold: Sequence[set[str]], frequency: Mapping[str, int]
+) -> float:
+    """Share of the unseen gold pairs (codes no training document carries) that reach the
+    candidate sets: the ceiling of unseen-code recall at any cut-off."""
+    unseen = [{c for c in g if not frequency.get(c)} for g in gold]
+    return shortlist_recall(shortlists, unseen)
