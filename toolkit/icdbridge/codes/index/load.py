@@ -28,7 +28,7 @@ DEFAULT_RELEASE = "2025"
 
 DOWNLOAD_HINT = (
     "get it with `icdbridge datasets download icd10cm-index --release {release}` (with a "
-    "network; without one, --from the \"Table and Index\" zip of ICD-10-CM FY{release} from "
+    'network; without one, --from the "Table and Index" zip of ICD-10-CM FY{release} from '
     "the CDC NCHS ICD-10-CM files page, https://www.cdc.gov/nchs/icd/icd-10-cm/files.html, or "
     "the CMS ICD-10 page), or point icdbridge at a folder holding its files "
     "(load_index(source=PATH), --index-source, or $ICDBRIDGE_DATA/icd10cm-index-{release}/)"
