@@ -202,7 +202,11 @@ def train_command(
     in OUT/encoder; on CodiEsp it gained little for 2.8 times the training
     time, see docs/model.md). --init MODEL_DIR warm-starts from a trained
     model, e.g. adapts a CodiEsp ICD-10-CM model to a few labelled notes
-    coded in ICD-9-CM (docs/transfer.md).
+    coded in ICD-9-CM (docs/transfer.md). An ICD-10-CM model's lexical
+    channel also holds the phrases of the ICD-10-CM Index (Index terms, drug
+    and neoplasm tables) when the Index material is found (--index-phrases
+    auto; `icdbridge datasets download icd10cm-index` gets it); one line
+    says which were used, and the model keeps them in OUT.
     """
     from rich.console import Console
 
@@ -246,7 +250,7 @@ def train_command(
         raise typer.BadParameter(f"--index-phrases: {error}") from None
     if index_documents and system != "icd10cm":
         raise typer.BadParameter(f"--index-phrases needs --system icd10cm (got {system!r})")
-    if index_documents is None and not lexical:
+    if not lexical:
         index_choice = IndexChoice([], "Index phrases: none (--no-lexical)")
     else:  # missing Index material asked for is refused here, before any work
         index_choice = resolve_index_phrases(system, index_documents, index_source)

@@ -433,7 +433,7 @@ def resolve_pipeline_index(
     With a prebuilt ``lexical`` channel, the documents it carries
     (:attr:`~icdbridge.model.lexical.matcher.LexicalMatcher.index_phrases`); else
     :func:`~icdbridge.model.lexical.index_phrases.resolve_index_phrases` ("auto" says what it
-    chose in one line of the progress output). Without the lexical channel "auto" is none.
+    chose in one line of the progress output). Without the lexical channel: none.
 
     Raises:
         IcdbridgeError: the Index documents asked for are missing or not for this system, or
@@ -444,6 +444,8 @@ def resolve_pipeline_index(
     from icdbridge.model.progress import log_line
 
     asked = pipeline.index_phrases
+    if not pipeline.use_lexical:  # no lexical channel, no phrases to hold
+        return replace(pipeline, index_phrases=[])
     if lexical is not None:
         carried = getattr(lexical, "index_phrases", None)
         have = list(carried.documents) if carried is not None else []
@@ -455,8 +457,6 @@ def resolve_pipeline_index(
                 "(build_lexical(..., index_phrases=...)) or leave index_phrases None"
             )
         return replace(pipeline, index_phrases=have)
-    if asked is None and not pipeline.use_lexical:
-        return replace(pipeline, index_phrases=[])
     choice = resolve_index_phrases(pipeline.system, asked, pipeline.index_source)
     if choice.auto and progress:
         log_line(choice.line)
