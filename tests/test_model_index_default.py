@@ -335,3 +335,23 @@ def test_cli_train_says_which_index_phrases_it_used(setting, monkeypatch, capsys
     unknown = run_cli([*icd, "--index-phrases", "index,drugs"], capsys)
     assert unknown.code == 2 and "drugs" in unknown.err
     assert root.exists()
+
+
+def test_a_warm_start_resolves_the_index_of_its_own_run(auto_model, setting) -> None:
+    """``--init`` from a model with Index phrases: the new run resolves its own (a synthetic
+    system: none) and trains; the new model has no Index phrases to carry."""
+    from icdbridge.model import PipelineConfig, TrainConfig, train_model
+
+    _, source, _ = auto_model
+    docs = synthetic.documents(synthetic.make_corpus(24))
+    out = setting["root"] / "warm"
+    result = train_model(
+        docs[:18],
+        docs[18:],
+        PipelineConfig(system=synthetic.SYSTEM),
+        train_config=TrainConfig(epochs=1, negatives=8, batch_size=4, members=1, init=str(source)),
+        out_dir=out,
+    )
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config["pipeline"]["index_phrases"] == [] and CONFIG_KEY not in config
+    assert result.warm_start is not None and result.predictor.lexical.index_phrases is None

@@ -134,7 +134,8 @@ class PipelineConfig:
             model records the list it used, and carries its Index phrases with it (see *What
             the Index contributes* in docs/model.md).
         index_source: Folder or file of the Index material (``None``:
-            ``$ICDBRIDGE_DATA/icd10cm-index-2025``; :func:`~icdbridge.codes.index.load_index`).
+            ``$ICDBRIDGE_DATA/icd10cm-index-2025``, where ``icdbridge datasets download
+            icd10cm-index`` puts it; :func:`~icdbridge.codes.index.load_index`).
         precision: Encoder inference precision (:data:`PRECISIONS`) of the label and piece
             embeddings, in training and, for the same calibration, in every prediction.
     """
