@@ -37,6 +37,7 @@ def _signature_default(function, name: str) -> object:
 
 
 def _train_defaults() -> dict[str, object]:
+    from icdbridge.model.lexical.index_phrases import index_option
     from icdbridge.model.train.loop import train_model
 
     pipeline, model, train = PipelineConfig(), ModelConfig(), TrainConfig()
@@ -65,7 +66,7 @@ def _train_defaults() -> dict[str, object]:
         "overlap_k": pipeline.overlap_k,
         "label_space": pipeline.label_space,
         "precision": pipeline.precision,
-        "index_phrases": ",".join(pipeline.index_phrases),
+        "index_phrases": index_option(pipeline.index_phrases),
         "index_source": pipeline.index_source,
         "init": train.init,
         "resume": _signature_default(train_model, "resume"),

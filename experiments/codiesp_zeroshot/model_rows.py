@@ -20,7 +20,8 @@ its ablations, through the interface of README.md (``run_model_rows``).
   but without the pieces of its English word gloss in the shortlist and the attention
   (``PipelineConfig.gloss_pieces=False``);
 - ``model_index_phrases``: the full model whose lexical channel also holds the phrases of the
-  ICD-10-CM Index material (``PipelineConfig.index_phrases``, settings.toml);
+  ICD-10-CM Index material (``PipelineConfig.index_phrases``, settings.toml; the library's
+  default resolves to the same documents where the material is found, ``_INDEX``);
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 
@@ -45,8 +46,15 @@ from typing import Any
 from harness import SETTINGS, ExperimentContext, ScoredRun
 
 from icdbridge.model import ModelConfig, PipelineConfig, TrainConfig
+from icdbridge.model.lexical.index_phrases import resolve_index_phrases
 
 _LIBRARY = (PipelineConfig(), ModelConfig(), TrainConfig())
+_INDEX = resolve_index_phrases(
+    _LIBRARY[0].system, _LIBRARY[0].index_phrases, _LIBRARY[0].index_source
+)
+"""The library's default Index documents ("auto") as training resolves them on this machine:
+``DEFAULT_INDEX_PHRASES`` when the Index material is in ``$ICDBRIDGE_DATA``, else none (the
+rows then pass that list explicitly, so a row's model never depends on a second resolution)."""
 _FULL: dict[str, Any] = {
     "use_hierarchy": _LIBRARY[1].use_hierarchy,
     "use_lexical": _LIBRARY[0].use_lexical,
@@ -57,9 +65,9 @@ _FULL: dict[str, Any] = {
     "members": _LIBRARY[2].members,
     "calibration_folds": _LIBRARY[2].calibration_folds,
     "hidden_codes": _LIBRARY[2].hidden_codes,
-    "index_phrases": list(_LIBRARY[0].index_phrases),
+    "index_phrases": list(_INDEX.documents),
 }
-"""The full model's switches: the library defaults."""
+"""The full model's switches: the library defaults (the Index documents resolved, ``_INDEX``)."""
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
     name: _FULL | changes for name, changes in SETTINGS["rows"].items()
 }

@@ -62,18 +62,64 @@ def prepare(
 
 @app.command("download")
 def download(
-    dataset: str = typer.Argument(..., help="Dataset to download: codiesp."),
+    dataset: str = typer.Argument(
+        ..., help="Dataset to download: codiesp, or icd10cm-index (the ICD-10-CM Index material)."
+    ),
     output: Path = typer.Option(
-        Path("data"), "-o", "--output", help="Folder to download and unpack into."
+        None,
+        "-o",
+        "--output",
+        help="Folder to download and unpack into (default: data for codiesp; for icd10cm-index "
+        "$ICDBRIDGE_DATA/icd10cm-index-RELEASE, where training looks for it).",
+    ),
+    release: str = typer.Option(
+        None,
+        "--release",
+        help="icd10cm-index: fiscal year of the Index material (default: 2025).",
+    ),
+    source: Path = typer.Option(
+        None,
+        "--from",
+        help='icd10cm-index: a "Table and Index" zip or its unpacked folder you already have '
+        "(no network needed; the same checks).",
     ),
 ) -> None:
-    """Download a dataset from its publisher (Zenodo for CodiEsp) and verify its checksums.
+    """Download a dataset from its publisher and verify its checksums.
 
-    Needs a network; offline it stops with a one-line error saying where to get the files.
+    codiesp: the CodiEsp corpus from Zenodo. icd10cm-index: the official
+    "Code Tables, Tabular and Index" zip of an ICD-10-CM fiscal year from
+    CMS, of which only the Index documents (Index to Diseases and Injuries,
+    External Cause Index, Table of Drugs and Chemicals, Neoplasm Table) and
+    their schemas are kept, checked against pinned SHA-256 digests; after it,
+    `icdbridge train` finds them with no flag (its Index phrases, docs/model.md).
+
+    Needs a network (or, for icd10cm-index, --from); offline it stops with a
+    one-line error saying where to get the files.
+
+    Example:
+
+        icdbridge datasets download icd10cm-index --from 2025-code-tables-tabular-and-index.zip
     """
-    from icdbridge.data.download import download_dataset
+    from icdbridge.data.download import INDEX_DATASET, download_dataset, download_icd10cm_index
 
-    root = download_dataset(dataset, output)
+    if dataset == INDEX_DATASET:
+        landed = download_icd10cm_index(output, release=release, source=source)
+        pinned = f", {len(landed.pinned)} checked against pinned SHA-256" if landed.pinned else ""
+        typer.echo(
+            f"wrote {len(landed.files)} files of the ICD-10-CM Index material into "
+            f"{landed.folder} (from {landed.origin}{pinned}; digests in SHA256SUMS)"
+        )
+        documents = ", ".join(landed.documents) or "none"
+        typer.echo(f"Index documents: {documents}")
+        if "index" not in landed.documents:
+            typer.echo(
+                "no Index to Diseases and Injuries (icd10cm_index_YYYY.xml) among them: the "
+                "'index' phrases need it"
+            )
+        return
+    if release is not None or source is not None:
+        raise typer.BadParameter(f"--release and --from are for {INDEX_DATASET}, not {dataset}")
+    root = download_dataset(dataset, output if output is not None else Path("data"))
     typer.echo(f"downloaded {dataset} into {root}")
     typer.echo(
         f"next: icdbridge datasets prepare {dataset} --from {root} --split train -o train.jsonl"

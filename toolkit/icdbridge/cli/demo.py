@@ -71,8 +71,10 @@ def _predictor(model: Path | None, full: bool, docs: list, console):
     encoder = TextEncoder()
     leaves = terminology.codes(leaves_only=True)
     console.print(f"building the lexical channel over all {len(leaves):,} ICD-10-CM codes ...")
-    lexical = build_lexical(terminology, leaves)
-    config = PipelineConfig(use_memory=False)
+    # the untrained pipeline reads titles and inclusion terms only, the same on every machine
+    # (no Index material needed); a trained model (--model) carries its own Index phrases
+    lexical = build_lexical(terminology, leaves, index_phrases=[])
+    config = PipelineConfig(use_memory=False, index_phrases=[])
     if full:
         console.print(f"embedding all {len(leaves):,} label texts (built once, then cached) ...")
         codes = None

@@ -9,12 +9,12 @@ import typer
 
 from icdbridge.cli.engine import check_engine_options, engine_option, master_option
 from icdbridge.model.config import DEFAULT_OPERATING_POINT, DEFAULT_TOP_K
+from icdbridge.model.io import MODEL_FILES as MODEL_FILES
 from icdbridge.model.operating_points import OPERATING_POINTS
 from icdbridge.model.routes import AUTO, DEFAULT_ROUTE, ROUTES
 from icdbridge.spark.session import DEFAULT_ENGINE
 
-MODEL_FILES = ("config.json", "model.safetensors", "memory.json", "memory.safetensors")
-"""Files of a model directory that ``-o`` may never overwrite."""
+# MODEL_FILES: the files of a model directory that ``-o`` may never overwrite
 
 
 def predict_command(

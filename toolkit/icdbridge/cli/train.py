@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from icdbridge.model.config import ModelConfig, PipelineConfig, TrainConfig
+from icdbridge.model.config import DEFAULT_INDEX_PHRASES, ModelConfig, PipelineConfig, TrainConfig
+from icdbridge.model.lexical.index_phrases import index_option
 
 _PIPELINE, _MODEL, _TRAIN = PipelineConfig(), ModelConfig(), TrainConfig()
 """The library defaults every option below reads (``icdbridge.model.config``)."""
@@ -137,18 +138,23 @@ def train_command(
         str,
         typer.Option(
             "--index-phrases",
-            help="ICD-10-CM Index material whose terms join the lexical channel, comma-separated: "
-            "index (Index to Diseases and Injuries), eindex (External Cause Index), drug (Table "
-            "of Drugs and Chemicals), neoplasm (Neoplasm Table); empty: titles only. See "
-            "docs/model.md, 'What the Index contributes'.",
+            help="ICD-10-CM Index material whose terms join the lexical channel: auto "
+            f"({','.join(DEFAULT_INDEX_PHRASES)} when the system is icd10cm and the Index "
+            "material is found at --index-source, else none: the output says which), none "
+            "(titles only), or a comma-separated list, required: index (Index to Diseases and "
+            "Injuries), eindex (External Cause Index), drug (Table of Drugs and Chemicals), "
+            "neoplasm (Neoplasm Table). The model keeps its phrases (predicting needs no Index "
+            "material). Get the material with `icdbridge datasets download icd10cm-index`; "
+            "see docs/model.md, 'What the Index contributes'.",
         ),
-    ] = ",".join(_PIPELINE.index_phrases),
+    ] = index_option(_PIPELINE.index_phrases),
     index_source: Annotated[
         Path | None,
         typer.Option(
             "--index-source",
             help="Folder or file of the Index material (default: "
-            "$ICDBRIDGE_DATA/icd10cm-index-2025; an official icd10cm-index-YYYY.xml works too).",
+            "$ICDBRIDGE_DATA/icd10cm-index-2025, where `icdbridge datasets download "
+            "icd10cm-index` puts it; an official icd10cm_index_YYYY.xml works too).",
         ),
     ] = _PIPELINE.index_source,
     overlap_k: Annotated[
@@ -196,14 +202,23 @@ def train_command(
     in OUT/encoder; on CodiEsp it gained little for 2.8 times the training
     time, see docs/model.md). --init MODEL_DIR warm-starts from a trained
     model, e.g. adapts a CodiEsp ICD-10-CM model to a few labelled notes
-    coded in ICD-9-CM (docs/transfer.md).
+    coded in ICD-9-CM (docs/transfer.md). An ICD-10-CM model's lexical
+    channel also holds the phrases of the ICD-10-CM Index (Index terms, drug
+    and neoplasm tables) when the Index material is found (--index-phrases
+    auto; `icdbridge datasets download icd10cm-index` gets it); one line
+    says which were used, and the model keeps them in OUT.
     """
     from rich.console import Console
 
     from icdbridge.codes import get_terminology
     from icdbridge.model.config import LABEL_SPACES, PRECISIONS
     from icdbridge.model.lexical.gloss import describe_unread, unread_originals
-    from icdbridge.model.lexical.index_phrases import INDEX_SOURCES
+    from icdbridge.model.lexical.index_phrases import (
+        IndexChoice,
+        UnknownIndexDocumentError,
+        parse_index_option,
+        resolve_index_phrases,
+    )
     from icdbridge.model.net.losses import LOSSES
     from icdbridge.model.text.pieces import PIECE_MODES
     from icdbridge.model.train.loop import load_documents, train_model
@@ -229,17 +244,16 @@ def train_command(
         raise typer.BadParameter(
             f"--calibration-tolerance must be 0 or more (got {calibration_tolerance})"
         )
-    index_documents = [name.strip() for name in index_phrases.split(",") if name.strip()]
-    unknown = sorted(set(index_documents) - set(INDEX_SOURCES))
-    if unknown:
-        choices = ", ".join(INDEX_SOURCES)
-        raise typer.BadParameter(f"--index-phrases: unknown {', '.join(unknown)} ({choices})")
+    try:
+        index_documents = parse_index_option(index_phrases)
+    except UnknownIndexDocumentError as error:
+        raise typer.BadParameter(f"--index-phrases: {error}") from None
     if index_documents and system != "icd10cm":
         raise typer.BadParameter(f"--index-phrases needs --system icd10cm (got {system!r})")
-    if index_documents:
-        from icdbridge.codes.index.load import locate_index
-
-        locate_index(source=index_source)  # missing Index material is refused before any work
+    if not lexical:
+        index_choice = IndexChoice([], "Index phrases: none (--no-lexical)")
+    else:  # missing Index material asked for is refused here, before any work
+        index_choice = resolve_index_phrases(system, index_documents, index_source)
     if precision not in PRECISIONS:
         raise typer.BadParameter(
             f"--precision must be one of {', '.join(PRECISIONS)} (got {precision!r})"
@@ -270,7 +284,7 @@ def train_command(
         family_expansion=family_expansion,
         overlap_k=overlap_k,
         precision=precision,
-        index_phrases=index_documents,
+        index_phrases=index_choice.documents,
         index_source=str(index_source) if index_source else None,
     )
     console.print(
@@ -278,6 +292,7 @@ def train_command(
         f"label space: {terminology.name} {terminology.release}"
         + (f"; networks start from {init}" if init is not None else "")
     )
+    console.print(index_choice.line, highlight=False, markup=False)
     reads = pipeline.reads_originals
     for name, docs in (("--train", train_docs), ("--dev", dev_docs)):
         unread = describe_unread(unread_originals(docs, reads), reads)

@@ -51,6 +51,13 @@ Under bfloat16 the CodiEsp row (d) trained to MAP 0.430 against 0.502 in float32
 AMX machine (the unseen-code calibration landed elsewhere: docs/model.md, *Speed*, "bf16 is
 not neutral end to end"); ``bf16`` / ``auto`` encode several times faster on CPUs with AMX."""
 
+DEFAULT_INDEX_PHRASES: tuple[str, ...] = ("index", "drug", "neoplasm")
+"""Index documents whose phrases join the lexical channel of a new ICD-10-CM model when the
+Index material is found (:attr:`PipelineConfig.index_phrases` ``None``, "auto"; the values are
+:data:`~icdbridge.model.lexical.index_phrases.INDEX_SOURCES`). In cross-validation over the
+CodiEsp train split they raised MAP and unseen-code recall on every fold (``docs/model.md``,
+*What the Index contributes*)."""
+
 DEFAULT_MAX_ANCESTORS = 3
 """Ancestors per code in the label space and in the hierarchy component (a trained model stores
 its own value; this is the value of new models)."""
@@ -118,10 +125,17 @@ class PipelineConfig:
             (:mod:`~icdbridge.model.lexical.index_phrases`): ``"index"`` (Index to Diseases
             and Injuries), ``"eindex"`` (External Cause Index), ``"drug"`` (Table of Drugs and
             Chemicals, a substance with a cue of its column), ``"neoplasm"`` (Neoplasm Table, a
-            site with a cue of its behaviour); ICD-10-CM only. Empty: titles and inclusion
-            terms alone (see *What the Index contributes* in docs/model.md).
+            site with a cue of its behaviour); ICD-10-CM only. ``None`` (default, "auto"):
+            :data:`DEFAULT_INDEX_PHRASES` when the label space is ICD-10-CM and the Index
+            material is found at :attr:`index_source`, else none (training says so in one
+            line); ``[]``: titles and inclusion terms alone; a list: those documents, required
+            (training refuses to start without them). Training resolves ``None`` once
+            (:func:`~icdbridge.model.lexical.index_phrases.resolve_index_phrases`): a saved
+            model records the list it used, and carries its Index phrases with it (see *What
+            the Index contributes* in docs/model.md).
         index_source: Folder or file of the Index material (``None``:
-            ``$ICDBRIDGE_DATA/icd10cm-index-2025``; :func:`~icdbridge.codes.index.load_index`).
+            ``$ICDBRIDGE_DATA/icd10cm-index-2025``, where ``icdbridge datasets download
+            icd10cm-index`` puts it; :func:`~icdbridge.codes.index.load_index`).
         precision: Encoder inference precision (:data:`PRECISIONS`) of the label and piece
             embeddings, in training and, for the same calibration, in every prediction.
     """
@@ -151,7 +165,7 @@ class PipelineConfig:
     extra_codes: list[str] = field(default_factory=list)
     finetuned_encoder: bool = False
     gloss_pieces: bool = True
-    index_phrases: list[str] = field(default_factory=list)
+    index_phrases: list[str] | None = None
     index_source: str | None = None
     precision: str = DEFAULT_PRECISION
 

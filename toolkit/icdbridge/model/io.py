@@ -14,6 +14,9 @@ Layout of ``MODEL_DIR``::
     memory.safetensors   training memory: TF-IDF matrix and idf
     encoder/             the fine-tuned encoder (Hugging Face layout, safetensors weights and
                          tokenizer), only when the encoder was fine-tuned in training
+    index_phrases.jsonl  the ICD-10-CM Index phrases of the lexical channel, only when it has
+                         them; config.json's ``index_phrases`` records the file's SHA-256 and
+                         where the phrases come from (:mod:`icdbridge.model.lexical.index_store`)
 
 Label embeddings are not copied into the directory: they are recomputed through the on-disk
 label-embedding cache (:mod:`icdbridge.model.labels.cache`, keyed by a checksum of the encoder
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icdbridge.errors import DataNotFoundError, InputFormatError
+from icdbridge.model.lexical.index_store import INDEX_PHRASES_NAME
 
 if TYPE_CHECKING:
     from icdbridge.model.predict import Predictor
@@ -38,7 +42,9 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_DIR = "encoder"
 MEMORY_FILES = ("memory.json", "memory.safetensors")
-MODEL_ENTRIES = frozenset({CONFIG_NAME, WEIGHTS_NAME, ENCODER_DIR, *MEMORY_FILES})
+MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME, *MEMORY_FILES, INDEX_PHRASES_NAME)
+"""The files of a model directory (those a model has; the ``encoder/`` folder aside)."""
+MODEL_ENTRIES = frozenset({*MODEL_FILES, ENCODER_DIR})
 """Everything :func:`save_pretrained` writes into a model directory."""
 REQUIRED_CONFIG: dict[str, type | tuple[type, ...]] = {
     "format_version": int,
@@ -114,6 +120,12 @@ def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | Non
         predictor.encoder.model.save_pretrained(str(folder / ENCODER_DIR), safe_serialization=True)
         predictor.encoder.tokenizer.save_pretrained(str(folder / ENCODER_DIR))
     terminology = predictor.space.terminology
+    index_record = None
+    carried = getattr(predictor.lexical, "index_phrases", None)
+    if carried is not None:
+        from icdbridge.model.lexical.index_store import write_index_phrases
+
+        index_record = write_index_phrases(carried, folder)
     config = {
         "format_version": FORMAT_VERSION,
         "system": terminology.system,
@@ -125,6 +137,7 @@ def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | Non
         "operating_points": points_to_dict(predictor.operating_points),
         "has_memory": predictor.memory is not None,
         "label_space_size": len(predictor.space),
+        **({"index_phrases": index_record} if index_record is not None else {}),
         "extra": extra or {},
         "environment": software_environment(),
     }
@@ -243,6 +256,9 @@ def check_model_dir(folder: str | Path) -> dict[str, Any]:
             if not (folder / name).is_file():
                 raise DataNotFoundError(f"{folder / name}: missing; the model is damaged")
         check_safetensors(folder / "memory.safetensors")
+    from icdbridge.model.lexical.index_store import check_record
+
+    check_record(folder, config)
     return config
 
 
@@ -289,7 +305,7 @@ def from_pretrained(
     from icdbridge.model.config import ModelConfig, PipelineConfig
     from icdbridge.model.features.memory import TrainingMemory
     from icdbridge.model.labels.space import build_label_space
-    from icdbridge.model.lexical.channel import build_lexical
+    from icdbridge.model.lexical.index_store import model_lexical
     from icdbridge.model.net.network import build_network
     from icdbridge.model.operating_points import check_operating_point, points_from_config
     from icdbridge.model.predict import Predictor
@@ -344,9 +360,7 @@ def from_pretrained(
     lexical = None
     if pipeline.use_lexical:
         with phase(f"lexical channel over {len(space):,} codes", progress):
-            lexical = build_lexical(
-                terminology, space.codes, pipeline.index_phrases, pipeline.index_source
-            )
+            lexical = model_lexical(folder, config, pipeline, terminology, space.codes)
     from icdbridge.model.upgrade import changes_since_training
 
     trained = (config["system"], config["release"])

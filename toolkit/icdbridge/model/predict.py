@@ -433,7 +433,12 @@ def zero_shot_predictor(
     from icdbridge.model.config import ModelConfig
     from icdbridge.model.net.network import LabelEmbeddingModel
 
-    config = config or PipelineConfig(use_lexical=lexical is not None, use_memory=False)
+    carried = getattr(lexical, "index_phrases", None)  # the Index documents it holds
+    config = config or PipelineConfig(
+        use_lexical=lexical is not None,
+        use_memory=False,
+        index_phrases=list(carried.documents) if carried is not None else [],
+    )
     features = ("lexical",) if lexical is not None else ()
     model = LabelEmbeddingModel(
         ModelConfig(dim=encoder.dim, features=features, max_ancestors=config.max_ancestors)

@@ -365,7 +365,12 @@ class RoutedPredictor(RankingPredictor):
             if self.route == "blend":
                 route += f", crosswalk weight {self.blend_weight}"
             route += ")"
-        return f"{terminology.name} {terminology.release}: {total:,} codes, {where}; {route}"
+        line = f"{terminology.name} {terminology.release}: {total:,} codes, {where}; {route}"
+        trained_with = self.model_config.get("pipeline", {}).get("index_phrases") or []
+        lexical = self.direct.lexical
+        if trained_with and lexical is not None and getattr(lexical, "index_phrases", 0) is None:
+            line += "; the model's ICD-10-CM Index phrases are not used (other code system)"
+        return line
 
 
 def load_routed(

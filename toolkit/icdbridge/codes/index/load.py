@@ -27,10 +27,11 @@ DEFAULT_RELEASE = "2025"
 """Fiscal year of the Index material read by default."""
 
 DOWNLOAD_HINT = (
-    'download the "Table and Index" zip of ICD-10-CM FY{release} from the CDC NCHS ICD-10-CM files '
-    "page (https://www.cdc.gov/nchs/icd/icd-10-cm/files.html) or the CMS ICD-10 page, unzip it, "
-    "and point icdbridge at the folder (load_index(source=PATH), or "
-    "$ICDBRIDGE_DATA/icd10cm-index-{release}/)"
+    "get it with `icdbridge datasets download icd10cm-index --release {release}` (with a "
+    'network; without one, --from the "Table and Index" zip of ICD-10-CM FY{release} from '
+    "the CDC NCHS ICD-10-CM files page, https://www.cdc.gov/nchs/icd/icd-10-cm/files.html, or "
+    "the CMS ICD-10 page), or point icdbridge at a folder holding its files "
+    "(load_index(source=PATH), --index-source, or $ICDBRIDGE_DATA/icd10cm-index-{release}/)"
 )
 
 

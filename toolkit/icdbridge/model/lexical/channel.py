@@ -25,15 +25,23 @@ less precise than a match in the text itself)."""
 def build_lexical(
     terminology: Terminology,
     codes: Sequence[str],
-    index_phrases: Sequence[str] = (),
+    index_phrases: Sequence[str] | None = (),
     index_source: str | None = None,
 ) -> Any:
     """The lexical channel (:class:`~icdbridge.model.lexical.matcher.LexicalMatcher`) over
     ``codes``; with ``index_phrases`` (Index documents, e.g. ``("index", "drug")``), also the
     phrases of the ICD-10-CM Index material read from ``index_source``
-    (:mod:`~icdbridge.model.lexical.index_phrases`)."""
+    (:mod:`~icdbridge.model.lexical.index_phrases`; the matcher carries them, and a model saved
+    with it keeps them). ``None``: "auto", resolved as training resolves
+    :attr:`~icdbridge.model.config.PipelineConfig.index_phrases`
+    (:func:`~icdbridge.model.lexical.index_phrases.resolve_index_phrases`)."""
     from icdbridge.model.lexical.matcher import LexicalMatcher
 
+    if index_phrases is None:
+        from icdbridge.model.lexical.index_phrases import resolve_index_phrases
+
+        choice = resolve_index_phrases(terminology.system, None, index_source)
+        index_phrases = choice.documents
     matcher = LexicalMatcher.build(terminology, codes)
     if not index_phrases:
         return matcher

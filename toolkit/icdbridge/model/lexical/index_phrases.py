@@ -46,8 +46,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from icdbridge.errors import IcdbridgeError
 from icdbridge.model.lexical.matcher import (
     MAX_PHRASE_WORDS,
     LexicalMatcher,
@@ -62,6 +65,16 @@ if TYPE_CHECKING:
 
 INDEX_SOURCES: tuple[str, ...] = ("index", "eindex", "drug", "neoplasm")
 """The Index documents that can give phrases (:attr:`PipelineConfig.index_phrases` values)."""
+
+AUTO = "auto"
+"""``icdbridge train --index-phrases`` value of :attr:`PipelineConfig.index_phrases` ``None``."""
+NONE = "none"
+"""``icdbridge train --index-phrases`` value of :attr:`PipelineConfig.index_phrases` ``[]``."""
+
+
+class UnknownIndexDocumentError(IcdbridgeError, ValueError):
+    """An Index document name that is not one of :data:`INDEX_SOURCES`."""
+
 
 INDEX_WEIGHT = 0.9
 """Weight of an Index path phrase (as a clinical variant of a title)."""
@@ -221,12 +234,10 @@ def index_phrases(
         sources: Index documents used (:data:`INDEX_SOURCES`).
 
     Raises:
-        ValueError: an unknown source.
+        UnknownIndexDocumentError: an unknown source (a :class:`ValueError`).
     """
     sources = tuple(sources)
-    unknown = sorted(set(sources) - set(INDEX_SOURCES))
-    if unknown:
-        raise ValueError(f"unknown Index sources {unknown}; choose from {list(INDEX_SOURCES)}")
+    _check_documents(sources)
     targets = _Targets(terminology, codes, index)
     for path in index.code_paths():
         term: IndexTerm = path.term
@@ -294,6 +305,306 @@ def _cell_phrases(
                 yield words, f"{text} › {cue}", code, TABLE_WEIGHT * factor
 
 
+def _check_documents(documents: Iterable[str]) -> None:
+    unknown = sorted(set(documents) - set(INDEX_SOURCES))
+    if unknown:
+        raise UnknownIndexDocumentError(
+            f"unknown Index sources {unknown}; choose from {list(INDEX_SOURCES)}"
+        )
+
+
+@dataclass(frozen=True)
+class IndexPhrases:
+    """The Index phrases of a lexical channel: what :func:`with_index_phrases` adds to its
+    phrase table, kept so that a saved model carries them (:mod:`.index_store`).
+
+    Attributes:
+        documents: The Index documents they come from (:data:`INDEX_SOURCES`).
+        phrases: One entry per distinct phrase (its content words), in Index order: the text of
+            the first Index path that gives it, and each target code with its best weight —
+            the ``(words, text, code, weight)`` rows of :func:`index_phrases`, grouped.
+        provenance: Where they come from: ``system`` (the code system of their targets,
+            ``"icd10cm"``), ``label_release`` (its release), ``index_release`` (fiscal year of
+            the Index material), ``documents`` and ``files`` (per document read: ``document``,
+            ``name``, ``format``, ``version`` and ``sha256`` of the file, ``None`` when it was
+            not read from a file).
+    """
+
+    documents: tuple[str, ...]
+    phrases: tuple[_Phrase, ...]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+    @property
+    def system(self) -> str:
+        """The code system of the phrase targets (``"icd10cm"``)."""
+        return str(self.provenance.get("system", "icd10cm"))
+
+    @classmethod
+    def build(
+        cls,
+        index: AlphabeticIndex,
+        terminology: Terminology,
+        codes: Iterable[str],
+        sources: Iterable[str] = INDEX_SOURCES,
+    ) -> IndexPhrases:
+        """The phrases of :func:`index_phrases`, grouped by words, with their provenance."""
+        sources = tuple(dict.fromkeys(sources))
+        table: dict[tuple[str, ...], tuple[str, dict[str, float]]] = {}
+        for words, text, code, weight in index_phrases(index, terminology, codes, sources):
+            entry = table.setdefault(words, (text, {}))
+            if weight > entry[1].get(code, 0.0):
+                entry[1][code] = weight
+        phrases = tuple(
+            _Phrase(words, text, tuple(targets.items())) for words, (text, targets) in table.items()
+        )
+        provenance = {
+            "system": terminology.system,
+            "label_release": terminology.release,
+            "index_release": index.release,
+            "documents": list(sources),
+            "files": [_file_record(name, index) for name in sources if name in index.documents],
+        }
+        return cls(sources, phrases, provenance)
+
+    def restricted(self, codes: Iterable[str]) -> IndexPhrases:
+        """The phrases with their targets restricted to ``codes`` (a phrase left without a
+        target is dropped): for a label space that lacks some of the codes they were built
+        for (another release, a subset)."""
+        keep = set(codes)
+        phrases = []
+        for phrase in self.phrases:
+            targets = tuple((code, weight) for code, weight in phrase.targets if code in keep)
+            if targets:
+                phrases.append(
+                    phrase
+                    if targets == phrase.targets
+                    else _Phrase(phrase.words, phrase.text, targets)
+                )
+        return IndexPhrases(self.documents, tuple(phrases), dict(self.provenance))
+
+    def combined(self, other: IndexPhrases) -> IndexPhrases:
+        """These phrases followed by ``other``'s (documents and source files of both)."""
+        documents = tuple(dict.fromkeys((*self.documents, *other.documents)))
+        provenance = {**self.provenance, "documents": list(documents)}
+        provenance["files"] = [
+            *self.provenance.get("files", []),
+            *other.provenance.get("files", []),
+        ]
+        return IndexPhrases(documents, (*self.phrases, *other.phrases), provenance)
+
+
+def _file_record(document: str, index: AlphabeticIndex) -> dict[str, Any]:
+    """Provenance of one document of ``index``: its file's name and SHA-256."""
+    from icdbridge.data.download import file_checksum
+
+    read = index.documents[document]
+    path = Path(read.path)
+    return {
+        "document": document,
+        "name": path.name,
+        "format": read.format,
+        "version": read.version,
+        "sha256": file_checksum(path) if path.is_file() else None,
+    }
+
+
+def add_index_phrases(matcher: LexicalMatcher, phrases: IndexPhrases) -> LexicalMatcher:
+    """A copy of ``matcher`` whose phrase table also holds ``phrases`` (a phrase the table
+    already has keeps its best weight per code) and that carries them
+    (:attr:`LexicalMatcher.index_phrases`)."""
+    table: dict[tuple[str, ...], tuple[str, dict[str, float]]] = {
+        p.words: (p.text, dict(p.targets)) for p in matcher.phrases
+    }
+    for phrase in phrases.phrases:
+        entry = table.setdefault(phrase.words, (phrase.text, {}))
+        for code, weight in phrase.targets:
+            if weight > entry[1].get(code, 0.0):
+                entry[1][code] = weight
+    merged = [
+        _Phrase(words, text, tuple(targets.items())) for words, (text, targets) in table.items()
+    ]
+    carried = phrases if matcher.index_phrases is None else matcher.index_phrases.combined(phrases)
+    return LexicalMatcher(merged, matcher.codes, matcher.lateral, matcher.measures, carried)
+
+
+def with_index_phrases(
+    matcher: LexicalMatcher,
+    terminology: Terminology,
+    index: AlphabeticIndex,
+    sources: Iterable[str] = INDEX_SOURCES,
+) -> LexicalMatcher:
+    """A copy of ``matcher`` whose phrase table also holds the Index phrases of ``sources``
+    (:func:`index_phrases`; a phrase the table already has keeps its best weight per code).
+    The copy carries them (:attr:`LexicalMatcher.index_phrases`, :class:`IndexPhrases`): a
+    model saved with it writes them into its folder.
+
+    Args:
+        matcher: The lexical channel built from the titles.
+        terminology: ICD-10-CM release of the label space.
+        index: The loaded Index.
+        sources: Index documents used (:data:`INDEX_SOURCES`).
+    """
+    return add_index_phrases(
+        matcher, IndexPhrases.build(index, terminology, matcher.codes, sources)
+    )
+
+
+# ----------------------------------------------------------------- the default ("auto")
+def parse_index_option(text: str) -> list[str] | None:
+    """The :attr:`PipelineConfig.index_phrases` value of an ``--index-phrases`` option:
+    ``auto`` → ``None``, ``none`` (or empty) → ``[]``, a comma list → those documents.
+
+    Raises:
+        UnknownIndexDocumentError: a name that is not an Index document.
+
+    Example:
+        >>> parse_index_option("auto"), parse_index_option("none"), parse_index_option("index,drug")
+        (None, [], ['index', 'drug'])
+    """
+    value = text.strip().lower()
+    if value == AUTO:
+        return None
+    if value in (NONE, ""):
+        return []
+    documents = list(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+    unknown = sorted(set(documents) - set(INDEX_SOURCES))
+    if unknown:
+        raise UnknownIndexDocumentError(
+            f"unknown Index documents {', '.join(unknown)} (choose from "
+            f"{', '.join(INDEX_SOURCES)}, or {AUTO} or {NONE})"
+        )
+    return documents
+
+
+def index_option(value: Sequence[str] | None) -> str:
+    """The ``--index-phrases`` text of a :attr:`PipelineConfig.index_phrases` value (the
+    inverse of :func:`parse_index_option`).
+
+    Example:
+        >>> index_option(None), index_option([]), index_option(["index", "drug"])
+        ('auto', 'none', 'index,drug')
+    """
+    if value is None:
+        return AUTO
+    return ",".join(value) or NONE
+
+
+@dataclass(frozen=True)
+class IndexChoice:
+    """The Index documents a training run uses (:func:`resolve_index_phrases`).
+
+    Attributes:
+        documents: The resolved :attr:`PipelineConfig.index_phrases` (never ``None``).
+        line: One line for the training output saying what was used and why.
+        auto: Whether it was resolved from "auto" (``None``).
+        files: The Index files found (document → path; empty when none are read).
+    """
+
+    documents: list[str]
+    line: str
+    auto: bool = False
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def resolve_index_phrases(
+    system: str,
+    documents: Sequence[str] | None,
+    source: str | Path | None = None,
+    release: str | None = None,
+) -> IndexChoice:
+    """Resolve :attr:`PipelineConfig.index_phrases` before training (cheap: the files are
+    located, not read).
+
+    * ``None`` ("auto"): :data:`~icdbridge.model.config.DEFAULT_INDEX_PHRASES` when ``system``
+      is ICD-10-CM and the Index material is found at ``source`` (``None``: the default folder,
+      :func:`~icdbridge.codes.index.load.default_index_dir`), those of them that are there when
+      only some are (the line names the missing ones); else none, and the line says why and
+      how to get the material. A ``source`` that was named but does not exist is an error
+      (a typo is not "no material").
+    * ``[]``: none.
+    * A list: those documents, required.
+
+    Args:
+        system: Code system of the label space.
+        documents: :attr:`PipelineConfig.index_phrases`.
+        source: :attr:`PipelineConfig.index_source`.
+        release: Fiscal year of the Index material (``None``: the default, 2025).
+
+    Raises:
+        UnknownIndexDocumentError: an unknown document name.
+        UnknownSystemError: documents asked for with a label space that is not ICD-10-CM.
+        DataNotFoundError: documents asked for (or a ``source`` named) but not found; the
+            message says where to get them.
+    """
+    from icdbridge.codes.index.load import DEFAULT_RELEASE, default_index_dir, locate_index
+    from icdbridge.errors import DataNotFoundError, UnknownSystemError
+    from icdbridge.model.config import DEFAULT_INDEX_PHRASES
+
+    release = release or DEFAULT_RELEASE
+    if documents is not None and not documents:
+        return IndexChoice([], "Index phrases: none (switched off)")
+    if documents is not None:
+        asked = list(dict.fromkeys(documents))
+        _check_documents(asked)
+        if system != "icd10cm":
+            raise UnknownSystemError(
+                f"Index phrases need an ICD-10-CM label space, not {system}; "
+                "train without index_phrases (--index-phrases none)"
+            )
+        files = locate_index(release, source)
+        missing = [name for name in asked if name not in files]
+        if missing:
+            where = Path(source) if source is not None else default_index_dir(release)
+            raise DataNotFoundError(
+                f"{where.absolute()}: no {', '.join(missing)} document of the ICD-10-CM Index "
+                f"material (found: {', '.join(files) or 'none'}); {DOWNLOAD_ADVICE}"
+            )
+        folder = next(iter(files.values())).parent.absolute()
+        return IndexChoice(
+            asked, f"Index phrases: {', '.join(asked)} (Index material at {folder})", files=files
+        )
+    defaults = ", ".join(DEFAULT_INDEX_PHRASES)
+    if system != "icd10cm":
+        return IndexChoice(
+            [],
+            f"Index phrases: none (auto: they are ICD-10-CM's, the label space is {system})",
+            auto=True,
+        )
+    where = Path(source).expanduser() if source is not None else default_index_dir(release)
+    if source is not None and not where.exists():
+        raise DataNotFoundError(
+            f"ICD-10-CM Index material not found at {where.absolute()} (--index-source); "
+            f"{DOWNLOAD_ADVICE}"
+        )
+    try:
+        files = locate_index(release, source)
+    except DataNotFoundError:
+        files = {}
+    found = [name for name in DEFAULT_INDEX_PHRASES if name in files]
+    if not found:
+        return IndexChoice(
+            [],
+            f"ICD-10-CM Index material not found at {where.absolute()}: training without "
+            f"Index phrases ({defaults}); {DOWNLOAD_ADVICE}",
+            auto=True,
+        )
+    folder = files[found[0]].parent.absolute()
+    missing = [name for name in DEFAULT_INDEX_PHRASES if name not in files]
+    line = f"Index phrases: {', '.join(found)} (auto: Index material at {folder}"
+    line += f"; no {', '.join(missing)} document there)" if missing else ")"
+    return IndexChoice(found, line, auto=True, files=files)
+
+
+DOWNLOAD_ADVICE = (
+    "get it with `icdbridge datasets download icd10cm-index` or pass --index-source "
+    "(PipelineConfig.index_source)"
+)
+"""How to get the Index material (the end of every message saying it is missing)."""
+
+
 def load_index_for(terminology: Terminology, source: str | None = None) -> AlphabeticIndex:
     """The Index material (:func:`~icdbridge.codes.index.load_index`, cached) for a label space
     of ``terminology``.
@@ -311,31 +622,3 @@ def load_index_for(terminology: Terminology, source: str | None = None) -> Alpha
             "train without index_phrases"
         )
     return load_index(source=source, label_release=terminology.release)
-
-
-def with_index_phrases(
-    matcher: LexicalMatcher,
-    terminology: Terminology,
-    index: AlphabeticIndex,
-    sources: Iterable[str] = INDEX_SOURCES,
-) -> LexicalMatcher:
-    """A copy of ``matcher`` whose phrase table also holds the Index phrases of ``sources``
-    (:func:`index_phrases`; a phrase the table already has keeps its best weight per code).
-
-    Args:
-        matcher: The lexical channel built from the titles.
-        terminology: ICD-10-CM release of the label space.
-        index: The loaded Index.
-        sources: Index documents used (:data:`INDEX_SOURCES`).
-    """
-    table: dict[tuple[str, ...], tuple[str, dict[str, float]]] = {
-        p.words: (p.text, dict(p.targets)) for p in matcher.phrases
-    }
-    for words, text, code, weight in index_phrases(index, terminology, matcher.codes, sources):
-        entry = table.setdefault(words, (text, {}))
-        if weight > entry[1].get(code, 0.0):
-            entry[1][code] = weight
-    phrases = [
-        _Phrase(words, text, tuple(targets.items())) for words, (text, targets) in table.items()
-    ]
-    return LexicalMatcher(phrases, matcher.codes, matcher.lateral, matcher.measures)

@@ -85,6 +85,7 @@ from icdbridge.model.lexical.vocabulary import (
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
+    from icdbridge.model.lexical.index_phrases import IndexPhrases
 
 MAX_PHRASE_WORDS = 12
 """Longest phrase (content words) used by the exact n-gram lookup."""
@@ -290,6 +291,10 @@ class LexicalMatcher:
         lateral: Code without a side → side (``right``, ``left``, ``bilateral``) → the code of
             that side (built by :func:`lateral_codes`).
         measures: Range codes matched by value (BMI, weeks of gestation), or ``None``.
+        index_phrases: The ICD-10-CM Index phrases the table holds
+            (:class:`~icdbridge.model.lexical.index_phrases.IndexPhrases`, added by
+            :func:`~icdbridge.model.lexical.index_phrases.with_index_phrases`; a saved model
+            carries them), or ``None``.
     """
 
     def __init__(
@@ -298,11 +303,13 @@ class LexicalMatcher:
         codes: Sequence[str],
         lateral: dict[str, dict[str, str]] | None = None,
         measures: MeasureMatcher | None = None,
+        index_phrases: IndexPhrases | None = None,
     ) -> None:
         self.codes = list(codes)
         self.phrases = list(phrases)
         self.lateral = dict(lateral or {})
         self.measures = measures
+        self.index_phrases = index_phrases
         self._exact: dict[tuple[str, ...], list[int]] = {}
         frequency: Counter[str] = Counter()
         for i, phrase in enumerate(self.phrases):

@@ -364,6 +364,8 @@ def prepare_training(
     if train_config.init is not None:
         init = read_warm_start(train_config.init)
         pipeline = init.encoder_for(pipeline)
+    # before any slow work: the Index documents, once, into the list the model is saved with
+    pipeline = resolve_pipeline_index(pipeline, lexical, progress)
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -420,6 +422,45 @@ def prepare_training(
         verbose=verbose,
         init=init,
     )
+
+
+def resolve_pipeline_index(
+    pipeline: PipelineConfig, lexical: Any = None, progress: bool = False
+) -> PipelineConfig:
+    """``pipeline`` with :attr:`~PipelineConfig.index_phrases` resolved into the list of Index
+    documents the model uses (never ``None``; a saved model records it).
+
+    With a prebuilt ``lexical`` channel, the documents it carries
+    (:attr:`~icdbridge.model.lexical.matcher.LexicalMatcher.index_phrases`); else
+    :func:`~icdbridge.model.lexical.index_phrases.resolve_index_phrases` ("auto" says what it
+    chose in one line of the progress output). Without the lexical channel: none.
+
+    Raises:
+        IcdbridgeError: the Index documents asked for are missing or not for this system, or
+            they differ from those of the prebuilt ``lexical``.
+    """
+    from icdbridge.errors import IcdbridgeError
+    from icdbridge.model.lexical.index_phrases import resolve_index_phrases
+    from icdbridge.model.progress import log_line
+
+    asked = pipeline.index_phrases
+    if not pipeline.use_lexical:  # no lexical channel, no phrases to hold
+        return replace(pipeline, index_phrases=[])
+    if lexical is not None:
+        carried = getattr(lexical, "index_phrases", None)
+        have = list(carried.documents) if carried is not None else []
+        if asked is not None and set(asked) != set(have):
+            raise IcdbridgeError(
+                f"the lexical channel given holds the Index phrases of "
+                f"{', '.join(have) or 'no document'}, the pipeline asks for "
+                f"{', '.join(asked) or 'none'}; build it with those documents "
+                "(build_lexical(..., index_phrases=...)) or leave index_phrases None"
+            )
+        return replace(pipeline, index_phrases=have)
+    choice = resolve_index_phrases(pipeline.system, asked, pipeline.index_source)
+    if choice.auto and progress:
+        log_line(choice.line)
+    return replace(pipeline, index_phrases=choice.documents)
 
 
 def featurise_training_data(
