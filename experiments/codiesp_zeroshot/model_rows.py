@@ -19,9 +19,12 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_gloss_pieces``: the full model whose lexical channel reads the Spanish original,
   but without the pieces of its English word gloss in the shortlist and the attention
   (``PipelineConfig.gloss_pieces=False``);
-- ``model_index_phrases``: the full model whose lexical channel also holds the phrases of the
-  ICD-10-CM Index material (``PipelineConfig.index_phrases``, settings.toml; the library's
-  default resolves to the same documents where the material is found, ``_INDEX``);
+- ``model_no_index``: the full model without the phrases of the ICD-10-CM Index material in its
+  lexical channel (``PipelineConfig.index_phrases=[]``: titles and inclusion terms alone; the
+  library default resolves to the Index terms, drug and neoplasm tables where the material is
+  found, ``_INDEX``);
+- ``model_index_terms`` / ``model_index_tables``: the full model with the Index terms alone, or
+  the drug and neoplasm tables alone;
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 

@@ -45,7 +45,7 @@ MODEL_ROWS = (
     "model_one_network",
     "model_oof_calibration",
     "model_hidden_codes",
-    "model_index_phrases",
+    "model_no_index",
     "model_index_terms",
     "model_index_tables",
 )
@@ -63,8 +63,8 @@ ROW_TITLES = {
     "model_one_network": "(k) model as one network",
     "model_oof_calibration": "(l) model calibrated out of fold",
     "model_hidden_codes": "(m) model trained with hidden codes",
-    "model_index_phrases": "(n) model with the Index phrases",
-    "model_index_terms": "(o) model with the Index terms only",
+    "model_no_index": "(n) model without the Index phrases",
+    "model_index_terms": "(o) model with the Index terms only (no tables)",
     "model_index_tables": "(p) model with the drug and neoplasm tables only",
 }
 ALL_ROWS = tuple(ROW_TITLES)
