@@ -460,6 +460,11 @@ def resolve_pipeline_index(
     choice = resolve_index_phrases(pipeline.system, asked, pipeline.index_source)
     if choice.auto and progress:
         log_line(choice.line)
+    elif choice.auto and not choice.documents and pipeline.system == "icd10cm":
+        # without progress output a library caller still hears that the Index is missing
+        import logging
+
+        logging.getLogger(__name__).warning(choice.line)
     return replace(pipeline, index_phrases=choice.documents)
 
 
