@@ -1,7 +1,9 @@
 """Scoring notes on Spark equals ``icdbridge predict`` on the same notes (scores to 1e-6).
 
 A small model is trained on 20 real CodiEsp notes over a small label space (the fixtures of
-test_model_pipeline.py), saved, and loaded once per Spark worker from its directory.
+test_model_pipeline.py), saved, and loaded once per Spark worker from its directory. A second,
+one-network ICD-10-CM model with the tiny encoder of tests/synthetic.py predicts ICD-9-CM on
+both engines by each route (``auto``, ``direct``, ``crosswalk``).
 """
 
 from __future__ import annotations
