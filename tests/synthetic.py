@@ -188,8 +188,9 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+|[0-9]+|[^\sa-z0-9]", text.lower())
 
 
-def write_encoder(folder: Path, seed: int = 0) -> Path:
-    """Save a 2-layer random BERT with a word-level vocabulary as a local HF directory."""
+def write_encoder(folder: Path, seed: int = 0, texts: Iterable[str] = ()) -> Path:
+    """Save a 2-layer random BERT with a word-level vocabulary as a local HF directory (the
+    synthetic corpus' and titles' words, and those of ``texts``)."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -198,6 +199,8 @@ def write_encoder(folder: Path, seed: int = 0) -> Path:
         words.update(_words(text))
     for title, synonym in LEAVES.values():
         words.update(_words(f"{title} {synonym} diagnosis:"))
+    for text in texts:
+        words.update(_words(text))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """Scoring notes on Spark equals ``icdbridge predict`` on the same notes (scores to 1e-6).
 
 A small model is trained on 20 real CodiEsp notes over a small label space (the fixtures of
-test_model_pipeline.py), saved, and loaded once per Spark worker from its directory.
+test_model_pipeline.py), saved, and loaded once per Spark worker from its directory. A second,
+one-network ICD-10-CM model with the tiny encoder of tests/synthetic.py predicts ICD-9-CM on
+both engines by each route (``auto``, ``direct``, ``crosswalk``).
 """
 
 from __future__ import annotations
@@ -127,3 +129,99 @@ def test_cli_predict_engine_spark_refuses_a_bad_model_dir(spark, tmp_path, capsy
     )
     assert_refused(result, "nomodel")
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- routes: another code system
+@pytest.fixture(scope="module")
+def icd10cm_model(tmp_path_factory):
+    """A one-network ICD-10-CM model (tiny encoder of tests/synthetic.py, notes naming real
+    conditions by title, as the transfer walkthrough's) and four notes to code in ICD-9-CM."""
+    import os
+
+    import synthetic
+    from icdbridge.codes import get_terminology
+    from icdbridge.crosswalk import map_code
+    from icdbridge.model import PipelineConfig, TrainConfig, train_model
+    from test_transfer_walkthrough import CODES, _notes
+
+    root = tmp_path_factory.mktemp("spark-routes")
+    previous = os.environ.get("ICDBRIDGE_CACHE")
+    os.environ["ICDBRIDGE_CACHE"] = str(root / "cache")
+    try:
+        icd10 = get_terminology("icd10cm")
+        titles = {code: icd10.description(code).lower() for code in CODES}
+        icd9 = get_terminology("icd9cm")
+        texts = [*titles.values()]
+        for code in CODES:
+            texts += [icd9.description(c) for c in map_code(code, "icd10cm", "icd9cm").codes]
+        encoder = synthetic.write_encoder(root / "encoder", texts=texts)
+        docs = synthetic.documents({**r, "system": "icd10cm"} for r in _notes(40, 0, titles))
+        train_model(
+            docs[:30],
+            docs[30:],
+            PipelineConfig(system="icd10cm", encoder=str(encoder)),
+            train_config=TrainConfig(epochs=2, negatives=16, batch_size=4, members=1),
+            out_dir=root / "model",
+        )
+        notes = [{"id": r["id"], "text": r["text"]} for r in _notes(4, 1, titles)]
+        yield {"model": root / "model", "notes": notes, "cache": root / "cache"}
+    finally:
+        if previous is None:
+            os.environ.pop("ICDBRIDGE_CACHE", None)
+        else:
+            os.environ["ICDBRIDGE_CACHE"] = previous
+
+
+@pytest.mark.parametrize(("route", "resolved"), [("auto", "blend"), ("direct", "direct"),
+                                                 ("crosswalk", "crosswalk")])  # fmt: skip
+def test_spark_predicts_in_another_system_by_the_same_route(spark, icd10cm_model, route, resolved):
+    """``--system icd9cm`` on both engines: the same route (``auto`` is ``blend`` on both, a
+    crosswalk links ICD-10-CM to ICD-9-CM), ranking, decisions, codes outside the training
+    label space and crosswalk provenance (one partition, one thread: see the test above)."""
+    import torch
+
+    from icdbridge.data import Document
+    from icdbridge.model import load_routed
+    from icdbridge.spark import predict
+
+    model, notes = icd10cm_model["model"], icd10cm_model["notes"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        routed = load_routed(model, system="icd9cm", route=route)
+        docs = [Document(n["id"], n["text"]) for n in notes]
+        expected = [
+            p.to_dict(routed.terminology) for p in routed.predict(docs, top_k=20, explain=True)
+        ]
+    finally:
+        torch.set_num_threads(threads)
+    assert routed.route == resolved
+    df = spark.createDataFrame([(n["id"], n["text"]) for n in notes], "id string, text string")
+    scored = predict(
+        df.coalesce(1), model, top_k=20, system="icd9cm", route=route, explain=True,
+        cache_dir=icd10cm_model["cache"],
+    )  # fmt: skip
+    got = {r["id"]: r for r in scored.toArrow().to_pylist()}
+    assert sorted(got) == sorted(n["id"] for n in notes)
+    for want in expected:
+        row = got[want["id"]]
+        assert row["route"] == want["route"] == resolved
+        assert [code for code, _ in row["scores"]] == list(want["scores"])  # the same ranking
+        assert dict(row["scores"]) == pytest.approx(want["scores"], abs=1e-6)
+        assert row["codes"] == want["codes"]
+        assert row["outside_training"] == want["outside_training"] == list(want["scores"])
+        assert dict(row["descriptions"]) == want["descriptions"]
+        assert row["release_changes"] is None and "release_changes" not in want
+        assert json.loads(row["crosswalk"]) == want.get("crosswalk", {})
+        assert json.loads(row["evidence"]) == want.get("evidence", {})
+        if resolved != "direct":
+            assert want["crosswalk"]  # provenance of the propagated codes, on both engines
+
+
+def test_spark_refuses_a_route_without_a_crosswalk_before_any_task(spark, icd10cm_model):
+    from icdbridge.errors import IcdbridgeError
+    from icdbridge.spark import predict
+
+    df = spark.createDataFrame([("a", "fever")], "id string, text string")
+    with pytest.raises(IcdbridgeError, match="it is the system the model was trained on"):
+        predict(df, icd10cm_model["model"], route="blend")

@@ -116,19 +116,23 @@ def predict_command(
             f"--route must be one of {', '.join((AUTO, *ROUTES))} (got {route})"
         )
     if engine == "spark":
-        if route not in (AUTO, "direct") or hierarchy is not None:
-            raise typer.BadParameter(
-                "--engine spark predicts by the direct route in a registry system: "
-                "--route crosswalk/blend and --hierarchy need --engine single"
-            )
+        from icdbridge.model.routed import plan_route
         from icdbridge.spark import predict_parquet
         from icdbridge.spark.session import location
 
+        # the route as the single engine resolves it, before Spark starts
+        plan = plan_route(
+            model_dir, system, release, hierarchy, route, operating_point=operating_point
+        )
         written = predict_parquet(
             model_dir, location(input), location(output), system=system, release=release,
             top_k=top_k, explain=explain, master=master, operating_point=operating_point,
+            hierarchy=hierarchy, route=plan.route,
         )  # fmt: skip
-        console.print(f"[green]wrote {output}[/green]: {written} documents ranked (Spark)")
+        console.print(
+            f"[green]wrote {output}[/green]: {written} documents ranked (Spark) in "
+            f"{plan.system}, route {plan.route}"
+        )
         return
     docs = read_unlabelled(input)
     check_output(output, [input, hierarchy, *(model_dir / name for name in MODEL_FILES)])

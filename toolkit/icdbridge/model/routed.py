@@ -373,6 +373,79 @@ class RoutedPredictor(RankingPredictor):
         return line
 
 
+@dataclass(frozen=True)
+class RoutePlan:
+    """Where and by which route a model directory predicts (:func:`plan_route`), decided
+    before any label space is built.
+
+    Attributes:
+        model_config: The model's ``config.json``.
+        trained: The system the model was trained in.
+        system: The target system (registry id; a hierarchy file's own id).
+        release: The target release asked for (``None``: the default of :func:`load_routed`).
+        route: The resolved route (one of :data:`ROUTES`; ``auto`` already decided).
+        trained_codes: The training label space, when the target is another release of the
+            custom system trained in (kept before its hierarchy file is replaced).
+    """
+
+    model_config: Mapping[str, Any]
+    trained: str
+    system: str
+    release: str | None
+    route: str
+    trained_codes: frozenset[str] | None = None
+
+
+def plan_route(
+    model_dir: str | Path,
+    system: str | None = None,
+    release: str | None = None,
+    hierarchy: str | Path | None = None,
+    route: str = DEFAULT_ROUTE,
+    *,
+    operating_point: str = DEFAULT_OPERATING_POINT,
+    linked: bool | None = None,
+) -> RoutePlan:
+    """Decide the target and the route of :func:`load_routed` without loading the model.
+
+    Cheap (reads ``config.json``, registers ``hierarchy``): every engine resolves ``auto`` by
+    this one function, so it means the same in ``icdbridge predict`` and on Spark executors.
+
+    Args:
+        model_dir, system, release, hierarchy, route, operating_point: As :func:`load_routed`.
+        linked: Whether a crosswalk links the trained system to the target (``None``: whether
+            :func:`~icdbridge.model.routes.crosswalk_path` finds one).
+
+    Raises:
+        IcdbridgeError: an unknown route, ``crosswalk``/``blend`` without a crosswalk path,
+            ``system`` and ``hierarchy`` together, a damaged model directory or an operating
+            point it does not store.
+    """
+    from icdbridge.codes import load_hierarchy, register_hierarchy
+    from icdbridge.codes.registry import system_id
+    from icdbridge.model.io import check_model_dir
+
+    config = check_model_dir(model_dir)
+    check_model_point(model_dir, config, operating_point)
+    trained = config["system"]
+    trained_codes = None
+    if hierarchy is not None:
+        if system is not None:
+            raise IcdbridgeError("give the target as --system or --hierarchy, not both")
+        own = load_hierarchy(hierarchy)
+        if own.system == trained and own.release != config["release"]:
+            # another release of the custom system trained on: remember the training label
+            # space while its file is still the registered one
+            trained_codes = training_label_space(config)
+        register_hierarchy(own.system, hierarchy)
+        system, release = own.system, release or own.release
+    target = system_id(system) if system is not None else trained
+    if linked is None:
+        linked = target != trained and crosswalk_path(trained, target) is not None
+    resolved = resolve_route(route, trained, target, linked)
+    return RoutePlan(config, trained, target, release, resolved, trained_codes)
+
+
 def load_routed(
     model_dir: str | Path,
     system: str | None = None,
@@ -414,39 +487,28 @@ def load_routed(
         IcdbridgeError: an unknown route, ``crosswalk``/``blend`` without a crosswalk path,
             ``system`` and ``hierarchy`` together, or any error of loading the model.
     """
-    from icdbridge.codes import load_hierarchy, register_hierarchy
-    from icdbridge.codes.registry import system_id
-    from icdbridge.model.io import check_model_dir, from_pretrained
+    from icdbridge.model.io import from_pretrained
 
-    config = check_model_dir(model_dir)
-    check_model_point(model_dir, config, operating_point)
-    trained = config["system"]
-    trained_codes = None
-    if hierarchy is not None:
-        if system is not None:
-            raise IcdbridgeError("give the target as --system or --hierarchy, not both")
-        own = load_hierarchy(hierarchy)
-        if own.system == trained and own.release != config["release"]:
-            # another release of the custom system trained on: remember the training label
-            # space while its file is still the registered one
-            trained_codes = training_label_space(config)
-        register_hierarchy(own.system, hierarchy)
-        system, release = own.system, release or own.release
-    target = system_id(system) if system is not None else trained
-    linked = crosswalk is not None or (
-        target != trained and crosswalk_path(trained, target) is not None
-    )
-    resolved = resolve_route(route, trained, target, linked)
+    plan = plan_route(
+        model_dir, system, release, hierarchy, route, operating_point=operating_point,
+        linked=True if crosswalk is not None else None,
+    )  # fmt: skip
+    config, resolved = plan.model_config, plan.route
     direct = from_pretrained(
-        model_dir, system=target, release=release, label_codes=label_codes, progress=progress
+        model_dir,
+        system=plan.system,
+        release=plan.release,
+        label_codes=label_codes,
+        progress=progress,
     )
     source = None
     if resolved != "direct":
         if crosswalk is None:
             from icdbridge.crosswalk import get_crosswalk
 
-            crosswalk = get_crosswalk(trained, target)
+            crosswalk = get_crosswalk(plan.trained, plan.system)
         source = from_pretrained(model_dir, progress=progress)
+    trained_codes = plan.trained_codes
     return RoutedPredictor(
         direct,
         resolved,

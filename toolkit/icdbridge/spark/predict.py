@@ -1,8 +1,12 @@
 """Scoring notes on Spark: the rows ``icdbridge predict`` writes, computed on the executors.
 
 Each executor's Python worker loads the model directory once (a module-level cache keyed by the
-model folder and options) with :func:`icdbridge.model.io.from_pretrained`, so the
-network, the label index and the label embeddings are built once per process, not per task. The
+model folder and options) with :func:`icdbridge.model.routed.load_routed`, the loader of
+``icdbridge predict``: the same target system, release or hierarchy file and the same route
+(``direct``, ``crosswalk``, ``blend``; ``auto`` resolved once on the driver by
+:func:`~icdbridge.model.routed.plan_route`), so both engines rank alike and write the same
+fields. The network, the label index and the label embeddings are built once per process, not
+per task. The
 label embeddings come from the embedding cache: point ``ICDBRIDGE_CACHE`` (or ``cache_dir``) at
 shared storage and the first executor to embed a release fills it for every other one.
 """
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from icdbridge.errors import InputFormatError
 from icdbridge.model.config import DEFAULT_OPERATING_POINT
+from icdbridge.model.routes import DEFAULT_ROUTE
 from icdbridge.spark.session import apply_environment, executor_environment, parquet_job
 from icdbridge.tables.delimited import pick_column
 
@@ -25,7 +30,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-    from icdbridge.model.predict import Predictor
+    from icdbridge.model.predict import RankingPredictor
+    from icdbridge.model.routed import RoutedPredictor
 
 DEFAULT_TOP_K = 50
 """Codes kept per document (as ``icdbridge predict --top-k``)."""
@@ -33,7 +39,7 @@ DEFAULT_TOP_K = 50
 ORIGINAL_COLUMNS = ("original_text", "original_language")
 """Optional note columns passed on to the predictor (a note's untranslated text)."""
 
-_PREDICTORS: dict[tuple, Predictor] = {}
+_PREDICTORS: dict[tuple, RoutedPredictor] = {}
 
 
 def load_predictor(
@@ -42,37 +48,52 @@ def load_predictor(
     release: str | None = None,
     label_codes: tuple[str, ...] | None = None,
     cache_dir: str | None = None,
-) -> Predictor:
-    """The predictor of ``model_dir``, loaded once per process (then reused by every task).
+    hierarchy: str | None = None,
+    route: str = DEFAULT_ROUTE,
+) -> RoutedPredictor:
+    """The routed predictor of ``model_dir``, loaded once per process (then reused by every
+    task): :func:`~icdbridge.model.routed.load_routed` with these options.
 
     Args:
         model_dir: Model directory (readable where this runs: shared storage on a cluster).
         system: Code system to predict in (default: the one trained on).
         release: Release to predict in.
-        label_codes: Restrict the label space to these codes (default: the whole release).
+        label_codes: Restrict the target label space to these codes (default: the whole
+            release).
         cache_dir: Label-embedding cache folder (sets ``ICDBRIDGE_CACHE`` in this process).
+        hierarchy: Custom hierarchy file to predict in, instead of ``system`` (readable here).
+        route: ``auto`` or one of :data:`~icdbridge.model.routes.ROUTES`.
     """
-    key = (str(model_dir), system, release, label_codes, cache_dir)
+    key = (str(model_dir), system, release, label_codes, cache_dir, hierarchy, route)
     found = _PREDICTORS.get(key)
     if found is None:
-        from icdbridge.model.io import from_pretrained
+        from icdbridge.model.routed import load_routed
         from icdbridge.paths import CACHE_ENV
 
         if cache_dir is not None:
             os.environ[CACHE_ENV] = cache_dir
-        found = from_pretrained(
+        found = load_routed(
             model_dir,
-            system=system,
-            release=release,
+            system,
+            release,
+            hierarchy,
+            route,
             label_codes=None if label_codes is None else list(label_codes),
         )
-        found.window_cache = None  # executors see each note once
+        if found.source is None:  # executors see each note once
+            found.direct.window_cache = None
         _PREDICTORS[key] = found
     return found
 
 
+JSON_FIELDS = ("evidence", "crosswalk")
+"""Row fields written as JSON text, with ``explain`` (nested per code)."""
+
+
 def output_fields(explain: bool = False) -> list[pa.Field]:
-    """Arrow fields of a prediction row (``evidence`` as JSON text with ``explain``)."""
+    """Arrow fields of a prediction row: those of :meth:`~icdbridge.model.routed.
+    RoutedPrediction.to_dict` (``release_changes`` null in the training release), with
+    ``explain`` ``evidence`` and ``crosswalk`` as JSON text."""
     import pyarrow as pa
 
     fields = [
@@ -80,9 +101,12 @@ def output_fields(explain: bool = False) -> list[pa.Field]:
         pa.field("codes", pa.list_(pa.string())),
         pa.field("scores", pa.map_(pa.string(), pa.float64())),
         pa.field("descriptions", pa.map_(pa.string(), pa.string())),
+        pa.field("route", pa.string()),
+        pa.field("outside_training", pa.list_(pa.string())),
+        pa.field("release_changes", pa.map_(pa.string(), pa.string())),
     ]
     if explain:
-        fields.append(pa.field("evidence", pa.string()))
+        fields += [pa.field(name, pa.string()) for name in JSON_FIELDS]
     return fields
 
 
@@ -101,14 +125,17 @@ def _spark_schema(explain: bool) -> Any:
         StructField("codes", ArrayType(StringType())),
         StructField("scores", MapType(StringType(), DoubleType())),
         StructField("descriptions", MapType(StringType(), StringType())),
+        StructField("route", StringType()),
+        StructField("outside_training", ArrayType(StringType())),
+        StructField("release_changes", MapType(StringType(), StringType())),
     ]
     if explain:
-        fields.append(StructField("evidence", StringType()))
+        fields += [StructField(name, StringType()) for name in JSON_FIELDS]
     return StructType(fields)
 
 
 def predict_batch(
-    predictor: Predictor,
+    predictor: RankingPredictor,
     batch: pa.RecordBatch,
     id_column: str = "id",
     text_column: str = "text",
@@ -118,9 +145,10 @@ def predict_batch(
 ) -> pa.RecordBatch:
     """Score the notes of one Arrow batch: one prediction row per note, in order.
 
-    The rows are :meth:`~icdbridge.model.predict.Prediction.to_dict` of
-    ``predictor.predict`` (what ``icdbridge predict`` writes): ``scores`` and ``descriptions``
-    as maps in rank order, ``evidence`` (with ``explain``) as its JSON text.
+    The rows are ``to_dict`` of ``predictor.predict`` (what ``icdbridge predict`` writes):
+    ``scores`` and ``descriptions`` as maps in rank order, ``route`` and ``outside_training``
+    (a plain predictor's rows: ``direct`` and null), ``release_changes`` (null in the training
+    release), ``evidence`` and ``crosswalk`` (with ``explain``) as JSON text.
     """
     import pyarrow as pa
 
@@ -132,19 +160,27 @@ def predict_batch(
     for i, (doc_id, text) in enumerate(zip(data[id_column], data[text_column], strict=True)):
         meta = {name: data[name][i] for name in extra if data[name][i] is not None}
         docs.append(Document(id=str(doc_id), text=text, codes=[], system="", meta=meta))
-    terminology = predictor.space.terminology
+    terminology = getattr(predictor, "terminology", None) or predictor.space.terminology
     predictions = predictor.predict(
         docs, top_k=top_k, explain=explain, operating_point=operating_point
     )
+    shared = getattr(getattr(predictor, "direct", None), "window_cache", None)
+    if shared is not None:  # the routes' shared note windows: kept for one batch only
+        shared.clear()
     rows = [p.to_dict(terminology) for p in predictions]
+    changes = [r.get("release_changes") for r in rows]
     columns: dict[str, list] = {
         "id": [r["id"] for r in rows],
         "codes": [r["codes"] for r in rows],
         "scores": [list(r["scores"].items()) for r in rows],
         "descriptions": [list(r["descriptions"].items()) for r in rows],
+        "route": [r.get("route", "direct") for r in rows],
+        "outside_training": [r.get("outside_training") for r in rows],
+        "release_changes": [None if c is None else list(c.items()) for c in changes],
     }
     if explain:
-        columns["evidence"] = [json.dumps(r.get("evidence", {}), ensure_ascii=False) for r in rows]
+        for name in JSON_FIELDS:
+            columns[name] = [json.dumps(r.get(name, {}), ensure_ascii=False) for r in rows]
     schema = pa.schema(output_fields(explain))
     return pa.RecordBatch.from_arrays(
         [pa.array(columns[f.name], f.type) for f in schema], schema=schema
@@ -165,12 +201,19 @@ def predict(
     cache_dir: str | PathLike[str] | None = None,
     check: bool = True,
     operating_point: str = DEFAULT_OPERATING_POINT,
+    hierarchy: str | PathLike[str] | None = None,
+    route: str = DEFAULT_ROUTE,
 ) -> DataFrame:
     """Score a notes DataFrame on the executors; one row per note as ``icdbridge predict``.
 
     Lazy: returns a DataFrame with ``id``, ``codes`` (above the validated threshold),
     ``scores`` (code → calibrated probability, best first, ``top_k`` of them),
-    ``descriptions`` (code → title) and, with ``explain``, ``evidence`` (JSON text).
+    ``descriptions`` (code → title), ``route`` (the route that scored the row),
+    ``outside_training`` (its codes outside the training label space, best first; null when
+    unknown), ``release_changes`` (code → ``added``/``changed`` in another release of the
+    trained system, else null) and, with ``explain``, ``evidence`` and ``crosswalk`` (JSON
+    text). The route is resolved once, on the driver, by
+    :func:`~icdbridge.model.routed.plan_route`, as ``icdbridge predict`` resolves it.
 
     Args:
         df: Notes, with an id column and a text column (and optionally ``original_text`` and
@@ -188,21 +231,25 @@ def predict(
             executor's ``ICDBRIDGE_CACHE``).
         check: Refuse, before scoring, a null or empty id or a null text (one Spark pass).
         operating_point: Named operating point (:mod:`icdbridge.model.operating_points`).
+        hierarchy: Custom hierarchy file to predict in, instead of ``system`` (readable on
+            every executor).
+        route: ``auto`` (blend when a crosswalk links the trained system to the target, else
+            direct) or one of :data:`~icdbridge.model.routes.ROUTES` (docs/transfer.md).
 
     Raises:
         InputFormatError: a missing column, or (with ``check``) a note without id or text.
         OperatingPointError: an operating point the model does not have.
+        IcdbridgeError: an unknown route, ``crosswalk``/``blend`` without a crosswalk path,
+            ``system`` and ``hierarchy`` together.
     """
     from pyspark.sql import functions as F
 
-    from icdbridge.model.io import read_config
+    from icdbridge.model.routed import plan_route
 
     if top_k < 1:
         raise InputFormatError("DataFrame", "top_k must be at least 1", value=top_k)
-    from icdbridge.model.operating_points import check_operating_point, points_from_config
-
-    # clear errors on the driver before any task
-    check_operating_point(operating_point, points_from_config(read_config(model_dir)))
+    # clear errors on the driver before any task; the executors get the resolved route
+    plan = plan_route(model_dir, system, release, hierarchy, route, operating_point=operating_point)
     for name in (id_column, text_column):
         pick_column("DataFrame", df.columns, name, None)
     if check:
@@ -226,11 +273,12 @@ def predict(
     folder = str(Path(model_dir).resolve()) if "://" not in str(model_dir) else str(model_dir)
     cache = None if cache_dir is None else str(cache_dir)
     codes = None if label_codes is None else tuple(label_codes)
+    own = None if hierarchy is None else str(Path(hierarchy).resolve())
     env = executor_environment(df.sparkSession)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         apply_environment(env)
-        predictor = load_predictor(folder, system, release, codes, cache)
+        predictor = load_predictor(folder, system, release, codes, cache, own, plan.route)
         for batch in batches:
             if batch.num_rows:
                 yield predict_batch(
@@ -254,16 +302,20 @@ def predict_parquet(
     id_column: str = "id",
     cache_dir: str | PathLike[str] | None = None,
     operating_point: str = DEFAULT_OPERATING_POINT,
+    hierarchy: str | PathLike[str] | None = None,
+    route: str = DEFAULT_ROUTE,
 ) -> int:
     """Score a Parquet notes table on Spark into a Parquet folder; return the notes written.
 
     What ``icdbridge predict MODEL INPUT --engine spark -o OUTPUT`` runs. ``INPUT`` is a Parquet
     file, a folder of parts or a glob with ``id`` and ``text`` columns; the output folder is
-    written atomically (see :func:`icdbridge.spark.session.write_parquet_dir`).
+    written atomically (see :func:`icdbridge.spark.session.write_parquet_dir`). The rows are
+    those of :func:`predict` (the route and the codes outside the training label space as in
+    ``icdbridge predict``).
     """
-    from icdbridge.model.io import read_config
+    from icdbridge.model.routed import plan_route
 
-    read_config(model_dir)
+    plan_route(model_dir, system, release, hierarchy, route, operating_point=operating_point)
     job = parquet_job(input_path, output_path, master)
     for name in (id_column, text_column):
         pick_column(str(input_path), job.df.columns, name, None)
@@ -278,6 +330,8 @@ def predict_parquet(
         explain=explain,
         cache_dir=cache_dir,
         operating_point=operating_point,
+        hierarchy=hierarchy,
+        route=route,
     )
     job.write(scored)
     return job.rows_written()
