@@ -1,10 +1,10 @@
 """The CodiEsp model the transfer experiments start from, trained once per settings table.
 
 Each experiment names its model in its TOML file (a table with ``dir``, ``work``,
-``fit_documents`` and, optionally, ``split``, ``members``, ``epochs``, ``patience``; absent
-ones are ``icdbridge train``'s defaults). The model is trained on the CodiEsp **train** split
-only: its first ``fit_documents`` notes fit the networks, the rest stop training early and
-calibrate. No dev note is seen.
+``fit_documents`` and, optionally, ``split``, ``members``, ``epochs``, ``patience``,
+``index-phrases``; absent ones are ``icdbridge train``'s defaults). The model is trained on
+the CodiEsp **train** split only: its first ``fit_documents`` notes fit the networks, the rest
+stop training early and calibrate. No dev note is seen.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-OPTIONS = ("members", "epochs", "patience")
+OPTIONS = ("members", "epochs", "patience", "index-phrases")
 
 
 def codiesp_model(
