@@ -100,10 +100,24 @@ def download(
 
         icdbridge datasets download icd10cm-index --from 2025-code-tables-tabular-and-index.zip
     """
-    from icdbridge.data.download import INDEX_DATASET, download_dataset, download_icd10cm_index
+    from icdbridge.data.download import (
+        INDEX_DATASET,
+        DownloadError,
+        IndexDownloadError,
+        download_dataset,
+        download_icd10cm_index,
+    )
 
     if dataset == INDEX_DATASET:
-        landed = download_icd10cm_index(output, release=release, source=source)
+        try:
+            landed = download_icd10cm_index(output, release=release, source=source)
+        except IndexDownloadError as error:  # the same line, naming this command's option
+            raise DownloadError(
+                f'{error.reason}; get the "Code Tables, Tabular and Index" zip of ICD-10-CM '
+                f"FY{error.release} by hand ({error.url}, or the CDC NCHS ICD-10-CM files page "
+                "https://www.cdc.gov/nchs/icd/icd-10-cm/files.html) and run `icdbridge datasets "
+                f"download {INDEX_DATASET} --release {error.release} --from ZIP`"
+            ) from None
         pinned = f", {len(landed.pinned)} checked against pinned SHA-256" if landed.pinned else ""
         typer.echo(
             f"wrote {len(landed.files)} files of the ICD-10-CM Index material into "

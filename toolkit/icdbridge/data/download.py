@@ -49,6 +49,25 @@ class DownloadError(IcdbridgeError):
     """A dataset could not be downloaded (offline, HTTP error...)."""
 
 
+class IndexDownloadError(DownloadError):
+    """The ICD-10-CM Index zip could not be downloaded; the message says where to get it by hand.
+
+    Attributes:
+        reason: Why the last address failed.
+        release: Fiscal year asked for.
+        url: The first official address tried.
+    """
+
+    def __init__(self, reason: str, release: str, url: str) -> None:
+        self.reason, self.release, self.url = reason, release, url
+        super().__init__(
+            f'{reason}; get the "Code Tables, Tabular and Index" zip of ICD-10-CM FY{release} by '
+            f"hand ({url}, or the CDC NCHS ICD-10-CM files page "
+            "https://www.cdc.gov/nchs/icd/icd-10-cm/files.html) and install it from that file: "
+            f"download_icd10cm_index(source=ZIP, release={release!r})"
+        )
+
+
 class ChecksumError(IcdbridgeError):
     """A downloaded file does not match its published checksum."""
 
@@ -367,12 +386,7 @@ def _fetch_index_zip(release: str, fetch: Fetch) -> tuple[bytes, str]:
             return fetch(url), url
         except DownloadError as error:
             reasons.append(str(error))
-    raise DownloadError(
-        f'{reasons[-1]}; get the "Code Tables, Tabular and Index" zip of ICD-10-CM '
-        f"FY{release} by hand ({urls[0]}, or the CDC NCHS ICD-10-CM files page "
-        "https://www.cdc.gov/nchs/icd/icd-10-cm/files.html) and run `icdbridge datasets "
-        f"download {INDEX_DATASET} --release {release} --from ZIP`"
-    )
+    raise IndexDownloadError(reasons[-1], release, urls[0])
 
 
 def download_icd10cm_index(
