@@ -431,7 +431,7 @@ def plan_route(
     trained_codes = None
     if hierarchy is not None:
         if system is not None:
-            raise IcdbridgeError("give the target as --system or --hierarchy, not both")
+            raise IcdbridgeError("give the target as a system or a hierarchy file, not both")
         own = load_hierarchy(hierarchy)
         if own.system == trained and own.release != config["release"]:
             # another release of the custom system trained on: remember the training label
