@@ -86,7 +86,7 @@ def test_from_a_zip_lands_the_verified_index_files(tmp_path) -> None:
 
 
 def test_default_destination_is_where_training_looks(tmp_path, monkeypatch, capsys) -> None:
-    from icdbridge.model.lexical.index_phrases import resolve_index_phrases
+    from icdbridge.model.lexical.index_choice import resolve_index_phrases
 
     archive = tmp_path / "table-and-index.zip"
     archive.write_bytes(_zip(_official_members("")))

@@ -37,7 +37,7 @@ def _signature_default(function, name: str) -> object:
 
 
 def _train_defaults() -> dict[str, object]:
-    from icdbridge.model.lexical.index_phrases import index_option
+    from icdbridge.model.lexical.index_choice import index_option
     from icdbridge.model.train.loop import train_model
 
     pipeline, model, train = PipelineConfig(), ModelConfig(), TrainConfig()

@@ -26,12 +26,12 @@ from conftest import require_data
 from icdbridge.data import Document
 from icdbridge.errors import DataNotFoundError, InputFormatError, UnknownSystemError
 from icdbridge.model.config import DEFAULT_INDEX_PHRASES
-from icdbridge.model.lexical.index_phrases import (
-    UnknownIndexDocumentError,
+from icdbridge.model.lexical.index_choice import (
     index_option,
     parse_index_option,
     resolve_index_phrases,
 )
+from icdbridge.model.lexical.index_phrases import UnknownIndexDocumentError
 from icdbridge.model.lexical.index_store import CONFIG_KEY, INDEX_PHRASES_NAME
 
 INDEX_DIR = ("icd10cm-index-2025",)

@@ -49,7 +49,7 @@ from typing import Any
 from harness import SETTINGS, ExperimentContext, ScoredRun
 
 from icdbridge.model import ModelConfig, PipelineConfig, TrainConfig
-from icdbridge.model.lexical.index_phrases import resolve_index_phrases
+from icdbridge.model.lexical.index_choice import resolve_index_phrases
 
 _LIBRARY = (PipelineConfig(), ModelConfig(), TrainConfig())
 _INDEX = resolve_index_phrases(

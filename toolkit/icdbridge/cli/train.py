@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from icdbridge.model.config import DEFAULT_INDEX_PHRASES, ModelConfig, PipelineConfig, TrainConfig
-from icdbridge.model.lexical.index_phrases import index_option
+from icdbridge.model.lexical.index_choice import index_option
 
 _PIPELINE, _MODEL, _TRAIN = PipelineConfig(), ModelConfig(), TrainConfig()
 """The library defaults every option below reads (``icdbridge.model.config``)."""
@@ -213,12 +213,12 @@ def train_command(
     from icdbridge.codes import get_terminology
     from icdbridge.model.config import LABEL_SPACES, PRECISIONS
     from icdbridge.model.lexical.gloss import describe_unread, unread_originals
-    from icdbridge.model.lexical.index_phrases import (
+    from icdbridge.model.lexical.index_choice import (
         IndexChoice,
-        UnknownIndexDocumentError,
         parse_index_option,
         resolve_index_phrases,
     )
+    from icdbridge.model.lexical.index_phrases import UnknownIndexDocumentError
     from icdbridge.model.net.losses import LOSSES
     from icdbridge.model.text.pieces import PIECE_MODES
     from icdbridge.model.train.loop import load_documents, train_model

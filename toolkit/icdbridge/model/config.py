@@ -130,7 +130,7 @@ class PipelineConfig:
             material is found at :attr:`index_source`, else none (training says so in one
             line); ``[]``: titles and inclusion terms alone; a list: those documents, required
             (training refuses to start without them). Training resolves ``None`` once
-            (:func:`~icdbridge.model.lexical.index_phrases.resolve_index_phrases`): a saved
+            (:func:`~icdbridge.model.lexical.index_choice.resolve_index_phrases`): a saved
             model records the list it used, and carries its Index phrases with it (see *What
             the Index contributes* in docs/model.md).
         index_source: Folder or file of the Index material (``None``:

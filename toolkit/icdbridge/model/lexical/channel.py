@@ -34,11 +34,11 @@ def build_lexical(
     (:mod:`~icdbridge.model.lexical.index_phrases`; the matcher carries them, and a model saved
     with it keeps them). ``None``: "auto", resolved as training resolves
     :attr:`~icdbridge.model.config.PipelineConfig.index_phrases`
-    (:func:`~icdbridge.model.lexical.index_phrases.resolve_index_phrases`)."""
+    (:func:`~icdbridge.model.lexical.index_choice.resolve_index_phrases`)."""
     from icdbridge.model.lexical.matcher import LexicalMatcher
 
     if index_phrases is None:
-        from icdbridge.model.lexical.index_phrases import resolve_index_phrases
+        from icdbridge.model.lexical.index_choice import resolve_index_phrases
 
         choice = resolve_index_phrases(terminology.system, None, index_source)
         index_phrases = choice.documents

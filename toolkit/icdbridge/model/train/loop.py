@@ -432,7 +432,7 @@ def resolve_pipeline_index(
 
     With a prebuilt ``lexical`` channel, the documents it carries
     (:attr:`~icdbridge.model.lexical.matcher.LexicalMatcher.index_phrases`); else
-    :func:`~icdbridge.model.lexical.index_phrases.resolve_index_phrases` ("auto" says what it
+    :func:`~icdbridge.model.lexical.index_choice.resolve_index_phrases` ("auto" says what it
     chose in one line of the progress output). Without the lexical channel: none.
 
     Raises:
@@ -440,7 +440,7 @@ def resolve_pipeline_index(
             they differ from those of the prebuilt ``lexical``.
     """
     from icdbridge.errors import IcdbridgeError
-    from icdbridge.model.lexical.index_phrases import resolve_index_phrases
+    from icdbridge.model.lexical.index_choice import resolve_index_phrases
     from icdbridge.model.progress import log_line
 
     asked = pipeline.index_phrases
