@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-    from icdbridge.model.predict import RankingPredictor
     from icdbridge.model.routed import RoutedPredictor
 
 DEFAULT_TOP_K = 50
@@ -135,7 +134,7 @@ def _spark_schema(explain: bool) -> Any:
 
 
 def predict_batch(
-    predictor: RankingPredictor,
+    predictor: RoutedPredictor,
     batch: pa.RecordBatch,
     id_column: str = "id",
     text_column: str = "text",
@@ -146,8 +145,8 @@ def predict_batch(
     """Score the notes of one Arrow batch: one prediction row per note, in order.
 
     The rows are ``to_dict`` of ``predictor.predict`` (what ``icdbridge predict`` writes):
-    ``scores`` and ``descriptions`` as maps in rank order, ``route`` and ``outside_training``
-    (a plain predictor's rows: ``direct`` and null), ``release_changes`` (null in the training
+    ``scores`` and ``descriptions`` as maps in rank order, ``route`` and ``outside_training``,
+    ``release_changes`` (null in the training
     release), ``evidence`` and ``crosswalk`` (with ``explain``) as JSON text.
     """
     import pyarrow as pa
@@ -160,13 +159,12 @@ def predict_batch(
     for i, (doc_id, text) in enumerate(zip(data[id_column], data[text_column], strict=True)):
         meta = {name: data[name][i] for name in extra if data[name][i] is not None}
         docs.append(Document(id=str(doc_id), text=text, codes=[], system="", meta=meta))
-    terminology = getattr(predictor, "terminology", None) or predictor.space.terminology
+    terminology = predictor.terminology
     predictions = predictor.predict(
         docs, top_k=top_k, explain=explain, operating_point=operating_point
     )
-    shared = getattr(getattr(predictor, "direct", None), "window_cache", None)
-    if shared is not None:  # the routes' shared note windows: kept for one batch only
-        shared.clear()
+    if predictor.direct.window_cache is not None:  # the routes' shared note windows: one batch
+        predictor.direct.window_cache.clear()
     rows = [p.to_dict(terminology) for p in predictions]
     changes = [r.get("release_changes") for r in rows]
     columns: dict[str, list] = {
@@ -174,8 +172,8 @@ def predict_batch(
         "codes": [r["codes"] for r in rows],
         "scores": [list(r["scores"].items()) for r in rows],
         "descriptions": [list(r["descriptions"].items()) for r in rows],
-        "route": [r.get("route", "direct") for r in rows],
-        "outside_training": [r.get("outside_training") for r in rows],
+        "route": [r["route"] for r in rows],
+        "outside_training": [r["outside_training"] for r in rows],
         "release_changes": [None if c is None else list(c.items()) for c in changes],
     }
     if explain:
