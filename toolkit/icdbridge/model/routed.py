@@ -368,7 +368,7 @@ class RoutedPredictor(RankingPredictor):
         line = f"{terminology.name} {terminology.release}: {total:,} codes, {where}; {route}"
         trained_with = self.model_config.get("pipeline", {}).get("index_phrases") or []
         lexical = self.direct.lexical
-        if trained_with and lexical is not None and getattr(lexical, "index_phrases", 0) is None:
+        if trained_with and lexical is not None and lexical.index_phrases is None:
             line += "; the model's ICD-10-CM Index phrases are not used (other code system)"
         return line
 
