@@ -41,6 +41,14 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   ``cv_index.json`` holds ``default`` and ``index terms and tables`` (seed 13), from
   ``--variants default "index terms and tables" --out
   experiments/codiesp_zeroshot/cv_index.json``.
+- ``index aliases``: the Index terms and tables, and the Index paths as label aliases too
+  (``PipelineConfig.index_aliases``: more label texts per code in the faiss shortlist, and the
+  ``alias_cosine`` pair feature); ``index overlap``: the Index terms and tables, and the word
+  overlap of each code's Index phrases with the note and its best sentence as two more pair
+  features (``INDEX_OVERLAP_FEATURES``); both in ``cv_aliases.json``, from ``--variants "index
+  aliases" "index overlap" --train-seeds 13 14 15 --out
+  experiments/codiesp_zeroshot/cv_aliases.json``, compared with ``index terms and tables`` of
+  ``cv_index.json``.
 
 Every entry written records the software and machine it was produced with (``environment``),
 except the calibration-objective tables, which map objective names to results only (the
@@ -171,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         train_model,
     )
     from icdbridge.model.features import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
+    from icdbridge.model.features.registry import INDEX_OVERLAP_FEATURES
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])
@@ -288,6 +297,7 @@ def main(argv: list[str] | None = None) -> None:
             for f in PAIR_FEATURES
             if (variant["family_features"] or f not in FAMILY_FEATURES)
             and (variant["overlap_features"] or f not in OVERLAP_FEATURES)
+            and (variant["index_overlap_features"] or f not in INDEX_OVERLAP_FEATURES)
         )
         runs = []  # per seed, per fold: (tune raw scores, held-out raw scores, codes seen in fit)
         for seed in args.train_seeds:
@@ -305,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
                     use_original=variant["original"],
                     gloss_pieces=variant["gloss_pieces"],
                     index_phrases=list(variant["index_phrases"]),
+                    index_aliases=variant["index_aliases"],
                 )
                 result = train_model(
                     fit,

@@ -69,6 +69,7 @@ _FULL: dict[str, Any] = {
     "calibration_folds": _LIBRARY[2].calibration_folds,
     "hidden_codes": _LIBRARY[2].hidden_codes,
     "index_phrases": list(_INDEX.documents),
+    "index_aliases": _LIBRARY[0].index_aliases,
 }
 """The full model's switches: the library defaults (the Index documents resolved, ``_INDEX``)."""
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
@@ -113,6 +114,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             use_original=switches["use_original"],
             gloss_pieces=switches["gloss_pieces"],
             index_phrases=list(switches["index_phrases"]),
+            index_aliases=switches["index_aliases"],
             # the family expansion of the candidates reads the code tree: not without hierarchy
             family_expansion=PipelineConfig.family_expansion if switches["use_hierarchy"] else 0,
             extra_codes=extra_codes_of(fit + tune, known),

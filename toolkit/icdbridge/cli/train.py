@@ -92,6 +92,14 @@ def train_command(
             "piece, for the faiss shortlist and the attention.",
         ),
     ] = _PIPELINE.gloss_pieces,
+    index_aliases: Annotated[
+        bool,
+        typer.Option(
+            "--index-aliases/--no-index-aliases",
+            help="With the Index terms: their paths are also label texts of their codes (faiss "
+            "shortlist and the alias_cosine feature).",
+        ),
+    ] = _PIPELINE.index_aliases,
     calibration_folds: Annotated[
         int,
         typer.Option(
@@ -286,6 +294,7 @@ def train_command(
         precision=precision,
         index_phrases=index_choice.documents,
         index_source=str(index_source) if index_source else None,
+        index_aliases=index_aliases,
     )
     console.print(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "

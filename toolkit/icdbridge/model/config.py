@@ -25,7 +25,12 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from icdbridge.model.features.registry import DEFAULT_FEATURES, needs_overlap_features
+from icdbridge.model.features.registry import (
+    ALIAS_FEATURES,
+    DEFAULT_FEATURES,
+    INDEX_OVERLAP_FEATURES,
+    needs_overlap_features,
+)
 
 DEFAULT_TOP_K = 50
 """Codes kept per document in a prediction (``icdbridge predict --top-k``)."""
@@ -136,6 +141,11 @@ class PipelineConfig:
         index_source: Folder or file of the Index material (``None``:
             ``$ICDBRIDGE_DATA/icd10cm-index-2025``, where ``icdbridge datasets download
             icd10cm-index`` puts it; :func:`~icdbridge.codes.index.load_index`).
+        index_aliases: With the Index terms (``"index"`` among :attr:`index_phrases`), their
+            paths are also **label aliases** (:mod:`~icdbridge.model.labels.aliases`): more
+            texts per code, searched in the faiss shortlist beside the titles (each code by
+            its best text) and read by the network as the pair feature ``alias_cosine``. A
+            saved model carries them (``index_aliases.jsonl``).
         precision: Encoder inference precision (:data:`PRECISIONS`) of the label and piece
             embeddings, in training and, for the same calibration, in every prediction.
     """
@@ -167,7 +177,14 @@ class PipelineConfig:
     gloss_pieces: bool = True
     index_phrases: list[str] | None = None
     index_source: str | None = None
+    index_aliases: bool = False
     precision: str = DEFAULT_PRECISION
+
+    @property
+    def uses_index_aliases(self) -> bool:
+        """Whether the label space has the Index aliases: :attr:`index_aliases` on and the
+        Index terms among the (resolved) :attr:`index_phrases`."""
+        return self.index_aliases and "index" in (self.index_phrases or ())
 
     @property
     def reads_originals(self) -> bool:
@@ -190,8 +207,8 @@ class PipelineConfig:
         """Inverse of :meth:`to_dict` (unknown keys are ignored; a model saved before family
         expansion, original texts, overlap candidates, gloss pieces or Index phrases existed keeps
         its inputs: ``family_expansion`` 0, ``use_original`` false, ``overlap_k`` 0,
-        ``gloss_pieces`` false, ``index_phrases`` none; one saved before the precision setting
-        encoded with ``auto``)."""
+        ``gloss_pieces`` false, ``index_phrases`` none, ``index_aliases`` false; one saved
+        before the precision setting encoded with ``auto``)."""
         known = set(cls.__dataclass_fields__)
         values: dict[str, Any] = {
             "family_expansion": 0,
@@ -199,6 +216,7 @@ class PipelineConfig:
             "overlap_k": 0,
             "gloss_pieces": False,
             "index_phrases": [],
+            "index_aliases": False,
             "precision": "auto",
         }
         values |= {k: v for k, v in data.items() if k in known}
@@ -242,7 +260,17 @@ class ModelConfig:
     def from_dict(cls, data: dict) -> ModelConfig:
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
-        data["features"] = tuple(data.get("features", DEFAULT_FEATURES))
+        # a model config without its feature list predates the alias features
+        data["features"] = tuple(
+            data.get(
+                "features",
+                [
+                    f
+                    for f in DEFAULT_FEATURES
+                    if f not in (*ALIAS_FEATURES, *INDEX_OVERLAP_FEATURES)
+                ],
+            )
+        )
         return cls(**data)
 
 

@@ -17,6 +17,9 @@ Layout of ``MODEL_DIR``::
     index_phrases.jsonl  the ICD-10-CM Index phrases of the lexical channel, only when it has
                          them; config.json's ``index_phrases`` records the file's SHA-256 and
                          where the phrases come from (:mod:`icdbridge.model.lexical.index_store`)
+    index_aliases.jsonl  the label aliases (ICD-10-CM Index paths as more label texts), only
+                         when the model has them; config.json's ``index_aliases`` records the
+                         file's SHA-256 and count (:mod:`icdbridge.model.labels.aliases`)
 
 Label embeddings are not copied into the directory: they are recomputed through the on-disk
 label-embedding cache (:mod:`icdbridge.model.labels.cache`, keyed by a checksum of the encoder
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icdbridge.errors import DataNotFoundError, InputFormatError
+from icdbridge.model.labels.aliases import ALIASES_NAME
 from icdbridge.model.lexical.index_store import INDEX_PHRASES_NAME
 
 if TYPE_CHECKING:
@@ -42,7 +46,7 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_DIR = "encoder"
 MEMORY_FILES = ("memory.json", "memory.safetensors")
-MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME, *MEMORY_FILES, INDEX_PHRASES_NAME)
+MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME, *MEMORY_FILES, INDEX_PHRASES_NAME, ALIASES_NAME)
 """The files of a model directory (those a model has; the ``encoder/`` folder aside)."""
 MODEL_ENTRIES = frozenset({*MODEL_FILES, ENCODER_DIR})
 """Everything :func:`save_pretrained` writes into a model directory."""
@@ -126,6 +130,11 @@ def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | Non
         from icdbridge.model.lexical.index_store import write_index_phrases
 
         index_record = write_index_phrases(carried, folder)
+    alias_record = None
+    if predictor.space.label_aliases is not None:
+        from icdbridge.model.labels.aliases import write_aliases
+
+        alias_record = write_aliases(predictor.space.label_aliases, folder)
     config = {
         "format_version": FORMAT_VERSION,
         "system": terminology.system,
@@ -138,6 +147,7 @@ def _write_model(predictor: Predictor, folder: Path, extra: dict[str, Any] | Non
         "has_memory": predictor.memory is not None,
         "label_space_size": len(predictor.space),
         **({"index_phrases": index_record} if index_record is not None else {}),
+        **({"index_aliases": alias_record} if alias_record is not None else {}),
         "extra": extra or {},
         "environment": software_environment(),
     }
@@ -304,6 +314,7 @@ def from_pretrained(
     from icdbridge.model.calibration import Calibrator
     from icdbridge.model.config import ModelConfig, PipelineConfig
     from icdbridge.model.features.memory import TrainingMemory
+    from icdbridge.model.labels.aliases import read_aliases
     from icdbridge.model.labels.space import build_label_space
     from icdbridge.model.lexical.index_store import model_lexical
     from icdbridge.model.net.network import build_network
@@ -347,6 +358,10 @@ def from_pretrained(
     space_config = replace(pipeline, extra_codes=[]) if other_system else pipeline
     with phase(f"label space of {terminology.name} {terminology.release}", progress):
         space = build_label_space(text_encoder, terminology, space_config, label_codes, progress)
+    aliases = read_aliases(folder, config)
+    if aliases is not None and terminology.system == aliases.provenance.get("system"):
+        with phase(f"{len(aliases):,} Index aliases of the label space", progress):
+            space = space.with_aliases(aliases, text_encoder, progress)
     memory = None
     if config.get("has_memory") and not other_system:
         try:

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from icdbridge.model.features.batch import DocumentFeatures
-from icdbridge.model.features.registry import LABEL_FEATURES, PAIR_FEATURES, needs_overlap_features
+from icdbridge.model.features.registry import (
+    ALIAS_FEATURES,
+    INDEX_OVERLAP_FEATURES,
+    LABEL_FEATURES,
+    PAIR_FEATURES,
+    needs_overlap_features,
+)
 from icdbridge.model.lexical.channel import (
     combined_lexical_scores,
     lexical_matches,
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from icdbridge.model.config import PipelineConfig
     from icdbridge.model.features.memory import TrainingMemory
     from icdbridge.model.labels.space import LabelSpace
+    from icdbridge.model.lexical.overlap import WordOverlap
     from icdbridge.model.text.encoder import TextEncoder
 
 
@@ -155,7 +162,16 @@ def featurize(
         [c for c in sorted(memory.seen - frozenset(hidden)) if c in space.row] if use_memory else []
     )
     use_lexical = config.use_lexical and lexical is not None
-    use_words = lexical is not None and config.reads_word_overlap(features)
+    index_overlap = (
+        lexical.index_overlap
+        if use_lexical
+        and getattr(lexical, "index_phrases", None) is not None
+        and (features is None or not set(INDEX_OVERLAP_FEATURES).isdisjoint(features))
+        else None
+    )
+    use_words = lexical is not None and (
+        config.reads_word_overlap(features) or index_overlap is not None
+    )
     use_overlap = use_words and needs_overlap_features(features)
     reads_originals = lexical is not None and config.reads_originals
     glosses = [original_gloss(doc, space.terminology) if reads_originals else None for doc in docs]
@@ -171,6 +187,9 @@ def featurize(
                 gloss.source_span(start, end) or (0, 0) for start, end in gloss_spans
             ]
     shortlists = space.index.shortlists(piece_vectors, config.per_window_k, config.shortlist_k)
+    use_aliases = space.alias_matrix is not None and (
+        features is None or not set(ALIAS_FEATURES).isdisjoint(features)
+    )
     out = []
     for i, doc in enumerate(docs):
         matches = lexical_matches(lexical, doc.text) if use_lexical else {}
@@ -201,7 +220,15 @@ def featurize(
                 windows=piece_vectors[i],
                 candidates=codes,
                 label_index=rows,
-                features=_pair_features(codes, rows, signals, space, use_overlap),
+                features=_pair_features(
+                    codes,
+                    rows,
+                    signals,
+                    space,
+                    use_overlap,
+                    piece_vectors[i] if use_aliases else None,
+                    index_overlap,
+                ),
                 hardness=torch.tensor([candidates[c] for c in codes]),
                 gold=signals.gold,
                 lexical_spans={c: [(s, e, m[0]) for s, e in m[1]] for c, m in matches.items()},
@@ -278,9 +305,12 @@ def _pair_features(
     signals: _Signals,
     space: LabelSpace,
     use_overlap: bool,
+    pieces: torch.Tensor | None = None,
+    index_overlap: WordOverlap | None = None,
 ) -> torch.Tensor:
     """``[len(codes), len(PAIR_FEATURES)]`` feature rows of the candidates (``rows``: their rows
-    in the label space)."""
+    in the label space; ``pieces``: the note's piece embeddings, for the alias cosine;
+    ``index_overlap``: the word overlap of the Index phrases, for its two features)."""
     family_votes: dict[str, float] = {}
     for code, vote in signals.votes.items():
         key = space.family_key(code)
@@ -296,6 +326,13 @@ def _pair_features(
         "family_votes": [family_votes.get(family, 0.0) for family in families],
         "family_prior": [family_prior.get(family, 0.0) for family in families],
     }
+    if index_overlap is not None:
+        columns["index_overlap"] = index_overlap.best_overlap([signals.words], codes).tolist()
+        columns["index_sentence_overlap"] = index_overlap.best_overlap(
+            signals.sentences, codes
+        ).tolist()
+    if pieces is not None:
+        columns["alias_cosine"] = space.alias_cosines(pieces, codes)
     if use_overlap:
         columns["overlap"] = space.overlap.best_overlap([signals.words], codes).tolist()
         columns["sentence_overlap"] = space.overlap.best_overlap(signals.sentences, codes).tolist()

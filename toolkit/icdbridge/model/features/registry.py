@@ -41,7 +41,13 @@ OVERLAP_FEATURES: tuple[str, ...] = ("overlap", "sentence_overlap")
 (:mod:`icdbridge.model.lexical.overlap`)."""
 
 
-LEXICAL_FEATURES = frozenset({"lexical", *OVERLAP_FEATURES})
+INDEX_OVERLAP_FEATURES: tuple[str, ...] = ("index_overlap", "index_sentence_overlap")
+"""Word overlap of a code's ICD-10-CM Index phrases with the document and with its best
+sentence (:meth:`~icdbridge.model.lexical.overlap.WordOverlap.from_index`; only with Index
+phrases in the lexical channel)."""
+
+
+LEXICAL_FEATURES = frozenset({"lexical", *OVERLAP_FEATURES, *INDEX_OVERLAP_FEATURES})
 """The features that come from the lexical channel (dropped without it)."""
 
 
@@ -49,13 +55,21 @@ MEMORY_FEATURES = frozenset({"neighbours", "prior", "seen", *FAMILY_FEATURES})
 """The features that come from the training memory (dropped without it)."""
 
 
+ALIAS_FEATURES: tuple[str, ...] = ("alias_cosine",)
+"""The best cosine between a piece of the note and any alias of the code, its ICD-10-CM Index
+paths (:mod:`icdbridge.model.labels.aliases`; used only with them:
+:attr:`~icdbridge.model.config.PipelineConfig.uses_index_aliases`)."""
+
+
 PAIR_FEATURES: tuple[str, ...] = (
     "lexical",
     *OVERLAP_FEATURES,
+    *INDEX_OVERLAP_FEATURES,
     "neighbours",
     "prior",
     "seen",
     *FAMILY_FEATURES,
+    *ALIAS_FEATURES,
     *LABEL_FEATURES,
 )
 """Per (document, label) features the caller may supply, in this order (see
@@ -64,12 +78,16 @@ when the document has one, of its original-language text), the word overlap of t
 title with the document and its best overlap with one sentence
 (:mod:`icdbridge.model.lexical.overlap`), the training memory (neighbour vote, prior, seen flag,
 family
-vote and prior), then the label's :data:`LABEL_FEATURES`."""
+vote and prior), the best cosine of a piece with one of the label's aliases
+(:data:`ALIAS_FEATURES`), then the label's :data:`LABEL_FEATURES`."""
 
 
-DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
-"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;
-the components switched off drop theirs
+DEFAULT_FEATURES: tuple[str, ...] = tuple(
+    f for f in PAIR_FEATURES if f not in INDEX_OVERLAP_FEATURES
+)
+"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them
+but the Index word overlap (:data:`INDEX_OVERLAP_FEATURES`, not chosen by cross-validation over
+the CodiEsp train split: docs/model.md); the components switched off drop theirs
 (:func:`~icdbridge.model.features.registry.model_features`)."""
 
 
@@ -94,16 +112,24 @@ def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tupl
     vote and prior) need the training memory; the tree-derived features
     (:data:`~icdbridge.model.features.registry.HIERARCHY_FEATURES`) need the hierarchy component,
     so that
-    the ablation without it uses nothing of the code tree.
+    the ablation without it uses nothing of the code tree; the alias cosine
+    (:data:`ALIAS_FEATURES`) needs the label aliases
+    (:attr:`~icdbridge.model.config.PipelineConfig.uses_index_aliases`).
     """
     from icdbridge.model.features.registry import (
+        ALIAS_FEATURES,
         HIERARCHY_FEATURES,
+        INDEX_OVERLAP_FEATURES,
         LEXICAL_FEATURES,
         MEMORY_FEATURES,
         PAIR_FEATURES,
     )
 
     def used(name: str) -> bool:
+        if name in ALIAS_FEATURES:
+            return pipeline.uses_index_aliases
+        if name in INDEX_OVERLAP_FEATURES:
+            return pipeline.use_lexical and bool(pipeline.index_phrases)
         if name in LEXICAL_FEATURES:
             return pipeline.use_lexical
         if name in HIERARCHY_FEATURES and not use_hierarchy:

@@ -235,7 +235,55 @@ def embed_labels(
     options = options or LabelTextOptions()
     texts_by_code = label_texts(terminology, codes, **options.to_dict())
     code_list = list(texts_by_code)
-    texts = [texts_by_code[c] for c in code_list]
+    return embed_texts(
+        encoder,
+        code_list,
+        [texts_by_code[c] for c in code_list],
+        f"{terminology.system}-{terminology.release}",
+        {
+            "system": terminology.system,
+            "release": terminology.release,
+            "options": options.to_dict(),
+        },
+        cache=cache,
+        cache_folder=cache_folder,
+        batch_size=batch_size,
+        max_length=max_length,
+        progress=progress,
+    )
+
+
+def embed_texts(
+    encoder: TextEncoder,
+    codes: Sequence[str],
+    texts: Sequence[str],
+    prefix: str,
+    about: dict,
+    *,
+    cache: bool = True,
+    cache_folder: str | Path | None = None,
+    batch_size: int = 128,
+    max_length: int = DEFAULT_LABEL_MAX_LENGTH,
+    progress: bool = False,
+) -> LabelEmbeddings:
+    """Embed one text per row, labelled by ``codes`` (a code may own several rows), through
+    the cache: what :func:`embed_labels` does once it has the label texts, and what the label
+    aliases of :mod:`~icdbridge.model.labels.aliases` use.
+
+    Args:
+        encoder: The encoder.
+        codes: The code of each row.
+        texts: The text of each row.
+        prefix: Start of the cache file names (``SYSTEM-RELEASE``).
+        about: What the sidecar records of the set besides its rows (``system``, ``release``,
+            ``options``).
+        cache: Read and write the disk cache.
+        cache_folder: Folder of the cache; ``None``: ``cache_dir()/label_embeddings``.
+        batch_size: Texts per forward pass.
+        max_length: Token limit per text (part of the cache key).
+        progress: Show a progress bar while encoding.
+    """
+    code_list, texts = list(codes), list(texts)
     if not cache:
         matrix = encoder.embed(
             texts, batch_size=batch_size, max_length=max_length, progress=progress
@@ -246,7 +294,6 @@ def embed_labels(
     _make_folder(folder)
     encoder_id = encoder.identity()
     key = cache_key(encoder_id, max_length, code_list, texts)
-    prefix = f"{terminology.system}-{terminology.release}"
     matrix_path, meta_path = _cache_paths(folder, prefix, key)
     cached = _cached_matrix(matrix_path, meta_path, key)
     if cached is not None:
@@ -259,8 +306,7 @@ def embed_labels(
             cached, encoded = _build(
                 encoder,
                 encoder_id,
-                terminology,
-                options,
+                about,
                 code_list,
                 texts,
                 key,
@@ -303,8 +349,7 @@ def _cached_matrix(matrix_path: Path, meta_path: Path, key: str) -> torch.Tensor
 def _build(
     encoder: TextEncoder,
     encoder_id: str,
-    terminology: Terminology,
-    options: LabelTextOptions,
+    about: dict,
     code_list: list[str],
     texts: list[str],
     key: str,
@@ -333,12 +378,10 @@ def _build(
         save_file({"matrix": matrix}, str(tmp_matrix))
     meta = {
         "key": key,
-        "system": terminology.system,
-        "release": terminology.release,
+        **about,
         "encoder": encoder_id,
         "encoder_path": str(encoder.path),
         "max_length": max_length,
-        "options": options.to_dict(),
         "codes": code_list,
         "texts": texts,
         "encoded": len(missing),

@@ -75,7 +75,9 @@ class CandidateIndex:
     """A faiss index over label embeddings that returns codes.
 
     Args:
-        codes: Label codes, in row order of ``matrix``.
+        codes: Label codes, in row order of ``matrix``. A code may own several rows (a title
+            and its aliases, :mod:`~icdbridge.model.labels.aliases`): the shortlist scores it
+            by its best row.
         matrix: ``(len(codes), dim)`` label embeddings (L2-normalised for cosine scores).
         kind: One of :data:`INDEX_KINDS`.
         use_gpu: ``"auto"`` (GPU when faiss-gpu sees one, flat indexes only), ``True`` or
@@ -153,13 +155,13 @@ class CandidateIndex:
         return self.shortlists([piece_vectors], k, size)[0]
 
     def _merge(self, scores: np.ndarray, ids: np.ndarray, size: int) -> dict[str, float]:
-        best: dict[int, float] = {}
+        codes = self.codes
+        best: dict[str, float] = {}
         for row_scores, row_ids in zip(scores, ids, strict=True):
             for score, i in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
-                if i >= 0 and score > best.get(i, -np.inf):
-                    best[i] = score
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:size]
-        return {self.codes[i]: score for i, score in ranked}
+                if i >= 0 and score > best.get(codes[i], -np.inf):
+                    best[codes[i]] = score
+        return dict(sorted(best.items(), key=lambda item: -item[1])[:size])
 
     def shortlists(
         self,

@@ -15,6 +15,7 @@ from icdbridge.model.labels.tree import label_features
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
+    from icdbridge.model.labels.aliases import LabelAliases
     from icdbridge.model.labels.cache import LabelEmbeddings
     from icdbridge.model.lexical.overlap import WordOverlap
     from icdbridge.model.text.encoder import TextEncoder
@@ -70,9 +71,65 @@ class LabelSpace:
             [table, torch.full((len(ancestor_rows), max_ancestors), -1, dtype=torch.long)]
         )
         self.index = CandidateIndex(self.codes, labels.matrix)
+        self.label_aliases: LabelAliases | None = None  # see with_aliases
+        self.alias_matrix: torch.Tensor | None = None
+        self._alias_offsets = torch.zeros(n + 1, dtype=torch.long)
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    def with_aliases(
+        self, aliases: LabelAliases, encoder: TextEncoder, progress: bool = False
+    ) -> LabelSpace:
+        """A copy of this space whose codes also have the alias texts ``aliases``
+        (:mod:`~icdbridge.model.labels.aliases`; those of codes outside the space are left out),
+        embedded by ``encoder`` through the label-embedding cache: the faiss index searches
+        titles and aliases, each code scored by its best text, :meth:`alias_cosines` reads
+        them, and :attr:`label_aliases` keeps them for a saved model. The label matrix,
+        ancestor rows and features are shared with this space."""
+        import copy
+
+        from icdbridge.model.labels.index import CandidateIndex
+
+        aliases = aliases.restricted(self.codes)
+        space = copy.copy(self)
+        space.label_aliases = aliases
+        if not len(aliases):  # no alias in this space: titles alone
+            return space
+        embedded = aliases.embed(encoder, self.terminology, progress)
+        # rows grouped by code (in label-space order): a code's aliases are one slice
+        order = sorted(range(len(aliases)), key=lambda i: self.row[aliases.codes[i]])
+        matrix = embedded.matrix[torch.tensor(order, dtype=torch.long)]
+        counts = torch.bincount(
+            torch.tensor([self.row[c] for c in aliases.codes], dtype=torch.long),
+            minlength=len(self),
+        )
+        space.alias_matrix = matrix
+        space._alias_offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
+        space.index = CandidateIndex(
+            [*self.codes, *(aliases.codes[i] for i in order)],
+            torch.cat([self.matrix[: len(self)], matrix]),
+        )
+        return space
+
+    def alias_cosines(self, pieces: torch.Tensor, codes: Sequence[str]) -> list[float]:
+        """For each code, the best cosine between a piece (``pieces``: ``(n, dim)``,
+        normalised) and any of its aliases; 0 for a code without one (and for every code of a
+        space without aliases)."""
+        if self.alias_matrix is None or not len(pieces):
+            return [0.0] * len(codes)
+        rows = torch.tensor([self.row[c] for c in codes], dtype=torch.long)
+        starts, ends = self._alias_offsets[rows], self._alias_offsets[rows + 1]
+        counts = ends - starts
+        owner = torch.repeat_interleave(torch.arange(len(codes)), counts)
+        if not len(owner):
+            return [0.0] * len(codes)
+        first = torch.repeat_interleave(starts - counts.cumsum(0) + counts, counts)
+        alias_rows = first + torch.arange(len(owner))
+        best = (self.alias_matrix[alias_rows] @ pieces.to(torch.float32).T).amax(dim=1)
+        out = torch.zeros(len(codes))
+        out.scatter_reduce_(0, owner, best, reduce="amax", include_self=False)
+        return out.tolist()
 
     @cached_property
     def overlap(self) -> WordOverlap:

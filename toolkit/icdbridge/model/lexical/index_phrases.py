@@ -159,7 +159,7 @@ def path_phrases(titles: Sequence[str], cue: str = "") -> list[tuple[str, ...]]:
     return list(dict.fromkeys(out))
 
 
-class _Targets:
+class IndexTargets:
     """Printed Index code → (label-space code, factor) targets (see module docstring);
     :attr:`how` records how each printed code landed (:func:`target_summary`)."""
 
@@ -233,7 +233,7 @@ def index_phrases(
     """
     sources = tuple(sources)
     check_documents(sources)
-    targets = _Targets(terminology, codes, index)
+    targets = IndexTargets(terminology, codes, index)
     for path in index.code_paths():
         term: IndexTerm = path.term
         if path.source not in sources or path.relation == "see_category":
@@ -265,7 +265,7 @@ def target_summary(
 
     codes, sources = list(codes), tuple(sources)
     pairs = sum(1 for _ in index_phrases(index, terminology, codes, sources))
-    targets = _Targets(terminology, codes, index)
+    targets = IndexTargets(terminology, codes, index)
     # every printed code of the sources, also those whose terms give no phrase
     for path in index.code_paths():
         if path.source in sources and path.relation != "see_category":
@@ -283,7 +283,7 @@ def target_summary(
 
 
 def _cell_phrases(
-    term: IndexTerm, column: str, printed: str, targets: _Targets
+    term: IndexTerm, column: str, printed: str, targets: IndexTargets
 ) -> Iterator[tuple[tuple[str, ...], str, str, float]]:
     if term.source == "neoplasm":
         cues = NEOPLASM_CUES.get(column, ())

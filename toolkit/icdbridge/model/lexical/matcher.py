@@ -86,6 +86,7 @@ from icdbridge.model.lexical.vocabulary import (
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.model.lexical.index_phrases import IndexPhrases
+    from icdbridge.model.lexical.overlap import WordOverlap
 
 MAX_PHRASE_WORDS = 12
 """Longest phrase (content words) used by the exact n-gram lookup."""
@@ -321,6 +322,20 @@ class LexicalMatcher:
                 rare = min(phrase.words, key=lambda w: (frequency[w], w))
                 self._bag.setdefault(rare, []).append((i, frozenset(phrase.words)))
         self.max_words = max((len(p.words) for p in self.phrases), default=1)
+        self._index_overlap: WordOverlap | None = None
+
+    @property
+    def index_overlap(self) -> WordOverlap | None:
+        """Word overlap of the label space's codes with their Index phrases
+        (:meth:`~icdbridge.model.lexical.overlap.WordOverlap.from_index`, built on first use),
+        or ``None`` without Index phrases."""
+        if self.index_phrases is None:
+            return None
+        if self._index_overlap is None:
+            from icdbridge.model.lexical.overlap import WordOverlap
+
+            self._index_overlap = WordOverlap.from_index(self.index_phrases, self.codes)
+        return self._index_overlap
 
     @classmethod
     def build(

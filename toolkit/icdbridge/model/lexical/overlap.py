@@ -44,6 +44,7 @@ from icdbridge.model.lexical.matcher import GENERIC_WORDS, content_words, senten
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
+    from icdbridge.model.lexical.index_phrases import IndexPhrases
 
 _NOT_SPECIFIC = GENERIC_WORDS | {"nos", "nec"}
 
@@ -126,6 +127,25 @@ class WordOverlap:
             texts = [] if node is None else [node.title, *(node.synonyms if synonyms else ())]
             phrases[code] = [w for w in map(specific_words, texts) if w]
         return cls(phrases)
+
+    @classmethod
+    def from_index(cls, phrases: IndexPhrases, codes: Iterable[str]) -> WordOverlap:
+        """The overlap of each code with its **ICD-10-CM Index phrases**
+        (:class:`~icdbridge.model.lexical.index_phrases.IndexPhrases`: the content words of
+        each Index path, or table cell with its column cue, that leads to it; generic words
+        left out): a code's best phrase. The graded form of the Index phrases' all-or-nothing
+        match, and the words that set a code apart from its siblings in the Index (``with,
+        coma``, ``ketoacidosis``). Codes of ``codes`` no phrase leads to have none (overlap 0).
+        """
+        table: dict[str, dict[frozenset[str], None]] = {code: {} for code in codes}
+        for phrase in phrases.phrases:
+            words = frozenset(w for w in phrase.words if w not in _NOT_SPECIFIC)
+            if not words:
+                continue
+            for code, _ in phrase.targets:
+                if code in table:
+                    table[code][words] = None
+        return cls({code: list(texts) for code, texts in table.items()})
 
     def _best(self, phrase_scores: np.ndarray) -> np.ndarray:
         """Per code, the best of its phrases' scores (rows: phrases in code order)."""

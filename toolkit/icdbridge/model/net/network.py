@@ -14,7 +14,13 @@ import torch
 from torch import nn
 
 from icdbridge.model.config import ModelConfig
-from icdbridge.model.features.registry import FAMILY_FEATURES, LABEL_FEATURES, OVERLAP_FEATURES
+from icdbridge.model.features.registry import (
+    ALIAS_FEATURES,
+    FAMILY_FEATURES,
+    INDEX_OVERLAP_FEATURES,
+    LABEL_FEATURES,
+    OVERLAP_FEATURES,
+)
 from icdbridge.model.net.hierarchy import HierarchyMixer
 from icdbridge.model.net.scorer import LabelAttentionScorer
 
@@ -23,10 +29,12 @@ INITIAL_FUSION: dict[str, float] = {
     "max_cosine": 6.0,
     "lexical": 3.0,
     **dict.fromkeys(OVERLAP_FEATURES, 0.0),
+    **dict.fromkeys(INDEX_OVERLAP_FEATURES, 0.0),
     "neighbours": 4.0,
     "prior": 1.0,
     "seen": 0.0,
     **dict.fromkeys(FAMILY_FEATURES, 0.0),
+    **dict.fromkeys(ALIAS_FEATURES, 0.0),
     **dict.fromkeys(LABEL_FEATURES, 0.0),
 }
 """Starting weights of the fusion layer: an untrained model is already a sensible zero-shot

@@ -90,10 +90,11 @@ def mine_pairs(
         best = (vectors @ space.matrix[rows].T).argmax(dim=0).tolist()
         chosen = sorted(set(best))
         _, neighbours = space.index.search_ids(vectors[chosen], hard_negatives + len(gold) + 5)
+        owners = space.index.codes  # a code owns several rows when it has aliases
         hard_of = {
-            piece: tuple(space.codes[i] for i in ids if i >= 0 and space.codes[i] not in doc.codes)[
-                :hard_negatives
-            ]
+            piece: tuple(
+                dict.fromkeys(owners[i] for i in ids if i >= 0 and owners[i] not in doc.codes)
+            )[:hard_negatives]
             for piece, ids in zip(chosen, neighbours.tolist(), strict=True)
         }
         golds = frozenset(doc.codes)
