@@ -2,8 +2,9 @@
 
 On the real Index material (``../shared/data/icd10cm-index-2025``): the graded form of the
 Index phrases' all-or-nothing match scores a code by its best Index phrase, tells siblings apart
-by the words their Index paths differ in, and a model asked for the two features (they are not
-in the default: docs/model.md) reads them, saves them and predicts the same after loading.
+by the words their Index paths differ in, and a model (the two features are in the default
+since cross-validation: docs/model.md) reads them, saves them and predicts the same after
+loading; a model without Index phrases does not read them.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def test_a_model_reading_the_index_overlap_keeps_it(setting) -> None:
     from icdbridge.model.io import from_pretrained
 
     require_data(*INDEX_DIR)
-    assert not set(INDEX_OVERLAP_FEATURES) & set(DEFAULT_FEATURES)  # not chosen: off
+    assert set(INDEX_OVERLAP_FEATURES) <= set(DEFAULT_FEATURES)  # chosen: on by default
     notes = [
         ("Diabetic amyotrophy.", ["E11.44"]),
         ("Kidney stone.", ["N20.0"]),
@@ -86,7 +87,7 @@ def test_a_model_reading_the_index_overlap_keeps_it(setting) -> None:
         docs[:12],
         docs[12:],
         PipelineConfig(encoder=str(setting["encoder"])),
-        ModelConfig(features=PAIR_FEATURES),
+        ModelConfig(),
         TrainConfig(epochs=2, negatives=8, batch_size=4, members=1),
         label_codes=CODES,
         out_dir=out,
@@ -110,7 +111,7 @@ def test_a_model_reading_the_index_overlap_keeps_it(setting) -> None:
         docs[:12],
         docs[12:],
         PipelineConfig(encoder=str(setting["encoder"]), index_phrases=[]),
-        ModelConfig(features=PAIR_FEATURES),
+        ModelConfig(),
         TrainConfig(epochs=1, negatives=8, batch_size=4, members=1),
         label_codes=CODES,
     )

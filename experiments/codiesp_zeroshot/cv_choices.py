@@ -45,10 +45,10 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   (``PipelineConfig.index_aliases``: more label texts per code in the faiss shortlist, and the
   ``alias_cosine`` pair feature); ``index overlap``: the Index terms and tables, and the word
   overlap of each code's Index phrases with the note and its best sentence as two more pair
-  features (``INDEX_OVERLAP_FEATURES``); both in ``cv_aliases.json``, from ``--variants "index
-  aliases" "index overlap" --train-seeds 13 14 15 --out
-  experiments/codiesp_zeroshot/cv_aliases.json``, compared with ``index terms and tables`` of
-  ``cv_index.json``.
+  features (``INDEX_OVERLAP_FEATURES``); ``index aliases and overlap``: both. In
+  ``cv_aliases.json``, from ``--variants "index aliases" "index overlap" "index aliases and
+  overlap" --train-seeds 13 14 15 --out experiments/codiesp_zeroshot/cv_aliases.json`` (one
+  variant per run), compared with ``index terms and tables`` of ``cv_index.json``.
 
 Every entry written records the software and machine it was produced with (``environment``),
 except the calibration-objective tables, which map objective names to results only (the

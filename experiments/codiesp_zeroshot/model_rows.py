@@ -49,6 +49,11 @@ from typing import Any
 from harness import SETTINGS, ExperimentContext, ScoredRun
 
 from icdbridge.model import ModelConfig, PipelineConfig, TrainConfig
+from icdbridge.model.features.registry import (
+    DEFAULT_FEATURES,
+    INDEX_OVERLAP_FEATURES,
+    PAIR_FEATURES,
+)
 from icdbridge.model.lexical.index_choice import resolve_index_phrases
 
 _LIBRARY = (PipelineConfig(), ModelConfig(), TrainConfig())
@@ -70,6 +75,7 @@ _FULL: dict[str, Any] = {
     "hidden_codes": _LIBRARY[2].hidden_codes,
     "index_phrases": list(_INDEX.documents),
     "index_aliases": _LIBRARY[0].index_aliases,
+    "index_overlap_features": not set(INDEX_OVERLAP_FEATURES).isdisjoint(_LIBRARY[1].features),
 }
 """The full model's switches: the library defaults (the Index documents resolved, ``_INDEX``)."""
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
@@ -128,7 +134,12 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             fit,
             tune,
             pipeline,
-            ModelConfig(use_hierarchy=switches["use_hierarchy"]),
+            ModelConfig(
+                use_hierarchy=switches["use_hierarchy"],
+                features=(
+                    PAIR_FEATURES if switches["index_overlap_features"] else DEFAULT_FEATURES
+                ),
+            ),
             replace(
                 train_config,
                 finetune_epochs=1 if switches["finetune"] else 0,

@@ -48,6 +48,8 @@ MODEL_ROWS = (
     "model_no_index",
     "model_index_terms",
     "model_index_tables",
+    "model_no_index_overlap",
+    "model_index_aliases",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -66,6 +68,8 @@ ROW_TITLES = {
     "model_no_index": "(n) model without the Index phrases",
     "model_index_terms": "(o) model with the Index terms only (no tables)",
     "model_index_tables": "(p) model with the drug and neoplasm tables only",
+    "model_no_index_overlap": "(q) model without the Index word-overlap features",
+    "model_index_aliases": "(r) model with the Index paths as label aliases too",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

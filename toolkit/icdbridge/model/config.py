@@ -238,8 +238,9 @@ class ModelConfig:
         use_hierarchy: Switch of the hierarchy component (ablation row (e)).
         features: Names of the pair features in use (a subset of :data:`PAIR_FEATURES`, in that
             order); dropping ``"lexical"`` is ablation row (f). Default: all of them (the
-            :data:`FAMILY_FEATURES` were chosen by cross-validation over the CodiEsp train split,
-            ``experiments/codiesp_zeroshot/cv_choices.py``).
+            :data:`FAMILY_FEATURES` and the Index word overlap were chosen by cross-validation
+            over the CodiEsp train split, ``experiments/codiesp_zeroshot/cv_choices.py``); a
+            component switched off drops its own (:func:`model_features`).
         fusion_hidden: Width of the small non-linear branch of the fusion layer.
     """
 

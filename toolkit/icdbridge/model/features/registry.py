@@ -82,13 +82,13 @@ vote and prior), the best cosine of a piece with one of the label's aliases
 (:data:`ALIAS_FEATURES`), then the label's :data:`LABEL_FEATURES`."""
 
 
-DEFAULT_FEATURES: tuple[str, ...] = tuple(
-    f for f in PAIR_FEATURES if f not in INDEX_OVERLAP_FEATURES
-)
-"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them
-but the Index word overlap (:data:`INDEX_OVERLAP_FEATURES`, not chosen by cross-validation over
-the CodiEsp train split: docs/model.md); the components switched off drop theirs
-(:func:`~icdbridge.model.features.registry.model_features`)."""
+DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
+"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;
+the components switched off drop theirs
+(:func:`~icdbridge.model.features.registry.model_features`). The Index word overlap
+(:data:`INDEX_OVERLAP_FEATURES`) is among them since the cross-validation over the CodiEsp train
+split of ``experiments/codiesp_zeroshot/cv_aliases.json`` (docs/model.md, *What the Index
+contributes*); the alias cosine is read only where the label aliases are switched on."""
 
 
 def needs_overlap_features(features: Collection[str] | None) -> bool:
