@@ -23,6 +23,7 @@ import pytest
 import synthetic
 from cli_harness import assert_refused, run_cli
 from conftest import require_data
+from icd_fixtures import descendants, note_documents
 from icdbridge.data import Document
 from icdbridge.errors import DataNotFoundError, InputFormatError, UnknownSystemError
 from icdbridge.model.config import DEFAULT_INDEX_PHRASES
@@ -49,24 +50,11 @@ NOTES = [
 
 def _label_codes() -> list[str]:
     """The categories above and their descendants (no subsequent-encounter or sequela code)."""
-    from icdbridge.codes import get_terminology
-
-    terminology = get_terminology("icd10cm")
-    codes: list[str] = []
-    for category in CATEGORIES:
-        stack = [category]
-        while stack:
-            code = stack.pop(0)
-            codes.append(code)
-            stack.extend(terminology.children(code))
-    return [c for c in dict.fromkeys(codes) if not (len(c) == 8 and c[-1] in "DS")]
+    return descendants(CATEGORIES, later_encounters=False)
 
 
 def _documents() -> list[Document]:
-    return [
-        Document(f"d{i}", f"Seen today. {note} Follow up.", codes, "icd10cm")
-        for i, (note, codes) in enumerate(NOTES * 5)
-    ]
+    return note_documents(NOTES, 5)
 
 
 def _train(encoder: Path, out: Path | None, **pipeline_settings):

@@ -18,6 +18,7 @@ import torch
 
 import synthetic
 from conftest import require_data
+from icd_fixtures import descendants, note_documents
 from icdbridge.data import Document
 from icdbridge.errors import DataNotFoundError, InputFormatError
 from icdbridge.model.labels.aliases import ALIASES_NAME, LabelAliases, read_aliases, write_aliases
@@ -34,17 +35,7 @@ NOTES = [
 
 
 def _label_codes() -> list[str]:
-    from icdbridge.codes import get_terminology
-
-    terminology = get_terminology("icd10cm")
-    codes: list[str] = []
-    for category in CATEGORIES:
-        stack = [category]
-        while stack:
-            code = stack.pop(0)
-            codes.append(code)
-            stack.extend(terminology.children(code))
-    return list(dict.fromkeys(codes))
+    return descendants(CATEGORIES)
 
 
 def _aliases(codes: list[str] | None = None) -> LabelAliases:
@@ -180,10 +171,7 @@ def test_alias_cosines_are_the_best_cosine_over_pieces_and_aliases(setting) -> N
 
 # ------------------------------------------------------------------------ with the model
 def _documents() -> list[Document]:
-    return [
-        Document(f"d{i}", f"Seen today. {note} Follow up.", codes, "icd10cm")
-        for i, (note, codes) in enumerate(NOTES * 6)
-    ]
+    return note_documents(NOTES, 6)
 
 
 @pytest.fixture(scope="module")

@@ -70,8 +70,9 @@ class LabelAliases:
     Attributes:
         codes: The code of each alias (a code has as many rows as aliases).
         texts: The text of each alias.
-        provenance: Where they come from: ``system`` and ``label_release`` of the codes,
-            ``index_release`` and ``documents`` of the Index material.
+        provenance: Where they come from
+            (:func:`~icdbridge.model.lexical.index_phrases.index_provenance`: the codes' system
+            and release, the Index release, documents and files with their SHA-256).
     """
 
     codes: tuple[str, ...]
@@ -102,7 +103,11 @@ class LabelAliases:
             codes: The label space.
             sources: Index documents whose term paths are used.
         """
-        from icdbridge.model.lexical.index_phrases import IndexTargets, check_documents
+        from icdbridge.model.lexical.index_phrases import (
+            IndexTargets,
+            check_documents,
+            index_provenance,
+        )
 
         sources = tuple(dict.fromkeys(sources))
         check_documents(sources)
@@ -114,12 +119,7 @@ class LabelAliases:
             text = alias_text(path.titles)
             for code, _ in targets(path.code):
                 rows[(code, text)] = None
-        provenance = {
-            "system": terminology.system,
-            "label_release": terminology.release,
-            "index_release": index.release,
-            "documents": list(sources),
-        }
+        provenance = index_provenance(index, terminology, sources)
         return cls(tuple(c for c, _ in rows), tuple(t for _, t in rows), provenance)
 
     def restricted(self, codes: Iterable[str]) -> LabelAliases:

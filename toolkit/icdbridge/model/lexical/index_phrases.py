@@ -360,14 +360,7 @@ class IndexPhrases:
         phrases = tuple(
             _Phrase(words, text, tuple(targets.items())) for words, (text, targets) in table.items()
         )
-        provenance = {
-            "system": terminology.system,
-            "label_release": terminology.release,
-            "index_release": index.release,
-            "documents": list(sources),
-            "files": [_file_record(name, index) for name in sources if name in index.documents],
-        }
-        return cls(sources, phrases, provenance)
+        return cls(sources, phrases, index_provenance(index, terminology, sources))
 
     def restricted(self, codes: Iterable[str]) -> IndexPhrases:
         """The phrases with their targets restricted to ``codes`` (a phrase left without a
@@ -394,6 +387,22 @@ class IndexPhrases:
             *other.provenance.get("files", []),
         ]
         return IndexPhrases(documents, (*self.phrases, *other.phrases), provenance)
+
+
+def index_provenance(
+    index: AlphabeticIndex, terminology: Terminology, sources: Sequence[str]
+) -> dict[str, Any]:
+    """Where what is built from the Index documents ``sources`` for a label space of
+    ``terminology`` comes from: ``system`` and ``label_release`` of its codes, ``index_release``,
+    ``documents`` and ``files`` (per document read: its file's name, format, version and
+    SHA-256)."""
+    return {
+        "system": terminology.system,
+        "label_release": terminology.release,
+        "index_release": index.release,
+        "documents": list(sources),
+        "files": [_file_record(name, index) for name in sources if name in index.documents],
+    }
 
 
 def _file_record(document: str, index: AlphabeticIndex) -> dict[str, Any]:
