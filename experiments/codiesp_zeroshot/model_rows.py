@@ -136,8 +136,11 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             pipeline,
             ModelConfig(
                 use_hierarchy=switches["use_hierarchy"],
-                features=(
-                    PAIR_FEATURES if switches["index_overlap_features"] else DEFAULT_FEATURES
+                features=tuple(
+                    f
+                    for f in PAIR_FEATURES
+                    if f in DEFAULT_FEATURES
+                    and (switches["index_overlap_features"] or f not in INDEX_OVERLAP_FEATURES)
                 ),
             ),
             replace(
