@@ -57,6 +57,7 @@ def _train_defaults() -> dict[str, object]:
         "lexical": pipeline.use_lexical,
         "original": pipeline.use_original,
         "gloss_pieces": pipeline.gloss_pieces,
+        "index_aliases": pipeline.index_aliases,
         "calibration_folds": train.calibration_folds,
         "hidden_codes": train.hidden_codes,
         "calibration_tolerance": train.calibration_map_tolerance,

@@ -255,7 +255,12 @@ def test_aliases_come_only_with_the_index_terms(alias_model, setting) -> None:
 
 
 def test_configs_saved_before_aliases_load_without_them() -> None:
-    from icdbridge.model.config import ModelConfig, PipelineConfig
+    from icdbridge.model.config import PipelineConfig
+    from icdbridge.model.features.registry import model_features
 
-    assert PipelineConfig.from_dict({"system": "icd10cm"}).index_aliases is False
-    assert "alias_cosine" not in ModelConfig.from_dict({"dim": 8}).features
+    legacy = PipelineConfig.from_dict({"system": "icd10cm", "index_phrases": ["index"]})
+    assert legacy.index_aliases is False and not legacy.uses_index_aliases
+    assert "alias_cosine" not in model_features(legacy)
+    assert "alias_cosine" in model_features(
+        PipelineConfig(index_phrases=["index"], index_aliases=True)
+    )

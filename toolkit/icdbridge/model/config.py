@@ -25,12 +25,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from icdbridge.model.features.registry import (
-    ALIAS_FEATURES,
-    DEFAULT_FEATURES,
-    INDEX_OVERLAP_FEATURES,
-    needs_overlap_features,
-)
+from icdbridge.model.features.registry import DEFAULT_FEATURES, needs_overlap_features
 
 DEFAULT_TOP_K = 50
 """Codes kept per document in a prediction (``icdbridge predict --top-k``)."""
@@ -261,17 +256,7 @@ class ModelConfig:
     def from_dict(cls, data: dict) -> ModelConfig:
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
-        # a model config without its feature list predates the alias features
-        data["features"] = tuple(
-            data.get(
-                "features",
-                [
-                    f
-                    for f in DEFAULT_FEATURES
-                    if f not in (*ALIAS_FEATURES, *INDEX_OVERLAP_FEATURES)
-                ],
-            )
-        )
+        data["features"] = tuple(data.get("features", DEFAULT_FEATURES))
         return cls(**data)
 
 
