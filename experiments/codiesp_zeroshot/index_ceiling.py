@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     shortlists: dict[str, set[str]] = {doc.id: set() for doc in train}
     alias_shortlists: dict[str, set[str]] = {doc.id: set() for doc in train}
     if not args.lexical_only:
-        from icdbridge.model.train.loop import add_index_aliases
+        from icdbridge.model.labels.aliases import add_index_aliases
 
         features = featurize(train, FeatureInputs(ctx.encoder, space, config, None, base))
         pieces = [f.windows for f in features]

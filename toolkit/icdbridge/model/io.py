@@ -360,8 +360,7 @@ def from_pretrained(
         space = build_label_space(text_encoder, terminology, space_config, label_codes, progress)
     aliases = read_aliases(folder, config)
     if aliases is not None and terminology.system == aliases.provenance.get("system"):
-        with phase(f"{len(aliases):,} Index aliases of the label space", progress):
-            space = space.with_aliases(aliases, text_encoder, progress)
+        space = space.with_aliases(aliases, text_encoder, progress)
     memory = None
     if config.get("has_memory") and not other_system:
         try:

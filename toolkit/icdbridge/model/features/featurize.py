@@ -165,7 +165,6 @@ def featurize(
     index_overlap = (
         lexical.index_overlap
         if use_lexical
-        and getattr(lexical, "index_phrases", None) is not None
         and (features is None or not set(INDEX_OVERLAP_FEATURES).isdisjoint(features))
         else None
     )

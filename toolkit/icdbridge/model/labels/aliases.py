@@ -25,7 +25,6 @@ Index terms (``"index"`` among the model's Index documents).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
     from icdbridge.codes.index import AlphabeticIndex
     from icdbridge.model.labels.cache import LabelEmbeddings
+    from icdbridge.model.labels.space import LabelSpace
     from icdbridge.model.text.encoder import TextEncoder
 
 ALIASES_NAME = "index_aliases.jsonl"
@@ -153,6 +153,23 @@ class LabelAliases:
         )
 
 
+def add_index_aliases(
+    space: LabelSpace, encoder: TextEncoder, source: str | None = None, progress: bool = False
+) -> LabelSpace:
+    """``space`` with the paths of the Index to Diseases and Injuries as label aliases
+    (:meth:`LabelAliases.build`, :meth:`~icdbridge.model.labels.space.LabelSpace.with_aliases`),
+    read from the Index material at ``source`` (``None``: the default folder).
+
+    Raises:
+        DataNotFoundError: no Index material there.
+    """
+    from icdbridge.model.lexical.index_phrases import load_index_for
+
+    index = load_index_for(space.terminology, source)
+    aliases = LabelAliases.build(index, space.terminology, space.codes)
+    return space.with_aliases(aliases, encoder, progress)
+
+
 def encode_aliases(aliases: LabelAliases) -> bytes:
     """The ``index_aliases.jsonl`` bytes of ``aliases`` (strict JSON, one alias a line)."""
     lines = [
@@ -165,13 +182,12 @@ def encode_aliases(aliases: LabelAliases) -> bytes:
 def write_aliases(aliases: LabelAliases, folder: str | Path) -> dict[str, Any]:
     """Write ``aliases`` into the model folder ``folder`` (atomically) and return the record
     ``config.json`` keeps under :data:`CONFIG_KEY`."""
-    from icdbridge.outputs import write_bytes
+    from icdbridge.model.recorded_file import write_recorded
 
-    data = encode_aliases(aliases)
-    write_bytes(Path(folder) / ALIASES_NAME, data)
+    sha256 = write_recorded(Path(folder) / ALIASES_NAME, encode_aliases(aliases))
     return {
         "file": ALIASES_NAME,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": sha256,
         "aliases": len(aliases),
         **aliases.provenance,
     }
@@ -189,6 +205,7 @@ def read_aliases(folder: str | Path, config: dict[str, Any]) -> LabelAliases | N
             count, or a line that is not an alias (naming the file and the line).
         DataNotFoundError: the file is missing.
     """
+    from icdbridge.model.recorded_file import read_recorded
     from icdbridge.text_input import parse_json_line
 
     record = config.get(CONFIG_KEY)
@@ -205,16 +222,7 @@ def read_aliases(folder: str | Path, config: dict[str, Any]) -> LabelAliases | N
     path = folder / ALIASES_NAME
     if not path.is_file():
         raise DataNotFoundError(f"{path}: missing; the model is damaged")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputFormatError(path, f"cannot read the file: {error.strerror or error}") from None
-    if hashlib.sha256(data).hexdigest() != record["sha256"]:
-        raise _damaged(path, "SHA-256 differs from the one config.json records")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _damaged(path, "not UTF-8") from None
+    text = read_recorded(path, record["sha256"])
     codes, texts = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         row = parse_json_line(path, number, line)

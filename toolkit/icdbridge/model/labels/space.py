@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from icdbridge.model.config import DEFAULT_MAX_ANCESTORS, LABEL_SPACES, PipelineConfig
 from icdbridge.model.features.registry import LABEL_FEATURES
 from icdbridge.model.labels.tree import label_features
+from icdbridge.model.progress import phase
 
 if TYPE_CHECKING:
     from icdbridge.codes.base import Terminology
@@ -85,7 +86,8 @@ class LabelSpace:
         (:mod:`~icdbridge.model.labels.aliases`; those of codes outside the space are left out),
         embedded by ``encoder`` through the label-embedding cache: the faiss index searches
         titles and aliases, each code scored by its best text, :meth:`alias_cosines` reads
-        them, and :attr:`label_aliases` keeps them for a saved model. The label matrix,
+        them, and :attr:`label_aliases` keeps them for a saved model (``progress``: one line for
+        the embedding). The label matrix,
         ancestor rows and features are shared with this space."""
         import copy
 
@@ -96,7 +98,8 @@ class LabelSpace:
         space.label_aliases = aliases
         if not len(aliases):  # no alias in this space: titles alone
             return space
-        embedded = aliases.embed(encoder, self.terminology, progress)
+        with phase(f"{len(aliases):,} Index aliases of the label space", progress):
+            embedded = aliases.embed(encoder, self.terminology, progress)
         # rows grouped by code (in label-space order): a code's aliases are one slice
         order = sorted(range(len(aliases)), key=lambda i: self.row[aliases.codes[i]])
         matrix = embedded.matrix[torch.tensor(order, dtype=torch.long)]

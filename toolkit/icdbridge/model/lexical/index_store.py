@@ -21,7 +21,6 @@ lists Index documents but has no record) rereads the Index material, as it alway
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -59,13 +58,12 @@ def encode_phrases(phrases: IndexPhrases) -> bytes:
 def write_index_phrases(phrases: IndexPhrases, folder: str | Path) -> dict[str, Any]:
     """Write ``phrases`` into the model folder ``folder`` (atomically) and return the record
     that ``config.json`` keeps under :data:`CONFIG_KEY`."""
-    from icdbridge.outputs import write_bytes
+    from icdbridge.model.recorded_file import write_recorded
 
-    data = encode_phrases(phrases)
-    write_bytes(Path(folder) / INDEX_PHRASES_NAME, data)
+    sha256 = write_recorded(Path(folder) / INDEX_PHRASES_NAME, encode_phrases(phrases))
     return {
         "file": INDEX_PHRASES_NAME,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": sha256,
         "phrases": len(phrases),
         **phrases.provenance,
         "documents": list(phrases.documents),
@@ -113,21 +111,11 @@ def read_index_phrases(folder: str | Path, record: dict[str, Any]) -> IndexPhras
     """
     from icdbridge.model.lexical.index_phrases import IndexPhrases
     from icdbridge.model.lexical.matcher import _Phrase
+    from icdbridge.model.recorded_file import read_recorded
     from icdbridge.text_input import parse_json_line
 
     path = Path(folder) / INDEX_PHRASES_NAME
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputFormatError(path, f"cannot read the file: {error.strerror or error}") from None
-    if hashlib.sha256(data).hexdigest() != record["sha256"]:
-        raise InputFormatError(
-            path, "SHA-256 differs from the one config.json records; the model is damaged"
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputFormatError(path, "not UTF-8; the model is damaged") from None
+    text = read_recorded(path, record["sha256"])
     phrases = []
     for number, line in enumerate(text.splitlines(), start=1):
         row = parse_json_line(path, number, line)

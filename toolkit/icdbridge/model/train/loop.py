@@ -405,6 +405,8 @@ def prepare_training(
                 terminology, space.codes, pipeline.index_phrases, pipeline.index_source
             )
     if pipeline.uses_index_aliases and space.label_aliases is None:
+        from icdbridge.model.labels.aliases import add_index_aliases
+
         space = add_index_aliases(space, encoder, pipeline.index_source, progress)
     # the components switched on decide the features; ``model_config.features`` may drop more
     features = tuple(
@@ -424,24 +426,6 @@ def prepare_training(
         verbose=verbose,
         init=init,
     )
-
-
-def add_index_aliases(
-    space: LabelSpace, encoder: TextEncoder, source: str | None = None, progress: bool = False
-) -> LabelSpace:
-    """``space`` with the paths of the Index to Diseases and Injuries as label aliases
-    (:mod:`~icdbridge.model.labels.aliases`), read from the Index material at ``source``.
-
-    Raises:
-        DataNotFoundError: no Index material there.
-    """
-    from icdbridge.model.labels.aliases import LabelAliases
-    from icdbridge.model.lexical.index_phrases import load_index_for
-
-    index = load_index_for(space.terminology, source)
-    aliases = LabelAliases.build(index, space.terminology, space.codes)
-    with phase(f"{len(aliases):,} Index aliases of the label space", progress):
-        return space.with_aliases(aliases, encoder, progress)
 
 
 def resolve_pipeline_index(
