@@ -49,6 +49,16 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   ``cv_aliases.json``, from ``--variants "index aliases" "index overlap" "index aliases and
   overlap" --train-seeds 13 14 15 --out experiments/codiesp_zeroshot/cv_aliases.json`` (one
   variant per run), compared with ``index terms and tables`` of ``cv_index.json``.
+- ``index overlap and family expansion 10``, ``... 30``: the default model (``index overlap``)
+  whose candidates also take in the family (parent, siblings, children) of the best 10 or 30
+  shortlist, lexical and neighbour codes (``PipelineConfig.family_expansion``): with the Index
+  word overlap the network reads the words that set siblings apart. In ``cv_family.json``, from
+  ``--variants "index overlap and family expansion 10" "index overlap and family expansion 30"
+  --train-seeds 13 14 15 --out experiments/codiesp_zeroshot/cv_family.json``.
+
+Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
+the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
+rank (added with the family-expansion variants; the files written before do not have it).
 
 Every entry written records the software and machine it was produced with (``environment``),
 except the calibration-objective tables, which map objective names to results only (the
@@ -163,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(2)
     from harness import ExperimentContext, split_train
-    from metrics import mean_ap, recall_at_k_by_bucket, train_frequency
+    from metrics import mean_ap, recall_at_k_by_bucket, train_frequency, unseen_candidate_recall
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
@@ -235,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         """Calibrate each fold on its tune slice (``out_of_fold``: on the held-out rankings of
         the other folds, each with the codes its own network saw), score its held-out fold;
         pooled + per fold."""
-        gold, scores, buckets, per_fold = [], [], [], []
+        gold, scores, buckets, per_fold, reached = [], [], [], [], []
         for k, ((raw_tune, raw_held, seen), (_, tune, held, rest)) in enumerate(
             zip(raw, folds, strict=True)
         ):
@@ -253,11 +263,16 @@ def main(argv: list[str] | None = None) -> None:
             fold_scores = [calibrator.apply(r, seen) for r in raw_held]
             fold_gold = [set(d.codes) for d in held]
             # unseen relative to each fold's own training documents
-            bucket = recall_at_k_by_bucket(fold_gold, fold_scores, train_frequency(rest))["unseen"]
+            frequency = train_frequency(rest)
+            bucket = recall_at_k_by_bucket(fold_gold, fold_scores, frequency)["unseen"]
+            # the candidate ceiling: unseen gold pairs that reached the held-out candidates
+            fold_reached = unseen_candidate_recall([set(r) for r in raw_held], fold_gold, frequency)
+            reached.append(fold_reached * bucket["n"])
             per_fold.append(
                 {
                     "map": round(mean_ap(fold_gold, fold_scores), 4),
                     "unseen_recall@20": round(bucket["recall@20"], 4),
+                    "unseen_ceiling": round(fold_reached, 4),
                     "unseen_pairs": bucket["n"],
                     "unseen_offset": calibrator.unseen_offset_,
                     "unseen_temperature": calibrator.unseen_temperature_,
@@ -273,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"unseen_recall@{k}": round(sum(b[f"recall@{k}"] * b["n"] for b in buckets) / n, 4)
                 for k in (10, 20, 50)
             },
+            "unseen_ceiling": round(sum(reached) / n, 4),
             "unseen_pairs": n,
             "folds": per_fold,
         }
