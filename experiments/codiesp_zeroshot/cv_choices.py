@@ -49,12 +49,14 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   ``cv_aliases.json``, from ``--variants "index aliases" "index overlap" "index aliases and
   overlap" --train-seeds 13 14 15 --out experiments/codiesp_zeroshot/cv_aliases.json`` (one
   variant per run), compared with ``index terms and tables`` of ``cv_index.json``.
-- ``index overlap and family expansion 10``, ``... 30``: the default model (``index overlap``)
-  whose candidates also take in the family (parent, siblings, children) of the best 10 or 30
-  shortlist, lexical and neighbour codes (``PipelineConfig.family_expansion``): with the Index
-  word overlap the network reads the words that set siblings apart. In ``cv_family.json``, from
-  ``--variants "index overlap and family expansion 10" "index overlap and family expansion 30"
-  --train-seeds 13 14 15 --out experiments/codiesp_zeroshot/cv_family.json``.
+- ``index overlap and family expansion 10``, ``... 30``, ``... 60``: the default model
+  (``index overlap``) whose candidates also take in the family (parent, siblings, children) of
+  the best 10, 30 or 60 shortlist, lexical and neighbour codes
+  (``PipelineConfig.family_expansion``): with the Index word overlap the network reads the
+  words that set siblings apart. In ``cv_family.json``, from ``--variants "index overlap and
+  family expansion 10" --train-seeds 13 14 15 --out
+  experiments/codiesp_zeroshot/cv_family.json`` (one variant per run; likewise 30 and 60, and
+  ``index overlap`` with seed 13 alone for its candidate ceiling).
 
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
