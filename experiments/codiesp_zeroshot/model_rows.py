@@ -25,6 +25,10 @@ its ablations, through the interface of README.md (``run_model_rows``).
   found, ``_INDEX``);
 - ``model_index_terms`` / ``model_index_tables``: the full model with the Index terms alone, or
   the drug and neoplasm tables alone;
+- ``model_no_index_overlap``: the full model without the two Index word-overlap features;
+- ``model_index_aliases``: the full model with the Index paths as label aliases too;
+- ``model_no_family_expansion``: the full model without the family expansion of the
+  candidates (``PipelineConfig.family_expansion=0``);
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 
@@ -76,6 +80,7 @@ _FULL: dict[str, Any] = {
     "index_phrases": list(_INDEX.documents),
     "index_aliases": _LIBRARY[0].index_aliases,
     "index_overlap_features": not set(INDEX_OVERLAP_FEATURES).isdisjoint(_LIBRARY[1].features),
+    "family_expansion": _LIBRARY[0].family_expansion,
 }
 """The full model's switches: the library defaults (the Index documents resolved, ``_INDEX``)."""
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
@@ -122,7 +127,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             index_phrases=list(switches["index_phrases"]),
             index_aliases=switches["index_aliases"],
             # the family expansion of the candidates reads the code tree: not without hierarchy
-            family_expansion=PipelineConfig.family_expansion if switches["use_hierarchy"] else 0,
+            family_expansion=switches["family_expansion"] if switches["use_hierarchy"] else 0,
             extra_codes=extra_codes_of(fit + tune, known),
             label_options=options.to_dict(),
         )

@@ -50,6 +50,7 @@ MODEL_ROWS = (
     "model_index_tables",
     "model_no_index_overlap",
     "model_index_aliases",
+    "model_no_family_expansion",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -70,6 +71,7 @@ ROW_TITLES = {
     "model_index_tables": "(p) model with the drug and neoplasm tables only",
     "model_no_index_overlap": "(q) model without the Index word-overlap features",
     "model_index_aliases": "(r) model with the Index paths as label aliases too",
+    "model_no_family_expansion": "(s) model without the family expansion of the candidates",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 
