@@ -186,6 +186,31 @@ def test_gloss_pieces_join_the_attention_and_their_evidence_points_into_the_orig
     assert not PipelineConfig.from_dict(saved_before).gloss_pieces
 
 
+def test_family_expansion_adds_the_family_of_the_best_codes(tiny, trained):
+    """The candidates take in the parent, siblings and children of the best faiss, lexical and
+    neighbour codes (on by default since cv_family.json), and nothing else; without the
+    expansion those relatives stay out."""
+    from icdbridge.model.config import PipelineConfig
+
+    predictor = trained.predictor
+    assert predictor.config.family_expansion == PipelineConfig().family_expansion > 0
+    doc = tiny["dev"][0]
+    base = predictor.config
+    try:  # a short faiss shortlist leaves room in the small label space for the families
+        predictor.config = replace(base, shortlist_k=5, family_expansion=0)
+        [plain] = predictor.featurize([doc])
+        predictor.config = replace(base, shortlist_k=5, family_expansion=3)
+        [expanded] = predictor.featurize([doc])
+    finally:
+        predictor.config = base
+    before, after = set(plain.candidates), set(expanded.candidates)
+    added = after - before
+    assert before < after
+    relatives = {r for code in before for r in predictor.space.relatives(code)}
+    assert added <= relatives
+    assert len(added) >= 3  # the family of at least one code
+
+
 def test_code_absent_from_training_gets_finite_non_constant_scores(tiny, trained):
     predictor = trained.predictor
     seen = predictor.seen
