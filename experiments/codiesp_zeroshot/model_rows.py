@@ -28,7 +28,8 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_index_overlap``: the full model without the two Index word-overlap features;
 - ``model_index_aliases``: the full model with the Index paths as label aliases too;
 - ``model_no_family_expansion``: the full model without the family expansion of the
-  candidates (``PipelineConfig.family_expansion=0``);
+  candidates (``PipelineConfig.family_expansion=0``); ``model_family_expansion_10``: with the
+  family of the 10 best codes instead;
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 

@@ -51,6 +51,7 @@ MODEL_ROWS = (
     "model_no_index_overlap",
     "model_index_aliases",
     "model_no_family_expansion",
+    "model_family_expansion_10",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -72,6 +73,7 @@ ROW_TITLES = {
     "model_no_index_overlap": "(q) model without the Index word-overlap features",
     "model_index_aliases": "(r) model with the Index paths as label aliases too",
     "model_no_family_expansion": "(s) model without the family expansion of the candidates",
+    "model_family_expansion_10": "(t) model with the family expansion of the 10 best codes",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 
