@@ -57,6 +57,15 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   family expansion 10" --train-seeds 13 14 15 --out
   experiments/codiesp_zeroshot/cv_family.json`` (one variant per run; likewise 30 and 60, and
   ``index overlap`` with seed 13 alone for its candidate ceiling).
+- ``index overlap candidates 100``: today's default (``index overlap and family expansion
+  60``) whose candidates also take in the 100 codes of highest word overlap with the note's
+  Index phrases (``PipelineConfig.index_overlap_k``). In ``cv_index_overlap_candidates.json``.
+- ``index overlap, family expansion 60 and external cause index``: today's default whose
+  lexical channel also holds the External Cause Index (``index_phrases`` with ``eindex``).
+  In ``cv_external_cause.json``.
+
+  Both, and ``index overlap and family expansion 60`` in ``cv_family.json``, were run with
+  ``--objectives``, which also refits the calibration objectives (below) for the variant.
 
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
@@ -72,12 +81,14 @@ and adds the ensemble that averages the seeds' raw logits before the calibration
 ensemble of seeds 13 14 15``): the spread over seeds says which differences between variants are
 noise. That ensemble is what ``train_model`` trains with ``members=3`` and ``seed=13`` (networks
 seeded 13, 14, 15, averaged, then calibrated; tested in ``tests/test_model_pipeline.py``): the
-default model is the key ``default, ensemble of seeds 13 14 15``.
+default model of that time is the key ``default, ensemble of seeds 13 14 15`` (``default``
+keeps the titles alone; today's default model is ``index overlap and family expansion 60``).
 
 For the default variant the unseen-code calibration is also refitted on each fold's tune slice
 with the other objectives (``Calibrator.map_tolerance``: pure MAP and MAP tolerances 0.01, 0.05,
 0.1 against the default harmonic mean) and each is scored on the held-out folds, for every seed
-and for the ensemble (keys ``..., calibration objectives``; key ``calibration`` is seed 13's).
+and for the ensemble (keys ``..., calibration objectives``; key ``calibration`` is seed 13's);
+``--objectives`` does the same for every variant it runs.
 Each of its runs (every seed, and the ensemble) is also
 calibrated **out of fold** (key ``..., out-of-fold calibration``): fold ``k`` takes the offset,
 temperature and threshold fitted on the held-out rankings of the *other* folds, each document
@@ -336,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
                     label_options=options.to_dict(),
                     family_expansion=variant["family_expansion"],
                     overlap_k=variant["overlap_k"],
+                    index_overlap_k=variant["index_overlap_k"],
                     shortlist_k=variant["shortlist_k"],
                     use_original=variant["original"],
                     gloss_pieces=variant["gloss_pieces"],

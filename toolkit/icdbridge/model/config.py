@@ -94,6 +94,12 @@ class PipelineConfig:
             reach (0: none; needs the lexical channel). Default 0: with 50 the model reached
             more unseen codes by rank 50 but fewer by rank 20 in cross-validation over the
             CodiEsp train split (``experiments/codiesp_zeroshot/cv_choices.py``).
+        index_overlap_k: Codes of highest word overlap with the document's **Index phrases**
+            (:meth:`~icdbridge.model.lexical.overlap.WordOverlap.from_index`: the words of each
+            Index path that leads to a code, IDF-weighted) that join the candidates: codes a
+            coder would reach through the Index from words the note names only in part
+            (``nuclear cataract`` for ``Cataract › senile › nuclear``). 0: none; needs the
+            lexical channel with Index phrases (:attr:`index_phrases`), and is ignored without.
         use_lexical: Switch of the lexical channel (candidates and features: lexical score
             and word overlap).
         use_original: Let the lexical channel also read a document's original-language text
@@ -158,6 +164,7 @@ class PipelineConfig:
     shortlist_k: int = 150
     family_expansion: int = 60
     overlap_k: int = 0
+    index_overlap_k: int = 0
     use_lexical: bool = True
     use_original: bool = True
     use_memory: bool = True

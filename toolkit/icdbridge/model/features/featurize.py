@@ -169,7 +169,9 @@ def featurize(
         else None
     )
     use_words = lexical is not None and (
-        config.reads_word_overlap(features) or index_overlap is not None
+        config.reads_word_overlap(features)
+        or index_overlap is not None
+        or (use_lexical and config.index_overlap_k > 0)
     )
     use_overlap = use_words and needs_overlap_features(features)
     reads_originals = lexical is not None and config.reads_originals
@@ -206,7 +208,9 @@ def featurize(
             family_prior=family_prior,
             gold=frozenset(doc.codes),
         )
-        candidates = _candidates(signals, space, config, seen_codes, use_lexical, training)
+        candidates = _candidates(
+            signals, space, config, seen_codes, lexical if use_lexical else None, training
+        )
         # candidates in code order: what follows (negative sampling, batching) never depends on
         # the order of sets, whose iteration order changes with Python's string hash seed
         codes = sorted(candidates)
@@ -259,11 +263,11 @@ def _candidates(
     space: LabelSpace,
     config: PipelineConfig,
     seen_codes: list[str],
-    use_lexical: bool,
+    lexical: Any,
     training: bool,
 ) -> dict[str, float]:
     """Candidate code → sampling weight (:data:`RETRIEVED`, :data:`BACKGROUND`, plus
-    :data:`GOLD_SIBLING` in training)."""
+    :data:`GOLD_SIBLING` in training); ``lexical``: the lexical channel (``None``: off)."""
     from icdbridge.model.labels.tree import siblings
 
     shortlist, lexical_by_code, votes = signals.shortlist, signals.lexical, signals.votes
@@ -273,9 +277,14 @@ def _candidates(
     for code in lexical_by_code:
         if code in space.row:
             candidates[code] = RETRIEVED
-    if use_lexical and config.overlap_k:
+    if lexical is not None and config.overlap_k:
         for code in space.overlap.top(signals.words, config.overlap_k):
             candidates[code] = RETRIEVED
+    index_overlap = lexical.index_overlap if lexical is not None else None
+    if index_overlap is not None and config.index_overlap_k:
+        for code in index_overlap.top(signals.words, config.index_overlap_k):
+            if code in space.row:
+                candidates[code] = RETRIEVED
     for code in votes:
         if code in space.row:
             candidates[code] = max(candidates.get(code, 0.0), RETRIEVED)
