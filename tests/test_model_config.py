@@ -65,6 +65,7 @@ def _train_defaults() -> dict[str, object]:
         "pieces": pipeline.pieces,
         "family_expansion": pipeline.family_expansion,
         "overlap_k": pipeline.overlap_k,
+        "index_overlap_k": pipeline.index_overlap_k,
         "label_space": pipeline.label_space,
         "precision": pipeline.precision,
         "index_phrases": index_option(pipeline.index_phrases),

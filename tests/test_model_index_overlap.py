@@ -116,3 +116,42 @@ def test_a_model_reading_the_index_overlap_keeps_it(setting) -> None:
         label_codes=CODES,
     )
     assert not set(INDEX_OVERLAP_FEATURES) & set(plain.predictor.model.config.features)
+
+
+def test_index_overlap_candidates_are_the_codes_the_index_words_cover_most(setting) -> None:
+    """``PipelineConfig.index_overlap_k``: the codes of highest Index word overlap with the
+    note join the candidates (off by default), and nothing else does."""
+    from dataclasses import replace
+
+    from icdbridge.model import ModelConfig, PipelineConfig, TrainConfig, train_model
+    from icdbridge.model.features.featurize import FeatureInputs, featurize
+    from icdbridge.model.lexical.overlap import document_words
+
+    require_data(*INDEX_DIR)
+    assert PipelineConfig().index_overlap_k == 0
+    docs = [
+        Document(f"d{i}", "Seen today. Kidney stone. Follow up.", ["N20.0"], "icd10cm")
+        for i in range(6)
+    ]
+    result = train_model(
+        docs[:4],
+        docs[4:],
+        PipelineConfig(encoder=str(setting["encoder"]), shortlist_k=1, family_expansion=0),
+        ModelConfig(),
+        TrainConfig(epochs=1, negatives=4, batch_size=4, members=1),
+        label_codes=CODES,
+    )
+    predictor = result.predictor
+    # the words of E11.11's Index path (Diabetes, type 2, with, ketoacidosis, with coma) in part
+    note = Document("t", "Known diabetic, type 2, now in coma.", [], "icd10cm")
+
+    def candidates(k: int) -> set[str]:
+        config = replace(predictor.config, index_overlap_k=k)
+        inputs = FeatureInputs(predictor.encoder, predictor.space, config, None, predictor.lexical)
+        return set(featurize([note], inputs)[0].candidates)
+
+    before, after = candidates(0), candidates(2)
+    top = predictor.lexical.index_overlap.top(document_words(note.text), 2)
+    assert "E11.11" in top
+    assert after - before and after - before <= set(top)
+    assert before <= after

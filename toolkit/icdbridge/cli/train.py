@@ -173,6 +173,14 @@ def train_command(
             "(IDF-weighted share; 0: none).",
         ),
     ] = _PIPELINE.overlap_k,
+    index_overlap_k: Annotated[
+        int,
+        typer.Option(
+            "--index-overlap-k",
+            help="Candidates also take in the K codes whose Index paths the note's words "
+            "cover most (IDF-weighted share; needs Index phrases; 0: none).",
+        ),
+    ] = _PIPELINE.index_overlap_k,
     label_space: Annotated[
         str,
         typer.Option(
@@ -248,6 +256,8 @@ def train_command(
         raise typer.BadParameter(f"--hidden-codes must be a share in [0, 1) (got {hidden_codes})")
     if overlap_k < 0:
         raise typer.BadParameter(f"--overlap-k must be 0 or more (got {overlap_k})")
+    if index_overlap_k < 0:
+        raise typer.BadParameter(f"--index-overlap-k must be 0 or more (got {index_overlap_k})")
     if calibration_tolerance is not None and calibration_tolerance < 0:
         raise typer.BadParameter(
             f"--calibration-tolerance must be 0 or more (got {calibration_tolerance})"
@@ -291,6 +301,7 @@ def train_command(
         label_space=label_space,
         family_expansion=family_expansion,
         overlap_k=overlap_k,
+        index_overlap_k=index_overlap_k,
         precision=precision,
         index_phrases=index_choice.documents,
         index_source=str(index_source) if index_source else None,
