@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     from icdbridge.model.lexical import LexicalMatcher, glosser_for
     from icdbridge.model.text import bf16_supported, split_sentences
+    from icdbridge.outputs import write_text
 
     report: dict[str, Any] = {
         "threads": args.threads,
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         print(json.dumps(report["int8"], indent=1))
 
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_text(args.out, json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
 
 

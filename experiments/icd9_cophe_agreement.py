@@ -21,6 +21,7 @@ from pathlib import Path
 
 from icdbridge.codes import get_terminology
 from icdbridge.codes.icd9cm import canonical_icd9
+from icdbridge.outputs import write_text
 from icdbridge.paths import data_dir
 
 COPHE_FILE = ("cophe-icd9", "icd9_graph_desc.json")
@@ -156,7 +157,7 @@ def main() -> None:
     cophe = json.loads(args.cophe.read_text(encoding="utf-8"))
     compared, patterns = compare(cophe)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(compared, patterns, args.cophe), encoding="utf-8")
+    write_text(args.out, report(compared, patterns, args.cophe))
     print(f"compared {compared} codes, {len(patterns)} disagreement patterns → {args.out}")
 
 

@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     from icdbridge.model.features import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
     from icdbridge.model.features.registry import INDEX_OVERLAP_FEATURES
+    from icdbridge.outputs import write_text
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         for key in (produced - tables) & results.keys():
             results[key].setdefault("environment", environment)
         ordered = {key: results[key] for key in sorted(results, key=result_order)}
-        args.out.write_text(json.dumps(ordered, indent=2) + "\n")
+        write_text(args.out, json.dumps(ordered, indent=2) + "\n")
 
     def folds_with(tune_size: int) -> list[tuple]:
         """Per fold: fit and tune documents, held-out documents, training documents."""

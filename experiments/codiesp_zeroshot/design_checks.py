@@ -55,6 +55,7 @@ def main() -> None:
     from icdbridge.model import LabelTextOptions, document_lexical_scores
     from icdbridge.model.labels import CandidateIndex
     from icdbridge.model.text import document_pieces
+    from icdbridge.outputs import write_text
 
     checks = SETTINGS["design_checks"]
     train = load_codiesp(split="train")
@@ -147,7 +148,7 @@ def main() -> None:
     print(texts_report, flush=True)
     report["label_texts_unseen_only_recall@10"] = texts_report
     report["environment"] = software_environment()
-    (HERE / "design_checks.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_text(HERE / "design_checks.json", json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

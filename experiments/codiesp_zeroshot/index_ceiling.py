@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     from icdbridge.model.features.featurize import FeatureInputs, featurize
     from icdbridge.model.lexical import lexical_matches, original_gloss, original_matches
     from icdbridge.model.lexical.index_phrases import with_index_phrases
+    from icdbridge.outputs import write_text
 
     torch.set_num_threads(2)
     out = args.out or HERE / (
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     def write(result: dict) -> None:
-        (out).write_text(json.dumps(result, indent=2) + "\n")
+        write_text(out, json.dumps(result, indent=2) + "\n")
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])

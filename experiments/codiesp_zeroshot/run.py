@@ -33,6 +33,7 @@ from metrics import (  # noqa: E402
 )
 
 from icdbridge.model.config import DEFAULT_PRECISION, PRECISIONS  # noqa: E402
+from icdbridge.outputs import atomic_file, write_text  # noqa: E402
 
 MODEL_ROWS = (
     "model",
@@ -213,7 +214,7 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
                 f"- {ROW_TITLES[name]}: {row['notes']} — `{row.get('command', '?')}` "
                 f"(encoder precision {row.get('precision', '?')})"
             )
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def write_plot(path: Path, results: dict) -> None:
@@ -239,7 +240,8 @@ def write_plot(path: Path, results: dict) -> None:
     axes[-1].legend(fontsize=7, loc="lower right")
     fig.suptitle("CodiEsp-D dev, full ICD-10-CM 2026 label space")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_file(path) as temp:
+        fig.savefig(temp, dpi=120, format="png")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -338,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
     args.out.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(json.dumps({"meta": meta, "rows": results}, indent=2) + "\n")
+    write_text(results_path, json.dumps({"meta": meta, "rows": results}, indent=2) + "\n")
     write_markdown(args.out / "results.md", results, meta)
     write_plot(args.out / "recall_at_k_by_bucket.png", results)
     print((args.out / "results.md").read_text())

@@ -33,6 +33,7 @@ def main() -> None:
     from icdbridge.model.features import FeatureInputs, TrainingMemory
     from icdbridge.model.features.featurize import featurize
     from icdbridge.model.lexical import lexical_matches, original_matches
+    from icdbridge.outputs import write_text
 
     train = load_codiesp(split="train")
     dev = load_codiesp(split="dev")
@@ -77,7 +78,7 @@ def main() -> None:
     ) / len(train_pairs)
     print(result)
     result["environment"] = software_environment()
-    (HERE / "unseen_ceiling.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_text(HERE / "unseen_ceiling.json", json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
