@@ -55,8 +55,9 @@ DEFAULT_INDEX_PHRASES: tuple[str, ...] = ("index", "drug", "neoplasm")
 """Index documents whose phrases join the lexical channel of a new ICD-10-CM model when the
 Index material is found (:attr:`PipelineConfig.index_phrases` ``None``, "auto"; the values are
 :data:`~icdbridge.model.lexical.index_phrases.INDEX_SOURCES`). In cross-validation over the
-CodiEsp train split they raised MAP and unseen-code recall on every fold (``docs/model.md``,
-*What the Index contributes*)."""
+CodiEsp train split they raised MAP and unseen-code recall on every fold; the External Cause
+Index (``"eindex"``) lowered MAP and the harmonic mean of MAP and unseen recall with every seed
+there, and is left out (``docs/model.md``, *What the Index contributes*)."""
 
 DEFAULT_MAX_ANCESTORS = 3
 """Ancestors per code in the label space and in the hierarchy component (a trained model stores
