@@ -63,9 +63,6 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
 - ``index overlap, family expansion 60 and external cause index``: today's default whose
   lexical channel also holds the External Cause Index (``index_phrases`` with ``eindex``).
   In ``cv_external_cause.json``.
-- ``index overlap, family expansion 60 and shortlist 300``: today's default with a faiss
-  shortlist of 300 codes instead of 150 (``PipelineConfig.shortlist_k``). In
-  ``cv_shortlist.json``.
 
   These, and ``index overlap and family expansion 60`` in ``cv_family.json``, were run with
   ``--objectives``, which also refits the calibration objectives (below) for the variant.
