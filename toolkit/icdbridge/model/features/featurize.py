@@ -280,9 +280,9 @@ def _candidates(
     if lexical is not None and config.overlap_k:
         for code in space.overlap.top(signals.words, config.overlap_k):
             candidates[code] = RETRIEVED
-    index_overlap = lexical.index_overlap if lexical is not None else None
-    if index_overlap is not None and config.index_overlap_k:
-        for code in index_overlap.top(signals.words, config.index_overlap_k):
+    # the Index overlap table is built on first use: only when candidates are taken from it
+    if config.index_overlap_k and lexical is not None and lexical.index_overlap is not None:
+        for code in lexical.index_overlap.top(signals.words, config.index_overlap_k):
             if code in space.row:
                 candidates[code] = RETRIEVED
     for code in votes:
