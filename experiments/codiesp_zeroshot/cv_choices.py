@@ -63,6 +63,9 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
 - ``index overlap, family expansion 60 and external cause index``: today's default whose
   lexical channel also holds the External Cause Index (``index_phrases`` with ``eindex``).
   In ``cv_external_cause.json``.
+- ``index overlap, family expansion 60 and sibling margins``: today's default whose network also
+  reads the two sibling margins (``SIBLING_MARGIN_FEATURES``: a code's title and Index word
+  overlap with the note minus the best of its siblings'). In ``cv_sibling_margins.json``.
 
   These, and ``index overlap and family expansion 60`` in ``cv_family.json``, were run with
   ``--objectives``, which also refits the calibration objectives (below) for the variant.
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         train_model,
     )
     from icdbridge.model.features import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
-    from icdbridge.model.features.registry import INDEX_OVERLAP_FEATURES
+    from icdbridge.model.features.registry import INDEX_OVERLAP_FEATURES, SIBLING_MARGIN_FEATURES
     from icdbridge.outputs import write_text
 
     train = load_codiesp(split="train")
@@ -335,6 +338,7 @@ def main(argv: list[str] | None = None) -> None:
             if (variant["family_features"] or f not in FAMILY_FEATURES)
             and (variant["overlap_features"] or f not in OVERLAP_FEATURES)
             and (variant["index_overlap_features"] or f not in INDEX_OVERLAP_FEATURES)
+            and (variant["sibling_margin_features"] or f not in SIBLING_MARGIN_FEATURES)
         )
         runs = []  # per seed, per fold: (tune raw scores, held-out raw scores, codes seen in fit)
         for seed in args.train_seeds:

@@ -58,6 +58,7 @@ from icdbridge.model.features.registry import (
     DEFAULT_FEATURES,
     INDEX_OVERLAP_FEATURES,
     PAIR_FEATURES,
+    SIBLING_MARGIN_FEATURES,
 )
 from icdbridge.model.lexical.index_choice import resolve_index_phrases
 
@@ -81,6 +82,7 @@ _FULL: dict[str, Any] = {
     "index_phrases": list(_INDEX.documents),
     "index_aliases": _LIBRARY[0].index_aliases,
     "index_overlap_features": not set(INDEX_OVERLAP_FEATURES).isdisjoint(_LIBRARY[1].features),
+    "sibling_margin_features": not set(SIBLING_MARGIN_FEATURES).isdisjoint(_LIBRARY[1].features),
     "family_expansion": _LIBRARY[0].family_expansion,
 }
 """The full model's switches: the library defaults (the Index documents resolved, ``_INDEX``)."""
@@ -145,8 +147,9 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
                 features=tuple(
                     f
                     for f in PAIR_FEATURES
-                    if f in DEFAULT_FEATURES
+                    if (f in DEFAULT_FEATURES or f in SIBLING_MARGIN_FEATURES)
                     and (switches["index_overlap_features"] or f not in INDEX_OVERLAP_FEATURES)
+                    and (switches["sibling_margin_features"] or f not in SIBLING_MARGIN_FEATURES)
                 ),
             ),
             replace(

@@ -11,9 +11,10 @@ import torch
 from icdbridge.model.features.batch import DocumentFeatures
 from icdbridge.model.features.registry import (
     ALIAS_FEATURES,
-    INDEX_OVERLAP_FEATURES,
     LABEL_FEATURES,
     PAIR_FEATURES,
+    SIBLING_MARGIN_FEATURES,
+    needs_index_overlap,
     needs_overlap_features,
 )
 from icdbridge.model.lexical.channel import (
@@ -162,18 +163,17 @@ def featurize(
         [c for c in sorted(memory.seen - frozenset(hidden)) if c in space.row] if use_memory else []
     )
     use_lexical = config.use_lexical and lexical is not None
-    index_overlap = (
-        lexical.index_overlap
-        if use_lexical
-        and (features is None or not set(INDEX_OVERLAP_FEATURES).isdisjoint(features))
-        else None
-    )
+    index_overlap = lexical.index_overlap if use_lexical and needs_index_overlap(features) else None
     use_words = lexical is not None and (
         config.reads_word_overlap(features)
         or index_overlap is not None
         or (use_lexical and config.index_overlap_k > 0)
     )
     use_overlap = use_words and needs_overlap_features(features)
+    # the sibling margins read the whole label space's overlap: only for a model that reads them
+    margins = frozenset(SIBLING_MARGIN_FEATURES if features is None else features) & frozenset(
+        SIBLING_MARGIN_FEATURES
+    )
     reads_originals = lexical is not None and config.reads_originals
     glosses = [original_gloss(doc, space.terminology) if reads_originals else None for doc in docs]
     piece_vectors = [vectors for _, vectors in encoded]
@@ -231,6 +231,7 @@ def featurize(
                     use_overlap,
                     piece_vectors[i] if use_aliases else None,
                     index_overlap,
+                    margins,
                 ),
                 hardness=torch.tensor([candidates[c] for c in codes]),
                 gold=signals.gold,
@@ -315,10 +316,12 @@ def _pair_features(
     use_overlap: bool,
     pieces: torch.Tensor | None = None,
     index_overlap: WordOverlap | None = None,
+    margins: frozenset[str] = frozenset(),
 ) -> torch.Tensor:
     """``[len(codes), len(PAIR_FEATURES)]`` feature rows of the candidates (``rows``: their rows
     in the label space; ``pieces``: the note's piece embeddings, for the alias cosine;
-    ``index_overlap``: the word overlap of the Index phrases, for its two features)."""
+    ``index_overlap``: the word overlap of the Index phrases, for its two features;
+    ``margins``: the :data:`SIBLING_MARGIN_FEATURES` to compute, each with its overlap)."""
     family_votes: dict[str, float] = {}
     for code, vote in signals.votes.items():
         key = space.family_key(code)
@@ -339,11 +342,19 @@ def _pair_features(
         columns["index_sentence_overlap"] = index_overlap.best_overlap(
             signals.sentences, codes
         ).tolist()
+        if "index_sibling_margin" in margins:
+            columns["index_sibling_margin"] = index_overlap.sibling_margins(
+                signals.words, codes, space.terminology
+            ).tolist()
     if pieces is not None:
         columns["alias_cosine"] = space.alias_cosines(pieces, codes)
     if use_overlap:
         columns["overlap"] = space.overlap.best_overlap([signals.words], codes).tolist()
         columns["sentence_overlap"] = space.overlap.best_overlap(signals.sentences, codes).tolist()
+        if "sibling_margin" in margins:
+            columns["sibling_margin"] = space.overlap.sibling_margins(
+                signals.words, codes, space.terminology
+            ).tolist()
     for name, values in columns.items():
         rows_features[:, _COLUMN[name]] = torch.tensor(values, dtype=rows_features.dtype)
     rows_features[:, _LABEL_FEATURES_START:] = space.label_features[rows]

@@ -32,7 +32,9 @@ FAMILY_FEATURES: tuple[str, ...] = ("family_votes", "family_prior")
 summed over the family (:class:`~icdbridge.model.features.memory.TrainingMemory`)."""
 
 
-HIERARCHY_FEATURES = frozenset({"leaf", "depth", "seventh_base", *FAMILY_FEATURES})
+HIERARCHY_FEATURES = frozenset(
+    {"leaf", "depth", "seventh_base", *FAMILY_FEATURES, "sibling_margin", "index_sibling_margin"}
+)
 """The features that come from the code tree (dropped with the hierarchy component)."""
 
 
@@ -47,7 +49,17 @@ sentence (:meth:`~icdbridge.model.lexical.overlap.WordOverlap.from_index`; only 
 phrases in the lexical channel)."""
 
 
-LEXICAL_FEATURES = frozenset({"lexical", *OVERLAP_FEATURES, *INDEX_OVERLAP_FEATURES})
+SIBLING_MARGIN_FEATURES: tuple[str, ...] = ("sibling_margin", "index_sibling_margin")
+"""A code's word overlap with the document (of its title; of its ICD-10-CM Index phrases) minus
+the best of its siblings' (:meth:`~icdbridge.model.lexical.overlap.WordOverlap.sibling_margins`):
+whether the note names what sets the code apart from the other children of its parent. Not
+among the defaults (:data:`DEFAULT_FEATURES`); ``index_sibling_margin`` only with Index phrases
+in the lexical channel."""
+
+
+LEXICAL_FEATURES = frozenset(
+    {"lexical", *OVERLAP_FEATURES, *INDEX_OVERLAP_FEATURES, *SIBLING_MARGIN_FEATURES}
+)
 """The features that come from the lexical channel (dropped without it)."""
 
 
@@ -65,6 +77,7 @@ PAIR_FEATURES: tuple[str, ...] = (
     "lexical",
     *OVERLAP_FEATURES,
     *INDEX_OVERLAP_FEATURES,
+    *SIBLING_MARGIN_FEATURES,
     "neighbours",
     "prior",
     "seen",
@@ -76,14 +89,21 @@ PAIR_FEATURES: tuple[str, ...] = (
 :mod:`icdbridge.model.predict` for how each is computed): the lexical score (of the text and,
 when the document has one, of its original-language text), the word overlap of the label's
 title with the document and its best overlap with one sentence
-(:mod:`icdbridge.model.lexical.overlap`), the training memory (neighbour vote, prior, seen flag,
+(:mod:`icdbridge.model.lexical.overlap`), the same for the code's Index phrases, the margins
+of the two overlaps over the code's siblings (:data:`SIBLING_MARGIN_FEATURES`), the training
+memory (neighbour vote, prior, seen flag,
 family
 vote and prior), the best cosine of a piece with one of the label's aliases
 (:data:`ALIAS_FEATURES`), then the label's :data:`LABEL_FEATURES`."""
 
 
-DEFAULT_FEATURES: tuple[str, ...] = PAIR_FEATURES
-"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them;
+DEFAULT_FEATURES: tuple[str, ...] = tuple(
+    name for name in PAIR_FEATURES if name not in SIBLING_MARGIN_FEATURES
+)
+"""The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them
+but the sibling margins (:data:`SIBLING_MARGIN_FEATURES`, cross-validated in
+``experiments/codiesp_zeroshot/cv_sibling_margins.json``: docs/model.md, *What the Index
+contributes*);
 the components switched off drop theirs
 (:func:`~icdbridge.model.features.registry.model_features`). The Index word overlap
 (:data:`INDEX_OVERLAP_FEATURES`) is among them since the cross-validation over the CodiEsp train
@@ -92,8 +112,18 @@ contributes*); the alias cosine is read only where the label aliases are switche
 
 
 def needs_overlap_features(features: Collection[str] | None) -> bool:
-    """Whether a model reading ``features`` (``None``: all) reads a word-overlap feature."""
-    return features is None or not set(OVERLAP_FEATURES).isdisjoint(features)
+    """Whether a model reading ``features`` (``None``: all) reads a feature of the title word
+    overlap (:data:`OVERLAP_FEATURES`, ``sibling_margin``)."""
+    return features is None or not {*OVERLAP_FEATURES, "sibling_margin"}.isdisjoint(features)
+
+
+def needs_index_overlap(features: Collection[str] | None) -> bool:
+    """Whether a model reading ``features`` (``None``: all) reads a feature of the Index word
+    overlap (:data:`INDEX_OVERLAP_FEATURES`, ``index_sibling_margin``)."""
+    return features is None or not {
+        *INDEX_OVERLAP_FEATURES,
+        "index_sibling_margin",
+    }.isdisjoint(features)
 
 
 def feature_columns(model: CodingNetwork) -> list[int]:
@@ -110,9 +140,9 @@ def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tupl
     (:data:`~icdbridge.model.features.registry.MEMORY_FEATURES`: neighbour vote, prior, seen flag,
     family
     vote and prior) need the training memory; the tree-derived features
-    (:data:`~icdbridge.model.features.registry.HIERARCHY_FEATURES`) need the hierarchy component,
-    so that
-    the ablation without it uses nothing of the code tree; the alias cosine
+    (:data:`~icdbridge.model.features.registry.HIERARCHY_FEATURES`, the sibling margins among
+    them) need the hierarchy component, so that the ablation without it uses nothing of the
+    code tree; the Index word overlap and its sibling margin need Index phrases; the alias cosine
     (:data:`ALIAS_FEATURES`) needs the label aliases
     (:attr:`~icdbridge.model.config.PipelineConfig.uses_index_aliases`).
     """
@@ -128,12 +158,12 @@ def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tupl
     def used(name: str) -> bool:
         if name in ALIAS_FEATURES:
             return pipeline.uses_index_aliases
-        if name in INDEX_OVERLAP_FEATURES:
+        if name in HIERARCHY_FEATURES and not use_hierarchy:
+            return False
+        if name in INDEX_OVERLAP_FEATURES or name == "index_sibling_margin":
             return pipeline.use_lexical and bool(pipeline.index_phrases)
         if name in LEXICAL_FEATURES:
             return pipeline.use_lexical
-        if name in HIERARCHY_FEATURES and not use_hierarchy:
-            return False
         return name not in MEMORY_FEATURES or pipeline.use_memory
 
     return tuple(name for name in PAIR_FEATURES if used(name))

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -106,6 +107,7 @@ class WordOverlap:
                 values.append(self.idf[w] / mass)
             masses.append(mass)
         self.mass = np.array(masses)[self.start[:-1]]  # of each code's first phrase (title)
+        self._groups: _SiblingGroups | None = None  # see sibling_margins
         self.matrix = sparse.csr_matrix(
             (values, (rows, columns)), shape=(len(masses), len(self.vocabulary))
         )
@@ -196,6 +198,55 @@ class WordOverlap:
             best[known] = np.maximum.reduceat(per_set, offsets)
         return best
 
+    def sibling_margins(
+        self, document: frozenset[str], codes: Sequence[str], terminology: Terminology
+    ) -> np.ndarray:
+        """Per code of ``codes``, its overlap with a document's words minus the best overlap of
+        its **siblings** (the other codes of :attr:`codes` that share its parent in
+        ``terminology``; none: 0), in ``[-1, 1]``.
+
+        Positive when the document names words that set the code apart from every sibling
+        (``ketoacidosis`` for E11.1 against E11.0...), 0 when a sibling matches as well (the
+        words the whole family shares: ``type 2 diabetes`` alone), negative when a sibling
+        matches better. Codes outside :attr:`codes` have overlap 0. The siblings come from the
+        hierarchy, not from a candidate list, so a code's margin is the same whatever else is
+        scored with it. The parents are read from ``terminology`` once, on the first call
+        (an overlap table belongs to one label space, hence one release).
+
+        Example:
+            >>> from icdbridge.codes import get_terminology
+            >>> icd = get_terminology("icd10cm")
+            >>> overlap = WordOverlap.build(icd, ["N05.0", "N05.1", "N05.9", "R50.9"])
+            >>> words = document_words("Focal and segmental glomerular lesions. Fever.")
+            >>> margins = overlap.sibling_margins(words, ["N05.1", "N05.9", "R50.9"], icd)
+            >>> bool(margins[0] > 0 > margins[1]), float(margins[2])  # R50.9: no sibling here
+            (True, 1.0)
+        """
+        groups = self._sibling_groups(terminology)
+        overlap = self.vector(document)
+        values = overlap[groups.order]
+        first = np.maximum.reduceat(values, groups.starts)
+        is_first = values == np.repeat(first, groups.sizes)
+        ties = np.add.reduceat(is_first.astype(np.int64), groups.starts)
+        second = np.maximum.reduceat(np.where(is_first, 0.0, values), groups.starts)
+        rows = np.array([self.row.get(code, -1) for code in codes], dtype=np.int64)
+        known = rows >= 0
+        own = np.where(known, overlap[np.maximum(rows, 0)], 0.0)
+        group = np.where(known, groups.of[np.maximum(rows, 0)], -1)
+        grouped = group >= 0
+        g = np.maximum(group, 0)
+        # the best sibling: the group's best, unless the code is its only best (then the next)
+        alone_best = (own == first[g]) & (ties[g] == 1)
+        other = np.where(alone_best, second[g], first[g])
+        return own - np.where(grouped, other, 0.0)
+
+    def _sibling_groups(self, terminology: Terminology) -> _SiblingGroups:
+        """The codes of :attr:`codes` grouped by parent (built once; see
+        :meth:`sibling_margins`)."""
+        if self._groups is None:
+            self._groups = _SiblingGroups.of_codes(self.codes, terminology)
+        return self._groups
+
     def top(self, document: frozenset[str], k: int) -> list[str]:
         """The ``k`` codes of highest overlap with a document (ties: more title words matched,
         i.e. the larger IDF mass, then code order); only codes with some overlap."""
@@ -203,3 +254,29 @@ class WordOverlap:
         hits = np.flatnonzero(overlap > 0)
         order = np.lexsort((hits, -self.mass[hits], -overlap[hits]))[:k]
         return [self.codes[i] for i in hits[order]]
+
+
+@dataclass(frozen=True)
+class _SiblingGroups:
+    """Codes grouped by their parent: ``of[i]`` is code ``i``'s group (-1: no parent among the
+    codes' parents, e.g. a code the release does not define), ``order`` the codes that have a
+    group sorted by it, ``starts`` / ``sizes`` each group's slice of ``order``."""
+
+    of: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+
+    @classmethod
+    def of_codes(cls, codes: Sequence[str], terminology: Terminology) -> _SiblingGroups:
+        parents: dict[str, int] = {}
+        of = np.full(len(codes), -1, dtype=np.int64)
+        for i, code in enumerate(codes):
+            node = terminology.get(code)
+            if node is not None and node.parent is not None:
+                of[i] = parents.setdefault(node.parent, len(parents))
+        order = np.flatnonzero(of >= 0)
+        order = order[np.argsort(of[order], kind="stable")]
+        sizes = np.bincount(of[order], minlength=len(parents))
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        return cls(of=of, order=order, starts=starts, sizes=sizes)
