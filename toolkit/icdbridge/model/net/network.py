@@ -20,6 +20,7 @@ from icdbridge.model.features.registry import (
     INDEX_OVERLAP_FEATURES,
     LABEL_FEATURES,
     OVERLAP_FEATURES,
+    SIBLING_MARGIN_FEATURES,
 )
 from icdbridge.model.net.hierarchy import HierarchyMixer
 from icdbridge.model.net.scorer import LabelAttentionScorer
@@ -30,6 +31,7 @@ INITIAL_FUSION: dict[str, float] = {
     "lexical": 3.0,
     **dict.fromkeys(OVERLAP_FEATURES, 0.0),
     **dict.fromkeys(INDEX_OVERLAP_FEATURES, 0.0),
+    **dict.fromkeys(SIBLING_MARGIN_FEATURES, 0.0),
     "neighbours": 4.0,
     "prior": 1.0,
     "seen": 0.0,
