@@ -37,6 +37,7 @@ def _signature_default(function, name: str) -> object:
 
 
 def _train_defaults() -> dict[str, object]:
+    from icdbridge.model.features.registry import reads_sibling_margins
     from icdbridge.model.lexical.index_choice import index_option
     from icdbridge.model.train.loop import train_model
 
@@ -54,6 +55,7 @@ def _train_defaults() -> dict[str, object]:
         "learning_rate": train.learning_rate,
         "loss": train.loss,
         "hierarchy": model.use_hierarchy,
+        "sibling_margins": reads_sibling_margins(model.features),
         "lexical": pipeline.use_lexical,
         "original": pipeline.use_original,
         "gloss_pieces": pipeline.gloss_pieces,

@@ -190,3 +190,31 @@ def test_a_model_reading_the_margins_fills_them_and_keeps_them(setting) -> None:
     )
     columns = [PAIR_FEATURES.index(f) for f in SIBLING_MARGIN_FEATURES]
     assert featured.features[:, columns].abs().sum() == 0
+
+
+def test_cli_train_sibling_margins_option(setting, tmp_path, capsys) -> None:
+    """``icdbridge train --sibling-margins`` trains a model that reads them (a synthetic system
+    has no Index phrases: the title margin only); the default does not."""
+    import json
+
+    from cli_harness import run_cli
+
+    rows = synthetic.make_corpus(24)
+    for name, part in (("train", rows[:18]), ("dev", rows[18:])):
+        (tmp_path / f"{name}.jsonl").write_text(
+            "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
+        )
+    features = {}
+    for option in ("--sibling-margins", "--no-sibling-margins"):
+        out = tmp_path / option
+        args = synthetic.train_args(
+            tmp_path / "train.jsonl", tmp_path / "dev.jsonl", out, synthetic.SYSTEM,
+            "--encoder", setting["encoder"], option, epochs=1, members=1,
+        )  # fmt: skip
+        result = run_cli(args, capsys)
+        assert result.code == 0, result.err
+        config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+        features[option] = config["model"]["features"]
+    assert "sibling_margin" in features["--sibling-margins"]
+    assert "index_sibling_margin" not in features["--sibling-margins"]
+    assert not {"sibling_margin", "index_sibling_margin"} & set(features["--no-sibling-margins"])

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from icdbridge.model.config import DEFAULT_INDEX_PHRASES, ModelConfig, PipelineConfig, TrainConfig
+from icdbridge.model.features.registry import reads_sibling_margins, with_sibling_margins
 from icdbridge.model.lexical.index_choice import index_option
 
 _PIPELINE, _MODEL, _TRAIN = PipelineConfig(), ModelConfig(), TrainConfig()
@@ -181,6 +182,14 @@ def train_command(
             "cover most (IDF-weighted share; needs Index phrases; 0: none).",
         ),
     ] = _PIPELINE.index_overlap_k,
+    sibling_margins: Annotated[
+        bool,
+        typer.Option(
+            "--sibling-margins/--no-sibling-margins",
+            help="The network also reads each candidate's title and Index word overlap minus "
+            "the best of its siblings' (what the note names that sets the code apart).",
+        ),
+    ] = reads_sibling_margins(_MODEL.features),
     label_space: Annotated[
         str,
         typer.Option(
@@ -322,7 +331,10 @@ def train_command(
         train_docs,
         dev_docs,
         pipeline,
-        ModelConfig(use_hierarchy=hierarchy),
+        ModelConfig(
+            use_hierarchy=hierarchy,
+            features=with_sibling_margins(_MODEL.features, sibling_margins),
+        ),
         TrainConfig(
             epochs=epochs,
             patience=patience,

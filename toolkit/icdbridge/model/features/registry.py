@@ -111,6 +111,29 @@ split of ``experiments/codiesp_zeroshot/cv_aliases.json`` (docs/model.md, *What 
 contributes*); the alias cosine is read only where the label aliases are switched on."""
 
 
+def with_sibling_margins(features: Collection[str], on: bool) -> tuple[str, ...]:
+    """``features`` with the :data:`SIBLING_MARGIN_FEATURES` added (``on``) or taken out, in
+    :data:`PAIR_FEATURES` order (``icdbridge train --sibling-margins / --no-sibling-margins``).
+
+    Example:
+        >>> "sibling_margin" in with_sibling_margins(DEFAULT_FEATURES, True)
+        True
+        >>> with_sibling_margins(with_sibling_margins(DEFAULT_FEATURES, True), False) == (
+        ...     DEFAULT_FEATURES
+        ... )
+        True
+    """
+    chosen = set(features) | set(SIBLING_MARGIN_FEATURES) if on else set(features)
+    return tuple(
+        f for f in PAIR_FEATURES if f in chosen and (on or f not in SIBLING_MARGIN_FEATURES)
+    )
+
+
+def reads_sibling_margins(features: Collection[str]) -> bool:
+    """Whether ``features`` include a sibling margin (:data:`SIBLING_MARGIN_FEATURES`)."""
+    return not set(SIBLING_MARGIN_FEATURES).isdisjoint(features)
+
+
 def needs_overlap_features(features: Collection[str] | None) -> bool:
     """Whether a model reading ``features`` (``None``: all) reads a feature of the title word
     overlap (:data:`OVERLAP_FEATURES`, ``sibling_margin``)."""
