@@ -63,6 +63,9 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
 - ``index overlap, family expansion 60 and external cause index``: today's default whose
   lexical channel also holds the External Cause Index (``index_phrases`` with ``eindex``).
   In ``cv_external_cause.json``.
+- ``index overlap, family expansion 60 and hidden codes 0.2``: today's default trained with 20 %
+  of the fit codes hidden from the training memory (``TrainConfig.hidden_codes``), as ``hidden
+  codes 0.2`` was for the titles-alone default. In ``cv_hidden_codes_today.json``.
 - ``index overlap, family expansion 60 and sibling margins``: today's default whose network also
   reads the two sibling margins (``SIBLING_MARGIN_FEATURES``: a code's title and Index word
   overlap with the note minus the best of its siblings'). In ``cv_sibling_margins.json``.

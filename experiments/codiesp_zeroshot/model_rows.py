@@ -30,6 +30,8 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_family_expansion``: the full model without the family expansion of the
   candidates (``PipelineConfig.family_expansion=0``); ``model_family_expansion_10``: with the
   family of the 10 best codes instead;
+- ``model_sibling_margins``: the full model whose network also reads the two sibling margins
+  (``SIBLING_MARGIN_FEATURES``; cross-validated in ``cv_sibling_margins.json``);
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 
