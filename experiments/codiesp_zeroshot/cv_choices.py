@@ -66,6 +66,14 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
 - ``index overlap, family expansion 60 and hidden codes 0.2``: today's default trained with 20 %
   of the fit codes hidden from the training memory (``TrainConfig.hidden_codes``), as ``hidden
   codes 0.2`` was for the titles-alone default. In ``cv_hidden_codes_today.json``.
+- ``today, fold label spaces``: today's default (``index overlap and family expansion 60``)
+  whose label space in each fold holds the release's codes plus the undefined spellings of that
+  fold's **own** training documents (``fold_extras``), as a model trained on them has; every
+  other variant takes those of the whole train split, so a held-out note's undefined spelling
+  (CodiEsp's ``S62.92X``) is in its label space even when no training note of its fold wrote
+  it. ``today, fold label spaces and seventh-character bases``: the same with every
+  7th-character base of the release in the label space
+  (``PipelineConfig.seventh_character_bases``). Both in ``cv_seventh_character_bases.json``.
 - ``index overlap, family expansion 60 and sibling margins``: today's default whose network also
   reads the two sibling margins (``SIBLING_MARGIN_FEATURES``: a code's title and Index word
   overlap with the note minus the best of its siblings'). In ``cv_sibling_margins.json``.
@@ -255,6 +263,28 @@ def main(argv: list[str] | None = None) -> None:
         ordered = {key: results[key] for key in sorted(results, key=result_order)}
         write_text(args.out, json.dumps(ordered, indent=2) + "\n")
 
+    fold_spaces: dict[tuple, tuple] = {}
+
+    def fold_label_space(k: int, training: list, bases: bool, index_phrases: list[str]) -> tuple:
+        """Fold ``k``'s label space (built once per fold, bases and Index documents): the
+        release's codes (``bases``: and its 7th-character bases) plus the undefined spellings
+        of its ``training`` documents; its lexical channel; those spellings."""
+        key = (k, bases, tuple(index_phrases))
+        if key not in fold_spaces:
+            from icdbridge.model import LabelSpace, embed_labels, label_space_codes
+            from icdbridge.model.lexical.channel import build_lexical
+
+            codes = label_space_codes(terminology, "all", bases=bases)
+            extra = extra_codes_of(training, set(codes))
+            codes = label_space_codes(terminology, "all", extra, bases=bases)
+            labels = embed_labels(ctx.encoder, terminology, codes, options)
+            fold_spaces[key] = (
+                LabelSpace(labels, terminology, PipelineConfig().max_ancestors),
+                build_lexical(terminology, codes, index_phrases, bases=bases),
+                extra,
+            )
+        return fold_spaces[key]
+
     def folds_with(tune_size: int) -> list[tuple]:
         """Per fold: fit and tune documents, held-out documents, training documents."""
         folds = []
@@ -347,11 +377,17 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.train_seeds:
             raw, epochs = [], []
             started = time.perf_counter()
-            for fit, tune, held, _ in folds:
+            for k, (fit, tune, held, _) in enumerate(folds):
+                fold_space, fold_lexical, fold_extra = space, None, extra_codes_of(train, known)
+                if variant["fold_extras"]:
+                    fold_space, fold_lexical, fold_extra = fold_label_space(
+                        k, fit + tune, variant["seventh_character_bases"], variant["index_phrases"]
+                    )
                 pipeline = PipelineConfig(
                     release=terminology.release,
                     encoder=str(ctx.encoder_path),
-                    extra_codes=extra_codes_of(train, known),
+                    extra_codes=fold_extra,
+                    seventh_character_bases=variant["seventh_character_bases"],
                     label_options=options.to_dict(),
                     family_expansion=variant["family_expansion"],
                     overlap_k=variant["overlap_k"],
@@ -374,8 +410,8 @@ def main(argv: list[str] | None = None) -> None:
                         members=1,  # the ensembles are formed below, from the seeds' runs
                     ),
                     encoder=ctx.encoder,
-                    space=space,
-                    lexical=ctx.lexical(tuple(variant["index_phrases"])),
+                    space=fold_space,
+                    lexical=fold_lexical or ctx.lexical(tuple(variant["index_phrases"])),
                     window_cache=window_cache,
                     progress=False,
                 )

@@ -58,6 +58,7 @@ class ExperimentContext:
     seed: int = SETTINGS["protocol"]["seed"]
     fast: bool = False
     precision: str = DEFAULT_PRECISION
+    bases: bool = False  # label_codes hold the 7th-character bases (Index phrases target them)
     out_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -125,6 +126,19 @@ class ExperimentContext:
 
         return set(label_space_codes(self.terminology, "all"))
 
+    def with_seventh_character_bases(self) -> ExperimentContext:
+        """This context with the release's 7th-character bases in its label space
+        (``PipelineConfig.seventh_character_bases``), with caches of its own (the encoder is
+        shared)."""
+        from dataclasses import replace
+
+        from icdbridge.model import label_space_codes
+
+        codes = label_space_codes(self.terminology, "all", self.label_codes, bases=True)
+        other = replace(self, label_codes=codes, bases=True, _cache={})
+        other.__dict__["encoder"] = self.encoder
+        return other
+
     def lexical(self, index_phrases: tuple[str, ...] = ()) -> LexicalMatcher:
         """The lexical channel over ``label_codes``, built once; with ``index_phrases``, also
         the phrases of those Index documents (``PipelineConfig.index_phrases``)."""
@@ -140,7 +154,7 @@ class ExperimentContext:
 
             index = load_index_for(self.terminology)
             self._cache[key] = with_index_phrases(
-                self._cache["lexical"], self.terminology, index, index_phrases
+                self._cache["lexical"], self.terminology, index, index_phrases, self.bases
             )
         return self._cache[key]
 

@@ -30,6 +30,9 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_family_expansion``: the full model without the family expansion of the
   candidates (``PipelineConfig.family_expansion=0``); ``model_family_expansion_10``: with the
   family of the 10 best codes instead;
+- ``model_seventh_character_bases``: the full model whose label space also holds every
+  7th-character base of the release (``PipelineConfig.seventh_character_bases``); cross-validated
+  in ``cv_seventh_character_bases.json``;
 - ``model_sibling_margins``: the full model whose network also reads the two sibling margins
   (``SIBLING_MARGIN_FEATURES``; cross-validated in ``cv_sibling_margins.json``);
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
@@ -62,6 +65,7 @@ from icdbridge.model.features.registry import (
     PAIR_FEATURES,
     SIBLING_MARGIN_FEATURES,
 )
+from icdbridge.model.labels.space import uses_seventh_character_bases
 from icdbridge.model.lexical.index_choice import resolve_index_phrases
 
 _LIBRARY = (PipelineConfig(), ModelConfig(), TrainConfig())
@@ -86,6 +90,7 @@ _FULL: dict[str, Any] = {
     "index_overlap_features": not set(INDEX_OVERLAP_FEATURES).isdisjoint(_LIBRARY[1].features),
     "sibling_margin_features": not set(SIBLING_MARGIN_FEATURES).isdisjoint(_LIBRARY[1].features),
     "family_expansion": _LIBRARY[0].family_expansion,
+    "seventh_character_bases": _LIBRARY[0].seventh_character_bases,
 }
 """The full model's switches: the library defaults (the Index documents resolved, ``_INDEX``)."""
 ROW_SETTINGS: dict[str, dict[str, Any]] = {
@@ -122,6 +127,13 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
     out: dict[str, ScoredRun] = {}
     for name in rows:
         switches = ROW_SETTINGS[name]
+        bases = switches["seventh_character_bases"]
+        if bases is None:  # "auto", as training resolves it
+            bases = uses_seventh_character_bases(
+                ctx.terminology, (c for d in fit + tune for c in d.codes)
+            )
+        row_ctx = ctx.with_seventh_character_bases() if bases else ctx
+        row_space = row_ctx.label_space(options) if bases else space
         pipeline = PipelineConfig(
             system=ctx.terminology.system,
             release=ctx.terminology.release,
@@ -133,10 +145,13 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             index_aliases=switches["index_aliases"],
             # the family expansion of the candidates reads the code tree: not without hierarchy
             family_expansion=switches["family_expansion"] if switches["use_hierarchy"] else 0,
-            extra_codes=extra_codes_of(fit + tune, known),
+            extra_codes=extra_codes_of(fit + tune, set(row_space.codes) if bases else known),
+            seventh_character_bases=bases,
             label_options=options.to_dict(),
         )
-        lexical = ctx.lexical(tuple(switches["index_phrases"])) if switches["use_lexical"] else None
+        lexical = (
+            row_ctx.lexical(tuple(switches["index_phrases"])) if switches["use_lexical"] else None
+        )
         checkpoints = ctx.out_dir / "work" / name
         shutil.rmtree(checkpoints, ignore_errors=True)  # scratch of the previous run of this row
         t0 = time.perf_counter()
@@ -164,7 +179,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             ),
             checkpoint_dir=checkpoints,
             encoder=ctx.encoder,
-            space=space,
+            space=row_space,
             lexical=lexical,
             window_cache=window_cache,
             progress=False,

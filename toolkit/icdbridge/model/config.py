@@ -126,6 +126,16 @@ class PipelineConfig:
             codes without their 7th character) or ``"leaves"`` (billable codes only).
         extra_codes: Codes added to the release's codes (training codes that the release does
             not define, e.g. CodiEsp's ``W19.XXX``, or non-leaf ones with ``"leaves"``).
+        seventh_character_bases: The label space also holds every **7th-character base** of
+            the release (:func:`~icdbridge.model.labels.space.seventh_character_bases`: an
+            ICD-10-CM code with a 7th-character extension written without it, ``S62.92X`` for
+            ``S62.92XA``), which the release does not define but datasets that code without
+            the encounter write (CodiEsp). ``None`` ("auto"): training turns it on when a
+            training gold code is written that way (so that the bases the training notes never
+            used can be predicted too) and saves the answer; a label space built outside
+            training without an answer has none. Default ``False``: the cross-validation of
+            ``experiments/codiesp_zeroshot/cv_seventh_character_bases.json`` decides
+            (``docs/model.md``).
         finetuned_encoder: The encoder was fine-tuned in training
             (:mod:`~icdbridge.model.train.finetune`); its weights are saved with the model.
         gloss_pieces: When the original text is read (``use_original``), its English word
@@ -183,6 +193,7 @@ class PipelineConfig:
     )
     label_space: str = "all"
     extra_codes: list[str] = field(default_factory=list)
+    seventh_character_bases: bool | None = False
     finetuned_encoder: bool = False
     gloss_pieces: bool = True
     index_phrases: list[str] | None = None
@@ -217,8 +228,8 @@ class PipelineConfig:
         """Inverse of :meth:`to_dict` (unknown keys are ignored; a model saved before family
         expansion, original texts, overlap candidates, gloss pieces or Index phrases existed keeps
         its inputs: ``family_expansion`` 0, ``use_original`` false, ``overlap_k`` 0,
-        ``gloss_pieces`` false, ``index_phrases`` none, ``index_aliases`` false; one saved
-        before the precision setting encoded with ``auto``)."""
+        ``gloss_pieces`` false, ``index_phrases`` none, ``index_aliases`` false, no 7th-character
+        bases; one saved before the precision setting encoded with ``auto``)."""
         known = set(cls.__dataclass_fields__)
         values: dict[str, Any] = {
             "family_expansion": 0,
@@ -228,6 +239,7 @@ class PipelineConfig:
             "index_phrases": [],
             "index_aliases": False,
             "precision": "auto",
+            "seventh_character_bases": False,
         }
         values |= {k: v for k, v in data.items() if k in known}
         return cls(**values)

@@ -353,9 +353,14 @@ def from_pretrained(
         encoder = folder / ENCODER_DIR
     text_encoder = TextEncoder(encoder or pipeline.encoder, precision=pipeline.precision)
     # another code system: its codes are all outside the training label space, so neither the
-    # training codes the release lacked (extra_codes) nor the training memory apply to them
+    # training codes the release lacked (extra_codes, 7th-character bases) nor the training
+    # memory apply to them
     other_system = terminology.system != config["system"]
-    space_config = replace(pipeline, extra_codes=[]) if other_system else pipeline
+    space_config = (
+        replace(pipeline, extra_codes=[], seventh_character_bases=False)
+        if other_system
+        else pipeline
+    )
     with phase(f"label space of {terminology.name} {terminology.release}", progress):
         space = build_label_space(text_encoder, terminology, space_config, label_codes, progress)
     aliases = read_aliases(folder, config)

@@ -321,7 +321,9 @@ def training_label_space(model_config: Mapping[str, Any]) -> frozenset[str] | No
     pipeline = PipelineConfig.from_dict(dict(model_config["pipeline"]))
     try:
         terminology = get_terminology(model_config["system"], model_config["release"])
-        codes = label_space_codes(terminology, pipeline.label_space)
+        codes = label_space_codes(
+            terminology, pipeline.label_space, bases=pipeline.seventh_character_bases is True
+        )
     except IcdbridgeError:
         return None
     extra = [c for c in pipeline.extra_codes if nearest_defined(terminology, c) is not None]

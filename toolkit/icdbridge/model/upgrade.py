@@ -210,6 +210,8 @@ def changes_since_training(
         space.codes,
         space.texts,
         pipeline.label_options,
-        label_space_codes(trained, pipeline.label_space),
+        label_space_codes(
+            trained, pipeline.label_space, bases=pipeline.seventh_character_bases is True
+        ),
         getattr(space, "encoded", 0),
     )

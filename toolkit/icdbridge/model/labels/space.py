@@ -174,12 +174,49 @@ def family_of(terminology: Terminology, code: str) -> str:
     return terminology.parent(code) or code
 
 
+def seventh_character_bases(terminology: Terminology) -> list[str]:
+    """The **7th-character bases** of an ICD-10-CM release: each code with a 7th-character
+    extension written without that character, where the release does not define it (``S62.92X``
+    for ``S62.92XA``..., ``T68.XXX`` for ``T68.XXXA``...; ``S72.002`` for ``S72.002A`` is a
+    code of the release already), sorted. Datasets that code without the encounter write them
+    (CodiEsp). Other code systems have none.
+
+    Example:
+        >>> from icdbridge.codes import get_terminology
+        >>> bases = seventh_character_bases(get_terminology("icd10cm"))
+        >>> "S62.92X" in bases and "T68.XXX" in bases and "S72.002" not in bases
+        True
+        >>> seventh_character_bases(get_terminology("icd10who"))
+        []
+    """
+    if terminology.system != "icd10cm":
+        return []
+    return sorted(
+        {
+            code[:-1]
+            for code in terminology.codes(leaves_only=True)
+            if len(code.replace(".", "")) == 7 and terminology.get(code[:-1]) is None
+        }
+    )
+
+
+def uses_seventh_character_bases(terminology: Terminology, codes: Iterable[str]) -> bool:
+    """Whether any of ``codes`` (e.g. the training gold codes) is a 7th-character base of the
+    release (:func:`seventh_character_bases`): the data codes that way."""
+    bases = set(seventh_character_bases(terminology))
+    return any(code in bases for code in codes)
+
+
 def label_space_codes(
-    terminology: Terminology, kind: str = "all", extra: Iterable[str] = ()
+    terminology: Terminology,
+    kind: str = "all",
+    extra: Iterable[str] = (),
+    bases: bool = False,
 ) -> list[str]:
     """The codes of a release a label space starts from: ``"all"`` codes or only ``"leaves"``,
-    then the ``extra`` codes not among them, once each, in the order given (e.g. the training
-    codes the release does not define).
+    with ``bases`` its 7th-character bases (:func:`seventh_character_bases`), then the ``extra``
+    codes not among them, once each, in the order given (e.g. the training codes the release
+    does not define).
 
     Raises:
         ValueError: unknown kind.
@@ -187,6 +224,8 @@ def label_space_codes(
     if kind not in LABEL_SPACES:
         raise ValueError(f"unknown label space {kind!r} (expected one of {LABEL_SPACES})")
     codes = terminology.codes(leaves_only=kind == "leaves")
+    if bases:
+        codes += seventh_character_bases(terminology)
     known = set(codes)
     for code in extra:
         if code not in known:
@@ -208,7 +247,8 @@ def build_label_space(
         encoder: Label encoder.
         terminology: The release.
         config: Pipeline settings (label-text options, extra codes, ancestors).
-        codes: The label space; ``None``: the codes of ``config.label_space`` plus
+        codes: The label space; ``None``: the codes of ``config.label_space`` (with its
+            7th-character bases when ``config.seventh_character_bases`` is true) plus
             ``config.extra_codes`` that the release can describe.
         progress: Show a progress bar while encoding labels.
     """
@@ -216,7 +256,9 @@ def build_label_space(
     from icdbridge.model.labels.texts import LabelTextOptions, nearest_defined
 
     if codes is None:
-        codes = label_space_codes(terminology, config.label_space)
+        codes = label_space_codes(
+            terminology, config.label_space, bases=config.seventh_character_bases is True
+        )
         known = set(codes)
         extra = [
             c

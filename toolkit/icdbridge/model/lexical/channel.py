@@ -27,6 +27,7 @@ def build_lexical(
     codes: Sequence[str],
     index_phrases: Sequence[str] | None = (),
     index_source: str | None = None,
+    bases: bool = False,
 ) -> Any:
     """The lexical channel (:class:`~icdbridge.model.lexical.matcher.LexicalMatcher`) over
     ``codes``; with ``index_phrases`` (Index documents, e.g. ``("index", "drug")``), also the
@@ -34,7 +35,11 @@ def build_lexical(
     (:mod:`~icdbridge.model.lexical.index_phrases`; the matcher carries them, and a model saved
     with it keeps them). ``None``: "auto", resolved as training resolves
     :attr:`~icdbridge.model.config.PipelineConfig.index_phrases`
-    (:func:`~icdbridge.model.lexical.index_choice.resolve_index_phrases`)."""
+    (:func:`~icdbridge.model.lexical.index_choice.resolve_index_phrases`). ``bases``: the
+    Index phrases also target the 7th-character bases in ``codes``
+    (:attr:`~icdbridge.model.config.PipelineConfig.seventh_character_bases`; title phrases
+    reach them as every code the release does not define: through its longest defined
+    prefix)."""
     from icdbridge.model.lexical.matcher import LexicalMatcher
 
     if index_phrases is None:
@@ -48,7 +53,7 @@ def build_lexical(
     from icdbridge.model.lexical.index_phrases import load_index_for, with_index_phrases
 
     index = load_index_for(terminology, index_source)
-    return with_index_phrases(matcher, terminology, index, index_phrases)
+    return with_index_phrases(matcher, terminology, index, index_phrases, bases)
 
 
 def lexical_matches(matcher: Any, text: str) -> dict[str, tuple[float, list[tuple[int, int]]]]:

@@ -163,17 +163,39 @@ class IndexTargets:
     """Printed Index code → (label-space code, factor) targets (see module docstring);
     :attr:`how` records how each printed code landed (:func:`target_summary`)."""
 
-    def __init__(self, terminology: Terminology, codes: Iterable[str], index: AlphabeticIndex):
+    def __init__(
+        self,
+        terminology: Terminology,
+        codes: Iterable[str],
+        index: AlphabeticIndex,
+        bases: bool = False,
+    ):
         self.terminology = terminology
         self.space = set(codes)
         self.index = index
         self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
         self.how: dict[str, str] = {}
+        # with ``bases``: a target's 7th-character base in the label space is a target too
+        self._base: dict[str, str] = {}
+        if bases:
+            from icdbridge.model.labels.space import seventh_character_bases
+            from icdbridge.model.labels.texts import nearest_defined
+
+            for base in seventh_character_bases(terminology):
+                if base in self.space and (code := nearest_defined(terminology, base)):
+                    self._base[code] = base
 
     def __call__(self, printed: str) -> tuple[tuple[str, float], ...]:
         found = self._cache.get(printed)
         if found is None:
-            found = self._cache[printed] = self._targets(printed)
+            found = self._targets(printed)
+            if self._base:
+                found = tuple(
+                    dict.fromkeys(
+                        [*found, *((self._base[c], f) for c, f in found if c in self._base)]
+                    )
+                )
+            self._cache[printed] = found
         return found
 
     def _targets(self, printed: str) -> tuple[tuple[str, float], ...]:
@@ -219,6 +241,7 @@ def index_phrases(
     terminology: Terminology,
     codes: Iterable[str],
     sources: Iterable[str] = INDEX_SOURCES,
+    bases: bool = False,
 ) -> Iterator[tuple[tuple[str, ...], str, str, float]]:
     """Phrases of the Index material for a label space: ``(words, text, code, weight)``.
 
@@ -227,13 +250,16 @@ def index_phrases(
         terminology: The ICD-10-CM release of the label space (codes are expanded in it).
         codes: The label space.
         sources: Index documents used (:data:`INDEX_SOURCES`).
+        bases: A target's 7th-character base (``S62.92X`` for ``S62.92``,
+            :func:`~icdbridge.model.labels.space.seventh_character_bases`) is a target too, with
+            the same weight, when the label space has it.
 
     Raises:
         UnknownIndexDocumentError: an unknown source (a :class:`ValueError`).
     """
     sources = tuple(sources)
     check_documents(sources)
-    targets = IndexTargets(terminology, codes, index)
+    targets = IndexTargets(terminology, codes, index, bases)
     for path in index.code_paths():
         term: IndexTerm = path.term
         if path.source not in sources or path.relation == "see_category":
@@ -349,11 +375,13 @@ class IndexPhrases:
         terminology: Terminology,
         codes: Iterable[str],
         sources: Iterable[str] = INDEX_SOURCES,
+        bases: bool = False,
     ) -> IndexPhrases:
-        """The phrases of :func:`index_phrases`, grouped by words, with their provenance."""
+        """The phrases of :func:`index_phrases` (``bases``: also targeting 7th-character
+        bases), grouped by words, with their provenance."""
         sources = tuple(dict.fromkeys(sources))
         table: dict[tuple[str, ...], tuple[str, dict[str, float]]] = {}
-        for words, text, code, weight in index_phrases(index, terminology, codes, sources):
+        for words, text, code, weight in index_phrases(index, terminology, codes, sources, bases):
             entry = table.setdefault(words, (text, {}))
             if weight > entry[1].get(code, 0.0):
                 entry[1][code] = weight
@@ -444,9 +472,11 @@ def with_index_phrases(
     terminology: Terminology,
     index: AlphabeticIndex,
     sources: Iterable[str] = INDEX_SOURCES,
+    bases: bool = False,
 ) -> LexicalMatcher:
     """A copy of ``matcher`` whose phrase table also holds the Index phrases of ``sources``
-    (:func:`index_phrases`; a phrase the table already has keeps its best weight per code).
+    (:func:`index_phrases`, ``bases`` as there; a phrase the table already has keeps its best
+    weight per code).
     The copy carries them (:attr:`LexicalMatcher.index_phrases`, :class:`IndexPhrases`): a
     model saved with it writes them into its folder.
 
@@ -457,7 +487,7 @@ def with_index_phrases(
         sources: Index documents used (:data:`INDEX_SOURCES`).
     """
     return add_index_phrases(
-        matcher, IndexPhrases.build(index, terminology, matcher.codes, sources)
+        matcher, IndexPhrases.build(index, terminology, matcher.codes, sources, bases)
     )
 
 

@@ -190,5 +190,11 @@ def model_lexical(
     documents = pipeline.index_phrases or []
     if documents and terminology.system == "icd10cm":
         # saved before the phrases were kept with the model: read the material as training did
-        return build_lexical(terminology, codes, documents, pipeline.index_source)
+        return build_lexical(
+            terminology,
+            codes,
+            documents,
+            pipeline.index_source,
+            bases=pipeline.seventh_character_bases is True,
+        )
     return build_lexical(terminology, codes, [])

@@ -350,7 +350,11 @@ def prepare_training(
     import torch
 
     from icdbridge.codes import get_terminology
-    from icdbridge.model.labels.space import build_label_space, label_space_codes
+    from icdbridge.model.labels.space import (
+        build_label_space,
+        label_space_codes,
+        uses_seventh_character_bases,
+    )
     from icdbridge.model.lexical.channel import build_lexical
     from icdbridge.model.text.encoder import TextEncoder
     from icdbridge.model.train.finetune import finetune_encoder
@@ -377,8 +381,16 @@ def prepare_training(
         pipeline = replace(pipeline, precision=encoder.precision)
     if init is not None:
         init.check_dim(encoder.dim)
+    if pipeline.seventh_character_bases is None:
+        gold = (c for d in train_docs for c in d.codes)
+        bases = uses_seventh_character_bases(terminology, gold)
+        pipeline = replace(pipeline, seventh_character_bases=bases)
     if not pipeline.extra_codes:
-        known = set(label_space_codes(terminology, pipeline.label_space))
+        known = set(
+            label_space_codes(
+                terminology, pipeline.label_space, bases=pipeline.seventh_character_bases
+            )
+        )
         pipeline = replace(pipeline, extra_codes=extra_codes_of(train_docs, known))
     if space is None:
         space = build_label_space(encoder, terminology, pipeline, parts.label_codes, progress)
@@ -402,7 +414,11 @@ def prepare_training(
     if pipeline.use_lexical and lexical is None:
         with phase(f"lexical channel over {len(space):,} codes", progress):
             lexical = build_lexical(
-                terminology, space.codes, pipeline.index_phrases, pipeline.index_source
+                terminology,
+                space.codes,
+                pipeline.index_phrases,
+                pipeline.index_source,
+                bases=pipeline.seventh_character_bases is True,
             )
     if pipeline.uses_index_aliases and space.label_aliases is None:
         from icdbridge.model.labels.aliases import add_index_aliases
