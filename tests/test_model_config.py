@@ -37,6 +37,7 @@ def _signature_default(function, name: str) -> object:
 
 
 def _train_defaults() -> dict[str, object]:
+    from icdbridge.model.config import bases_option
     from icdbridge.model.features.registry import reads_sibling_margins
     from icdbridge.model.lexical.index_choice import index_option
     from icdbridge.model.train.loop import train_model
@@ -69,6 +70,7 @@ def _train_defaults() -> dict[str, object]:
         "overlap_k": pipeline.overlap_k,
         "index_overlap_k": pipeline.index_overlap_k,
         "label_space": pipeline.label_space,
+        "seventh_character_bases": bases_option(pipeline.seventh_character_bases),
         "precision": pipeline.precision,
         "index_phrases": index_option(pipeline.index_phrases),
         "index_source": pipeline.index_source,

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from icdbridge.model.config import DEFAULT_INDEX_PHRASES, ModelConfig, PipelineConfig, TrainConfig
+from icdbridge.model.config import (
+    BASES_OPTIONS,
+    DEFAULT_INDEX_PHRASES,
+    ModelConfig,
+    PipelineConfig,
+    TrainConfig,
+    bases_option,
+)
 from icdbridge.model.features.registry import reads_sibling_margins, with_sibling_margins
 from icdbridge.model.lexical.index_choice import index_option
 
@@ -196,6 +203,15 @@ def train_command(
             "--label-space", help="all (every code of the release) or leaves (billable only)."
         ),
     ] = _PIPELINE.label_space,
+    seventh_character_bases: Annotated[
+        str,
+        typer.Option(
+            "--seventh-character-bases",
+            help="The label space also holds every ICD-10-CM code written without its 7th "
+            "character (S62.92X for S62.92XA), as datasets that code without the encounter "
+            "write them: on, off, or auto (on when a training code is written that way).",
+        ),
+    ] = bases_option(_PIPELINE.seventh_character_bases),
     resume: Annotated[
         bool,
         typer.Option(
@@ -265,6 +281,11 @@ def train_command(
         raise typer.BadParameter(f"--hidden-codes must be a share in [0, 1) (got {hidden_codes})")
     if overlap_k < 0:
         raise typer.BadParameter(f"--overlap-k must be 0 or more (got {overlap_k})")
+    if seventh_character_bases not in BASES_OPTIONS:
+        raise typer.BadParameter(
+            f"--seventh-character-bases must be one of {', '.join(BASES_OPTIONS)} "
+            f"(got {seventh_character_bases!r})"
+        )
     if index_overlap_k < 0:
         raise typer.BadParameter(f"--index-overlap-k must be 0 or more (got {index_overlap_k})")
     if calibration_tolerance is not None and calibration_tolerance < 0:
@@ -311,6 +332,7 @@ def train_command(
         family_expansion=family_expansion,
         overlap_k=overlap_k,
         index_overlap_k=index_overlap_k,
+        seventh_character_bases=BASES_OPTIONS[seventh_character_bases],
         precision=precision,
         index_phrases=index_choice.documents,
         index_source=str(index_source) if index_source else None,

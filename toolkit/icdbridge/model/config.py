@@ -245,6 +245,22 @@ class PipelineConfig:
         return cls(**values)
 
 
+BASES_OPTIONS: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
+"""``icdbridge train --seventh-character-bases`` value →
+:attr:`PipelineConfig.seventh_character_bases`."""
+
+
+def bases_option(value: bool | None) -> str:
+    """The ``--seventh-character-bases`` text of a ``PipelineConfig.seventh_character_bases``
+    value (the inverse of :data:`BASES_OPTIONS`).
+
+    Example:
+        >>> [bases_option(v) for v in (None, True, False)]
+        ['auto', 'on', 'off']
+    """
+    return next(text for text, v in BASES_OPTIONS.items() if v is value)
+
+
 LABEL_SPACES = ("all", "leaves")
 """Values of :attr:`PipelineConfig.label_space`."""
 
