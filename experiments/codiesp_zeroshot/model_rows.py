@@ -30,11 +30,9 @@ its ablations, through the interface of README.md (``run_model_rows``).
 - ``model_no_family_expansion``: the full model without the family expansion of the
   candidates (``PipelineConfig.family_expansion=0``); ``model_family_expansion_10``: with the
   family of the 10 best codes instead;
-- ``model_seventh_character_bases``: the full model whose label space also holds every
-  7th-character base of the release (``PipelineConfig.seventh_character_bases``); cross-validated
-  in ``cv_seventh_character_bases.json``;
-- ``model_sibling_margins``: the full model whose network also reads the two sibling margins
-  (``SIBLING_MARGIN_FEATURES``; cross-validated in ``cv_sibling_margins.json``);
+- ``model_no_seventh_character_bases``: the full model without the 7th-character bases in its
+  label space (``PipelineConfig.seventh_character_bases=False``; "auto", on for CodiEsp, in the
+  default since ``cv_seventh_character_bases.json``);
 - ``model_one_network``: the full model as one network (``TrainConfig.members=1``, seed
   ``seed``), the first member of row ``model``'s ensemble.
 

@@ -53,8 +53,7 @@ MODEL_ROWS = (
     "model_index_aliases",
     "model_no_family_expansion",
     "model_family_expansion_10",
-    "model_sibling_margins",
-    "model_seventh_character_bases",
+    "model_no_seventh_character_bases",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -77,8 +76,7 @@ ROW_TITLES = {
     "model_index_aliases": "(r) model with the Index paths as label aliases too",
     "model_no_family_expansion": "(s) model without the family expansion of the candidates",
     "model_family_expansion_10": "(t) model with the family expansion of the 10 best codes",
-    "model_sibling_margins": "(u) model with the sibling margins",
-    "model_seventh_character_bases": "(v) model with the 7th-character bases",
+    "model_no_seventh_character_bases": "(u) model without the 7th-character bases",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 
