@@ -152,8 +152,10 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
         f"- label space: {meta['n_labels']} codes (all {meta['n_release']} codes of ICD-10-CM "
         f"2026, {meta['n_leaves']} of them billable leaves, + "
         f"{meta['n_labels'] - meta['n_release']} train gold codes the release does not define)",
-        f"- dev gold pairs outside the label space (unreachable for every row): "
-        f"{meta['n_unreachable']} ({meta['unreachable_codes']})",
+        f"- dev gold pairs outside the label space: {meta['n_unreachable']} "
+        f"({meta['unreachable_codes']}); with the {meta.get('n_bases', '?')} 7th-character "
+        f"bases of the release (PipelineConfig.seventh_character_bases, rows whose settings "
+        f"have them): {meta.get('n_unreachable_with_bases', '?')}",
         "- dev gold pairs by bucket: "
         + ", ".join(f"{b} {meta['bucket_pairs'][b]}" for b in BUCKETS),
         "",
@@ -270,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
+    from icdbridge.model.labels.space import seventh_character_bases
 
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ALL_ROWS]
@@ -292,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     labels = ctx.label_codes
     label_set = set(labels)
     unreachable = [c for d in dev for c in set(d.codes) if c not in label_set]
+    bases = set(seventh_character_bases(ctx.terminology))
     gold_pairs = recall_at_k_by_bucket([set(d.codes) for d in dev], [{} for _ in dev], frequency)
     meta = {
         "seed": args.seed,
@@ -305,6 +309,8 @@ def main(argv: list[str] | None = None) -> None:
         "n_unreachable": len(unreachable),
         "unreachable_codes": ", ".join(sorted(set(unreachable))[:8])
         + (" ..." if len(set(unreachable)) > 8 else ""),
+        "n_bases": len(bases),
+        "n_unreachable_with_bases": sum(c not in bases for c in unreachable),
         "bucket_pairs": {b: gold_pairs[b]["n"] for b in BUCKETS},
         "torch_threads": args.threads,
         "precision": args.precision,
