@@ -17,8 +17,8 @@ from icdbridge.codes import get_terminology
 from icdbridge.data import Document
 from icdbridge.model.labels.space import (
     label_space_codes,
+    resolve_seventh_character_bases,
     seventh_character_bases,
-    uses_seventh_character_bases,
 )
 
 INDEX_DIR = ("icd10cm-index-2025",)
@@ -52,8 +52,14 @@ def test_a_label_space_takes_them_in_before_the_extra_codes(icd10cm) -> None:
     release = icd10cm.codes()
     assert plain == [*release, "S62.92X", "XYZ.1"]
     assert with_bases == [*release, *bases, "XYZ.1"]  # S62.92X once, among the bases
-    assert uses_seventh_character_bases(icd10cm, ["I10", "S62.92X"])
-    assert not uses_seventh_character_bases(icd10cm, ["I10", "S62.92XA", "S72.002"])
+    on, line = resolve_seventh_character_bases(icd10cm, ["I10", "S62.92X"], None)
+    assert on and "1 training code is written" in line and "e.g. S62.92X" in line
+    assert f"all {len(bases):,} of ICD-10-CM" in line
+    assert not resolve_seventh_character_bases(icd10cm, ["I10", "S62.92XA", "S72.002"], None)[0]
+    assert resolve_seventh_character_bases(icd10cm, ["I10"], True) == (
+        True,
+        "7th-character bases: on (asked)",
+    )
 
 
 def test_index_phrases_reach_the_base_of_the_code_they_print(icd10cm) -> None:
@@ -126,3 +132,28 @@ def test_the_training_label_space_of_a_model_names_its_bases(icd10cm) -> None:
     assert "S62.92X" in training_label_space(config(False))  # a training spelling
     # a model saved before the setting existed has no bases
     assert PipelineConfig.from_dict({}).seventh_character_bases is False
+
+
+def test_cli_train_says_whether_it_took_the_bases_in(setting, tmp_path, capsys) -> None:
+    """``icdbridge train`` prints the resolved setting (a synthetic system has no bases) and
+    refuses an unknown value before any work."""
+    import json
+
+    from cli_harness import run_cli
+
+    rows = synthetic.make_corpus(24)
+    for name, part in (("train", rows[:18]), ("dev", rows[18:])):
+        (tmp_path / f"{name}.jsonl").write_text(
+            "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
+        )
+    args = synthetic.train_args(
+        tmp_path / "train.jsonl", tmp_path / "dev.jsonl", tmp_path / "model", synthetic.SYSTEM,
+        "--encoder", setting["encoder"], epochs=1, members=1,
+    )  # fmt: skip
+    result = run_cli(args, capsys)
+    assert result.code == 0, result.err
+    assert "7th-character bases: off (auto: no training code is written without" in result.err
+    config = json.loads((tmp_path / "model" / "config.json").read_text(encoding="utf-8"))
+    assert config["pipeline"]["seventh_character_bases"] is False
+    refused = run_cli([*args, "--seventh-character-bases", "maybe"], capsys)
+    assert refused.code == 2 and "--seventh-character-bases" in refused.err

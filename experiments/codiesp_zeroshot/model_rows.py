@@ -63,7 +63,7 @@ from icdbridge.model.features.registry import (
     PAIR_FEATURES,
     SIBLING_MARGIN_FEATURES,
 )
-from icdbridge.model.labels.space import uses_seventh_character_bases
+from icdbridge.model.labels.space import resolve_seventh_character_bases
 from icdbridge.model.lexical.index_choice import resolve_index_phrases
 
 _LIBRARY = (PipelineConfig(), ModelConfig(), TrainConfig())
@@ -127,9 +127,8 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
         switches = ROW_SETTINGS[name]
         bases = switches["seventh_character_bases"]
         if bases is None:  # "auto", as training resolves it
-            bases = uses_seventh_character_bases(
-                ctx.terminology, (c for d in fit + tune for c in d.codes)
-            )
+            gold = (c for d in fit + tune for c in d.codes)
+            bases, _ = resolve_seventh_character_bases(ctx.terminology, gold, None)
         row_ctx = ctx.with_seventh_character_bases() if bases else ctx
         row_space = row_ctx.label_space(options) if bases else space
         pipeline = PipelineConfig(

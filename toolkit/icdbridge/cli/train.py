@@ -320,6 +320,13 @@ def train_command(
     terminology = get_terminology(system, release)
     train_docs = load_documents(train, terminology)
     dev_docs = load_documents(dev, terminology)
+    from icdbridge.model.labels.space import resolve_seventh_character_bases
+
+    bases, bases_line = resolve_seventh_character_bases(
+        terminology,
+        (c for d in train_docs for c in d.codes),
+        BASES_OPTIONS[seventh_character_bases],
+    )
     pipeline = PipelineConfig(
         system=system,
         release=terminology.release,
@@ -332,7 +339,7 @@ def train_command(
         family_expansion=family_expansion,
         overlap_k=overlap_k,
         index_overlap_k=index_overlap_k,
-        seventh_character_bases=BASES_OPTIONS[seventh_character_bases],
+        seventh_character_bases=bases,
         precision=precision,
         index_phrases=index_choice.documents,
         index_source=str(index_source) if index_source else None,
@@ -344,6 +351,7 @@ def train_command(
         + (f"; networks start from {init}" if init is not None else "")
     )
     console.print(index_choice.line, highlight=False, markup=False)
+    console.print(bases_line, highlight=False, markup=False)
     reads = pipeline.reads_originals
     for name, docs in (("--train", train_docs), ("--dev", dev_docs)):
         unread = describe_unread(unread_originals(docs, reads), reads)

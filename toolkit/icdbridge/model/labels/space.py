@@ -200,11 +200,34 @@ def seventh_character_bases(terminology: Terminology) -> list[str]:
     )
 
 
-def uses_seventh_character_bases(terminology: Terminology, codes: Iterable[str]) -> bool:
-    """Whether any of ``codes`` (e.g. the training gold codes) is a 7th-character base of the
-    release (:func:`seventh_character_bases`): the data codes that way."""
+def resolve_seventh_character_bases(
+    terminology: Terminology, codes: Iterable[str], setting: bool | None
+) -> tuple[bool, str]:
+    """``PipelineConfig.seventh_character_bases`` resolved for training codes ``codes``
+    (``None``: "auto", on when one of them is a base), and one line that says which and why.
+
+    Example:
+        >>> from icdbridge.codes import get_terminology
+        >>> icd = get_terminology("icd10cm")
+        >>> resolve_seventh_character_bases(icd, ["S62.92X", "I10"], None)[0]
+        True
+        >>> resolve_seventh_character_bases(icd, ["S62.92XA", "I10"], None)[1]
+        '7th-character bases: off (auto: no training code is written without its 7th character)'
+    """
+    if setting is not None:
+        return setting, f"7th-character bases: {'on' if setting else 'off'} (asked)"
     bases = set(seventh_character_bases(terminology))
-    return any(code in bases for code in codes)
+    written = sorted({code for code in codes if code in bases})
+    if not written:
+        return False, (
+            "7th-character bases: off (auto: no training code is written without its 7th character)"
+        )
+    codes_are = "code is" if len(written) == 1 else "codes are"
+    return True, (
+        f"7th-character bases: on (auto: {len(written)} training {codes_are} written without "
+        f"the 7th character, e.g. {', '.join(written[:3])}; the label space takes in all "
+        f"{len(bases):,} of {terminology.name} {terminology.release})"
+    )
 
 
 def label_space_codes(

@@ -353,7 +353,7 @@ def prepare_training(
     from icdbridge.model.labels.space import (
         build_label_space,
         label_space_codes,
-        uses_seventh_character_bases,
+        resolve_seventh_character_bases,
     )
     from icdbridge.model.lexical.channel import build_lexical
     from icdbridge.model.text.encoder import TextEncoder
@@ -383,7 +383,7 @@ def prepare_training(
         init.check_dim(encoder.dim)
     if pipeline.seventh_character_bases is None:
         gold = (c for d in train_docs for c in d.codes)
-        bases = uses_seventh_character_bases(terminology, gold)
+        bases, _ = resolve_seventh_character_bases(terminology, gold, None)
         pipeline = replace(pipeline, seventh_character_bases=bases)
     if not pipeline.extra_codes:
         known = set(
