@@ -269,11 +269,15 @@ def test_a_model_without_overlap_features_never_builds_the_overlap_table(tiny, t
     one neither builds the release's overlap table nor changes its scores."""
     from icdbridge.model.config import ModelConfig
     from icdbridge.model.features.featurize import featurize
-    from icdbridge.model.features.registry import OVERLAP_FEATURES, PAIR_FEATURES
+    from icdbridge.model.features.registry import (
+        DEFAULT_FEATURES,
+        OVERLAP_FEATURES,
+        PAIR_FEATURES,
+    )
     from icdbridge.model.io import from_pretrained, save_pretrained
     from icdbridge.model.predict import score_documents
 
-    features = tuple(f for f in PAIR_FEATURES if f not in OVERLAP_FEATURES)
+    features = tuple(f for f in DEFAULT_FEATURES if f not in OVERLAP_FEATURES)
     result = _train(tiny, epochs=2, model_config=ModelConfig(features=features))
     save_pretrained(result.predictor, tmp_path / "model")
     loaded = from_pretrained(tmp_path / "model", label_codes=tiny["space"].codes)
