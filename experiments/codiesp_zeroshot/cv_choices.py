@@ -96,7 +96,9 @@ ensemble of seeds 13 14 15``): the spread over seeds says which differences betw
 noise. That ensemble is what ``train_model`` trains with ``members=3`` and ``seed=13`` (networks
 seeded 13, 14, 15, averaged, then calibrated; tested in ``tests/test_model_pipeline.py``): the
 default model of that time is the key ``default, ensemble of seeds 13 14 15`` (``default``
-keeps the titles alone; today's default model is ``index overlap and family expansion 60``).
+keeps the titles alone; today's default model is ``today, fold label spaces and
+seventh-character bases``, which is ``index overlap and family expansion 60`` with the
+7th-character bases, in the fold label spaces that comparison needs).
 
 For the default variant the unseen-code calibration is also refitted on each fold's tune slice
 with the other objectives (``Calibrator.map_tolerance``: pure MAP and MAP tolerances 0.01, 0.05,
