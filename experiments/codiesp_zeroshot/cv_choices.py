@@ -63,9 +63,10 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
 - ``index overlap, family expansion 60 and external cause index``: today's default whose
   lexical channel also holds the External Cause Index (``index_phrases`` with ``eindex``).
   In ``cv_external_cause.json``.
-- ``index overlap, family expansion 60 and hidden codes 0.2``: today's default trained with 20 %
-  of the fit codes hidden from the training memory (``TrainConfig.hidden_codes``), as ``hidden
-  codes 0.2`` was for the titles-alone default. In ``cv_hidden_codes_today.json``.
+- ``today, fold label spaces, bases and hidden codes 0.2``: today's default (``today, fold label
+  spaces and seventh-character bases``, below) trained with 20 % of the fit codes hidden from the
+  training memory (``TrainConfig.hidden_codes``), as ``hidden codes 0.2`` was for the
+  titles-alone default. In ``cv_hidden_codes_today.json``.
 - ``today, fold label spaces``: today's default (``index overlap and family expansion 60``)
   whose label space in each fold holds the release's codes plus the undefined spellings of that
   fold's **own** training documents (``fold_extras``), as a model trained on them has; every
