@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
 
             codes = label_space_codes(terminology, "all", bases=bases)
             extra = extra_codes_of(training, set(codes))
-            codes = label_space_codes(terminology, "all", extra, bases=bases)
+            codes += extra
             labels = embed_labels(ctx.encoder, terminology, codes, options)
             fold_spaces[key] = (
                 LabelSpace(labels, terminology, PipelineConfig().max_ancestors),

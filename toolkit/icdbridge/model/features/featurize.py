@@ -171,8 +171,8 @@ def featurize(
     )
     use_overlap = use_words and needs_overlap_features(features)
     # the sibling margins read the whole label space's overlap: only for a model that reads them
-    margins = frozenset(SIBLING_MARGIN_FEATURES if features is None else features) & frozenset(
-        SIBLING_MARGIN_FEATURES
+    margins = frozenset(SIBLING_MARGIN_FEATURES).intersection(
+        SIBLING_MARGIN_FEATURES if features is None else features
     )
     reads_originals = lexical is not None and config.reads_originals
     glosses = [original_gloss(doc, space.terminology) if reads_originals else None for doc in docs]

@@ -191,13 +191,22 @@ def seventh_character_bases(terminology: Terminology) -> list[str]:
     """
     if terminology.system != "icd10cm":
         return []
-    return sorted(
-        {
-            code[:-1]
-            for code in terminology.codes(leaves_only=True)
-            if len(code.replace(".", "")) == 7 and terminology.get(code[:-1]) is None
-        }
-    )
+    key = (terminology.system, terminology.release)
+    if key not in _BASES:  # read once per release: training, the label space and Index ask
+        _BASES[key] = tuple(
+            sorted(
+                {
+                    code[:-1]
+                    for code in terminology.codes(leaves_only=True)
+                    if len(code.replace(".", "")) == 7 and terminology.get(code[:-1]) is None
+                }
+            )
+        )
+    return list(_BASES[key])
+
+
+_BASES: dict[tuple[str, str | None], tuple[str, ...]] = {}
+""":func:`seventh_character_bases` of each ICD-10-CM release read so far."""
 
 
 def resolve_seventh_character_bases(
