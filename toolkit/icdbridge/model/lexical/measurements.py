@@ -1,13 +1,18 @@
-"""Codes defined by a measured value — body mass index, weeks of gestation — read off a note.
+"""Codes defined by a measured value — body mass index, weeks of gestation, Glasgow coma scale
+and NIHSS scores — read off a note.
 
 ICD-10-CM codes some measurements by range: ``Z68.41`` is *Body mass index [BMI] 40.0-44.9,
-adult*, ``Z3A.16`` is *16 weeks gestation of pregnancy*. A dictionary cannot match them (a note
-says ``BMI 41.3``), and a dataset rarely holds more than a few of the dozens of range codes, so
-they are mostly codes never seen in training. :class:`MeasureMatcher` reads the ranges **off the
-titles of the release** (nothing is hard-coded but the wording of the two title patterns) and
-finds the value in a note after a cue (``BMI``, ``body mass index``; ``IMC`` in Spanish; ``N
-weeks of gestation``, ``N semanas de gestación``...), in English or in an original text's
-language (:data:`CUES`).
+adult*, ``Z3A.16`` is *16 weeks gestation of pregnancy*, ``R40.243`` is *Glasgow coma scale score
+3-8* (``R40.2430`` at an unspecified time), ``R29.723`` is *NIHSS score 23*. A dictionary cannot
+match them (a note says ``BMI 41.3``, ``Glasgow 6/15``), and a dataset rarely holds more than a
+few of the dozens of range codes, so they are mostly codes never seen in training.
+:class:`MeasureMatcher` reads the ranges **off the titles of the release** (nothing is
+hard-coded but the wording of the title patterns) and finds the value in a note next to a cue
+(``BMI``, ``body mass index``; ``IMC`` in Spanish; ``N weeks of gestation``, ``N semanas de
+gestación``; ``Glasgow 8``, ``GCS of 15 points``, ``8-point Glasgow coma scale``, ``de 8 en la
+escala de Glasgow``; ``23 points on the NIHSS scale``...), in English or in an original text's
+language (:data:`CUES`). A Glasgow score matches its range category and the category's
+*unspecified time* code (a note rarely says when the score was taken).
 
 Example:
     >>> from icdbridge.codes import get_terminology
@@ -15,6 +20,8 @@ Example:
     >>> found = matcher.match("Obese, BMI 41.3 kg/m2, at 16 weeks of gestation.")
     >>> {code: leaf for code, (spans, leaf) in found.items()}
     {'Z68.4': False, 'Z68.41': True, 'Z3A.16': True}
+    >>> sorted(matcher.match("Admitted in coma (Glasgow 6/15); NIHSS 23 points."))
+    ['R29.72', 'R29.723', 'R40.243', 'R40.2430']
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ _NUMBER = r"(\d{1,3}(?:[.,]\d+)?)"
 TITLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "bmi": re.compile(r"^Body mass index \[BMI\] (?P<range>.+), adult$"),
     "gestation": re.compile(r"^(?P<range>.+) weeks gestation of pregnancy$"),
+    "glasgow": re.compile(r"^Glasgow coma scale score (?P<range>\d+-\d+)(?:, unspecified time)?$"),
+    "nihss": re.compile(r"^NIHSS score (?P<range>\d+(?:-\d+)?)$"),
 }
 """Measure → title pattern of its range codes (the ``range`` group holds the bounds)."""
 
@@ -52,6 +61,28 @@ CUES: dict[str, dict[str, tuple[re.Pattern[str], ...]]] = {
             re.compile(r"\b(\d{1,2})(?:[+.,]\d)?\s*(?:SG|SEG)\b"),
             re.compile(r"\b(?:embarazada|embarazo|gestante|gestaci[oó]n|edad gestacional)\b"
                        r"\D{0,15}?(\d{1,2})\s*semanas?\b", re.I),
+        ),
+    },
+    "glasgow": {
+        "en": (
+            re.compile(r"\b(?:glasgow|gcs)\b\D{0,25}?(\d{1,2})\b", re.I),
+            re.compile(r"\b(\d{1,2})[- ]points?\s+(?:on\s+the\s+)?(?:glasgow|gcs)\b", re.I),
+        ),
+        "es": (
+            re.compile(r"\b(?:glasgow|gcs)\b\D{0,25}?(\d{1,2})\b", re.I),
+            re.compile(r"\b(\d{1,2})\s*(?:puntos?\s+)?en\s+la\s+escala\s+(?:del?\s+)?"
+                       r"(?:coma\s+de\s+)?(?:glasgow|gcs)\b", re.I),
+        ),
+    },
+    "nihss": {
+        "en": (
+            re.compile(r"\b(?:nihss|nih stroke scale)\b\D{0,25}?(\d{1,2})\b", re.I),
+            re.compile(r"\b(\d{1,2})\s*points?\s+(?:on|in)\s+the\s+(?:nihss|nih)\b", re.I),
+        ),
+        "es": (
+            re.compile(r"\bnihss\b\D{0,25}?(\d{1,2})\b", re.I),
+            re.compile(r"\b(\d{1,2})\s*(?:puntos?\s+)?en\s+la\s+escala\s+(?:de\s+)?nihss\b",
+                       re.I),
         ),
     },
 }  # fmt: skip
