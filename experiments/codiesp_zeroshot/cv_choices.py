@@ -202,6 +202,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="refit the calibration objectives for every variant run (always done for default)",
     )
+    parser.add_argument(
+        "--save-raw",
+        type=Path,
+        help="also pickle each variant's raw scores (per seed, per fold: tune and held-out "
+        "rankings, codes seen in fit) to this file, for calibration studies without retraining",
+    )
     args = parser.parse_args(argv)
     with_objectives = {"default", *(args.variants if args.objectives else ())}
 
@@ -425,6 +431,12 @@ def main(argv: list[str] | None = None) -> None:
                 epochs.append(len(result.history))
                 print(name, seed, len(raw) - 1, "trained", epochs[-1], "epochs", flush=True)
             runs.append(raw)
+            if args.save_raw:
+                import pickle
+
+                saved = pickle.loads(args.save_raw.read_bytes()) if args.save_raw.is_file() else {}
+                saved[label_of(name, seed)] = raw
+                args.save_raw.write_bytes(pickle.dumps(saved))
             summary = evaluate(raw, folds)
             for fold, n in zip(summary["folds"], epochs, strict=True):
                 fold["epochs"] = n

@@ -88,6 +88,7 @@ _FULL: dict[str, Any] = {
     "index_overlap_features": not set(INDEX_OVERLAP_FEATURES).isdisjoint(_LIBRARY[1].features),
     "sibling_margin_features": not set(SIBLING_MARGIN_FEATURES).isdisjoint(_LIBRARY[1].features),
     "family_expansion": _LIBRARY[0].family_expansion,
+    "index_overlap_k": _LIBRARY[0].index_overlap_k,
     "seventh_character_bases": _LIBRARY[0].seventh_character_bases,
 }
 """The full model's switches: the library defaults (the Index documents resolved, ``_INDEX``)."""
@@ -142,6 +143,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             index_aliases=switches["index_aliases"],
             # the family expansion of the candidates reads the code tree: not without hierarchy
             family_expansion=switches["family_expansion"] if switches["use_hierarchy"] else 0,
+            index_overlap_k=switches["index_overlap_k"],
             extra_codes=extra_codes_of(fit + tune, set(row_space.codes) if bases else known),
             seventh_character_bases=bases,
             label_options=options.to_dict(),
