@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     from icdbridge.model.features import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
     from icdbridge.model.features.registry import INDEX_OVERLAP_FEATURES, SIBLING_MARGIN_FEATURES
-    from icdbridge.outputs import write_text
+    from icdbridge.outputs import write_bytes, write_text
 
     train = load_codiesp(split="train")
     ctx = ExperimentContext.for_codiesp(train, fit=train, tune=[], dev=[])
@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
 
                 saved = pickle.loads(args.save_raw.read_bytes()) if args.save_raw.is_file() else {}
                 saved[label_of(name, seed)] = raw
-                args.save_raw.write_bytes(pickle.dumps(saved))
+                write_bytes(args.save_raw, pickle.dumps(saved))
             summary = evaluate(raw, folds)
             for fold, n in zip(summary["folds"], epochs, strict=True):
                 fold["epochs"] = n
