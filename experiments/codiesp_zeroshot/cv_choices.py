@@ -280,18 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         of its ``training`` documents; its lexical channel; those spellings."""
         key = (k, bases, tuple(index_phrases))
         if key not in fold_spaces:
-            from icdbridge.model import LabelSpace, embed_labels, label_space_codes
-            from icdbridge.model.lexical.channel import build_lexical
-
-            codes = label_space_codes(terminology, "all", bases=bases)
-            extra = extra_codes_of(training, set(codes))
-            codes += extra
-            labels = embed_labels(ctx.encoder, terminology, codes, options)
-            fold_spaces[key] = (
-                LabelSpace(labels, terminology, PipelineConfig().max_ancestors),
-                build_lexical(terminology, codes, index_phrases, bases=bases),
-                extra,
-            )
+            fold_spaces[key] = ctx.fold_label_space(training, options, bases, index_phrases)
         return fold_spaces[key]
 
     def folds_with(tune_size: int) -> list[tuple]:

@@ -45,19 +45,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from icdbridge.data import load_codiesp
     from icdbridge.environment import software_environment
-    from icdbridge.model import (
-        LabelSpace,
-        LabelTextOptions,
-        PipelineConfig,
-        embed_labels,
-        extra_codes_of,
-        label_space_codes,
-        seeded_folds,
-    )
+    from icdbridge.model import LabelTextOptions, PipelineConfig, seeded_folds
     from icdbridge.model.config import DEFAULT_INDEX_PHRASES
     from icdbridge.model.features import FeatureInputs, TrainingMemory
     from icdbridge.model.features.featurize import featurize
-    from icdbridge.model.lexical.channel import build_lexical
     from icdbridge.outputs import write_text
 
     train = load_codiesp(split="train")
@@ -66,7 +57,6 @@ def main(argv: list[str] | None = None) -> None:
     options = LabelTextOptions(synonyms=False, ancestors=False)
     defaults = PipelineConfig()
     index_phrases = list(DEFAULT_INDEX_PHRASES)
-    base_codes = label_space_codes(terminology, "all", bases=True)
     window_cache: dict = {}
     parts = seeded_folds(train, FOLDS, SEED)
     results: dict = {"split": "CodiEsp train, 3 seeded folds (cv_choices.py)", "variants": {}}
@@ -74,14 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     reached = {name: [0, 0, 0] for name in args.variants}  # reached, pairs, candidates
     for k, held in enumerate(parts):
         rest = [d for j, part in enumerate(parts) if j != k for d in part]
-        extra = extra_codes_of(rest, set(base_codes))
-        codes = base_codes + extra
-        space = LabelSpace(
-            embed_labels(ctx.encoder, terminology, codes, options),
-            terminology,
-            defaults.max_ancestors,
-        )
-        lexical = build_lexical(terminology, codes, index_phrases, bases=True)
+        space, lexical, extra = ctx.fold_label_space(rest, options, True, index_phrases)
         memory = TrainingMemory(defaults.neighbours_k).fit(
             [d.id for d in rest], [d.text for d in rest], [d.codes for d in rest]
         )
@@ -131,11 +114,14 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 near["nothing near"] += 1
             chapters[code[0]] += 1
+        missed = Counter(code for code, _ in misses)
         results["default_misses"] = {
             "pairs": len(misses),
             "by_what_is_near": dict(near.most_common()),
             "by_first_letter": dict(chapters.most_common()),
-            "codes": dict(Counter(code for code, _ in misses).most_common(40)),
+            # the 40 most missed codes, ties in code order (not in the order of sets, which
+            # changes with Python's string hash seed)
+            "codes": dict(sorted(missed.items(), key=lambda kv: (-kv[1], kv[0]))[:40]),
         }
     results["environment"] = software_environment()
     print(json.dumps({k: v for k, v in results.items() if k != "environment"}, indent=1))

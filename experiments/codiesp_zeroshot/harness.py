@@ -139,6 +139,36 @@ class ExperimentContext:
         other.__dict__["encoder"] = self.encoder
         return other
 
+    def fold_label_space(
+        self,
+        training: list[Document],
+        options: LabelTextOptions,
+        bases: bool,
+        index_phrases: list[str],
+    ) -> tuple[LabelSpace, LexicalMatcher, list[str]]:
+        """The label space a model trained on ``training`` has (a cross-validation fold's): the
+        release's codes (``bases``: and its 7th-character bases) plus the undefined spellings of
+        ``training``; its lexical channel with the phrases of ``index_phrases``; those
+        spellings. Built anew on each call (callers keep what they reuse)."""
+        from icdbridge.model import (
+            LabelSpace,
+            PipelineConfig,
+            embed_labels,
+            extra_codes_of,
+            label_space_codes,
+        )
+        from icdbridge.model.lexical.channel import build_lexical
+
+        codes = label_space_codes(self.terminology, "all", bases=bases)
+        extra = extra_codes_of(training, set(codes))
+        codes += extra
+        labels = embed_labels(self.encoder, self.terminology, codes, options)
+        return (
+            LabelSpace(labels, self.terminology, PipelineConfig().max_ancestors),
+            build_lexical(self.terminology, codes, index_phrases, bases=bases),
+            extra,
+        )
+
     def lexical(self, index_phrases: tuple[str, ...] = ()) -> LexicalMatcher:
         """The lexical channel over ``label_codes``, built once; with ``index_phrases``, also
         the phrases of those Index documents (``PipelineConfig.index_phrases``)."""

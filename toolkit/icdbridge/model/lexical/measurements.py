@@ -44,6 +44,9 @@ TITLE_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 """Measure → title pattern of its range codes (the ``range`` group holds the bounds)."""
 
+_GLASGOW_THEN_SCORE = re.compile(r"\b(?:glasgow|gcs)\b\D{0,25}?(\d{1,2})\b", re.I)
+"""``Glasgow 6/15``, ``GCS of 15 points``, ``Glasgow de 10``: the same in English and Spanish."""
+
 CUES: dict[str, dict[str, tuple[re.Pattern[str], ...]]] = {
     "bmi": {
         "en": (re.compile(r"\b(?:bmi|body mass index)\b\D{0,20}?" + _NUMBER, re.I),),
@@ -65,11 +68,11 @@ CUES: dict[str, dict[str, tuple[re.Pattern[str], ...]]] = {
     },
     "glasgow": {
         "en": (
-            re.compile(r"\b(?:glasgow|gcs)\b\D{0,25}?(\d{1,2})\b", re.I),
+            _GLASGOW_THEN_SCORE,
             re.compile(r"\b(\d{1,2})[- ]points?\s+(?:on\s+the\s+)?(?:glasgow|gcs)\b", re.I),
         ),
         "es": (
-            re.compile(r"\b(?:glasgow|gcs)\b\D{0,25}?(\d{1,2})\b", re.I),
+            _GLASGOW_THEN_SCORE,
             re.compile(r"\b(\d{1,2})\s*(?:puntos?\s+)?en\s+la\s+escala\s+(?:del?\s+)?"
                        r"(?:coma\s+de\s+)?(?:glasgow|gcs)\b", re.I),
         ),
