@@ -406,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
                         loss=variant["loss"],
                         hidden_codes=variant["hidden_codes"],
                         members=1,  # the ensembles are formed below, from the seeds' runs
+                        **variant.get("train", {}),  # e.g. another weight decay
                     ),
                     encoder=ctx.encoder,
                     space=fold_space,
