@@ -156,6 +156,9 @@ def test_auto_with_the_material_saves_the_list_and_the_phrases(auto_model) -> No
     assert config["pipeline"]["index_phrases"] == list(DEFAULT_INDEX_PHRASES)
     assert result.predictor.config.index_phrases == list(DEFAULT_INDEX_PHRASES)
     assert "Index phrases: index, drug, neoplasm (auto: Index material at" in log
+    # the other "auto" of training says its choice too (every code here has its 7th character)
+    assert "7th-character bases: off (auto: no training code is written without" in log
+    assert config["pipeline"]["seventh_character_bases"] is False
     record = config[CONFIG_KEY]
     assert record["file"] == INDEX_PHRASES_NAME and record["system"] == "icd10cm"
     assert record["documents"] == list(DEFAULT_INDEX_PHRASES)

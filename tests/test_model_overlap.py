@@ -87,3 +87,34 @@ def test_a_code_scores_its_best_phrase():
     with_synonyms = WordOverlap.build(cm, codes, synonyms=True).scores(words, codes)["D68.1"]
     titles_only = WordOverlap.build(cm, codes).scores(words, codes)["D68.1"]
     assert with_synonyms == pytest.approx(1.0) and titles_only == 0.0
+
+
+_OVERLAP_DIGEST = """
+import hashlib
+from icdbridge.codes import get_terminology
+from icdbridge.model.lexical.overlap import WordOverlap
+cm = get_terminology("icd10cm")
+overlap = WordOverlap.build(cm, cm.codes(), synonyms=True)
+digest = hashlib.sha256(overlap.matrix.data.tobytes() + overlap.mass.tobytes())
+print("DIGEST", digest.hexdigest())
+"""
+
+
+def test_overlap_values_do_not_depend_on_the_string_hash_seed():
+    """Every word weight is summed in word order, not a set's: the values are bit-identical
+    under any ``PYTHONHASHSEED`` (else near-ties of ``top`` fall differently per process)."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for hash_seed in ("1", "2", "3"):
+        out = subprocess.run(
+            [sys.executable, "-c", _OVERLAP_DIGEST],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        digests.update(line for line in out.splitlines() if line.startswith("DIGEST"))
+    assert len(digests) == 1

@@ -99,7 +99,10 @@ class WordOverlap:
         texts = [list(t) or [frozenset()] for t in phrases.values()]
         self.start = np.cumsum([0] + [len(t) for t in texts])
         rows, columns, values, masses = [], [], [], []
-        for words in (w for t in texts for w in t):
+        for phrase in (w for t in texts for w in t):
+            # in word order: a sum over a set's own order would depend on Python's string hash
+            # seed in its last bits, and near-ties of :meth:`top` with it
+            words = sorted(phrase)
             mass = sum(self.idf[w] for w in words)
             for w in words if mass > 0 else ():
                 rows.append(len(masses))

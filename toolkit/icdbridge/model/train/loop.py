@@ -383,7 +383,11 @@ def prepare_training(
         init.check_dim(encoder.dim)
     if pipeline.seventh_character_bases is None:
         gold = (c for d in train_docs for c in d.codes)
-        bases, _ = resolve_seventh_character_bases(terminology, gold, None)
+        bases, line = resolve_seventh_character_bases(terminology, gold, None)
+        if progress:  # as the Index choice: "auto" says what it chose and why
+            from icdbridge.model.progress import log_line
+
+            log_line(line)
         pipeline = replace(pipeline, seventh_character_bases=bases)
     if not pipeline.extra_codes:
         known = set(
