@@ -117,6 +117,12 @@ def test_check_codes_counts_without_dropping():
     assert report.non_leaf == {"R51": 1}
     assert docs[0].codes == ["E11.9", "W19.XXX", "R51"]
     assert "2 assignments (1 distinct codes) not defined" in report.summary()
+    # W19.XXX is W19.XXXA written without its 7th character: a base training takes in
+    assert report.bases == {"W19.XXX": 2}
+    assert "of which 2 assignments (1 codes) are codes written without their 7th" in (
+        report.summary()
+    )
+    assert check_codes([Document("c", "", ["XYZ.9"])], cm).bases == {}
 
 
 @settings(max_examples=40, deadline=None)

@@ -14,12 +14,9 @@ import pytest
 import synthetic
 from conftest import require_data
 from icdbridge.codes import get_terminology
+from icdbridge.codes.bases import seventh_character_bases
 from icdbridge.data import Document
-from icdbridge.model.labels.space import (
-    label_space_codes,
-    resolve_seventh_character_bases,
-    seventh_character_bases,
-)
+from icdbridge.model.labels.space import label_space_codes, resolve_seventh_character_bases
 
 INDEX_DIR = ("icd10cm-index-2025",)
 

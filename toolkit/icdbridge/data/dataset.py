@@ -232,6 +232,10 @@ class CodeReport:
         undefined: Code → number of assignments, for codes the release does not define
             (including invalid syntax).
         non_leaf: Code → number of assignments, for defined codes that are not leaves (billable).
+        bases: The part of ``undefined`` that are ICD-10-CM **7th-character bases**, codes
+            written without their 7th character (``S62.92X``;
+            :func:`~icdbridge.codes.bases.seventh_character_bases`), which training takes into
+            the label space ("auto").
     """
 
     system: str
@@ -240,6 +244,7 @@ class CodeReport:
     n_assignments: int
     undefined: dict[str, int]
     non_leaf: dict[str, int]
+    bases: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One human-readable line."""
@@ -255,6 +260,11 @@ class CodeReport:
         )
         if self.undefined:
             text += f" [{top(self.undefined)}]"
+        if self.bases:
+            text += (
+                f", of which {sum(self.bases.values())} assignments ({len(self.bases)} codes) "
+                "are codes written without their 7th character (7th-character bases)"
+            )
         text += (
             f"; {sum(self.non_leaf.values())} assignments ({len(self.non_leaf)} codes) "
             "to non-leaf codes"
@@ -281,6 +291,9 @@ def check_codes(docs: Iterable[Document], terminology: Terminology) -> CodeRepor
                 undefined[code] += 1
             elif not terminology.is_leaf(node.code):
                 non_leaf[node.code] += 1
+    from icdbridge.codes.bases import seventh_character_bases
+
+    bases = set(seventh_character_bases(terminology)) if undefined else set()
     return CodeReport(
         system=terminology.system,
         release=terminology.release,
@@ -288,4 +301,5 @@ def check_codes(docs: Iterable[Document], terminology: Terminology) -> CodeRepor
         n_assignments=n_pairs,
         undefined=dict(undefined),
         non_leaf=dict(non_leaf),
+        bases={code: n for code, n in undefined.items() if code in bases},
     )

@@ -127,7 +127,7 @@ class PipelineConfig:
         extra_codes: Codes added to the release's codes (training codes that the release does
             not define, e.g. CodiEsp's ``W19.XXX``, or non-leaf ones with ``"leaves"``).
         seventh_character_bases: The label space also holds every **7th-character base** of
-            the release (:func:`~icdbridge.model.labels.space.seventh_character_bases`: an
+            the release (:func:`~icdbridge.codes.bases.seventh_character_bases`: an
             ICD-10-CM code with a 7th-character extension written without it, ``S62.92X`` for
             ``S62.92XA``), which the release does not define but datasets that code without
             the encounter write (CodiEsp). ``None`` ("auto"): training turns it on when a

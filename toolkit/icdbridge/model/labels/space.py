@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from icdbridge.codes.bases import seventh_character_bases
 from icdbridge.model.config import DEFAULT_MAX_ANCESTORS, LABEL_SPACES, PipelineConfig
 from icdbridge.model.features.registry import LABEL_FEATURES
 from icdbridge.model.labels.tree import label_features
@@ -172,41 +173,6 @@ def family_of(terminology: Terminology, code: str) -> str:
         if terminology.kind(node) == "category":
             return node
     return terminology.parent(code) or code
-
-
-def seventh_character_bases(terminology: Terminology) -> list[str]:
-    """The **7th-character bases** of an ICD-10-CM release: each code with a 7th-character
-    extension written without that character, where the release does not define it (``S62.92X``
-    for ``S62.92XA``..., ``T68.XXX`` for ``T68.XXXA``...; ``S72.002`` for ``S72.002A`` is a
-    code of the release already), sorted. Datasets that code without the encounter write them
-    (CodiEsp). Other code systems have none.
-
-    Example:
-        >>> from icdbridge.codes import get_terminology
-        >>> bases = seventh_character_bases(get_terminology("icd10cm"))
-        >>> "S62.92X" in bases and "T68.XXX" in bases and "S72.002" not in bases
-        True
-        >>> seventh_character_bases(get_terminology("icd10who"))
-        []
-    """
-    if terminology.system != "icd10cm":
-        return []
-    key = (terminology.system, terminology.release)
-    if key not in _BASES:  # read once per release: training, the label space and Index ask
-        _BASES[key] = tuple(
-            sorted(
-                {
-                    code[:-1]
-                    for code in terminology.codes(leaves_only=True)
-                    if len(code.replace(".", "")) == 7 and terminology.get(code[:-1]) is None
-                }
-            )
-        )
-    return list(_BASES[key])
-
-
-_BASES: dict[tuple[str, str | None], tuple[str, ...]] = {}
-""":func:`seventh_character_bases` of each ICD-10-CM release read so far."""
 
 
 def resolve_seventh_character_bases(

@@ -178,7 +178,7 @@ class IndexTargets:
         # with ``bases``: a target's 7th-character base in the label space is a target too
         self._base: dict[str, str] = {}
         if bases:
-            from icdbridge.model.labels.space import seventh_character_bases
+            from icdbridge.codes.bases import seventh_character_bases
             from icdbridge.model.labels.texts import nearest_defined
 
             for base in seventh_character_bases(terminology):
@@ -251,7 +251,7 @@ def index_phrases(
         codes: The label space.
         sources: Index documents used (:data:`INDEX_SOURCES`).
         bases: A target's 7th-character base (``S62.92X`` for ``S62.92``,
-            :func:`~icdbridge.model.labels.space.seventh_character_bases`) is a target too, with
+            :func:`~icdbridge.codes.bases.seventh_character_bases`) is a target too, with
             the same weight, when the label space has it.
 
     Raises:
