@@ -244,3 +244,21 @@ def environment(root: Path, *systems: str) -> Iterator[Path]:
             os.environ.pop("ICDBRIDGE_CACHE", None)
         else:
             os.environ["ICDBRIDGE_CACHE"] = previous
+
+
+def setting_fixture(name: str):
+    """A module-scoped pytest fixture ``setting`` over :func:`environment`: a dict with the
+    ``root`` folder, the synthetic ``encoder`` and an ``empty`` data folder (for
+    ``ICDBRIDGE_DATA`` without any data). In a test module: ``setting =
+    synthetic.setting_fixture("bases")``."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def setting(tmp_path_factory) -> Iterator[dict[str, Path]]:
+        root = tmp_path_factory.mktemp(name)
+        with environment(root) as encoder:
+            empty = root / "no-data"
+            empty.mkdir()
+            yield {"root": root, "encoder": encoder, "empty": empty}
+
+    return setting

@@ -72,14 +72,8 @@ def _train(encoder: Path, out: Path | None, **pipeline_settings):
     )
 
 
-@pytest.fixture(scope="module")
-def setting(tmp_path_factory):
-    """A private label cache, the synthetic encoder and an empty data folder."""
-    root = tmp_path_factory.mktemp("index-default")
-    with synthetic.environment(root) as encoder:
-        empty = root / "no-data"
-        empty.mkdir()
-        yield {"root": root, "encoder": encoder, "empty": empty}
+setting = synthetic.setting_fixture("index-default")
+"""A private label cache, the synthetic encoder and an empty data folder."""
 
 
 @pytest.fixture(scope="module")

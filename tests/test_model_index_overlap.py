@@ -54,11 +54,8 @@ def test_overlap_is_graded_and_zero_without_index_words(lexical) -> None:
     assert build_lexical(get_terminology("icd10cm"), CODES, []).index_overlap is None
 
 
-@pytest.fixture(scope="module")
-def setting(tmp_path_factory):
-    root = tmp_path_factory.mktemp("index-overlap")
-    with synthetic.environment(root) as encoder:
-        yield {"root": root, "encoder": encoder}
+setting = synthetic.setting_fixture("index-overlap")
+"""A private label cache, the synthetic encoder and an empty data folder."""
 
 
 def test_a_model_reading_the_index_overlap_keeps_it(setting) -> None:

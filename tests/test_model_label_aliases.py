@@ -126,14 +126,8 @@ def test_the_index_scores_a_code_by_its_best_row() -> None:
     assert shortlist["A"] == pytest.approx(0.8)
 
 
-@pytest.fixture(scope="module")
-def setting(tmp_path_factory):
-    """A private label cache, the synthetic encoder and an empty data folder."""
-    root = tmp_path_factory.mktemp("aliases")
-    with synthetic.environment(root) as encoder:
-        empty = root / "no-data"
-        empty.mkdir()
-        yield {"root": root, "encoder": encoder, "empty": empty}
+setting = synthetic.setting_fixture("aliases")
+"""A private label cache, the synthetic encoder and an empty data folder."""
 
 
 def _space(encoder_path):

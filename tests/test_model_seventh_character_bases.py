@@ -76,11 +76,8 @@ def test_index_phrases_reach_the_base_of_the_code_they_print(icd10cm) -> None:
     assert "S52.92X" in titles
 
 
-@pytest.fixture(scope="module")
-def setting(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bases")
-    with synthetic.environment(root) as encoder:
-        yield {"root": root, "encoder": encoder}
+setting = synthetic.setting_fixture("bases")
+"""A private label cache, the synthetic encoder and an empty data folder."""
 
 
 @pytest.mark.parametrize(

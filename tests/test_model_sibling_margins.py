@@ -109,11 +109,8 @@ def test_margins_are_chosen_features_not_defaults() -> None:
     assert "sibling_margin" in titles and "index_sibling_margin" not in titles
 
 
-@pytest.fixture(scope="module")
-def setting(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sibling-margins")
-    with synthetic.environment(root) as encoder:
-        yield {"root": root, "encoder": encoder}
+setting = synthetic.setting_fixture("sibling-margins")
+"""A private label cache, the synthetic encoder and an empty data folder."""
 
 
 def test_a_model_reading_the_margins_fills_them_and_keeps_them(setting) -> None:
