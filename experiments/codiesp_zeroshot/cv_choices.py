@@ -82,6 +82,14 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   These, and ``index overlap and family expansion 60`` in ``cv_family.json``, were run with
   ``--objectives``, which also refits the calibration objectives (below) for the variant.
 
+- ``today, bases and weight decay 0.01``, ``... 0.1``: today's default (``today, fold label
+  spaces and seventh-character bases``) trained with an AdamW weight decay of 0.01 or 0.1
+  instead of the library's 1e-4 (``TrainConfig.weight_decay``; a variant's ``train`` table in
+  ``settings.toml`` sets any ``TrainConfig`` field). Screened with seed 13 (2026-12-06,
+  ``--variants "today, bases and weight decay 0.01" --train-seeds 13``); the numbers are in
+  docs/model.md, *Cross-validated choices*. ``today, bases and negatives 384``: the same with
+  384 sampled negatives per training note instead of 192 (``TrainConfig.negatives``).
+
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
 rank (added with the family-expansion variants; the files written before do not have it).
