@@ -86,10 +86,11 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   spaces and seventh-character bases``) trained with an AdamW weight decay of 0.01 or 0.1
   instead of the library's 1e-4 (``TrainConfig.weight_decay``; a variant's ``train`` table in
   ``settings.toml`` sets any ``TrainConfig`` field). Screened with seed 13 (2026-12-06,
-  ``--variants "today, bases and weight decay 0.01" --train-seeds 13``); the numbers are in
-  docs/model.md, *Cross-validated choices*. ``today, bases and negatives 96``, ``... 384``: the
-  same with 96 or 384 sampled negatives per training note instead of 192
-  (``TrainConfig.negatives``).
+  ``--variants "today, bases and weight decay 0.01" --train-seeds 13 --out
+  experiments/codiesp_zeroshot/cv_training_settings.json``, one variant per run, with the
+  negatives below); docs/model.md, *Cross-validated choices*, has the table.
+  ``today, bases and negatives 96``, ``... 384``: the same with 96 or 384 sampled negatives per
+  training note instead of 192 (``TrainConfig.negatives``).
 
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
