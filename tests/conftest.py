@@ -24,6 +24,28 @@ def require_data(*parts: str) -> Path:
     return path
 
 
+def digests_under_hash_seeds(
+    script: str, hash_seeds: tuple[str, ...], env: dict[str, str] | None = None
+) -> list[list[str]]:
+    """Run ``script`` (Python source) in a fresh interpreter per ``PYTHONHASHSEED`` of
+    ``hash_seeds`` (set iteration orders differ between them) and return, per seed, the lines
+    it printed that start with ``DIGEST``."""
+    import subprocess
+    import sys
+
+    digests = []
+    for hash_seed in hash_seeds:
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, **(env or {}), "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        digests.append([line for line in out.splitlines() if line.startswith("DIGEST")])
+    return digests
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared data folder; tests using it skip when it is absent."""

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from conftest import digests_under_hash_seeds
 from icdbridge.codes import get_terminology
 from icdbridge.model.lexical.overlap import (
     WordOverlap,
@@ -103,18 +104,7 @@ print("DIGEST", digest.hexdigest())
 def test_overlap_values_do_not_depend_on_the_string_hash_seed():
     """Every word weight is summed in word order, not a set's: the values are bit-identical
     under any ``PYTHONHASHSEED`` (else near-ties of ``top`` fall differently per process)."""
-    import os
-    import subprocess
-    import sys
-
     digests = set()
-    for hash_seed in ("1", "2", "3"):
-        out = subprocess.run(
-            [sys.executable, "-c", _OVERLAP_DIGEST],
-            env={**os.environ, "PYTHONHASHSEED": hash_seed},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        digests.update(line for line in out.splitlines() if line.startswith("DIGEST"))
+    for lines in digests_under_hash_seeds(_OVERLAP_DIGEST, ("1", "2", "3")):
+        digests.update(lines)
     assert len(digests) == 1

@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from conftest import require_data
+from conftest import digests_under_hash_seeds, require_data
 
 pytestmark = pytest.mark.slow
 
@@ -445,22 +445,10 @@ print("DIGEST", digest.hexdigest())
 
 def test_training_is_reproducible_across_processes(tmp_path):
     """Same seed, other Python hash seeds (set iteration orders): bit-identical weights."""
-    import os
-    import subprocess
-    import sys
-
     require_data("codiesp", "train")
-    digests = []
-    for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "ICDBRIDGE_CACHE": str(tmp_path)}
-        out = subprocess.run(
-            [sys.executable, "-c", _DIGEST_SCRIPT],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        digests.append([line for line in out.splitlines() if line.startswith("DIGEST")])
+    digests = digests_under_hash_seeds(
+        _DIGEST_SCRIPT, ("1", "2"), {"ICDBRIDGE_CACHE": str(tmp_path)}
+    )
     assert digests[0] and digests[0] == digests[1]
 
 
