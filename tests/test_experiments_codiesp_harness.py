@@ -93,3 +93,29 @@ def test_cv_results_keep_each_variant_with_its_seeds_and_ensemble():
         "bce, seed 14",
     ]
     assert next(iter(VARIANTS)) == "default"
+
+
+def test_cv_variants_start_from_the_variant_they_name():
+    from cv_choices import VARIANTS, resolve_variants
+
+    today = VARIANTS["today, fold label spaces and seventh-character bases"]
+    wider = VARIANTS["today, bases and index overlap candidates 30"]
+    assert wider == {**today, "index_overlap_k": 30}
+    assert VARIANTS["today, bases and negatives 96"]["train"] == {"negatives": 96}
+    default = {"x": 0, "y": 0}
+    chained = resolve_variants(
+        default,
+        {
+            "c": {"from": "b", "train": {"lr": 1}},
+            "b": {"from": "a", "train": {"seed": 2}},
+            "a": {"x": 1},
+        },
+    )
+    assert chained["c"] == {"x": 1, "y": 0, "train": {"seed": 2, "lr": 1}}
+    for table, message in (
+        ({"a": {"from": "nowhere"}}, "names no variant"),
+        ({"a": {"from": "b"}, "b": {"from": "a"}}, "makes a cycle"),
+        ({"a": {"z": 1}}, "unknown settings"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            resolve_variants(default, table)

@@ -145,10 +145,50 @@ FOLDS: int = _SETTINGS["folds"]
 SEED: int = SETTINGS["protocol"]["seed"]
 
 _DEFAULT: dict = _SETTINGS["default"]
-VARIANTS: dict[str, dict] = {
-    name: _DEFAULT | changes for name, changes in _SETTINGS["variants"].items()
-}
-"""Variant name → settings (``settings.toml``, ``[cv_choices]``); the first is the default."""
+
+
+def resolve_variants(default: dict, table: dict[str, dict]) -> dict[str, dict]:
+    """Each variant's full settings: ``default`` with the variant's changes, or, where the
+    variant names another under ``from``, that variant's settings with the changes (a
+    ``train`` table is merged the same way).
+
+    Example:
+        >>> table = {"b": {"from": "a", "y": 3}, "a": {"x": 2}}
+        >>> resolve_variants({"x": 0, "y": 0}, table)["b"]
+        {'x': 2, 'y': 3}
+    """
+    where = "settings.toml [cv_choices.variants]"
+
+    def resolve(name: str, chain: tuple[str, ...]) -> dict:
+        changes = table[name]
+        unknown = set(changes) - set(default) - {"from", "train"}
+        if unknown:
+            raise ValueError(
+                f"{where} {name!r}: unknown settings {sorted(unknown)} "
+                f"(known: {sorted(default)}, from, train)"
+            )
+        base = changes.get("from")
+        if base is None:
+            start = default
+        elif base not in table:
+            raise ValueError(f"{where} {name!r}: from = {base!r} names no variant")
+        elif base in chain:
+            raise ValueError(f"{where} {name!r}: from = {base!r} makes a cycle: {chain}")
+        else:
+            start = resolve(base, (*chain, base))
+        own = {k: v for k, v in changes.items() if k != "from"}
+        settings = start | own
+        if "train" in start and "train" in own:
+            settings["train"] = start["train"] | own["train"]
+        return settings
+
+    return {name: resolve(name, (name,)) for name in table}
+
+
+VARIANTS: dict[str, dict] = resolve_variants(_DEFAULT, _SETTINGS["variants"])
+"""Variant name → settings (``settings.toml``, ``[cv_choices]``): the default's settings, or
+those of the variant named by ``from``, with the variant's changes; the first is the
+default."""
 
 OBJECTIVES: dict[str, float | None] = {
     name: None if tolerance == "default" else tolerance
