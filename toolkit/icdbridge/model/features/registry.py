@@ -169,14 +169,6 @@ def model_features(pipeline: PipelineConfig, use_hierarchy: bool = True) -> tupl
     (:data:`ALIAS_FEATURES`) needs the label aliases
     (:attr:`~icdbridge.model.config.PipelineConfig.uses_index_aliases`).
     """
-    from icdbridge.model.features.registry import (
-        ALIAS_FEATURES,
-        HIERARCHY_FEATURES,
-        INDEX_OVERLAP_FEATURES,
-        LEXICAL_FEATURES,
-        MEMORY_FEATURES,
-        PAIR_FEATURES,
-    )
 
     def used(name: str) -> bool:
         if name in ALIAS_FEATURES:
