@@ -19,6 +19,7 @@ from typing import Any
 
 from icdbridge.codes import get_terminology
 from icdbridge.codes.index import load_index, locate_index
+from icdbridge.codes.index.instructions import instruction_reference
 from icdbridge.codes.index.summary import search_with_index
 from icdbridge.outputs import check_output, write_json
 
@@ -51,6 +52,13 @@ def summarize(source: str | None = None) -> dict[str, Any]:
             "see": sum(bool(t.see) for t in terms),
             "see_also": sum(bool(t.see_also) for t in terms),
             "see_category_notes": sum(len(t.see_category) for t in terms),
+            # coding instructions in a term's wording (icdbridge.codes.index.instructions)
+            "instructions": sum(bool(t.instruction) for t in terms),
+            "instructions_naming_a_term": sum(
+                bool(t.instruction) and t.see == instruction_reference(t.instruction) != ""
+                for t in terms
+            ),
+            "instructions_omit_code": sum(t.instruction == "omit code" for t in terms),
         }
     references = Counter(f"{r.kind}:{r.status}" for r in index.references())
     relations = Counter(p.relation for p in index.code_paths())

@@ -426,3 +426,67 @@ def test_cli_search_without_index_material(tmp_path: Path, capsys, monkeypatch) 
     assert code == 0 and err == ""
     code, _, err = run_cli([*args, "--index"], capsys)
     assert code == 2 and "Table and Index" in err and len(err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------- wording taken apart
+def test_real_coding_instructions_leave_the_title(index: AlphabeticIndex) -> None:
+    # "Burn › fourth degree - code as Burn, third degree, by site": the title holds the term's
+    # words, the instruction is kept, and the term it names is the see reference.
+    burn = index.find("Burn, fourth degree")
+    assert burn is not None and burn.titles[-1] == "fourth degree"
+    assert burn.instruction == "code as Burn, third degree, by site"
+    assert burn.see == "Burn, third degree, by site"
+    # The Index writes the degree under each site ("Burn › ankle › third degree"), so the
+    # reference resolves partly: to Burn, with "third degree, by site" left as the instruction.
+    reference = index.reference(burn, "see")
+    assert reference.status == "partial" and reference.target.titles == ("Burn",)
+    assert reference.remainder == "third degree, by site"
+    # "Stroke › meaning › cerebral infarction - code to Infarction, cerebral" leads to I63.9.
+    stroke = index.find("Stroke › meaning › cerebral infarction")
+    assert stroke is not None and index.reference(stroke, "see").status == "resolved"
+    assert any(p.term.id == stroke.id for p in index.paths_for("I63.9"))
+    # "omit code": an instruction and nothing to look up.
+    omitted = [t for t in index.terms("index") if t.instruction == "omit code"]
+    assert omitted and all(not t.see and not t.code for t in omitted)
+    # no title keeps an instruction, and no phrase word comes from one
+    assert not [t for t in index.terms("index") if " - code " in t.title.lower()]
+
+
+def test_real_see_in_modifiers_and_run_in_codes(index: AlphabeticIndex) -> None:
+    # The flattened CSV: "Bronchorrhagia (see Hemoptysis)" → see, and so R04.2.
+    bronchorrhagia = index.find("Bronchorrhagia")
+    assert bronchorrhagia.see == "Hemoptysis" and bronchorrhagia.modifiers[-1] == ""
+    assert any(p.term.id == bronchorrhagia.id for p in index.paths_for("R04.2"))
+    # "(pigmented) (see also Neoplasm, skin, malignant)": the modifier keeps "(pigmented)".
+    basal = next(t for t in index.terms("index") if t.see_also == "Neoplasm, skin, malignant")
+    assert basal.modifiers[-1] == "(pigmented)" and basal.code == "C44.91"
+    # "(see also category M01)" becomes a category note.
+    leprosy = next(t for t in index.terms("index") if t.title == "leprosy" and t.code == "A30.9")
+    assert "category M01" in leprosy.see_category
+    # A code the flattening ran into the title: "angiomatousD18.00".
+    nevus = index.find("Nevus, angiomatous")
+    assert nevus is not None and nevus.code == "D18.00"
+    # The official Neoplasm Table XML writes one see reference as a nonessential modifier.
+    nerve = index.find("Neoplasm, neoplastic, autonomic nerve or nervous system NEC", "neoplasm")
+    assert nerve.see == "Neoplasm, nerve, peripheral" and nerve.modifiers[-1] == ""
+
+
+def test_xml_reader_takes_instructions_and_see_modifiers_apart(tmp_path: Path) -> None:
+    path = tmp_path / "icd10cm_index_2025.xml"
+    path.write_text(
+        SAMPLE_INDEX.replace(
+            "<title>Abdominalgia</title>",
+            "<title>Bronchorrhagia<nemod>(see Hemoptysis)</nemod></title></mainTerm><mainTerm>"
+            "<title>Abdominalgia</title>",
+        ).replace(
+            "<title>acetabulum</title>",
+            "<title>blisters - code as Burn, second degree, by site</title></term>"
+            '<term level="1"><title>acetabulum</title>',
+        ),
+        encoding="utf-8",
+    )
+    terms = {t.text(): t for t in read_index_xml(path).terms}
+    assert terms["Bronchorrhagia"].see == "Hemoptysis"
+    blisters = terms["Fracture, traumatic › blisters"]
+    assert blisters.instruction == "code as Burn, second degree, by site"
+    assert blisters.see == "Burn, second degree, by site" and not blisters.code

@@ -219,9 +219,8 @@ def _print_index_paths(console: Any, found: dict[str, Any]) -> None:
         table.add_column(column)
     for path in paths[:INDEX_ROWS_SHOWN]:
         via = path["column"] or path["relation"]
-        table.add_row(
-            path["source"], path["text"], path["code"], via + ("" if path["exact"] else " *")
-        )
+        text = path["text"] + (f" ({path['instruction']})" if path.get("instruction") else "")
+        table.add_row(path["source"], text, path["code"], via + ("" if path["exact"] else " *"))
     console.print(table)
     if len(paths) > INDEX_ROWS_SHOWN:
         console.print(f"... and {len(paths) - INDEX_ROWS_SHOWN} more (--json lists all)")

@@ -6,6 +6,9 @@ first code, see, see-also and nonessential modifier of each term and drops manif
 (the ``[I43]`` after a code) and see-category notes that the official XML carries; where a
 see-category note survived in the ``See``/``SeeAlso`` column (``"E08-E13 with .620"``,
 ``"category I01"``) it is kept as :attr:`~icdbridge.codes.index.model.IndexTerm.see_category`.
+Coding instructions in a term's wording (``fourth degree - code as Burn, third degree, by
+site``), see references written as modifiers (``(see Hemoptysis)``) and codes the flattening ran
+into a title (``angiomatousD18.00``) are taken apart (:mod:`icdbridge.codes.index.instructions`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import re
 from pathlib import Path
 
+from icdbridge.codes.index.instructions import is_category_note, split_wording
 from icdbridge.codes.index.model import IndexDocument, IndexTerm
 from icdbridge.errors import InputFormatError
 
@@ -24,7 +28,6 @@ COLUMNS = ("RowID", "Letter", "Level", "Term", "See", "SeeAlso", "NonEssModif", 
 CODE_SYNTAX = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?|[A-Z][0-9][0-9A-Z]\.?-")
 """An Index code as printed: dotted, optionally ending in ``-`` (more characters needed)."""
 
-_CATEGORY_NOTE = re.compile(r"\b[A-Z][0-9][0-9A-Z]\b|\bcategor(?:y|ies)\b", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 MAX_LEVEL = 9
 
@@ -40,16 +43,6 @@ def modifier_title(modifier: str) -> str:
     is kept as well.
     """
     return modifier.strip().removeprefix("(").removesuffix(")").strip()
-
-
-def is_category_note(reference: str) -> bool:
-    """Whether a see / see-also text names code categories rather than a term.
-
-    Example:
-        >>> is_category_note("E08-E13 with .620"), is_category_note("Pain, abdominal")
-        (True, False)
-    """
-    return bool(_CATEGORY_NOTE.search(reference)) and not reference.startswith("Table of")
 
 
 def read_flat_csv(path: str | os.PathLike[str]) -> IndexDocument:
@@ -109,21 +102,26 @@ def read_flat_csv(path: str | os.PathLike[str]) -> IndexDocument:
                 raw_term = modifier_title(modifier)
             if code and not CODE_SYNTAX.fullmatch(code):
                 raise InputFormatError(path, "Code is not an ICD-10-CM code", line=line, value=code)
+            wording = split_wording(raw_term, modifier, code=code, see=see, see_also=see_also)
+            if not wording.title:
+                raise InputFormatError(path, "Term holds no title", line=line, value=raw_term)
             del stack[level:]
             parent = stack[-1] if stack else None
-            notes = tuple(ref for ref in (see, see_also) if ref and is_category_note(ref))
+            printed = (wording.see, wording.see_also)
+            notes = (*wording.notes, *(ref for ref in printed if ref and is_category_note(ref)))
             term = IndexTerm(
                 id=len(document.terms),
                 source="index",
                 level=level,
                 parent=parent.id if parent else None,
-                titles=(*(parent.titles if parent else ()), raw_term),
-                modifiers=(*(parent.modifiers if parent else ()), modifier),
-                code=code,
-                see="" if see in notes else see,
-                see_also="" if see_also in notes else see_also,
+                titles=(*(parent.titles if parent else ()), wording.title),
+                modifiers=(*(parent.modifiers if parent else ()), wording.modifier),
+                code=wording.code,
+                see="" if wording.see in notes else wording.see,
+                see_also="" if wording.see_also in notes else wording.see_also,
                 see_category=notes,
                 line=line,
+                instruction=wording.instruction,
             )
             document.terms.append(term)
             stack.append(term)

@@ -64,6 +64,9 @@ class IndexTerm:
         see_also: "see also" cross reference, or ``""``.
         see_category: "see category / subcategory" references (``T71``) and category notes of the
             flattened CSV (``E08-E13 with .620``).
+        instruction: A coding instruction printed in the term's wording (``"code as Burn, third
+            degree, by site"``, ``"omit code"``; :mod:`icdbridge.codes.index.instructions`), or
+            ``""``. The term it names is the term's :attr:`see` when it has no code or see.
         cells: Table cells (drug and neoplasm tables only).
         line: Line of the term in its file (1-based; 0 when unknown).
     """
@@ -81,6 +84,7 @@ class IndexTerm:
     see_category: tuple[str, ...] = ()
     cells: tuple[TableCell, ...] = ()
     line: int = 0
+    instruction: str = ""
 
     @property
     def title(self) -> str:
@@ -152,6 +156,7 @@ class IndexPath:
             "relation": self.relation,
             "column": self.column or None,
             "exact": self.exact,
+            "instruction": self.term.instruction or None,
         }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from icdbridge.codes.index.flat import modifier_title
+from icdbridge.codes.index.instructions import split_wording
 from icdbridge.codes.index.model import IndexDocument, IndexTerm, TableCell
 from icdbridge.codes.index.tables import EMPTY_CELLS, column_key, default_columns
 from icdbridge.errors import InputFormatError
@@ -255,22 +256,27 @@ def _read_term(
             )
         key, label = document.columns[number]
         cells.append(TableCell(column=key, label=label, code=value))
+    wording = split_wording(
+        title, modifier, code=first("code"), see=first("see"), see_also=first("seeAlso")
+    )
     term = IndexTerm(
         id=len(document.terms),
         source=document.source,
         level=level,
         parent=parent,
-        titles=(*titles, title),
-        modifiers=(*modifiers, modifier),
-        code=first("code"),
+        titles=(*titles, wording.title or title),
+        modifiers=(*modifiers, wording.modifier),
+        code=wording.code,
         manifestation=tuple(_text(m) for m in fields.get("manif", ()) if _text(m)),
-        see=first("see"),
-        see_also=first("seeAlso"),
-        see_category=tuple(
-            _text(e) for tag in ("seecat", "subcat") for e in fields.get(tag, ()) if _text(e)
+        see=wording.see,
+        see_also=wording.see_also,
+        see_category=(
+            *(_text(e) for tag in ("seecat", "subcat") for e in fields.get(tag, ()) if _text(e)),
+            *wording.notes,
         ),
         cells=tuple(cells),
         line=element.line,
+        instruction=wording.instruction,
     )
     document.terms.append(term)
     for child in subterms:
