@@ -44,12 +44,12 @@ class TermWording:
         modifier: The nonessential modifiers without see references.
         instruction: The coding instruction as printed (``"code as Burn, third degree, by
             site"``, ``"omit code"``), or ``""``.
-        see: The see reference: the term an instruction names, or a ``(see X)`` modifier;
-            ``""`` when none.
-        see_also: A ``(see also X)`` modifier, or ``""``.
-        code: A code run into the title, or ``""``.
-        notes: See references in the modifiers that name code categories (``"category
-            M01"``; :func:`is_category_note`).
+        see: The see reference: the printed one, else a ``(see X)`` modifier, else the term an
+            instruction names (where the term has no code); ``""`` when none.
+        see_also: The printed see-also reference, else a ``(see also X)`` modifier, or ``""``.
+        code: The printed code, else a code run into the title, or ``""``.
+        notes: References of the modifiers or of an instruction that name code categories
+            (``"category M01"``; :func:`is_category_note`).
     """
 
     title: str
