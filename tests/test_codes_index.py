@@ -490,3 +490,19 @@ def test_xml_reader_takes_instructions_and_see_modifiers_apart(tmp_path: Path) -
     blisters = terms["Fracture, traumatic › blisters"]
     assert blisters.instruction == "code as Burn, second degree, by site"
     assert blisters.see == "Burn, second degree, by site" and not blisters.code
+
+
+def test_real_reference_by_head_word_names_the_main_entry(index: AlphabeticIndex) -> None:
+    # Several main terms share the head word "Fracture" (burst, chronic, pathological,
+    # traumatic...). "see Fracture, humerus" names the main entry, "Fracture, traumatic", which
+    # has the most subterms, not "Fracture, pathological" printed before it.
+    humerus = index.find("Fracture, traumatic › arm › humerus")
+    assert index.reference(humerus, "see").target.titles == ("Fracture, traumatic", "humerus")
+    back = index.reference(index.find("Broken › back"), "see")
+    assert back.target.titles[0] == "Fracture, traumatic"
+    assert not any(
+        p.code.startswith("M84") for p in index.code_paths() if p.term.id == back.term.id
+    )
+    # A reference naming the whole title still gets that term.
+    chronic = index.reference(index.find("Fracture, chronic"), "see")
+    assert chronic.target.titles == ("Fracture, pathological",) and chronic.remainder == "by site"

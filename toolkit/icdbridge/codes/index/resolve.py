@@ -199,6 +199,15 @@ def _aliases(title: str) -> list[list[str]]:
     return out
 
 
+def _subterm_counts(document: IndexDocument) -> list[int]:
+    """Number of terms below each term of ``document`` (by term id)."""
+    counts = [0] * len(document.terms)
+    for term in reversed(document.terms):  # children come after their parent
+        if term.parent is not None:
+            counts[term.parent] += counts[term.id] + 1
+    return counts
+
+
 _BEHAVIOURS = frozenset(
     {"malignant", "benign", "secondary", "in situ", "uncertain behavior", "unspecified behavior"}
     | {"malignant primary", "malignant secondary", "uncertain", "unspecified", "primary"}
@@ -226,7 +235,11 @@ class ReferenceResolver:
         self._children: dict[tuple[str, int | None], dict[str, list[IndexTerm]]] = {}
         tiers: list[list[tuple[IndexTerm, list[str]]]] = [[], [], [], []]
         for document in documents.values():
-            for term in document.terms:
+            subterms = _subterm_counts(document)
+            # Within a tier, the term with more subterms first: "Fracture, humerus" names the
+            # main entry "Fracture, traumatic", not "Fracture, pathological" above it.
+            ranked = sorted(document.terms, key=lambda t: (-subterms[t.id], t.id))
+            for term in ranked:
                 for tier, keys in enumerate(_aliases(term.title)):
                     tiers[tier].append((term, keys))
         for tier in tiers:  # whole titles first, then head words, other parts, first words
