@@ -103,8 +103,6 @@ def read_flat_csv(path: str | os.PathLike[str]) -> IndexDocument:
             if code and not CODE_SYNTAX.fullmatch(code):
                 raise InputFormatError(path, "Code is not an ICD-10-CM code", line=line, value=code)
             wording = split_wording(raw_term, modifier, code=code, see=see, see_also=see_also)
-            if not wording.title:
-                raise InputFormatError(path, "Term holds no title", line=line, value=raw_term)
             del stack[level:]
             parent = stack[-1] if stack else None
             printed = (wording.see, wording.see_also)

@@ -95,7 +95,9 @@ def split_wording(
     """Take a printed title and its nonessential modifiers apart (:class:`TermWording`),
     beside the term's printed ``code``, ``see`` and ``see_also`` fields, which come first: a
     run-in code counts where no code is printed, a ``(see X)`` modifier where no see is printed,
-    and the term an instruction names only where the term has neither a code nor a see.
+    and the term an instruction names only where the term has neither a code nor a see. The
+    title keeps at least the words before an instruction or run-in code, so it is never empty
+    when ``title`` is not.
 
     Example:
         >>> burn = split_wording("fourth degree - code as Burn, third  degree, by site")

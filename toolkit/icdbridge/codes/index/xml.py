@@ -264,7 +264,7 @@ def _read_term(
         source=document.source,
         level=level,
         parent=parent,
-        titles=(*titles, wording.title or title),
+        titles=(*titles, wording.title),
         modifiers=(*modifiers, wording.modifier),
         code=wording.code,
         manifestation=tuple(_text(m) for m in fields.get("manif", ()) if _text(m)),
