@@ -466,6 +466,13 @@ def test_real_see_in_modifiers_and_run_in_codes(index: AlphabeticIndex) -> None:
     # A code the flattening ran into the title: "angiomatousD18.00".
     nevus = index.find("Nevus, angiomatous")
     assert nevus is not None and nevus.code == "D18.00"
+    # ... or into the end of a see-also: "see also Fracture, traumatic M84.40".
+    pathological = index.find("Fracture, pathological")
+    assert pathological.code == "M84.40" and pathological.see_also == "Fracture, traumatic"
+    physical = index.find("Examination › physical")
+    assert physical.code == "Z00.00" and physical.see_also == "Examination, medical"
+    # A category note keeps its code ("see also subcategory M14.8-").
+    assert all(not t.see_also.startswith(("category", "subcategory")) for t in index.terms("index"))
     # The official Neoplasm Table XML writes one see reference as a nonessential modifier.
     nerve = index.find("Neoplasm, neoplastic, autonomic nerve or nervous system NEC", "neoplasm")
     assert nerve.see == "Neoplasm, nerve, peripheral" and nerve.modifiers[-1] == ""

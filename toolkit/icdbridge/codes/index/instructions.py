@@ -12,7 +12,8 @@ words only:
 * a **see reference in the modifiers**: ``Bronchorrhagia (see Hemoptysis)``, ``basal cell
   (pigmented) (see also Neoplasm, skin, malignant)`` (the flattened CSV), ``autonomic nerve or
   nervous system NEC (see Neoplasm, nerve, peripheral)`` (the official Neoplasm Table XML);
-* a **code run into the title** by the flattening: ``angiomatousD18.00``.
+* a **code run into the title** by the flattening (``angiomatousD18.00``), or into the end of a
+  see / see-also reference (``see also Fracture, traumatic M84.40``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ _NAMED_TERM = re.compile(
 )
 _SEE = re.compile(r"\(\s*see\b(?P<also>\s+also\b)?\s*(?P<text>(?:[^()]|\([^()]*\))*)\)", re.I)
 _RUN_IN_CODE = re.compile(r"(?<=[a-z)])(?P<code>[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?)$")
+_RUN_IN_REFERENCE_CODE = re.compile(
+    r"(?<=[a-z),])\s+(?P<code>[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?)$"
+)
 _SPACE = re.compile(r"\s+")
-_CATEGORY_NOTE = re.compile(r"\b[A-Z][0-9][0-9A-Z]\b|\bcategor(?:y|ies)\b", re.IGNORECASE)
+_CATEGORY_NOTE = re.compile(r"\b[A-Z][0-9][0-9A-Z]\b|\b(?:sub)?categor(?:y|ies)\b", re.IGNORECASE)
 _IF_APPLICABLE = re.compile(r"^if applicable,\s*", re.IGNORECASE)
 
 
@@ -47,7 +51,8 @@ class TermWording:
         see: The see reference: the printed one, else a ``(see X)`` modifier, else the term an
             instruction names (where the term has no code); ``""`` when none.
         see_also: The printed see-also reference, else a ``(see also X)`` modifier, or ``""``.
-        code: The printed code, else a code run into the title, or ``""``.
+        code: The printed code, else a code run into the title or into the end of a printed
+            see / see-also reference, or ``""``.
         notes: References of the modifiers or of an instruction that name code categories
             (``"category M01"``; :func:`is_category_note`).
     """
@@ -69,6 +74,23 @@ def is_category_note(reference: str) -> bool:
         (True, False)
     """
     return bool(_CATEGORY_NOTE.search(reference)) and not reference.startswith("Table of")
+
+
+def _without_run_in_code(reference: str) -> tuple[str, str]:
+    """A printed see / see-also reference without a code the flattening ran into its end
+    (``"Examination, medical Z00.00"``), and that code; category notes (``"category M01"``)
+    are left whole.
+
+    Example:
+        >>> _without_run_in_code("Fracture, traumatic M84.40")
+        ('Fracture, traumatic', 'M84.40')
+        >>> _without_run_in_code("subcategory M14.8-")
+        ('subcategory M14.8-', '')
+    """
+    found = _RUN_IN_REFERENCE_CODE.search(reference)
+    if found is None or is_category_note(reference[: found.start()]):
+        return reference, ""
+    return reference[: found.start()].strip(" ,"), found["code"]
 
 
 def instruction_reference(instruction: str) -> str:
@@ -121,6 +143,9 @@ def split_wording(
     if run_in is not None:
         code = code or run_in["code"]
         title = title[: run_in.start()].strip()
+    see, found_code = _without_run_in_code(see)
+    see_also, found_also = _without_run_in_code(see_also)
+    code = code or found_code or found_also
     taken, notes = [], []  # the modifier's see references read into a field
     for reference in _SEE.finditer(modifier):
         text = _IF_APPLICABLE.sub("", _clean(reference["text"]))
