@@ -26,10 +26,9 @@ _NAMED_TERM = re.compile(
     r"^code\s+(?:(?P<by_site>by\s+site\s+)?under|as|to|by)\s+(?P<term>.+)$", re.IGNORECASE
 )
 _SEE = re.compile(r"\(\s*see\b(?P<also>\s+also\b)?\s*(?P<text>(?:[^()]|\([^()]*\))*)\)", re.I)
-_RUN_IN_CODE = re.compile(r"(?<=[a-z)])(?P<code>[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?)$")
-_RUN_IN_REFERENCE_CODE = re.compile(
-    r"(?<=[a-z),])\s+(?P<code>[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?)$"
-)
+_CODE = r"(?P<code>[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?)$"  # a dotted code at the end
+_RUN_IN_CODE = re.compile(r"(?<=[a-z)])" + _CODE)
+_RUN_IN_REFERENCE_CODE = re.compile(r"(?<=[a-z),])\s+" + _CODE)
 _SPACE = re.compile(r"\s+")
 _CATEGORY_NOTE = re.compile(r"\b[A-Z][0-9][0-9A-Z]\b|\b(?:sub)?categor(?:y|ies)\b", re.IGNORECASE)
 _IF_APPLICABLE = re.compile(r"^if applicable,\s*", re.IGNORECASE)
