@@ -513,3 +513,30 @@ def test_real_reference_by_head_word_names_the_main_entry(index: AlphabeticIndex
     # A reference naming the whole title still gets that term.
     chronic = index.reference(index.find("Fracture, chronic"), "see")
     assert chronic.target.titles == ("Fracture, pathological",) and chronic.remainder == "by site"
+
+
+def test_real_partial_reference_stops_at_the_last_term_it_names(index: AlphabeticIndex) -> None:
+    # "see Pregnancy, complicated by, placenta, transfusion syndrome" (under "Syndrome ›
+    # transfusion › fetomaternal"): "placenta" is only the first word of four subterms of
+    # "complicated by" (placenta accreta, increta, percreta, previa) and no subterm of any of
+    # them is a transfusion syndrome, so the reference ends at "complicated by", with the rest
+    # kept as its remainder, not at "placenta accreta" or "placenta previa".
+    terms = [
+        t
+        for t in index.terms("index")
+        if t.see == "Pregnancy, complicated by, placenta, transfusion syndrome"
+    ]
+    assert terms
+    for term in terms:
+        reference = index.reference(term, "see")
+        assert reference.status == "partial"
+        assert reference.target.titles == ("Pregnancy", "complicated by")
+        assert reference.remainder == "placenta, transfusion syndrome"
+    # The External Cause Index: "see Contact, with, by type of machine" ended at "Sliver, wood,
+    # contact with", whose last comma-separated part is "contact with"; it ends at "Contact ›
+    # with".
+    struck = index.find("Struck by › machine", "eindex")
+    assert struck is not None
+    reference = index.reference(struck, "see")
+    assert reference.status == "partial" and reference.target.titles == ("Contact", "with")
+    assert reference.remainder == "by type of machine"

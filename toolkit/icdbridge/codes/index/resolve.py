@@ -199,6 +199,13 @@ def _aliases(title: str) -> list[list[str]]:
     return out
 
 
+@cache
+def _strong_keys(title: str) -> frozenset[str]:
+    """The keys that name ``title`` by itself: its whole title and its head word
+    (:func:`_aliases`' first two tiers), not one of its other parts or its first word."""
+    return frozenset(key for tier in _aliases(title)[:2] for key in tier)
+
+
 def _subterm_counts(document: IndexDocument) -> list[int]:
     """Number of terms below each term of ``document`` (by term id)."""
     counts = [0] * len(document.terms)
@@ -320,7 +327,12 @@ class ReferenceResolver:
         """Deepest term reachable from ``start`` by consuming leading ``parts``.
 
         Depth-first over the candidate terms of each step (longest part group first, whole
-        titles before head words), stopping at the first path that consumes every part.
+        titles before head words), stopping at the first path that consumes every part. A path
+        that stops short ends at its last term named by its whole title or head word, or named
+        unambiguously: ``"placenta"`` is the first word of four subterms of ``Pregnancy ›
+        complicated by`` (``placenta accreta``, ``placenta previa``...), so ``"Pregnancy,
+        complicated by, placenta, transfusion syndrome"``, whose last parts no subterm matches,
+        ends at ``complicated by``, not at one of them.
         """
         source, parent = start
         keys = {
@@ -335,11 +347,17 @@ class ReferenceResolver:
                 return True
             slot = self._children.get((source, parent), {})
             for end in range(len(parts), consumed, -1):
-                for candidate in slot.get(keys[consumed, end], ())[:_BRANCHES]:
+                matches = slot.get(keys[consumed, end], ())
+                for candidate in matches[:_BRANCHES]:
                     budget[0] -= 1
                     if budget[0] < 0:
                         return False
-                    if end > best[0][0]:
+                    named = (
+                        end == len(parts)
+                        or len(matches) == 1
+                        or keys[consumed, end] in _strong_keys(candidate.title)
+                    )
+                    if end > best[0][0] and named:
                         best[0] = (end, candidate)
                     if visit(candidate.id, end, budget):
                         return True
