@@ -199,13 +199,6 @@ def _aliases(title: str) -> list[list[str]]:
     return out
 
 
-@cache
-def _strong_keys(title: str) -> frozenset[str]:
-    """The keys that name ``title`` by itself: its whole title and its head word
-    (:func:`_aliases`' first two tiers), not one of its other parts or its first word."""
-    return frozenset(key for tier in _aliases(title)[:2] for key in tier)
-
-
 def _subterm_counts(document: IndexDocument) -> list[int]:
     """Number of terms below each term of ``document`` (by term id)."""
     counts = [0] * len(document.terms)
@@ -240,6 +233,9 @@ class ReferenceResolver:
     def __init__(self, documents: dict[str, IndexDocument]) -> None:
         self.documents = documents
         self._children: dict[tuple[str, int | None], dict[str, list[IndexTerm]]] = {}
+        # The keys that name a term by itself: its whole title and head word (the first two
+        # tiers), not one of its other parts or its first word.
+        self._naming: dict[tuple[str, int], frozenset[str]] = {}
         tiers: list[list[tuple[IndexTerm, list[str]]]] = [[], [], [], []]
         for document in documents.values():
             subterms = _subterm_counts(document)
@@ -247,7 +243,9 @@ class ReferenceResolver:
             # main entry "Fracture, traumatic", not "Fracture, pathological" above it.
             ranked = sorted(document.terms, key=lambda t: (-subterms[t.id], t.id))
             for term in ranked:
-                for tier, keys in enumerate(_aliases(term.title)):
+                aliases = _aliases(term.title)
+                self._naming[term.source, term.id] = frozenset(k for t in aliases[:2] for k in t)
+                for tier, keys in enumerate(aliases):
                     tiers[tier].append((term, keys))
         for tier in tiers:  # whole titles first, then head words, other parts, first words
             for term, keys in tier:
@@ -355,7 +353,7 @@ class ReferenceResolver:
                     named = (
                         end == len(parts)
                         or len(matches) == 1
-                        or keys[consumed, end] in _strong_keys(candidate.title)
+                        or keys[consumed, end] in self._naming[candidate.source, candidate.id]
                     )
                     if end > best[0][0] and named:
                         best[0] = (end, candidate)
