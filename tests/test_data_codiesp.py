@@ -42,6 +42,46 @@ def test_small_layout(tmp_path):
     assert [d.id for d in load_codiesp(root / "dev", "dev")] == ["d1", "d2", "d3"]
 
 
+def test_mentions_become_evidence(tmp_path):
+    root = _layout(tmp_path, ["d1\te11.9\n", "d2\tr51\n"], {"d1": "Diabetes.", "d2": "Headache."})
+    (root / "dev" / "devX.tsv").write_text(
+        "d1\tDIAGNOSTICO\te11.9\tDiabetes\t4 12\n"
+        "d1\tPROCEDIMIENTO\tbw03zzz\tRx\t0 2\n"
+        "d2\tDIAGNOSTICO\tr51\tes Head\t0 2;4 8\n",
+        encoding="utf-8",
+    )
+    english = load_codiesp(root, "dev")
+    assert [(m.code, m.text, m.source) for m in english[0].evidence] == [
+        ("E11.9", "Diabetes", "original_text")  # a procedure mention is not a diagnosis
+    ]
+    assert english[1].to_dict()["evidence"] == [
+        {"code": "R51", "text": "es Head", "source": "original_text", "spans": [[0, 2], [4, 8]]}
+    ]
+    spanish = load_codiesp(root, "dev", "es")
+    assert spanish[0].evidence[0].source == "text"  # the offsets are into the text itself
+
+
+@pytest.mark.parametrize(
+    ("row", "message", "value"),
+    [
+        ("d1\tDIAGNOSTICO\te11.9\tx\n", "expected 'articleID", "d1\tDIAGNOSTICO\te11.9\tx"),
+        ("d1\tOTRO\te11.9\tx\t0 1\n", "expected 'articleID", "d1\tOTRO\te11.9\tx\t0 1"),
+        ("d1\tDIAGNOSTICO\tnot-a-code\tx\t0 1\n", "not a valid ICD-10-CM code", "not-a-code"),
+        ("d1\tDIAGNOSTICO\te11.9\tx\t0 99\n", "within the text (5 characters)", "0 99"),
+        ("d1\tDIAGNOSTICO\te11.9\tx\t0 x\n", "offsets must be", "0 x"),
+        ("ghost\tDIAGNOSTICO\te11.9\tx\t0 1\n", "without a text file", "ghost"),
+    ],
+)
+def test_bad_mention_rows(tmp_path, row, message, value):
+    root = _layout(tmp_path, ["d1\te11.9\n"], {"d1": "x"})  # the Spanish text is "es: x"
+    (root / "dev" / "devX.tsv").write_text("d1\tDIAGNOSTICO\te11.9\tx\t4 5\n" + row)
+    with pytest.raises(InputFormatError) as info:
+        load_codiesp(root, "dev")
+    assert message in str(info.value)
+    assert info.value.line == 2 and info.value.value == value
+    assert "devX.tsv" in str(info.value)
+
+
 def test_strict_policy_refuses_undefined(tmp_path):
     root = _layout(tmp_path, ["d1\tw19.xxx\n"], {"d1": "x"})
     with pytest.raises(InputFormatError, match="not defined in ICD-10-CM"):
@@ -92,6 +132,19 @@ def test_real_codiesp_splits():
     assert report.undefined  # CodiEsp (2018) has codes ICD-10-CM 2026 does not define
     assert all(d.text.strip() for d in dev)
     assert all(d.original_language == "es" and d.original_text.strip() for d in dev)
+    # every diagnosis mention of trainX.tsv is some document's evidence, its words at its offsets
+    mentions = [
+        line.split("\t")
+        for line in (root / "train" / "trainX.tsv").read_text(encoding="utf-8").splitlines()
+        if "\tDIAGNOSTICO\t" in line
+    ]
+    entries = [(d, e) for d in train for e in d.meta.get("evidence", [])]
+    assert len(entries) == len(mentions) > 7000
+    assert all(e["code"] in d.codes for d, e in entries)  # each mention names a gold code
+    exact = sum(
+        " ".join(d.original_text[s:t] for s, t in e["spans"]) == e["text"] for d, e in entries
+    )
+    assert exact >= len(entries) - 5  # a few mentions drop a bracket or a trailing character
 
 
 def test_cli_prepare(tmp_path, capsys):

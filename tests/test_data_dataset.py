@@ -41,10 +41,33 @@ def test_original_text_fields(tmp_path):
     assert with_original.to_dict()["original_text"] == "Fiebre."
 
 
+def test_evidence_field(tmp_path):
+    from icdbridge.data import Mention
+
+    row = {"id": "a", "text": "Fever and cough.", "codes": ["R50.9", "R05.9"], "system": "icd10cm"}
+    evidence = [
+        {"code": "R50.9", "text": "Fever", "spans": [[0, 5]]},
+        {"code": "R05.9", "text": "tos", "source": "original_text"},
+    ]
+    original = {"original_text": "Fiebre y tos.", "original_language": "es"}
+    rows = [json.dumps(row | original | {"evidence": evidence}), json.dumps(row | {"id": "b"})]
+    path = _write(tmp_path, rows)
+    annotated, plain = read_jsonl(path)
+    assert annotated.evidence == [
+        Mention("R50.9", "Fever", "text"),
+        Mention("R05.9", "tos", "original_text"),
+    ]
+    assert plain.evidence == []
+    assert annotated.to_dict()["evidence"] == evidence  # written back as read
+
+
 def test_blank_lines_are_not_rows(tmp_path):
     row = json.dumps({"id": "a", "text": "t", "codes": [], "system": "icd10cm"})
     path = _write(tmp_path, ["", row, "   "])
     assert [d.id for d in iter_jsonl(path)] == ["a"]
+
+
+BASE = '{"id": "a", "text": "t", "codes": [], "system": "icd10cm"'
 
 
 @pytest.mark.parametrize(
@@ -67,6 +90,24 @@ def test_blank_lines_are_not_rows(tmp_path):
             '{"id": "a", "text": "t", "codes": [], "system": "icd10cm", "original_text": "x"}',
             "'original_text' needs 'original_language'",
             "x",
+        ),
+        (BASE + ', "evidence": {"code": "E11.9"}}', "'evidence' must be a JSON list", None),
+        (BASE + ', "evidence": ["E11.9"]}', "must be an object", "E11.9"),
+        (BASE + ', "evidence": [{"code": "E11.9"}]}', "non-empty string 'text'", None),
+        (
+            BASE + ', "evidence": [{"code": "E11.9", "text": "t", "source": "x"}]}',
+            "'source' must be one of",
+            "x",
+        ),
+        (
+            BASE + ', "evidence": [{"code": "E11.9", "text": "t", "source": "original_text"}]}',
+            "needs the row's 'original_text'",
+            None,
+        ),
+        (
+            BASE + ', "evidence": [{"code": "E11.9", "text": "t", "spans": [[0, 9]]}]}',
+            "offsets into its 'text'",
+            [[0, 9]],
         ),
     ],
 )

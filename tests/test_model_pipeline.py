@@ -384,6 +384,8 @@ def test_finetuned_encoder_is_trained_saved_and_restored(tiny, tmp_path):
     before = tiny["encoder"].fingerprint()
     result = _train(tiny, epochs=2, finetune_epochs=1)
     assert result.finetune is not None and result.finetune.pairs > 100
+    # the notes' annotated mentions (CodiEsp's trainX.tsv) are pairs too, beside the mined ones
+    assert 0 < result.finetune.evidence_pairs < result.finetune.pairs
     assert result.finetune.losses and all(math.isfinite(x) for x in result.finetune.losses)
     predictor = result.predictor
     assert tiny["encoder"].fingerprint() == before  # the caller's encoder is left alone
@@ -399,6 +401,31 @@ def test_finetuned_encoder_is_trained_saved_and_restored(tiny, tmp_path):
     for a, b in zip(predictor.predict(docs, top_k=20), loaded.predict(docs, top_k=20), strict=True):
         assert list(a.scores) == list(b.scores)
         assert a.scores == pytest.approx(b.scores, abs=1e-6)
+
+
+def test_annotated_mentions_are_fine_tuning_pairs(tiny):
+    from icdbridge.model.lexical.gloss import glosser_for
+    from icdbridge.model.train.finetune import evidence_pairs
+
+    docs, space = tiny["train"], tiny["space"]
+    pairs = evidence_pairs(tiny["encoder"], docs, space, hard_negatives=3)
+    glosser = glosser_for("es", tiny["terminology"])
+    # each mention of the Spanish original enters through its English gloss
+    expected = {
+        (glosser.gloss(m.text).text.strip(), m.code)
+        for d in docs
+        for m in d.evidence
+        if m.code in space.row and glosser.gloss(m.text).text.strip()
+    }
+    assert {(p.piece, p.code) for p in pairs} == expected and len(expected) > 50
+    assert ("pain .", "R52") in expected  # "dolores" glossed
+    for pair in pairs:
+        assert pair.code in pair.gold
+        assert 0 < len(pair.hard) <= 3 and not set(pair.hard) & pair.gold
+    unannotated = [
+        replace(d, meta={k: v for k, v in d.meta.items() if k != "evidence"}) for d in docs
+    ]
+    assert evidence_pairs(tiny["encoder"], unannotated, space) == []
 
 
 def test_seeded_runs_are_reproducible(tiny, trained):

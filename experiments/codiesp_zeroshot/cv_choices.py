@@ -92,6 +92,13 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   ``today, bases and negatives 96``, ``... 384``: the same with 96 or 384 sampled negatives per
   training note instead of 192 (``TrainConfig.negatives``).
 
+- ``today, bases and fine-tuning with annotated mentions``: today's default with one epoch of
+  encoder fine-tuning (``TrainConfig.finetune_epochs``) on the mined pairs and on the annotated
+  mentions of the fold's training notes (their ``evidence``, from CodiEsp's ``trainX.tsv``:
+  ``TrainConfig.finetune_evidence``); ``today, bases and fine-tuning``: the mined pairs alone.
+  The held-out fold's mentions are never read. Run with ``--train-seeds 13 14 15 --objectives
+  --out experiments/codiesp_zeroshot/cv_finetune_evidence.json``.
+
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
 rank (added with the family-expansion variants; the files written before do not have it).

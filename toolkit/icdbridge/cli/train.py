@@ -139,6 +139,14 @@ def train_command(
             help="Epochs of encoder fine-tuning before the heads train (0: frozen encoder).",
         ),
     ] = _TRAIN.finetune_epochs,
+    finetune_evidence: Annotated[
+        bool,
+        typer.Option(
+            "--finetune-evidence/--no-finetune-evidence",
+            help="Fine-tuning also trains on the annotated mentions of the training notes (their "
+            "'evidence' field, e.g. CodiEsp's *X.tsv), not only on mined pairs.",
+        ),
+    ] = _TRAIN.finetune_evidence,
     pieces: Annotated[
         str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
     ] = _PIPELINE.pieces,
@@ -375,6 +383,7 @@ def train_command(
             learning_rate=learning_rate,
             loss=loss,
             finetune_epochs=finetune_epochs,
+            finetune_evidence=finetune_evidence,
             calibration_folds=calibration_folds,
             hidden_codes=hidden_codes,
             calibration_map_tolerance=calibration_tolerance,

@@ -10,6 +10,7 @@ from icdbridge.data.codiesp import load_codiesp, load_codiesp_report
 from icdbridge.data.dataset import (
     CodeReport,
     Document,
+    Mention,
     check_codes,
     iter_jsonl,
     parse_row,
@@ -21,6 +22,7 @@ from icdbridge.data.dataset import (
 __all__ = [
     "CodeReport",
     "Document",
+    "Mention",
     "check_codes",
     "iter_jsonl",
     "load_codiesp",

@@ -3,8 +3,8 @@
 Layout (as distributed on Zenodo, records 3693570 and 3837305)::
 
     codiesp/
-      train/ trainD.tsv  text_files/*.txt  text_files_en/*.txt
-      dev/   devD.tsv    text_files/*.txt  text_files_en/*.txt
+      train/ trainD.tsv  trainX.tsv  text_files/*.txt  text_files_en/*.txt
+      dev/   devD.tsv    devX.tsv    text_files/*.txt  text_files_en/*.txt
 
 ``*D.tsv`` has one ``articleID<TAB>code`` row per diagnosis assignment, with lower-case dotted
 ICD-10-CM (CIE-10 2018) codes. ``text_files/`` holds the Spanish originals, ``text_files_en/`` the
@@ -12,6 +12,13 @@ English machine translation (one sentence per line). English documents carry the
 original as ``original_text`` (``original_language`` ``"es"``) when ``text_files/`` is present:
 the translation drops or mangles many of the words coding depends on, and the model's lexical
 channel reads the original too (:mod:`icdbridge.model.lexical.gloss`).
+
+``*X.tsv`` (optional) says where each code is mentioned: ``articleID<TAB>type<TAB>code<TAB>
+words<TAB>offsets`` with offsets ``start end`` into the Spanish original, several separated by
+``;`` when the mention is discontinuous. Its ``DIAGNOSTICO`` rows become each document's
+``evidence`` (:class:`~icdbridge.data.dataset.Mention`: source ``"original_text"`` for English
+documents, ``"text"`` for Spanish ones); its ``PROCEDIMIENTO`` rows belong to the procedure task
+(``*P.tsv``), which this loader does not read.
 
 Policy for codes (decided here, documented for every user of the loader):
 
@@ -99,6 +106,64 @@ def _read_codes(
     return codes, first_line
 
 
+EVIDENCE_TYPES = ("DIAGNOSTICO", "PROCEDIMIENTO")
+"""Mention types of ``*X.tsv`` (only diagnoses are read: the loader's task is CodiEsp-D)."""
+
+
+def _read_evidence(
+    path: Path, normalize: Callable[[str], str], texts: dict[str, Path], source: str
+) -> dict[str, list[dict[str, object]]]:
+    """Document id → its diagnosis mentions (``evidence`` entries) from ``*X.tsv``."""
+    evidence: dict[str, list[dict[str, object]]] = {}
+    lengths: dict[str, int] = {}
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            cells = line.split("\t")
+            if len(cells) != 5 or cells[1] not in EVIDENCE_TYPES or not cells[3].strip():
+                raise InputFormatError(
+                    path,
+                    "expected 'articleID<TAB>DIAGNOSTICO|PROCEDIMIENTO<TAB>code<TAB>words<TAB>"
+                    "start end[;start end...]'",
+                    line=number,
+                    value=line,
+                )
+            doc_id, kind, raw_code, words, offsets = (cell.strip() for cell in cells)
+            if kind != "DIAGNOSTICO":
+                continue
+            if doc_id not in texts:
+                raise InputFormatError(
+                    path, "mention of a document without a text file", line=number, value=doc_id
+                )
+            try:
+                code = normalize(raw_code)
+            except InvalidCodeError:
+                raise InputFormatError(
+                    path, "not a valid ICD-10-CM code", line=number, value=raw_code
+                ) from None
+            if doc_id not in lengths:
+                lengths[doc_id] = len(texts[doc_id].read_text(encoding="utf-8"))
+            try:
+                spans = [[int(x) for x in part.split()] for part in offsets.split(";")]
+            except ValueError:
+                spans = []
+            if not spans or not all(
+                len(span) == 2 and 0 <= span[0] <= span[1] <= lengths[doc_id] for span in spans
+            ):
+                raise InputFormatError(
+                    path,
+                    f"offsets must be 'start end[;start end...]' within the text "
+                    f"({lengths[doc_id]} characters)",
+                    line=number,
+                    value=offsets,
+                )
+            entry = {"code": code, "text": words, "source": source, "spans": spans}
+            evidence.setdefault(doc_id, []).append(entry)
+    return evidence
+
+
 def load_codiesp_report(
     root: str | PathLike[str],
     split: str = "train",
@@ -158,12 +223,20 @@ def load_codiesp_report(
     original_dir = folder / TEXT_FOLDERS["es"]
     if language != "es" and original_dir.is_dir():
         originals = {path.stem: path for path in original_dir.glob("*.txt")}
+    evidence: dict[str, list[dict[str, object]]] = {}
+    mentions = folder / f"{split}X.tsv"
+    spanish = texts if language == "es" else originals
+    if mentions.is_file() and spanish:
+        source = "text" if language == "es" else "original_text"
+        evidence = _read_evidence(mentions, terminology.normalize, spanish, source)
     docs = []
     for doc_id in sorted(texts):
         meta: dict[str, object] = {"source": f"codiesp/{split}", "language": language}
         if doc_id in originals:
             meta["original_text"] = originals[doc_id].read_text(encoding="utf-8")
             meta["original_language"] = "es"
+        if doc_id in evidence:
+            meta["evidence"] = evidence[doc_id]
         docs.append(
             Document(
                 id=doc_id,

@@ -10,6 +10,13 @@ Two optional fields carry the note in its original language when ``text`` is a t
 ``"original_language"`` (ISO 639-1, e.g. ``"es"``); the model's lexical channel also reads the
 original (:mod:`icdbridge.model.lexical.gloss`) when its language is supported.
 
+A labelled row may also say where each code is mentioned: ``"evidence"``, a list of
+``{"code", "text", "source"?, "spans"?}`` objects (:class:`Mention`). ``text`` is the words that
+justify the code as they stand in the note; ``source`` says which field they come from
+(``"text"``, the default, or ``"original_text"``); ``spans`` (optional) are their
+``[start, end]`` character offsets there. CodiEsp's ``*X.tsv`` files are such annotations; encoder
+fine-tuning trains on them (:mod:`icdbridge.model.train.finetune`).
+
 Reading is strict: bad JSON, a missing field, a field of the wrong type or a duplicate id raises
 :class:`~icdbridge.errors.InputFormatError` naming the file, the line and the value. Blank lines
 are allowed (they are not rows). Extra fields are kept in :attr:`Document.meta` and written back.
@@ -42,6 +49,27 @@ ORIGINAL_FIELDS: tuple[str, str] = ("original_text", "original_language")
 """Optional fields: the text in its original language and that language (both strings, given
 together)."""
 
+EVIDENCE_FIELD = "evidence"
+"""Optional field: where each code is mentioned (a list of :class:`Mention` objects)."""
+
+MENTION_SOURCES: tuple[str, str] = ("text", "original_text")
+"""Fields a mention's words may come from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Where a note mentions one of its codes (an ``"evidence"`` entry of its JSON row).
+
+    Attributes:
+        code: The code, as the row's ``codes`` write it.
+        text: The words that justify the code, as they stand in the note.
+        source: The field they come from: ``"text"`` or ``"original_text"``.
+    """
+
+    code: str
+    text: str
+    source: str = "text"
+
 
 @dataclass(slots=True)
 class Document:
@@ -72,6 +100,19 @@ class Document:
         """ISO 639-1 language of :attr:`original_text` (``None`` without one)."""
         value = self.meta.get("original_language")
         return value if isinstance(value, str) and self.original_text is not None else None
+
+    @property
+    def evidence(self) -> list[Mention]:
+        """The annotated mentions of the document's codes (empty without an ``"evidence"``
+        field; :func:`parse_row` has checked its entries)."""
+        entries = self.meta.get(EVIDENCE_FIELD)
+        if not isinstance(entries, list):
+            return []
+        return [
+            Mention(entry["code"], entry["text"], entry.get("source", "text"))
+            for entry in entries
+            if isinstance(entry, dict)
+        ]
 
     def to_dict(self) -> dict[str, object]:
         """The JSON row of this document (extra fields after the four required ones)."""
@@ -135,10 +176,63 @@ def parse_row(
         raise InputFormatError(
             path, f"field {present[0]!r} needs {missing!r} too", line=line, value=row[present[0]]
         )
+    if EVIDENCE_FIELD in row:
+        _check_evidence(row, path, line)
     meta = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
     if "system" in row:
         return Document(row["id"], row["text"], list(row.get("codes", ())), row["system"], meta)
     return Document(row["id"], row["text"], list(row.get("codes", ())), meta=meta)
+
+
+def _check_evidence(row: dict, path: str | PathLike[str] | None, line: int | None) -> None:
+    """Check a row's ``"evidence"`` field (see :class:`Mention`)."""
+    entries = row[EVIDENCE_FIELD]
+    if not isinstance(entries, list):
+        raise InputFormatError(
+            path, f"field {EVIDENCE_FIELD!r} must be a JSON list", line=line, value=entries
+        )
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise InputFormatError(
+                path, f"every entry of {EVIDENCE_FIELD!r} must be an object", line=line, value=entry
+            )
+        for name in ("code", "text"):
+            if not isinstance(entry.get(name), str) or not entry[name].strip():
+                raise InputFormatError(
+                    path,
+                    f"every entry of {EVIDENCE_FIELD!r} needs a non-empty string {name!r}",
+                    line=line,
+                    value=entry,
+                )
+        source = entry.get("source", "text")
+        if source not in MENTION_SOURCES:
+            raise InputFormatError(
+                path,
+                f"an entry's 'source' must be one of {MENTION_SOURCES}",
+                line=line,
+                value=source,
+            )
+        if source == "original_text" and "original_text" not in row:
+            raise InputFormatError(
+                path,
+                "an entry with source 'original_text' needs the row's 'original_text'",
+                line=line,
+                value=entry,
+            )
+        spans = entry.get("spans", [])
+        if not isinstance(spans, list) or not all(
+            isinstance(span, list)
+            and len(span) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+            and 0 <= span[0] <= span[1] <= len(row[source])
+            for span in spans
+        ):
+            raise InputFormatError(
+                path,
+                f"an entry's 'spans' must be [start, end] offsets into its {source!r}",
+                line=line,
+                value=spans,
+            )
 
 
 def iter_jsonl(path: str | PathLike[str], *, labelled: bool = True) -> Iterator[Document]:

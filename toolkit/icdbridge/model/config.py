@@ -350,6 +350,10 @@ class TrainConfig:
             (:mod:`~icdbridge.model.train.finetune`; 0: the encoder stays frozen).
         finetune_learning_rate: Peak learning rate of encoder fine-tuning.
         finetune_batch_size: Mined pairs per fine-tuning step.
+        finetune_evidence: Fine-tuning also trains on the training documents' annotated
+            mentions (their ``evidence``, :class:`~icdbridge.data.Mention`: the words each code
+            is mentioned by, e.g. CodiEsp's ``*X.tsv``), not only on the mined pairs; documents
+            without annotations add none.
         init: A trained model directory whose networks initialise the new ones (a warm start,
             :mod:`~icdbridge.model.train.warm_start`): their label-independent weights carry
             over, while the label space (the new system's), the training memory (the new
@@ -374,6 +378,7 @@ class TrainConfig:
     finetune_epochs: int = 0
     finetune_learning_rate: float = 3e-5
     finetune_batch_size: int = 32
+    finetune_evidence: bool = True
     init: str | None = None
 
 

@@ -103,6 +103,60 @@ def mine_pairs(
     return pairs
 
 
+def evidence_pairs(
+    encoder: TextEncoder,
+    docs: Sequence[Document],
+    space: LabelSpace,
+    hard_negatives: int = 3,
+) -> list[PiecePair]:
+    """Pair every annotated mention of a gold code of ``docs`` (in ``space``) with its code.
+
+    A mention of the original-language text is glossed into English first (left out when that
+    language cannot be read, or nothing of it is glossed); identical (words, code) pairs of one
+    document count once.
+
+    Args:
+        encoder: The encoder (its label embeddings are ``space.matrix``).
+        docs: Training documents (those without ``evidence`` add nothing).
+        space: The label space.
+        hard_negatives: Hard negatives kept per pair.
+    """
+    from icdbridge.model.lexical.gloss import glosser_for, readable_original
+
+    found: list[tuple[str, str, frozenset[str]]] = []
+    for doc in docs:
+        gold = frozenset(doc.codes)
+        seen: set[tuple[str, str]] = set()
+        for mention in doc.evidence:
+            if mention.code not in gold or mention.code not in space.row:
+                continue
+            words = mention.text
+            if mention.source == "original_text":
+                if not readable_original(doc):
+                    continue
+                words = glosser_for(doc.original_language, space.terminology).gloss(words).text
+            words = words.strip()
+            if words and (words, mention.code) not in seen:
+                seen.add((words, mention.code))
+                found.append((words, mention.code, gold))
+    if not found:
+        return []
+    vectors = encoder.embed([words for words, _, _ in found])
+    _, neighbours = space.index.search_ids(vectors, hard_negatives + 10)
+    owners = space.index.codes
+    return [
+        PiecePair(
+            words,
+            code,
+            gold,
+            tuple(dict.fromkeys(owners[i] for i in ids if i >= 0 and owners[i] not in gold))[
+                :hard_negatives
+            ],
+        )
+        for (words, code, gold), ids in zip(found, neighbours.tolist(), strict=True)
+    ]
+
+
 def collate_pairs(
     pairs: Sequence[PiecePair], label_text: dict[str, str], hard_negatives: int
 ) -> dict[str, Any]:
@@ -224,14 +278,16 @@ class FinetuneResult:
     """Outcome of :func:`finetune_encoder`.
 
     Attributes:
-        pairs: Number of mined pairs.
+        pairs: Number of training pairs (mined and annotated).
         losses: Training loss per step.
         seconds: Wall time (mining included).
+        evidence_pairs: How many of ``pairs`` are annotated mentions (:func:`evidence_pairs`).
     """
 
     pairs: int
     losses: list[float]
     seconds: float
+    evidence_pairs: int = 0
 
 
 def finetune_encoder(
@@ -244,6 +300,7 @@ def finetune_encoder(
     batch_size: int = 32,
     learning_rate: float = 3e-5,
     hard_negatives: int = 1,
+    evidence: bool = True,
     seed: int = 0,
     progress: bool = False,
 ) -> FinetuneResult:
@@ -258,6 +315,7 @@ def finetune_encoder(
         batch_size: Pairs per step.
         learning_rate: Peak learning rate.
         hard_negatives: Hard negatives per pair.
+        evidence: Add the documents' annotated mentions as pairs (:func:`evidence_pairs`).
         seed: Seed of shuffling and dropout.
         progress: Progress bars.
 
@@ -269,6 +327,8 @@ def finetune_encoder(
     started = time.perf_counter()
     pl.seed_everything(seed, workers=True, verbose=False)
     pairs = mine_pairs(encoder, docs, space, config, max(hard_negatives, 1), progress)
+    annotated = evidence_pairs(encoder, docs, space, max(hard_negatives, 1)) if evidence else []
+    pairs += annotated
     label_text = dict(zip(space.codes, space.texts, strict=True))
     module = EncoderTuningModule(
         encoder, learning_rate=learning_rate, piece_tokens=config.window_tokens + 2
@@ -290,4 +350,4 @@ def finetune_encoder(
             trainer.fit(module, datamodule=data)
     finally:
         encoder.eval()
-    return FinetuneResult(len(pairs), module.history, time.perf_counter() - started)
+    return FinetuneResult(len(pairs), module.history, time.perf_counter() - started, len(annotated))

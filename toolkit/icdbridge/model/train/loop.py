@@ -319,6 +319,7 @@ def train_model(
                 "train_config": asdict(train_config),
                 "history": history,
                 "finetune_pairs": tuned.pairs if tuned else 0,
+                "finetune_evidence_pairs": tuned.evidence_pairs if tuned else 0,
                 "finetune_seconds": round(tuned.seconds, 1) if tuned else 0.0,
                 "calibration": calibration,
                 "train_seconds": round(result.seconds, 1),
@@ -410,6 +411,7 @@ def prepare_training(
                 epochs=train_config.finetune_epochs,
                 batch_size=train_config.finetune_batch_size,
                 learning_rate=train_config.finetune_learning_rate,
+                evidence=train_config.finetune_evidence,
                 seed=train_config.seed,
                 progress=progress,
             )
