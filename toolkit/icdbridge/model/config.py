@@ -37,8 +37,8 @@ their definitions are in :mod:`icdbridge.model.operating_points`)."""
 UNSEEN_POINT_MAP_TOLERANCE = 0.1
 """Validation MAP the ``unseen`` operating point may give up, below the best grid point, for
 unseen-code recall@20 (on the CodiEsp train folds the three networks scored MAP 0.449 at unseen
-R@20 0.397 with it, against 0.475 / 0.384 balanced: ``docs/model.md``, *Cross-validated
-choices*)."""
+R@20 0.397 with it, against 0.475 / 0.384 balanced: ``docs/model-history.md``,
+*Cross-validated choices — history*)."""
 
 PRECISIONS = ("fp32", "bf16", "auto")
 """Inference precisions of the text encoder (:class:`~icdbridge.model.text.encoder.TextEncoder`):
