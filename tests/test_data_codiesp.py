@@ -42,7 +42,7 @@ def test_small_layout(tmp_path):
     assert [d.id for d in load_codiesp(root / "dev", "dev")] == ["d1", "d2", "d3"]
 
 
-def test_mentions_become_evidence(tmp_path):
+def test_mentions_become_evidence(tmp_path, capsys):
     root = _layout(tmp_path, ["d1\te11.9\n", "d2\tr51\n"], {"d1": "Diabetes.", "d2": "Headache."})
     (root / "dev" / "devX.tsv").write_text(
         "d1\tDIAGNOSTICO\te11.9\tDiabetes\t4 12\n"
@@ -59,6 +59,14 @@ def test_mentions_become_evidence(tmp_path):
     ]
     spanish = load_codiesp(root, "dev", "es")
     assert spanish[0].evidence[0].source == "text"  # the offsets are into the text itself
+    out = tmp_path / "dev.jsonl"
+    args = ["datasets", "prepare", "codiesp", "--from", str(root), "--split", "dev", "-o", str(out)]
+    try:
+        main(args)
+    except SystemExit as exit_:
+        assert exit_.code in (0, None)
+    assert read_jsonl(out)[1].evidence == english[1].evidence  # the JSONL keeps them
+    assert "2 diagnosis mentions as evidence" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -53,10 +53,11 @@ def prepare(
         )
     count = write_jsonl(docs, output)
     originals = sum(1 for d in docs if d.original_text is not None)
-    typer.echo(
-        f"wrote {count} documents to {output}"
-        + (f" ({originals} with their Spanish original_text)" if originals else "")
-    )
+    mentions = sum(len(d.evidence) for d in docs)
+    notes = [f"{originals} with their Spanish original_text"] if originals else []
+    if mentions:
+        notes.append(f"{mentions} diagnosis mentions as evidence")
+    typer.echo(f"wrote {count} documents to {output}" + (f" ({'; '.join(notes)})" if notes else ""))
     typer.echo(f"codes: {report.summary()}")
 
 
