@@ -37,7 +37,7 @@ Policy for codes (decided here, documented for every user of the loader):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
 
@@ -74,35 +74,42 @@ def split_dir(root: str | PathLike[str], split: str) -> Path:
     )
 
 
+def _tsv_rows(path: Path) -> Iterator[tuple[int, str, list[str]]]:
+    """``(line number, line, cells)`` of every non-blank line of a CodiEsp TSV file."""
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                yield number, line, line.split("\t")
+
+
+def _code(path: Path, number: int, raw: str, normalize: Callable[[str], str]) -> str:
+    """The normalised code of a TSV cell (an :class:`InputFormatError` when it is not one)."""
+    try:
+        return normalize(raw)
+    except InvalidCodeError:
+        raise InputFormatError(path, "not a valid ICD-10-CM code", line=number, value=raw) from None
+
+
 def _read_codes(
     path: Path, normalize: Callable[[str], str]
 ) -> tuple[dict[str, list[str]], dict[str, int]]:
     codes: dict[str, list[str]] = {}
     first_line: dict[str, int] = {}
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            cells = line.split("\t")
-            if len(cells) != 2 or not cells[0].strip() or not cells[1].strip():
-                raise InputFormatError(
-                    path,
-                    "expected 'articleID<TAB>code' (2 non-empty columns)",
-                    line=number,
-                    value=line,
-                )
-            doc_id, raw_code = cells[0].strip(), cells[1].strip()
-            try:
-                code = normalize(raw_code)
-            except InvalidCodeError:
-                raise InputFormatError(
-                    path, "not a valid ICD-10-CM code", line=number, value=raw_code
-                ) from None
-            bucket = codes.setdefault(doc_id, [])
-            first_line.setdefault(doc_id, number)
-            if code not in bucket:
-                bucket.append(code)
+    for number, line, cells in _tsv_rows(path):
+        if len(cells) != 2 or not cells[0].strip() or not cells[1].strip():
+            raise InputFormatError(
+                path,
+                "expected 'articleID<TAB>code' (2 non-empty columns)",
+                line=number,
+                value=line,
+            )
+        doc_id = cells[0].strip()
+        code = _code(path, number, cells[1].strip(), normalize)
+        bucket = codes.setdefault(doc_id, [])
+        first_line.setdefault(doc_id, number)
+        if code not in bucket:
+            bucket.append(code)
     return codes, first_line
 
 
@@ -116,51 +123,41 @@ def _read_evidence(
     """Document id → its diagnosis mentions (``evidence`` entries) from ``*X.tsv``."""
     evidence: dict[str, list[dict[str, object]]] = {}
     lengths: dict[str, int] = {}
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            cells = line.split("\t")
-            if len(cells) != 5 or cells[1] not in EVIDENCE_TYPES or not cells[3].strip():
-                raise InputFormatError(
-                    path,
-                    "expected 'articleID<TAB>DIAGNOSTICO|PROCEDIMIENTO<TAB>code<TAB>words<TAB>"
-                    "start end[;start end...]'",
-                    line=number,
-                    value=line,
-                )
-            doc_id, kind, raw_code, words, offsets = (cell.strip() for cell in cells)
-            if kind != "DIAGNOSTICO":
-                continue
-            if doc_id not in texts:
-                raise InputFormatError(
-                    path, "mention of a document without a text file", line=number, value=doc_id
-                )
-            try:
-                code = normalize(raw_code)
-            except InvalidCodeError:
-                raise InputFormatError(
-                    path, "not a valid ICD-10-CM code", line=number, value=raw_code
-                ) from None
-            if doc_id not in lengths:
-                lengths[doc_id] = len(texts[doc_id].read_text(encoding="utf-8"))
-            try:
-                spans = [[int(x) for x in part.split()] for part in offsets.split(";")]
-            except ValueError:
-                spans = []
-            if not spans or not all(
-                len(span) == 2 and 0 <= span[0] <= span[1] <= lengths[doc_id] for span in spans
-            ):
-                raise InputFormatError(
-                    path,
-                    f"offsets must be 'start end[;start end...]' within the text "
-                    f"({lengths[doc_id]} characters)",
-                    line=number,
-                    value=offsets,
-                )
-            entry = {"code": code, "text": words, "source": source, "spans": spans}
-            evidence.setdefault(doc_id, []).append(entry)
+    for number, line, cells in _tsv_rows(path):
+        if len(cells) != 5 or cells[1] not in EVIDENCE_TYPES or not cells[3].strip():
+            raise InputFormatError(
+                path,
+                "expected 'articleID<TAB>DIAGNOSTICO|PROCEDIMIENTO<TAB>code<TAB>words<TAB>"
+                "start end[;start end...]'",
+                line=number,
+                value=line,
+            )
+        doc_id, kind, raw_code, words, offsets = (cell.strip() for cell in cells)
+        if kind != "DIAGNOSTICO":
+            continue
+        if doc_id not in texts:
+            raise InputFormatError(
+                path, "mention of a document without a text file", line=number, value=doc_id
+            )
+        code = _code(path, number, raw_code, normalize)
+        if doc_id not in lengths:
+            lengths[doc_id] = len(texts[doc_id].read_text(encoding="utf-8"))
+        try:
+            spans = [[int(x) for x in part.split()] for part in offsets.split(";")]
+        except ValueError:
+            spans = []
+        if not spans or not all(
+            len(span) == 2 and 0 <= span[0] <= span[1] <= lengths[doc_id] for span in spans
+        ):
+            raise InputFormatError(
+                path,
+                f"offsets must be 'start end[;start end...]' within the text "
+                f"({lengths[doc_id]} characters)",
+                line=number,
+                value=offsets,
+            )
+        entry = {"code": code, "text": words, "source": source, "spans": spans}
+        evidence.setdefault(doc_id, []).append(entry)
     return evidence
 
 

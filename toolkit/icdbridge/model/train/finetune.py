@@ -89,15 +89,9 @@ def mine_pairs(
         rows = torch.tensor([space.row[c] for c in gold])
         best = (vectors @ space.matrix[rows].T).argmax(dim=0).tolist()
         chosen = sorted(set(best))
-        _, neighbours = space.index.search_ids(vectors[chosen], hard_negatives + len(gold) + 5)
-        owners = space.index.codes  # a code owns several rows when it has aliases
-        hard_of = {
-            piece: tuple(
-                dict.fromkeys(owners[i] for i in ids if i >= 0 and owners[i] not in doc.codes)
-            )[:hard_negatives]
-            for piece, ids in zip(chosen, neighbours.tolist(), strict=True)
-        }
         golds = frozenset(doc.codes)
+        found = _hard_negatives(space, vectors[chosen], [golds] * len(chosen), hard_negatives)
+        hard_of = dict(zip(chosen, found, strict=True))
         for code, piece in zip(gold, best, strict=True):
             pairs.append(PiecePair(texts[piece], code, golds, hard_of[piece]))
     return pairs
@@ -142,18 +136,23 @@ def evidence_pairs(
     if not found:
         return []
     vectors = encoder.embed([words for words, _, _ in found])
-    _, neighbours = space.index.search_ids(vectors, hard_negatives + 10)
-    owners = space.index.codes
+    hard = _hard_negatives(space, vectors, [gold for _, _, gold in found], hard_negatives)
     return [
-        PiecePair(
-            words,
-            code,
-            gold,
-            tuple(dict.fromkeys(owners[i] for i in ids if i >= 0 and owners[i] not in gold))[
-                :hard_negatives
-            ],
-        )
-        for (words, code, gold), ids in zip(found, neighbours.tolist(), strict=True)
+        PiecePair(words, code, gold, negatives)
+        for (words, code, gold), negatives in zip(found, hard, strict=True)
+    ]
+
+
+def _hard_negatives(
+    space: LabelSpace, vectors: torch.Tensor, golds: Sequence[frozenset[str]], k: int
+) -> list[tuple[str, ...]]:
+    """Per query vector, the ``k`` codes nearest to it that are not gold codes of its document
+    (``golds``, one set per vector)."""
+    _, neighbours = space.index.search_ids(vectors, k + max(map(len, golds), default=0) + 5)
+    owners = space.index.codes  # a code owns several rows when it has aliases
+    return [
+        tuple(dict.fromkeys(owners[i] for i in ids if i >= 0 and owners[i] not in gold))[:k]
+        for ids, gold in zip(neighbours.tolist(), golds, strict=True)
     ]
 
 
