@@ -65,6 +65,7 @@ def _train_defaults() -> dict[str, object]:
         "hidden_codes": train.hidden_codes,
         "calibration_tolerance": train.calibration_map_tolerance,
         "finetune_epochs": train.finetune_epochs,
+        "finetune_evidence": train.finetune_evidence,
         "pieces": pipeline.pieces,
         "family_expansion": pipeline.family_expansion,
         "overlap_k": pipeline.overlap_k,
