@@ -31,6 +31,7 @@ def saved_model(tiny, tmp_path_factory):  # noqa: F811
 
 def _notes(tiny):  # noqa: F811
     rows = [d.to_dict() for d in tiny["dev"][:6]]
+    rows[1].pop("evidence", None)  # its mentions' offsets point into the original replaced here
     rows[1] |= {"original_text": "Fiebre y tos.", "original_language": "es"}
     return rows
 
