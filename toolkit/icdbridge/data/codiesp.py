@@ -118,11 +118,11 @@ EVIDENCE_TYPES = ("DIAGNOSTICO", "PROCEDIMIENTO")
 
 
 def _read_evidence(
-    path: Path, normalize: Callable[[str], str], texts: dict[str, Path], source: str
+    path: Path, normalize: Callable[[str], str], lengths: dict[str, int], source: str
 ) -> dict[str, list[dict[str, object]]]:
-    """Document id → its diagnosis mentions (``evidence`` entries) from ``*X.tsv``."""
+    """Document id → its diagnosis mentions (``evidence`` entries) from ``*X.tsv``;
+    ``lengths``: document id → length of the Spanish text the offsets index."""
     evidence: dict[str, list[dict[str, object]]] = {}
-    lengths: dict[str, int] = {}
     for number, line, cells in _tsv_rows(path):
         if len(cells) != 5 or cells[1] not in EVIDENCE_TYPES or not cells[3].strip():
             raise InputFormatError(
@@ -135,13 +135,11 @@ def _read_evidence(
         doc_id, kind, raw_code, words, offsets = (cell.strip() for cell in cells)
         if kind != "DIAGNOSTICO":
             continue
-        if doc_id not in texts:
+        if doc_id not in lengths:
             raise InputFormatError(
                 path, "mention of a document without a text file", line=number, value=doc_id
             )
         code = _code(path, number, raw_code, normalize)
-        if doc_id not in lengths:
-            lengths[doc_id] = len(texts[doc_id].read_text(encoding="utf-8"))
         try:
             spans = [[int(x) for x in part.split()] for part in offsets.split(";")]
         except ValueError:
@@ -222,22 +220,25 @@ def load_codiesp_report(
         originals = {path.stem: path for path in original_dir.glob("*.txt")}
     evidence: dict[str, list[dict[str, object]]] = {}
     mentions = folder / f"{split}X.tsv"
-    spanish = texts if language == "es" else originals
+    contents = {doc_id: path.read_text(encoding="utf-8") for doc_id, path in texts.items()}
+    original = {doc_id: path.read_text(encoding="utf-8") for doc_id, path in originals.items()}
+    spanish = contents if language == "es" else original
     if mentions.is_file() and spanish:
         source = "text" if language == "es" else "original_text"
-        evidence = _read_evidence(mentions, terminology.normalize, spanish, source)
+        lengths = {doc_id: len(text) for doc_id, text in spanish.items()}
+        evidence = _read_evidence(mentions, terminology.normalize, lengths, source)
     docs = []
     for doc_id in sorted(texts):
         meta: dict[str, object] = {"source": f"codiesp/{split}", "language": language}
         if doc_id in originals:
-            meta["original_text"] = originals[doc_id].read_text(encoding="utf-8")
+            meta["original_text"] = original[doc_id]
             meta["original_language"] = "es"
         if doc_id in evidence:
             meta["evidence"] = evidence[doc_id]
         docs.append(
             Document(
                 id=doc_id,
-                text=texts[doc_id].read_text(encoding="utf-8"),
+                text=contents[doc_id],
                 codes=codes.get(doc_id, []),
                 system="icd10cm",
                 meta=meta,

@@ -108,8 +108,9 @@ class Document:
         entries = self.meta.get(EVIDENCE_FIELD)
         if not isinstance(entries, list):
             return []
+        fields = ("code", "text", "source")
         return [
-            Mention(entry["code"], entry["text"], entry.get("source", "text"))
+            Mention(**{name: entry[name] for name in fields if name in entry})
             for entry in entries
             if isinstance(entry, dict)
         ]
