@@ -74,6 +74,13 @@ def spark():
             "spark.default.parallelism": "2",
             "spark.driver.memory": "1g",
             "spark.ui.showConsoleProgress": "false",
+            # one JVM on this machine: bind to the loopback, not to whatever address the host
+            # name resolves to, and return task results in the status message instead of
+            # through the block manager, whose fetch of a large result (the 200,000-row tests)
+            # once failed on a loaded CI machine ("TaskResultLost")
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.task.maxDirectResultSize": "128m",
         },
     )
     session.sparkContext.setLogLevel("ERROR")

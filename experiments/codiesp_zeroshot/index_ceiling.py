@@ -23,12 +23,13 @@ defined in the label release).
     python experiments/codiesp_zeroshot/index_ceiling.py   # -> index_ceiling.json
 
 ``--lexical-only`` skips the faiss shortlist (no note is encoded: minutes instead of most of an
-hour on a busy 2-core machine) and writes ``index_ceiling_lexical.json``; ``--variants`` picks
-variants. Without it the faiss shortlist is also taken over the label space **with the Index
-aliases** (:mod:`icdbridge.model.labels.aliases`: the Index paths as more label texts, each code
-scored by its best text), and each variant reports ``faiss_aliases`` and ``union_aliases``
-beside ``faiss`` and ``union``; ``--shortlist-k`` sets the shortlist size (default: the
-library's).
+hour on a busy 2-core machine) and writes ``index_ceiling_lexical.json``, whose ``union`` is the
+lexical channel alone and which has no ``faiss``, ``faiss_aliases`` or ``union_aliases`` (not
+measured); ``--variants`` picks variants. Without it the faiss shortlist is also taken over the
+label space **with the Index aliases** (:mod:`icdbridge.model.labels.aliases`: the Index paths
+as more label texts, each code scored by its best text), and each variant reports
+``faiss_aliases`` and ``union_aliases`` beside ``faiss`` and ``union``; ``--shortlist-k`` sets
+the shortlist size (default: the library's).
 """
 
 from __future__ import annotations
@@ -128,16 +129,19 @@ def main(argv: list[str] | None = None) -> None:
             for g in ("drug", "neoplasm", "other")
         },
         "shortlist_k": 0 if args.lexical_only else config.shortlist_k,
-        "faiss": sum(c in shortlists[i] for i, v in unseen.items() for c in v) / pairs,
-        "faiss_aliases": sum(c in alias_shortlists[i] for i, v in unseen.items() for c in v)
-        / pairs,
-        "variants": {},
-        "environment": software_environment(),
     }
+    if not args.lexical_only:  # without a shortlist these are not measured: left out, not 0
+        result["faiss"] = sum(c in shortlists[i] for i, v in unseen.items() for c in v) / pairs
+        result["faiss_aliases"] = (
+            sum(c in alias_shortlists[i] for i, v in unseen.items() for c in v) / pairs
+        )
+    result |= {"variants": {}, "environment": software_environment()}
     for name in args.variants:
         sources = VARIANTS[name]
         lexical = with_index_phrases(base, terminology, index, sources) if sources else base
         counts = dict.fromkeys(("english", "original", "lexical", "union", "union_aliases"), 0)
+        if args.lexical_only:  # union is the lexical channel alone; no aliased shortlist
+            del counts["union_aliases"]
         by_group = {g: 0 for g in result["unseen_pairs_by_group"]}
         matched = gold_matched = 0
         for doc in train:
@@ -152,7 +156,8 @@ def main(argv: list[str] | None = None) -> None:
                 counts["lexical"] += code in both
                 reached = code in both or code in shortlists[doc.id]
                 counts["union"] += reached
-                counts["union_aliases"] += code in both or code in alias_shortlists[doc.id]
+                if "union_aliases" in counts:
+                    counts["union_aliases"] += code in both or code in alias_shortlists[doc.id]
                 by_group[group_of(code)] += reached
         entry = {k: round(v / pairs, 4) for k, v in counts.items()}
         entry["union_by_group"] = {
