@@ -99,6 +99,11 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   The held-out fold's mentions are never read. Run with ``--train-seeds 13 14 15 --objectives
   --out experiments/codiesp_zeroshot/cv_finetune_evidence.json``.
 
+- ``today, bases and family expansion 100``: today's default whose candidates take in the family
+  of the 100 best shortlist, lexical and neighbour codes instead of 60
+  (``PipelineConfig.family_expansion``). In ``cv_family_today.json``, beside today's default
+  rerun on the same code.
+
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
 rank (added with the family-expansion variants; the files written before do not have it).
