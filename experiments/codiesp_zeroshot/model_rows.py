@@ -268,8 +268,10 @@ def _encoder_note(result) -> str:
     tuned = result.finetune
     if tuned is None:
         return "frozen MiniLM"
+    mined = tuned.pairs - tuned.evidence_pairs
     return (
-        f"MiniLM fine-tuned on {tuned.pairs} mined pairs in {tuned.seconds:.0f}s "
+        f"MiniLM fine-tuned on {tuned.pairs} pairs ({mined} mined, {tuned.evidence_pairs} "
+        f"annotated mentions) in {tuned.seconds:.0f}s "
         "(included in train s, with re-embedding the label space)"
     )
 
