@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.variants:
         sources = VARIANTS[name]
         lexical = with_index_phrases(base, terminology, index, sources) if sources else base
-        counts = dict.fromkeys(("english", "original", "lexical", "union", "union_aliases"), 0)
-        if args.lexical_only:  # union is the lexical channel alone; no aliased shortlist
-            del counts["union_aliases"]
+        # lexical-only: union is the lexical channel alone, and there is no aliased shortlist
+        aliased_union = () if args.lexical_only else ("union_aliases",)
+        counts = dict.fromkeys(("english", "original", "lexical", "union", *aliased_union), 0)
         by_group = {g: 0 for g in result["unseen_pairs_by_group"]}
         matched = gold_matched = 0
         for doc in train:
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
                 counts["lexical"] += code in both
                 reached = code in both or code in shortlists[doc.id]
                 counts["union"] += reached
-                if "union_aliases" in counts:
+                if aliased_union:
                     counts["union_aliases"] += code in both or code in alias_shortlists[doc.id]
                 by_group[group_of(code)] += reached
         entry = {k: round(v / pairs, 4) for k, v in counts.items()}
