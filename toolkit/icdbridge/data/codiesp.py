@@ -208,21 +208,21 @@ def load_codiesp_report(
     if not text_dir.is_dir():
         raise DataNotFoundError(f"{text_dir}: CodiEsp text folder not found")
     codes, first_line = _read_codes(tsv, terminology.normalize)
-    texts = {path.stem: path for path in text_dir.glob("*.txt")}
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in text_dir.glob("*.txt")}
     for doc_id, line in first_line.items():
         if doc_id not in texts:
             raise InputFormatError(
                 tsv, f"document has codes but no text file in {text_dir}", line=line, value=doc_id
             )
-    originals: dict[str, Path] = {}
+    originals: dict[str, str] = {}  # document id -> its Spanish original
     original_dir = folder / TEXT_FOLDERS["es"]
     if language != "es" and original_dir.is_dir():
-        originals = {path.stem: path for path in original_dir.glob("*.txt")}
+        originals = {
+            path.stem: path.read_text(encoding="utf-8") for path in original_dir.glob("*.txt")
+        }
     evidence: dict[str, list[dict[str, object]]] = {}
     mentions = folder / f"{split}X.tsv"
-    contents = {doc_id: path.read_text(encoding="utf-8") for doc_id, path in texts.items()}
-    original = {doc_id: path.read_text(encoding="utf-8") for doc_id, path in originals.items()}
-    spanish = contents if language == "es" else original
+    spanish = texts if language == "es" else originals
     if mentions.is_file() and spanish:
         source = "text" if language == "es" else "original_text"
         lengths = {doc_id: len(text) for doc_id, text in spanish.items()}
@@ -231,14 +231,14 @@ def load_codiesp_report(
     for doc_id in sorted(texts):
         meta: dict[str, object] = {"source": f"codiesp/{split}", "language": language}
         if doc_id in originals:
-            meta["original_text"] = original[doc_id]
+            meta["original_text"] = originals[doc_id]
             meta["original_language"] = "es"
         if doc_id in evidence:
             meta["evidence"] = evidence[doc_id]
         docs.append(
             Document(
                 id=doc_id,
-                text=contents[doc_id],
+                text=texts[doc_id],
                 codes=codes.get(doc_id, []),
                 system="icd10cm",
                 meta=meta,
