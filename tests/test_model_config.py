@@ -66,6 +66,7 @@ def _train_defaults() -> dict[str, object]:
         "calibration_tolerance": train.calibration_map_tolerance,
         "finetune_epochs": train.finetune_epochs,
         "finetune_evidence": train.finetune_evidence,
+        "finetune_mined": train.finetune_mined,
         "pieces": pipeline.pieces,
         "family_expansion": pipeline.family_expansion,
         "overlap_k": pipeline.overlap_k,

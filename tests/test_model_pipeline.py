@@ -74,6 +74,8 @@ def _train(
     members=1,
     calibration_folds=0,
     hidden_codes=0.0,
+    finetune_mined=True,
+    finetune_evidence=True,
     **kwargs,
 ):
     """One network unless ``members`` says otherwise (the default model's three networks would
@@ -94,6 +96,8 @@ def _train(
             patience=10,
             finetune_epochs=finetune_epochs,
             finetune_batch_size=16,
+            finetune_mined=finetune_mined,
+            finetune_evidence=finetune_evidence,
             members=members,
             calibration_folds=calibration_folds,
             hidden_codes=hidden_codes,
@@ -403,6 +407,27 @@ def test_finetuned_encoder_is_trained_saved_and_restored(tiny, tmp_path):
     for a, b in zip(predictor.predict(docs, top_k=20), loaded.predict(docs, top_k=20), strict=True):
         assert list(a.scores) == list(b.scores)
         assert a.scores == pytest.approx(b.scores, abs=1e-6)
+
+
+def test_fine_tuning_on_annotated_mentions_alone(tiny):
+    result = _train(tiny, epochs=1, finetune_epochs=1, finetune_mined=False)
+    tuned = result.finetune
+    # no mined pair: every pair is an annotated mention, and the encoder did learn from them
+    assert tuned is not None and tuned.pairs == tuned.evidence_pairs > 50
+    assert tuned.losses and all(math.isfinite(x) for x in tuned.losses)
+    assert result.predictor.encoder.fingerprint() != tiny["encoder"].fingerprint()
+
+
+def test_fine_tuning_without_mined_pairs_needs_annotated_mentions(tiny):
+    from icdbridge.errors import IcdbridgeError
+
+    with pytest.raises(IcdbridgeError, match="finetune_evidence must be on"):
+        _train(tiny, finetune_epochs=1, finetune_mined=False, finetune_evidence=False)
+    unannotated = [
+        replace(d, meta={k: v for k, v in d.meta.items() if k != "evidence"}) for d in tiny["train"]
+    ]
+    with pytest.raises(IcdbridgeError, match="no training document has any"):
+        _train(tiny, unannotated, finetune_epochs=1, finetune_mined=False)
 
 
 def test_annotated_mentions_are_fine_tuning_pairs(tiny):

@@ -98,6 +98,11 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   ``TrainConfig.finetune_evidence``); ``today, bases and fine-tuning``: the mined pairs alone.
   The held-out fold's mentions are never read. Run with ``--train-seeds 13 14 15 --objectives
   --out experiments/codiesp_zeroshot/cv_finetune_evidence.json``.
+  ``today, bases and fine-tuning on annotated mentions alone``: the same epoch on the annotated
+  mentions only (``TrainConfig.finetune_mined`` off: no mined pairs), the cheaper fine-tuning.
+  In ``cv_finetune_annotated.json``, beside today's default rerun on the same code (``--variants
+  "today, fold label spaces and seventh-character bases" --train-seeds 13 14 15 --objectives``,
+  then the variant with the same flags, one ``--out``).
 
 - ``today, bases and family expansion 100``: today's default whose candidates take in the family
   of the 100 best shortlist, lexical and neighbour codes instead of 60

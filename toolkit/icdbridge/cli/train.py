@@ -147,6 +147,14 @@ def train_command(
             "'evidence' field, e.g. CodiEsp's *X.tsv), not only on mined pairs.",
         ),
     ] = _TRAIN.finetune_evidence,
+    finetune_mined: Annotated[
+        bool,
+        typer.Option(
+            "--finetune-mined/--no-finetune-mined",
+            help="Fine-tuning trains on pairs mined from the training notes; with "
+            "--no-finetune-mined on their annotated mentions alone (cheaper).",
+        ),
+    ] = _TRAIN.finetune_mined,
     pieces: Annotated[
         str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
     ] = _PIPELINE.pieces,
@@ -384,6 +392,7 @@ def train_command(
             loss=loss,
             finetune_epochs=finetune_epochs,
             finetune_evidence=finetune_evidence,
+            finetune_mined=finetune_mined,
             calibration_folds=calibration_folds,
             hidden_codes=hidden_codes,
             calibration_map_tolerance=calibration_tolerance,

@@ -356,6 +356,11 @@ class TrainConfig:
             mentions (their ``evidence``, :class:`~icdbridge.data.Mention`: the words each code
             is mentioned by, e.g. CodiEsp's ``*X.tsv``), not only on the mined pairs; documents
             without annotations add none.
+        finetune_mined: Fine-tuning trains on the pairs mined from the training documents
+            (each gold code with the note piece most like its label text). ``False``: on the
+            annotated mentions alone (``finetune_evidence`` must be on and some training
+            document annotated): no mining, and a mention is a few words where a piece is up
+            to a clause, so each step is cheaper.
         init: A trained model directory whose networks initialise the new ones (a warm start,
             :mod:`~icdbridge.model.train.warm_start`): their label-independent weights carry
             over, while the label space (the new system's), the training memory (the new
@@ -381,6 +386,7 @@ class TrainConfig:
     finetune_learning_rate: float = 3e-5
     finetune_batch_size: int = 32
     finetune_evidence: bool = True
+    finetune_mined: bool = True
     init: str | None = None
 
 

@@ -10,6 +10,10 @@ go through the same encoder — on pairs mined from the training documents:
   the code's label text under the current encoder is taken as its mention (multiple-instance
   learning with a hard assignment), with a few hard negatives: the labels closest to that piece
   that are not gold codes of the document.
+* **Annotated mentions** (:func:`evidence_pairs`, ``TrainConfig.finetune_evidence``): where the
+  documents say which words mention a code (CodiEsp's ``*X.tsv``), those words are pairs too;
+  with ``TrainConfig.finetune_mined`` off they are the only pairs (no mining, and a few words
+  per pair instead of a clause, so each step costs less).
 * **Loss** (:func:`~icdbridge.model.net.losses.in_batch_contrastive`): each piece must score its
   label text above every other label text of the batch (other pairs' labels and the hard
   negatives); the document's other gold codes are left out of its softmax.
@@ -300,6 +304,7 @@ def finetune_encoder(
     learning_rate: float = 3e-5,
     hard_negatives: int = 1,
     evidence: bool = True,
+    mined: bool = True,
     seed: int = 0,
     progress: bool = False,
 ) -> FinetuneResult:
@@ -315,6 +320,8 @@ def finetune_encoder(
         learning_rate: Peak learning rate.
         hard_negatives: Hard negatives per pair.
         evidence: Add the documents' annotated mentions as pairs (:func:`evidence_pairs`).
+        mined: Mine pairs from the documents (:func:`mine_pairs`); ``False``: the annotated
+            mentions are the only pairs.
         seed: Seed of shuffling and dropout.
         progress: Progress bars.
 
@@ -325,8 +332,9 @@ def finetune_encoder(
 
     started = time.perf_counter()
     pl.seed_everything(seed, workers=True, verbose=False)
-    pairs = mine_pairs(encoder, docs, space, config, max(hard_negatives, 1), progress)
-    annotated = evidence_pairs(encoder, docs, space, max(hard_negatives, 1)) if evidence else []
+    negatives = max(hard_negatives, 1)
+    pairs = mine_pairs(encoder, docs, space, config, negatives, progress) if mined else []
+    annotated = evidence_pairs(encoder, docs, space, negatives) if evidence else []
     pairs += annotated
     label_text = dict(zip(space.codes, space.texts, strict=True))
     module = EncoderTuningModule(

@@ -34,7 +34,9 @@ def check_training_inputs(
 
     Raises:
         IcdbridgeError: no training or validation document, ``members`` < 1, ``hidden_codes``
-            outside [0, 1), or ``calibration_folds`` neither 0 nor in [2, labelled documents].
+            outside [0, 1), ``calibration_folds`` neither 0 nor in [2, labelled documents], or
+            fine-tuning without mined pairs (``finetune_mined``) and with no annotated mention
+            to train on.
     """
     from icdbridge.errors import IcdbridgeError
 
@@ -53,6 +55,17 @@ def check_training_inputs(
             f"calibration_folds must be 0 or between 2 and the {n_labelled} training and "
             f"validation documents, got {folds}"
         )
+    if train_config.finetune_epochs > 0 and not train_config.finetune_mined:
+        if not train_config.finetune_evidence:
+            raise IcdbridgeError(
+                "fine-tuning without mined pairs trains on the annotated mentions alone: "
+                "finetune_evidence must be on"
+            )
+        if not any(doc.evidence for doc in train_docs):
+            raise IcdbridgeError(
+                "fine-tuning without mined pairs trains on the annotated mentions alone, and "
+                "no training document has any (its 'evidence')"
+            )
 
 
 def extra_codes_of(docs: Sequence[Document], known: set[str]) -> list[str]:

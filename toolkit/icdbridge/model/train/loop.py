@@ -412,6 +412,7 @@ def prepare_training(
                 batch_size=train_config.finetune_batch_size,
                 learning_rate=train_config.finetune_learning_rate,
                 evidence=train_config.finetune_evidence,
+                mined=train_config.finetune_mined,
                 seed=train_config.seed,
                 progress=progress,
             )
