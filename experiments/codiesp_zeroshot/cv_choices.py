@@ -102,7 +102,9 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   mentions only (``TrainConfig.finetune_mined`` off: no mined pairs), the cheaper fine-tuning.
   In ``cv_finetune_annotated.json``, beside today's default rerun on the same code (``--variants
   "today, fold label spaces and seventh-character bases" --train-seeds 13 14 15 --objectives``,
-  then the variant with the same flags, one ``--out``).
+  then the variant with the same flags, one ``--out``). A fine-tuning variant has no ensemble of
+  seeds: each seed tunes its own encoder, so the seeds' candidates differ, while the model's
+  networks share one tuned encoder.
 
 - ``today, bases and family expansion 100``: today's default whose candidates take in the family
   of the 100 best shortlist, lexical and neighbour codes instead of 60
@@ -515,7 +517,11 @@ def main(argv: list[str] | None = None) -> None:
                     results["calibration"] = results[objectives_label(label)]
                 print("calibration", results[objectives_label(label)], flush=True)
             write(results)
-        if len(runs) > 1:
+        if len(runs) > 1 and variant.get("train", {}).get("finetune_epochs", 0) > 0:
+            # each seed fine-tuned its own encoder, so the seeds rank different candidates; the
+            # model's networks share one tuned encoder, which these runs do not reproduce
+            print(f"{name}: no ensemble of seeds (each seed fine-tuned its own encoder)")
+        elif len(runs) > 1:
             averaged = [
                 (
                     [mean_scores(docs) for docs in zip(*(r[k][0] for r in runs), strict=True)],
