@@ -152,7 +152,7 @@ def train_command(
         typer.Option(
             "--finetune-mined/--no-finetune-mined",
             help="Fine-tuning trains on pairs mined from the training notes; with "
-            "--no-finetune-mined on their annotated mentions alone (cheaper).",
+            "--no-finetune-mined on their annotated mentions alone (no mining).",
         ),
     ] = _TRAIN.finetune_mined,
     pieces: Annotated[

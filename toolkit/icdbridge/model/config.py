@@ -360,7 +360,7 @@ class TrainConfig:
             (each gold code with the note piece most like its label text). ``False``: on the
             annotated mentions alone (``finetune_evidence`` must be on and some training
             document annotated): no mining, and a mention is a few words where a piece is up
-            to a clause, so each step is cheaper.
+            to a clause.
         init: A trained model directory whose networks initialise the new ones (a warm start,
             :mod:`~icdbridge.model.train.warm_start`): their label-independent weights carry
             over, while the label space (the new system's), the training memory (the new

@@ -13,7 +13,7 @@ go through the same encoder — on pairs mined from the training documents:
 * **Annotated mentions** (:func:`evidence_pairs`, ``TrainConfig.finetune_evidence``): where the
   documents say which words mention a code (CodiEsp's ``*X.tsv``), those words are pairs too;
   with ``TrainConfig.finetune_mined`` off they are the only pairs (no mining, and a few words
-  per pair instead of a clause, so each step costs less).
+  per pair instead of a clause).
 * **Loss** (:func:`~icdbridge.model.net.losses.in_batch_contrastive`): each piece must score its
   label text above every other label text of the batch (other pairs' labels and the hard
   negatives); the document's other gold codes are left out of its softmax.
