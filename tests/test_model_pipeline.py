@@ -409,6 +409,11 @@ def test_finetuned_encoder_is_trained_saved_and_restored(tiny, tmp_path):
         assert a.scores == pytest.approx(b.scores, abs=1e-6)
 
 
+def _unannotated(docs):
+    """``docs`` without their annotated mentions (``evidence``)."""
+    return [replace(d, meta={k: v for k, v in d.meta.items() if k != "evidence"}) for d in docs]
+
+
 def test_fine_tuning_on_annotated_mentions_alone(tiny):
     result = _train(tiny, epochs=1, finetune_epochs=1, finetune_mined=False)
     tuned = result.finetune
@@ -423,11 +428,8 @@ def test_fine_tuning_without_mined_pairs_needs_annotated_mentions(tiny):
 
     with pytest.raises(IcdbridgeError, match="finetune_evidence must be on"):
         _train(tiny, finetune_epochs=1, finetune_mined=False, finetune_evidence=False)
-    unannotated = [
-        replace(d, meta={k: v for k, v in d.meta.items() if k != "evidence"}) for d in tiny["train"]
-    ]
     with pytest.raises(IcdbridgeError, match="no training document has any"):
-        _train(tiny, unannotated, finetune_epochs=1, finetune_mined=False)
+        _train(tiny, _unannotated(tiny["train"]), finetune_epochs=1, finetune_mined=False)
 
 
 def test_annotated_mentions_are_fine_tuning_pairs(tiny):
@@ -449,10 +451,7 @@ def test_annotated_mentions_are_fine_tuning_pairs(tiny):
     for pair in pairs:
         assert pair.code in pair.gold
         assert 0 < len(pair.hard) <= 3 and not set(pair.hard) & pair.gold
-    unannotated = [
-        replace(d, meta={k: v for k, v in d.meta.items() if k != "evidence"}) for d in docs
-    ]
-    assert evidence_pairs(tiny["encoder"], unannotated, space) == []
+    assert evidence_pairs(tiny["encoder"], _unannotated(docs), space) == []
 
 
 def test_seeded_runs_are_reproducible(tiny, trained):

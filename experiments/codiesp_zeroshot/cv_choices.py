@@ -99,7 +99,7 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   The held-out fold's mentions are never read. Run with ``--train-seeds 13 14 15 --objectives
   --out experiments/codiesp_zeroshot/cv_finetune_evidence.json``.
   ``today, bases and fine-tuning on annotated mentions alone``: the same epoch on the annotated
-  mentions only (``TrainConfig.finetune_mined`` off: no mined pairs), the cheaper fine-tuning.
+  mentions only (``TrainConfig.finetune_mined`` off: no mined pairs).
   In ``cv_finetune_annotated.json``, beside today's default rerun on the same code (``--variants
   "today, fold label spaces and seventh-character bases" --train-seeds 13 14 15 --objectives``,
   then the variant with the same flags, one ``--out``). A fine-tuning variant has no ensemble of
