@@ -67,6 +67,7 @@ def _train_defaults() -> dict[str, object]:
         "finetune_epochs": train.finetune_epochs,
         "finetune_evidence": train.finetune_evidence,
         "finetune_mined": train.finetune_mined,
+        "finetune_labels": train.finetune_labels,
         "pieces": pipeline.pieces,
         "family_expansion": pipeline.family_expansion,
         "overlap_k": pipeline.overlap_k,

@@ -76,6 +76,8 @@ def _train(
     hidden_codes=0.0,
     finetune_mined=True,
     finetune_evidence=True,
+    finetune_labels=True,
+    init=None,
     **kwargs,
 ):
     """One network unless ``members`` says otherwise (the default model's three networks would
@@ -98,6 +100,8 @@ def _train(
             finetune_batch_size=16,
             finetune_mined=finetune_mined,
             finetune_evidence=finetune_evidence,
+            finetune_labels=finetune_labels,
+            init=init,
             members=members,
             calibration_folds=calibration_folds,
             hidden_codes=hidden_codes,
@@ -430,6 +434,37 @@ def test_fine_tuning_without_mined_pairs_needs_annotated_mentions(tiny):
         _train(tiny, finetune_epochs=1, finetune_mined=False, finetune_evidence=False)
     with pytest.raises(IcdbridgeError, match="no training document has any"):
         _train(tiny, _unannotated(tiny["train"]), finetune_epochs=1, finetune_mined=False)
+
+
+def test_note_side_fine_tuning_keeps_the_label_space(tiny, tmp_path):
+    from icdbridge.errors import IcdbridgeError
+    from icdbridge.model.io import from_pretrained, save_pretrained
+
+    base = tiny["encoder"].fingerprint()
+    result = _train(tiny, epochs=1, finetune_epochs=1, finetune_mined=False, finetune_labels=False)
+    predictor = result.predictor
+    assert result.finetune is not None and result.finetune.losses
+    assert all(math.isfinite(x) for x in result.finetune.losses)
+    # the notes' encoder learned; the label embeddings are the untuned encoder's, as they were
+    assert predictor.encoder.fingerprint() != base
+    assert predictor.config.tuned_notes_only
+    assert torch.equal(predictor.space.matrix, tiny["space"].matrix)
+    save_pretrained(predictor, tmp_path / "model")
+    loaded = from_pretrained(tmp_path / "model", label_codes=tiny["space"].codes)
+    assert loaded.encoder.fingerprint() == predictor.encoder.fingerprint()
+    assert torch.allclose(loaded.space.matrix, tiny["space"].matrix, atol=1e-6)
+    docs = tiny["dev"][:3]
+    for a, b in zip(predictor.predict(docs, top_k=20), loaded.predict(docs, top_k=20), strict=True):
+        assert list(a.scores) == list(b.scores)
+        assert a.scores == pytest.approx(b.scores, abs=1e-6)
+    # a warm start keeps both encoders: the tuned one of notes, the untuned one of label texts
+    warm = _train(tiny, epochs=1, init=str(tmp_path / "model")).predictor
+    assert warm.encoder.fingerprint() == predictor.encoder.fingerprint()
+    assert warm.config.tuned_notes_only
+    assert torch.equal(warm.space.matrix, tiny["space"].matrix)
+    # tuning its one encoder on both sides again is refused before any work
+    with pytest.raises(IcdbridgeError, match="fine-tuned on the note side only"):
+        _train(tiny, finetune_epochs=1, init=str(tmp_path / "model"))
 
 
 def test_annotated_mentions_are_fine_tuning_pairs(tiny):

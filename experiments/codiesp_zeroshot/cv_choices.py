@@ -105,6 +105,10 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   then the variant with the same flags, one ``--out``). A fine-tuning variant has no ensemble of
   seeds: each seed tunes its own encoder, so the seeds' candidates differ, while the model's
   networks share one tuned encoder.
+  ``today, bases and note-side fine-tuning on annotated mentions``: the same epoch on the
+  annotated mentions alone, tuning the note side only (``TrainConfig.finetune_labels`` off: the
+  label embeddings stay the untuned encoder's and are not embedded again). In
+  ``cv_finetune_notes.json``, beside today's default rerun on the same code (same flags).
 
 - ``today, bases and family expansion 100``: today's default whose candidates take in the family
   of the 100 best shortlist, lexical and neighbour codes instead of 60

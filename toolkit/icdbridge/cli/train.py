@@ -155,6 +155,15 @@ def train_command(
             "--no-finetune-mined on their annotated mentions alone (no mining).",
         ),
     ] = _TRAIN.finetune_mined,
+    finetune_labels: Annotated[
+        bool,
+        typer.Option(
+            "--finetune-labels/--no-finetune-labels",
+            help="Fine-tuning tunes the encoder of notes and label texts alike; with "
+            "--no-finetune-labels the note side only, against the untuned label embeddings "
+            "(the label space is not embedded again).",
+        ),
+    ] = _TRAIN.finetune_labels,
     pieces: Annotated[
         str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
     ] = _PIPELINE.pieces,
@@ -393,6 +402,7 @@ def train_command(
             finetune_epochs=finetune_epochs,
             finetune_evidence=finetune_evidence,
             finetune_mined=finetune_mined,
+            finetune_labels=finetune_labels,
             calibration_folds=calibration_folds,
             hidden_codes=hidden_codes,
             calibration_map_tolerance=calibration_tolerance,

@@ -142,6 +142,10 @@ class PipelineConfig:
             ensemble, 0.017 more unseen gold codes among the candidates; ``docs/model.md``).
         finetuned_encoder: The encoder was fine-tuned in training
             (:mod:`~icdbridge.model.train.finetune`); its weights are saved with the model.
+        finetuned_labels: With :attr:`finetuned_encoder`: the fine-tuned encoder embeds the
+            label texts too (``True``, and in models saved before the choice existed);
+            ``False``: only the note side was fine-tuned (``TrainConfig.finetune_labels``
+            off), and the label texts are embedded by the untuned :attr:`encoder`.
         gloss_pieces: When the original text is read (``use_original``), its English word
             gloss is also cut into pieces and embedded: they join the text's pieces in the faiss
             shortlist and in the label-wise attention (evidence spans then point into the
@@ -199,6 +203,7 @@ class PipelineConfig:
     extra_codes: list[str] = field(default_factory=list)
     seventh_character_bases: bool | None = None
     finetuned_encoder: bool = False
+    finetuned_labels: bool = True
     gloss_pieces: bool = True
     index_phrases: list[str] | None = None
     index_source: str | None = None
@@ -210,6 +215,12 @@ class PipelineConfig:
         """Whether the label space has the Index aliases: :attr:`index_aliases` on and the
         Index terms among the (resolved) :attr:`index_phrases`."""
         return self.index_aliases and "index" in (self.index_phrases or ())
+
+    @property
+    def tuned_notes_only(self) -> bool:
+        """Whether the label texts and the note pieces have different encoders: only the note
+        side was fine-tuned (:attr:`finetuned_encoder` without :attr:`finetuned_labels`)."""
+        return self.finetuned_encoder and not self.finetuned_labels
 
     @property
     def reads_originals(self) -> bool:
@@ -361,6 +372,12 @@ class TrainConfig:
             annotated mentions alone (``finetune_evidence`` must be on and some training
             document annotated): no mining, and a mention is a few words where a piece is up
             to a clause.
+        finetune_labels: Fine-tuning tunes the one encoder of both sides, and the label space
+            is embedded again with it (default). ``False``: **note side only** — the label
+            embeddings stay those of the untuned encoder (shared with every model of that
+            encoder through the label-embedding cache, never embedded again) and the note
+            pieces are tuned towards them; the model then holds two encoders, the untuned one
+            of its label texts and the tuned one of its notes.
         init: A trained model directory whose networks initialise the new ones (a warm start,
             :mod:`~icdbridge.model.train.warm_start`): their label-independent weights carry
             over, while the label space (the new system's), the training memory (the new
@@ -387,6 +404,7 @@ class TrainConfig:
     finetune_batch_size: int = 32
     finetune_evidence: bool = True
     finetune_mined: bool = True
+    finetune_labels: bool = True
     init: str | None = None
 
 

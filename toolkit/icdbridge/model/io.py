@@ -13,7 +13,10 @@ Layout of ``MODEL_DIR``::
                          for calibration), TF-IDF vocabulary
     memory.safetensors   training memory: TF-IDF matrix and idf
     encoder/             the fine-tuned encoder (Hugging Face layout, safetensors weights and
-                         tokenizer), only when the encoder was fine-tuned in training
+                         tokenizer), only when the encoder was fine-tuned in training; with
+                         the note side alone tuned (``finetuned_labels`` false), the encoder of
+                         notes, while the label texts keep the untuned encoder named in
+                         config.json
     index_phrases.jsonl  the ICD-10-CM Index phrases of the lexical channel, only when it has
                          them; config.json's ``index_phrases`` records the file's SHA-256 and
                          where the phrases come from (:mod:`icdbridge.model.lexical.index_store`)
@@ -292,7 +295,9 @@ def from_pretrained(
         release: Release to predict in (default: the one trained against when the system is the
             same, else the system's default release).
         encoder: Override the encoder directory (default: the model's fine-tuned ``encoder/``
-            when there is one, else the encoder named in the config).
+            when there is one, else the encoder named in the config). For a model whose note
+            side alone was fine-tuned, this is the notes' encoder; its label texts are always
+            embedded by the untuned encoder named in the config.
         label_codes: Restrict the label space to these codes (default: the whole release).
         progress: Show progress bars while embedding labels.
         operating_point: Check, before anything slow is loaded, that the model has this
@@ -352,6 +357,9 @@ def from_pretrained(
     if encoder is None and pipeline.finetuned_encoder:
         encoder = folder / ENCODER_DIR
     text_encoder = TextEncoder(encoder or pipeline.encoder, precision=pipeline.precision)
+    label_encoder = text_encoder
+    if pipeline.tuned_notes_only:  # the label texts keep the untuned encoder
+        label_encoder = TextEncoder(pipeline.encoder, precision=pipeline.precision)
     # another code system: its codes are all outside the training label space, so neither the
     # training codes the release lacked (extra_codes, 7th-character bases) nor the training
     # memory apply to them
@@ -362,10 +370,10 @@ def from_pretrained(
         else pipeline
     )
     with phase(f"label space of {terminology.name} {terminology.release}", progress):
-        space = build_label_space(text_encoder, terminology, space_config, label_codes, progress)
+        space = build_label_space(label_encoder, terminology, space_config, label_codes, progress)
     aliases = read_aliases(folder, config)
     if aliases is not None and terminology.system == aliases.provenance.get("system"):
-        space = space.with_aliases(aliases, text_encoder, progress)
+        space = space.with_aliases(aliases, label_encoder, progress)
     memory = None
     if config.get("has_memory") and not other_system:
         try:

@@ -17,6 +17,10 @@ go through the same encoder — on pairs mined from the training documents:
 * **Loss** (:func:`~icdbridge.model.net.losses.in_batch_contrastive`): each piece must score its
   label text above every other label text of the batch (other pairs' labels and the hard
   negatives); the document's other gold codes are left out of its softmax.
+* **Note side only** (``TrainConfig.finetune_labels`` off, ``labels=False`` here): the label
+  texts are not encoded in the loss; their untuned embeddings (the rows of the label space) are
+  the keys, and only the pieces' encoder learns. The label space is then kept as it is, and
+  the model holds two encoders: the untuned one of its label texts, the tuned one of its notes.
 
 :class:`PairDataModule` owns the batches and :class:`EncoderTuningModule` (a thin
 ``LightningModule``) the loss, optimiser (AdamW, linear warm-up and decay) and logging, as for
@@ -163,7 +167,8 @@ def _hard_negatives(
 def collate_pairs(
     pairs: Sequence[PiecePair], label_text: dict[str, str], hard_negatives: int
 ) -> dict[str, Any]:
-    """A batch: piece texts, the batch's distinct label texts, targets and exclusions."""
+    """A batch: piece texts, the batch's distinct codes and their label texts, targets and
+    exclusions."""
     codes: dict[str, int] = {}
     for pair in pairs:
         codes.setdefault(pair.code, len(codes))
@@ -174,6 +179,7 @@ def collate_pairs(
     excluded = torch.tensor([[c in p.gold and c != p.code for c in order] for p in pairs])
     return {
         "pieces": [p.piece for p in pairs],
+        "codes": order,
         "labels": [label_text[c] for c in order],
         "targets": torch.tensor([codes[p.code] for p in pairs]),
         "excluded": excluded,
@@ -229,6 +235,8 @@ class EncoderTuningModule(pl.LightningModule):
         scale: Inverse temperature of the contrastive loss.
         piece_tokens: Token limit of a piece.
         label_tokens: Token limit of a label text.
+        frozen_labels: Fixed label embeddings as the keys (the label space; note side only):
+            the label texts are not encoded. ``None``: the label texts go through ``encoder``.
     """
 
     def __init__(
@@ -240,9 +248,11 @@ class EncoderTuningModule(pl.LightningModule):
         scale: float = 20.0,
         piece_tokens: int = 130,
         label_tokens: int = 64,
+        frozen_labels: LabelSpace | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
+        self.frozen_labels = frozen_labels
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.warmup = warmup
@@ -253,7 +263,11 @@ class EncoderTuningModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         queries = self.encoder.encode_batch(batch["pieces"], self.piece_tokens)
-        keys = self.encoder.encode_batch(batch["labels"], self.label_tokens)
+        if self.frozen_labels is None:
+            keys = self.encoder.encode_batch(batch["labels"], self.label_tokens)
+        else:
+            rows = torch.tensor([self.frozen_labels.row[c] for c in batch["codes"]])
+            keys = self.frozen_labels.matrix[rows].to(queries.device)
         loss = in_batch_contrastive(queries, keys, batch["targets"], batch["excluded"], self.scale)
         self.log("finetune_loss", loss, prog_bar=True, batch_size=len(batch["pieces"]))
         self.history.append(float(loss.detach()))
@@ -305,6 +319,7 @@ def finetune_encoder(
     hard_negatives: int = 1,
     evidence: bool = True,
     mined: bool = True,
+    labels: bool = True,
     seed: int = 0,
     progress: bool = False,
 ) -> FinetuneResult:
@@ -322,6 +337,8 @@ def finetune_encoder(
         evidence: Add the documents' annotated mentions as pairs (:func:`evidence_pairs`).
         mined: Mine pairs from the documents (:func:`mine_pairs`); ``False``: the annotated
             mentions are the only pairs.
+        labels: Tune the encoder on the label side too (the label space must then be embedded
+            again); ``False``: the note side only, against the label embeddings of ``space``.
         seed: Seed of shuffling and dropout.
         progress: Progress bars.
 
@@ -338,7 +355,10 @@ def finetune_encoder(
     pairs += annotated
     label_text = dict(zip(space.codes, space.texts, strict=True))
     module = EncoderTuningModule(
-        encoder, learning_rate=learning_rate, piece_tokens=config.window_tokens + 2
+        encoder,
+        learning_rate=learning_rate,
+        piece_tokens=config.window_tokens + 2,
+        frozen_labels=None if labels else space,
     )
     data = PairDataModule(pairs, label_text, batch_size, hard_negatives, seed)
     trainer = pl.Trainer(

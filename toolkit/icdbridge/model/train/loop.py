@@ -369,6 +369,7 @@ def prepare_training(
     if train_config.init is not None:
         init = read_warm_start(train_config.init)
         pipeline = init.encoder_for(pipeline)
+        init.check_finetuning(train_config)
     # before any slow work: the Index documents, once, into the list the model is saved with
     pipeline = resolve_pipeline_index(pipeline, lexical, progress)
     pl.seed_everything(train_config.seed, workers=True, verbose=False)
@@ -380,8 +381,12 @@ def prepare_training(
         # a prebuilt encoder: the model records the precision its embeddings were made with,
         # so that loading it encodes the same way
         pipeline = replace(pipeline, precision=encoder.precision)
+    # the label texts' encoder; ``encoder`` becomes the notes' own when only they are tuned
+    label_encoder = encoder
     if init is not None:
         init.check_dim(encoder.dim)
+        if init.notes_encoder is not None:  # a model whose note side alone was fine-tuned
+            encoder = TextEncoder(init.notes_encoder, precision=encoder.precision)
     if pipeline.seventh_character_bases is None:
         gold = (c for d in train_docs for c in d.codes)
         bases, line = resolve_seventh_character_bases(terminology, gold, None)
@@ -413,11 +418,16 @@ def prepare_training(
                 learning_rate=train_config.finetune_learning_rate,
                 evidence=train_config.finetune_evidence,
                 mined=train_config.finetune_mined,
+                labels=train_config.finetune_labels,
                 seed=train_config.seed,
                 progress=progress,
             )
-        pipeline = replace(pipeline, finetuned_encoder=True)
-        space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
+        pipeline = replace(
+            pipeline, finetuned_encoder=True, finetuned_labels=train_config.finetune_labels
+        )
+        if train_config.finetune_labels:
+            label_encoder = encoder
+            space = build_label_space(encoder, terminology, pipeline, space.codes, progress)
     if pipeline.use_lexical and lexical is None:
         with phase(f"lexical channel over {len(space):,} codes", progress):
             lexical = build_lexical(
@@ -430,7 +440,7 @@ def prepare_training(
     if pipeline.uses_index_aliases and space.label_aliases is None:
         from icdbridge.model.labels.aliases import add_index_aliases
 
-        space = add_index_aliases(space, encoder, pipeline.index_source, progress)
+        space = add_index_aliases(space, label_encoder, pipeline.index_source, progress)
     # the components switched on decide the features; ``model_config.features`` may drop more
     features = tuple(
         f

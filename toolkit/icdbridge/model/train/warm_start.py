@@ -17,7 +17,9 @@ its embedded text and its features alone. Those weights therefore carry over to 
 
 The encoder must be the one the model was trained with (its label and note embeddings are what
 the weights read); with no encoder given, the model's own is used (its fine-tuned ``encoder/``
-when it has one). The new model records where it started from (:meth:`WarmStart.record`: the
+when it has one). A model whose note side alone was fine-tuned has two: its label texts are
+embedded by the untuned encoder it names and its notes by its ``encoder/``
+(:attr:`WarmStart.notes_encoder`). The new model records where it started from (:meth:`WarmStart.record`: the
 model directory and the SHA-256 of its ``config.json``) under ``"extra"`` → ``"init"`` in its
 own ``config.json``.
 
@@ -39,7 +41,7 @@ from icdbridge.errors import IcdbridgeError, InputFormatError
 if TYPE_CHECKING:
     import torch
 
-    from icdbridge.model.config import ModelConfig, PipelineConfig
+    from icdbridge.model.config import ModelConfig, PipelineConfig, TrainConfig
     from icdbridge.model.net.network import LabelEmbeddingModel
 
 FUSION_INPUTS = ("fusion.weight", "fusion_mlp.0.weight")
@@ -88,15 +90,16 @@ class WarmStart:
 
         ``pipeline.encoder`` ``None``: the model's encoder is taken — its fine-tuned
         ``encoder/`` folder when it has one (the new model then saves it too), else the encoder
-        it names. A named encoder must be that same one.
+        it names. A named encoder must be that same one. For a model whose note side alone
+        was fine-tuned, the encoder taken is that of its label texts (the untuned one it names);
+        its notes' encoder is :attr:`notes_encoder`.
 
         Raises:
             IcdbridgeError: ``pipeline`` names another encoder than the model's.
         """
-        from icdbridge.model.config import PipelineConfig
         from icdbridge.model.io import ENCODER_DIR
 
-        saved = PipelineConfig.from_dict(self.config["pipeline"])
+        saved = self.pipeline
         own = str(self.path / ENCODER_DIR) if saved.finetuned_encoder else saved.encoder
         if pipeline.encoder is not None and not _same_encoder(pipeline.encoder, own):
             raise IcdbridgeError(
@@ -104,7 +107,50 @@ class WarmStart:
                 f"not {pipeline.encoder}; a warm start needs the encoder the model was trained "
                 "with (leave the encoder out to use the model's)"
             )
-        return replace(pipeline, encoder=own, finetuned_encoder=saved.finetuned_encoder)
+        return replace(
+            pipeline,
+            # with the note side alone tuned, ``encoder`` stays that of the label texts
+            encoder=saved.encoder if saved.tuned_notes_only else own,
+            finetuned_encoder=saved.finetuned_encoder,
+            finetuned_labels=saved.finetuned_labels,
+        )
+
+    @property
+    def pipeline(self) -> PipelineConfig:
+        """The saved model's :class:`~icdbridge.model.config.PipelineConfig`."""
+        from icdbridge.model.config import PipelineConfig
+
+        return PipelineConfig.from_dict(self.config["pipeline"])
+
+    @property
+    def notes_encoder(self) -> str | None:
+        """The model's encoder of notes when it is not that of its label texts (only the note
+        side was fine-tuned: its ``encoder/`` folder); else ``None``."""
+        from icdbridge.model.io import ENCODER_DIR
+
+        return str(self.path / ENCODER_DIR) if self.pipeline.tuned_notes_only else None
+
+    def check_finetuning(self, train: TrainConfig) -> None:
+        """Refuse to fine-tune a fine-tuned model's encoder again on other sides than before.
+
+        A model tuned on both sides has one encoder: tuning its note side alone would leave its
+        label texts with an encoder the new model does not save. A model tuned on the note side
+        alone has two: tuning both sides needs one.
+
+        Raises:
+            IcdbridgeError: ``train`` fine-tunes, the model was fine-tuned, and
+                ``finetune_labels`` differs from how it was.
+        """
+        saved = self.pipeline
+        if not saved.finetuned_encoder or train.finetune_epochs <= 0:
+            return
+        if saved.finetuned_labels != train.finetune_labels:
+            before = "both sides" if saved.finetuned_labels else "the note side only"
+            flag = "--finetune-labels" if saved.finetuned_labels else "--no-finetune-labels"
+            raise IcdbridgeError(
+                f"{self.path}: its encoder was fine-tuned on {before}; fine-tuning it again "
+                f"must tune the same ({flag}), or start without fine-tuning"
+            )
 
     def check_dim(self, dim: int) -> None:
         """Refuse an encoder of another width than the model's networks read.
