@@ -19,9 +19,9 @@ The encoder must be the one the model was trained with (its label and note embed
 the weights read); with no encoder given, the model's own is used (its fine-tuned ``encoder/``
 when it has one). A model whose note side alone was fine-tuned has two: its label texts are
 embedded by the untuned encoder it names and its notes by its ``encoder/``
-(:attr:`WarmStart.notes_encoder`). The new model records where it started from (:meth:`WarmStart.record`: the
-model directory and the SHA-256 of its ``config.json``) under ``"extra"`` → ``"init"`` in its
-own ``config.json``.
+(:attr:`WarmStart.notes_encoder`). The new model records where it started from
+(:meth:`WarmStart.record`: the model directory and the SHA-256 of its ``config.json``) under
+``"extra"`` → ``"init"`` in its own ``config.json``.
 
 Example:
     >>> columns = fusion_columns(("lexical", "seen"))
