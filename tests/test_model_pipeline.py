@@ -434,6 +434,14 @@ def test_fine_tuning_without_mined_pairs_needs_annotated_mentions(tiny):
         _train(tiny, finetune_epochs=1, finetune_mined=False, finetune_evidence=False)
     with pytest.raises(IcdbridgeError, match="no training document has any"):
         _train(tiny, _unannotated(tiny["train"]), finetune_epochs=1, finetune_mined=False)
+    # annotated, but no mention names a gold code of the note: no pair, so no fine-tuning
+    stray = [
+        replace(d, meta={**d.meta, "evidence": [{"code": "A00.0", "text": "cholera"}]})
+        for d in tiny["train"]
+        if "A00.0" not in d.codes
+    ]
+    with pytest.raises(IcdbridgeError, match="fine-tuning found no training pair"):
+        _train(tiny, stray, finetune_epochs=1, finetune_mined=False)
 
 
 def test_note_side_fine_tuning_keeps_the_label_space(tiny, tmp_path):

@@ -11,6 +11,9 @@ its ablations, through the interface of README.md (``run_model_rows``).
   or word-overlap features);
 - ``model_finetuned``: the full model with one epoch of encoder fine-tuning first
   (:mod:`icdbridge.model.train.finetune`);
+- ``model_finetuned_notes``: the full model with one epoch of fine-tuning of the note side
+  only, on the annotated mentions alone (``TrainConfig.finetune_labels`` and
+  ``finetune_mined`` off: the label embeddings stay the untuned encoder's);
 - ``model_bce``: the full model trained with BCE over positives and sampled negatives instead
   of the default multi-positive contrastive loss (``TrainConfig.loss``);
 - ``model_no_original``: the full model without reading the Spanish original of each note
@@ -79,6 +82,8 @@ _FULL: dict[str, Any] = {
     "use_original": _LIBRARY[0].use_original,
     "gloss_pieces": _LIBRARY[0].gloss_pieces,
     "finetune": _LIBRARY[2].finetune_epochs > 0,
+    "finetune_mined": _LIBRARY[2].finetune_mined,
+    "finetune_labels": _LIBRARY[2].finetune_labels,
     "loss": _LIBRARY[2].loss,
     "members": _LIBRARY[2].members,
     "calibration_folds": _LIBRARY[2].calibration_folds,
@@ -171,6 +176,8 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             replace(
                 train_config,
                 finetune_epochs=1 if switches["finetune"] else 0,
+                finetune_mined=switches["finetune_mined"],
+                finetune_labels=switches["finetune_labels"],
                 loss=switches["loss"],
                 members=switches["members"],
                 calibration_folds=switches["calibration_folds"],
@@ -269,10 +276,14 @@ def _encoder_note(result) -> str:
     if tuned is None:
         return "frozen MiniLM"
     mined = tuned.pairs - tuned.evidence_pairs
+    side = (
+        "on the note side only: label space untuned, not re-embedded"
+        if result.predictor.config.tuned_notes_only
+        else "with re-embedding the label space"
+    )
     return (
         f"MiniLM fine-tuned on {tuned.pairs} pairs ({mined} mined, {tuned.evidence_pairs} "
-        f"annotated mentions) in {tuned.seconds:.0f}s "
-        "(included in train s, with re-embedding the label space)"
+        f"annotated mentions) in {tuned.seconds:.0f}s (included in train s, {side})"
     )
 
 

@@ -54,6 +54,7 @@ MODEL_ROWS = (
     "model_no_family_expansion",
     "model_family_expansion_10",
     "model_no_seventh_character_bases",
+    "model_finetuned_notes",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -77,6 +78,7 @@ ROW_TITLES = {
     "model_no_family_expansion": "(s) model without the family expansion of the candidates",
     "model_family_expansion_10": "(t) model with the family expansion of the 10 best codes",
     "model_no_seventh_character_bases": "(u) model without the 7th-character bases",
+    "model_finetuned_notes": "(v) model with note-side fine-tuning on annotated mentions",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

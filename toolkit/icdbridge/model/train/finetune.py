@@ -41,6 +41,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
+from icdbridge.errors import IcdbridgeError
 from icdbridge.model.net.losses import in_batch_contrastive
 
 if TYPE_CHECKING:
@@ -344,6 +345,9 @@ def finetune_encoder(
 
     Returns:
         :class:`FinetuneResult`.
+
+    Raises:
+        IcdbridgeError: there is no pair to train on.
     """
     import time
 
@@ -353,6 +357,17 @@ def finetune_encoder(
     pairs = mine_pairs(encoder, docs, space, config, negatives, progress) if mined else []
     annotated = evidence_pairs(encoder, docs, space, negatives) if evidence else []
     pairs += annotated
+    if not pairs:
+        # nothing to learn from: a model marked fine-tuned would hold an untouched encoder
+        what = (
+            "no gold code of a training document is in the label space"
+            if mined
+            else (
+                "no annotated mention of a training document names one of its gold codes in the "
+                "label space in words that can be read (fine-tuning on annotated mentions alone)"
+            )
+        )
+        raise IcdbridgeError(f"fine-tuning found no training pair: {what}")
     label_text = dict(zip(space.codes, space.texts, strict=True))
     module = EncoderTuningModule(
         encoder,
@@ -373,8 +388,7 @@ def finetune_encoder(
     )
     encoder.train()
     try:
-        if pairs:
-            trainer.fit(module, datamodule=data)
+        trainer.fit(module, datamodule=data)
     finally:
         encoder.eval()
     return FinetuneResult(len(pairs), module.history, time.perf_counter() - started, len(annotated))
