@@ -270,7 +270,8 @@ class Predictor(RankingPredictor):
         model: The network, or an ensemble of networks.
         config: Pipeline settings.
         space: Label space of the release to predict in.
-        encoder: Window (and label) encoder.
+        encoder: The notes' encoder (their pieces); that of ``space``'s label texts too,
+            unless only the note side was fine-tuned (``config.tuned_notes_only``).
         memory: Training memory, or ``None``.
         lexical: Lexical matcher, or ``None``.
         calibrator: Fitted calibrator (``None``: identity with threshold 0.5): the ``balanced``

@@ -128,7 +128,8 @@ class TrainingSetup:
         pipeline: The pipeline settings the model is saved with: a copy of the caller's, with
             the training codes outside the release as ``extra_codes`` and ``finetuned_encoder``
             set when the encoder was fine-tuned (the caller's object is never changed).
-        encoder: The encoder (a fine-tuned copy when ``TrainConfig.finetune_epochs`` > 0).
+        encoder: The notes' encoder (a fine-tuned copy when ``TrainConfig.finetune_epochs`` >
+            0); with the note side alone tuned, ``space`` was embedded by the untuned one.
         space: The label space.
         lexical: The lexical matcher over ``space`` (``None`` without the lexical channel).
         features: The pair features the networks read.
