@@ -109,6 +109,12 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   annotated mentions alone, tuning the note side only (``TrainConfig.finetune_labels`` off: the
   label embeddings stay the untuned encoder's and are not embedded again). In
   ``cv_finetune_notes.json``, beside today's default rerun on the same code (same flags).
+  With ``--tune-once`` the first seed fine-tunes each fold's encoder and the other seeds'
+  networks train on it, as a model's networks share its one tuned encoder, and the seeds'
+  ensemble is formed: ``--variants "today, bases and note-side fine-tuning on annotated
+  mentions" --train-seeds 13 14 15 --objectives --tune-once --out
+  experiments/codiesp_zeroshot/cv_finetune_notes_once.json`` (seed 13 is then the run of
+  ``cv_finetune_notes.json``; compare with its default rerun and that rerun's ensemble).
 
 - ``today, bases and family expansion 100``: today's default whose candidates take in the family
   of the 100 best shortlist, lexical and neighbour codes instead of 60
@@ -274,6 +280,14 @@ def main(argv: list[str] | None = None) -> None:
         "--objectives",
         action="store_true",
         help="refit the calibration objectives for every variant run (always done for default)",
+    )
+    parser.add_argument(
+        "--tune-once",
+        action="store_true",
+        help="fine-tuning variants: the first training seed fine-tunes each fold's encoder and "
+        "the other seeds' networks train on that encoder, as the networks of a model share one "
+        "tuned encoder; the seeds' ensemble is then formed (without it each seed tunes its own "
+        "encoder and there is no ensemble)",
     )
     parser.add_argument(
         "--save-raw",
@@ -445,6 +459,7 @@ def main(argv: list[str] | None = None) -> None:
             and (variant["sibling_margin_features"] or f not in SIBLING_MARGIN_FEATURES)
         )
         runs = []  # per seed, per fold: (tune raw scores, held-out raw scores, codes seen in fit)
+        tuned: dict[int, tuple] = {}  # --tune-once: fold → (its tuned encoder, label space)
         for seed in args.train_seeds:
             raw, epochs = [], []
             started = time.perf_counter()
@@ -469,6 +484,11 @@ def main(argv: list[str] | None = None) -> None:
                     index_phrases=list(variant["index_phrases"]),
                     index_aliases=variant["index_aliases"],
                 )
+                settings = dict(variant.get("train", {}))  # e.g. another weight decay
+                encoder = ctx.encoder
+                if k in tuned:  # --tune-once: the encoder the first seed tuned for this fold
+                    encoder, fold_space = tuned[k]
+                    settings["finetune_epochs"] = 0
                 result = train_model(
                     fit,
                     tune,
@@ -479,15 +499,17 @@ def main(argv: list[str] | None = None) -> None:
                         loss=variant["loss"],
                         hidden_codes=variant["hidden_codes"],
                         members=1,  # the ensembles are formed below, from the seeds' runs
-                        **variant.get("train", {}),  # e.g. another weight decay
+                        **settings,
                     ),
-                    encoder=ctx.encoder,
+                    encoder=encoder,
                     space=fold_space,
                     lexical=fold_lexical or ctx.lexical(tuple(variant["index_phrases"])),
                     window_cache=window_cache,
                     progress=False,
                 )
                 predictor = result.predictor
+                if args.tune_once and result.finetune is not None:
+                    tuned[k] = (predictor.encoder, predictor.space)
                 predictor.window_cache = window_cache
                 seen = frozenset(predictor.seen)
                 raw.append((predictor.raw_scores(tune), predictor.raw_scores(held), seen))
@@ -510,6 +532,9 @@ def main(argv: list[str] | None = None) -> None:
                 **summary,
                 "seconds": round(time.perf_counter() - started, 1),
             }
+            if args.tune_once and variant.get("train", {}).get("finetune_epochs", 0) > 0:
+                # the seed whose run fine-tuned the encoder this seed's networks trained on
+                results[label]["encoder_tuned_with_seed"] = args.train_seeds[0]
             print(label, {k: v for k, v in results[label].items() if k != "folds"}, flush=True)
             if name == "default":
                 results[oof_label(label)] = {"seed": seed, **evaluate(raw, folds, out_of_fold=True)}
@@ -521,7 +546,8 @@ def main(argv: list[str] | None = None) -> None:
                     results["calibration"] = results[objectives_label(label)]
                 print("calibration", results[objectives_label(label)], flush=True)
             write(results)
-        if len(runs) > 1 and variant.get("train", {}).get("finetune_epochs", 0) > 0:
+        tunes = variant.get("train", {}).get("finetune_epochs", 0) > 0
+        if len(runs) > 1 and tunes and not args.tune_once:
             # each seed fine-tuned its own encoder, so the seeds rank different candidates; the
             # model's networks share one tuned encoder, which these runs do not reproduce
             print(f"{name}: no ensemble of seeds (each seed fine-tuned its own encoder)")
