@@ -460,6 +460,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         runs = []  # per seed, per fold: (tune raw scores, held-out raw scores, codes seen in fit)
         tuned: dict[int, tuple] = {}  # --tune-once: fold → (its tuned encoder, label space)
+        tunes = variant.get("train", {}).get("finetune_epochs", 0) > 0
         for seed in args.train_seeds:
             raw, epochs = [], []
             started = time.perf_counter()
@@ -532,7 +533,7 @@ def main(argv: list[str] | None = None) -> None:
                 **summary,
                 "seconds": round(time.perf_counter() - started, 1),
             }
-            if args.tune_once and variant.get("train", {}).get("finetune_epochs", 0) > 0:
+            if args.tune_once and tunes:
                 # the seed whose run fine-tuned the encoder this seed's networks trained on
                 results[label]["encoder_tuned_with_seed"] = args.train_seeds[0]
             print(label, {k: v for k, v in results[label].items() if k != "folds"}, flush=True)
@@ -546,7 +547,6 @@ def main(argv: list[str] | None = None) -> None:
                     results["calibration"] = results[objectives_label(label)]
                 print("calibration", results[objectives_label(label)], flush=True)
             write(results)
-        tunes = variant.get("train", {}).get("finetune_epochs", 0) > 0
         if len(runs) > 1 and tunes and not args.tune_once:
             # each seed fine-tuned its own encoder, so the seeds rank different candidates; the
             # model's networks share one tuned encoder, which these runs do not reproduce
