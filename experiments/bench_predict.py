@@ -19,7 +19,9 @@ reported as ratios against anchors measured here, because the CPU is shared:
    lexical channel (on the English text alone, and with each note's Spanish original read
    through the word gloss, whose one-off build is timed apart), the clause-piece shortlist of
    the model's pipeline, and — when ``--model`` is given and ``experiments/bench_model.py``
-   exists — the trained model (MODEL HOOK below).
+   exists — the trained model (MODEL HOOK below); ``--compare-shortlist K`` also times the same
+   model predicting with a faiss shortlist of ``K`` codes (each of the two timed twice,
+   alternately; the faster run of each is kept).
 3. **Quantisation check** (``--int8``): dynamic int8 quantisation of the encoder's linear layers:
    speed-up and the overlap of its top-20 cosine labels with the float model's.
 
@@ -44,13 +46,16 @@ HERE = Path(__file__).resolve().parent
 
 
 # ----------------------------------------------------------------------------- MODEL HOOK
-def model_predict_factory(model_dir: Path | None) -> Callable[[Sequence[Any]], Any] | None:
+def model_predict_factory(
+    model_dir: Path | None, shortlist_k: int | None = None
+) -> Callable[[Sequence[Any]], Any] | None:
     """MODEL HOOK: return ``predict(documents)`` for the trained model, or ``None``.
 
     Implemented by the model's own file ``experiments/bench_model.py``, which must define
     ``make_predict(model_dir: Path) -> Callable[[Sequence[Document]], Any]`` — a function that
-    scores documents over the whole ICD-10-CM 2026 label space (encoding included). Loading time
-    is not part of the throughput.
+    scores documents over the whole ICD-10-CM 2026 label space (encoding included); a
+    ``shortlist_k`` argument replaces the model's faiss shortlist size. Loading time is not part
+    of the throughput.
     """
     if model_dir is None:
         return None
@@ -59,7 +64,9 @@ def model_predict_factory(model_dir: Path | None) -> Callable[[Sequence[Any]], A
     except ImportError as error:
         print(f"--model given but experiments/bench_model.py is missing: {error}")
         return None
-    return make_predict(model_dir)
+    if shortlist_k is None:
+        return make_predict(model_dir)
+    return make_predict(model_dir, shortlist_k=shortlist_k)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -104,6 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full-labels", action="store_true", help="encode every label for real")
     parser.add_argument("--int8", action="store_true", help="also test dynamic int8 quantisation")
     parser.add_argument("--model", type=Path, default=None, help="trained model dir (MODEL HOOK)")
+    parser.add_argument(
+        "--compare-shortlist",
+        type=int,
+        default=None,
+        metavar="K",
+        help="also time the trained model with a faiss shortlist of K codes",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "bench_predict.json")
     args = parser.parse_args(argv)
 
@@ -251,7 +265,17 @@ def main(argv: list[str] | None = None) -> None:
     _, shortlist_s = timed(piece_shortlist)
     throughput[f"clause-piece shortlist (K={config.shortlist_k})"] = len(docs) / shortlist_s
     predict = model_predict_factory(args.model)
-    if predict is not None:
+    if predict is not None and args.compare_shortlist is not None:
+        other = model_predict_factory(args.model, args.compare_shortlist)
+        model_runs: list[float] = []
+        other_runs: list[float] = []
+        for _ in range(2):
+            model_runs.append(timed(lambda: predict(docs))[1])
+            other_runs.append(timed(lambda: other(docs))[1])
+        throughput["trained model"] = len(docs) / min(model_runs)
+        name = f"trained model, shortlist {args.compare_shortlist}"
+        throughput[name] = len(docs) / min(other_runs)
+    elif predict is not None:
         _, model_s = timed(lambda: predict(docs))
         throughput["trained model"] = len(docs) / model_s
     report["docs_per_s"] = throughput
