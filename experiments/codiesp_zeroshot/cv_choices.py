@@ -121,6 +121,17 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   (``PipelineConfig.family_expansion``). In ``cv_family_today.json``, beside today's default
   rerun on the same code.
 
+- ``today, bases and shortlist 300``: the default of ``today, fold label spaces and
+  seventh-character bases`` with a faiss shortlist of 300 codes instead of 150
+  (``PipelineConfig.shortlist_k``; the ``shortlist 300`` above was measured with titles alone).
+  In ``cv_shortlist_today.json``, from ``--variants "today, bases and shortlist 300"
+  --train-seeds 13 14 15 --objectives --out
+  experiments/codiesp_zeroshot/cv_shortlist_today.json``; compare with the default rerun of
+  ``cv_finetune_notes.json`` (that code scores the default the same: ``--variants "today, fold
+  label spaces and seventh-character bases" --train-seeds 13 --objectives --out
+  experiments/codiesp_zeroshot/cv_shortlist_today_default.json`` gives seed 13's numbers again).
+  Adopted: the library default since is this variant.
+
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
 rank (added with the family-expansion variants; the files written before do not have it).
@@ -136,9 +147,10 @@ ensemble of seeds 13 14 15``): the spread over seeds says which differences betw
 noise. That ensemble is what ``train_model`` trains with ``members=3`` and ``seed=13`` (networks
 seeded 13, 14, 15, averaged, then calibrated; tested in ``tests/test_model_pipeline.py``): the
 default model of that time is the key ``default, ensemble of seeds 13 14 15`` (``default``
-keeps the titles alone; today's default model is ``today, fold label spaces and
-seventh-character bases``, which is ``index overlap and family expansion 60`` with the
-7th-character bases, in the fold label spaces that comparison needs).
+keeps the titles alone; today's default model is ``today, bases and shortlist 300``: ``today,
+fold label spaces and seventh-character bases`` (``index overlap and family expansion 60`` with
+the 7th-character bases, in the fold label spaces that comparison needs, the default before)
+with a faiss shortlist of 300 codes).
 
 For the default variant the unseen-code calibration is also refitted on each fold's tune slice
 with the other objectives (``Calibrator.map_tolerance``: pure MAP and MAP tolerances 0.01, 0.05,
