@@ -165,6 +165,8 @@ def test_max_ancestors_has_one_default():
     [
         ({}, {"family_expansion": 0, "use_original": False, "overlap_k": 0, "gloss_pieces": False}),
         ({"gloss_pieces": True, "unknown_key": 1}, {"gloss_pieces": True}),
+        ({}, {"shortlist_k": 150}),  # the shortlist size of the models before the default of 300
+        ({"shortlist_k": 300}, {"shortlist_k": 300}),
     ],
 )
 def test_old_saved_settings_keep_what_the_model_was_trained_with(saved, expected):
@@ -184,6 +186,11 @@ def test_cli_is_a_typer_command():
 
     app = build_app()
     assert isinstance(app, typer.Typer)
+
+
+def test_new_models_keep_a_faiss_shortlist_of_300_codes():
+    assert PipelineConfig().shortlist_k == 300
+    assert PipelineConfig.from_dict(PipelineConfig().to_dict()).shortlist_k == 300
 
 
 def test_precision_default_is_float32_and_older_models_keep_auto():
