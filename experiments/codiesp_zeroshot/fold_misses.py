@@ -4,11 +4,13 @@ The CodiEsp **train** split only (dev is never read), cut into the three seeded 
 ``cv_choices.py``, each with its own label space (the release, its 7th-character bases and the
 undefined spellings of the fold's own training documents), as the variant
 ``today, fold label spaces and seventh-character bases`` trains with. No network is trained:
-candidates do not depend on one. For the library's default pipeline and for candidate-set
-variants (``--variants``: larger faiss shortlist, Index-overlap candidates, wider family
-expansion) it reports the unseen candidate ceiling and candidates per note; for the default it
-also sorts the unseen gold pairs left out by what is near them among the candidates (a parent,
-a sibling, a code of the same 3-character category, nothing) and by chapter.
+candidates do not depend on one. For the library's default pipeline as it was when
+``fold_misses.json`` was written (a faiss shortlist of 150 codes; today's default is the variant
+``shortlist 300``) and for candidate-set variants (``--variants``: larger faiss shortlist,
+Index-overlap candidates, wider family expansion) it reports the unseen candidate ceiling and
+candidates per note; for the default it also sorts the unseen gold pairs left out by what is
+near them among the candidates (a parent, a sibling, a code of the same 3-character category,
+nothing) and by chapter.
 
     python experiments/codiesp_zeroshot/fold_misses.py   # -> fold_misses.json
 """
@@ -23,7 +25,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 VARIANTS: dict[str, dict] = {
-    "default": {},
+    # the default of the run in fold_misses.json: the faiss shortlist of 150 codes (300, the
+    # library's default since cv_shortlist_today.json, is the variant "shortlist 300")
+    "default": {"shortlist_k": 150},
     "shortlist 300": {"shortlist_k": 300},
     "index overlap candidates 30": {"index_overlap_k": 30},
     "index overlap candidates 50": {"index_overlap_k": 50},
