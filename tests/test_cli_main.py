@@ -42,7 +42,7 @@ def test_train_defaults_are_the_library_defaults() -> None:
     from icdbridge.model.config import PipelineConfig
 
     options = inspect.signature(train_command).parameters
-    for name in ("family_expansion", "overlap_k", "index_overlap_k"):
+    for name in ("shortlist_k", "family_expansion", "overlap_k", "index_overlap_k"):
         assert options[name].default == getattr(PipelineConfig, name), name
 
 

@@ -69,6 +69,7 @@ def _train_defaults() -> dict[str, object]:
         "finetune_mined": train.finetune_mined,
         "finetune_labels": train.finetune_labels,
         "pieces": pipeline.pieces,
+        "shortlist_k": pipeline.shortlist_k,
         "family_expansion": pipeline.family_expansion,
         "overlap_k": pipeline.overlap_k,
         "index_overlap_k": pipeline.index_overlap_k,

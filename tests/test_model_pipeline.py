@@ -813,6 +813,7 @@ def test_demo_says_when_a_notes_original_is_not_read(tmp_path, capsys):
     ("option", "value"),
     [
         ("--family-expansion", "-1"),
+        ("--shortlist-k", "0"),
         ("--overlap-k", "-5"),
         ("--calibration-tolerance", "-0.1"),
         ("--members", "0"),

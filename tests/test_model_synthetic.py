@@ -243,3 +243,21 @@ def test_cli_train_and_predict_are_quiet_and_log_their_phases(synth, tmp_path, c
     with pytest.raises(SystemExit):
         main([str(a) for a in [*args[:6], tmp_path / "verbose", *args[7:]]] + ["--verbose"])
     assert any("GPU available" in r.getMessage() for r in caplog.records)
+
+
+def test_cli_train_keeps_the_shortlist_size_it_is_given(synth, tmp_path, capsys):
+    """``icdbridge train --shortlist-k N`` trains and saves a model whose faiss shortlist keeps
+    N codes per note; the loaded model predicts with it."""
+    from cli_harness import run_cli
+    from icdbridge.model import load_model
+
+    root, out = synth["root"], tmp_path / "model"
+    args = synthetic.train_args(
+        root / "train.jsonl", root / "dev.jsonl", out, synthetic.SYSTEM,
+        "--encoder", synth["encoder"], "--shortlist-k", "3", epochs=1, members=1,
+    )  # fmt: skip
+    result = run_cli(args, capsys)
+    assert result.code == 0, result.err
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config["pipeline"]["shortlist_k"] == 3
+    assert load_model(out).config.shortlist_k == 3

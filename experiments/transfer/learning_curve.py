@@ -140,7 +140,11 @@ class Context:
         self.source = source
         system = config["target"]["system"]
         self.terminology = get_terminology(system)
-        self.pipeline = PipelineConfig(system=system, release=self.terminology.release)
+        self.pipeline = PipelineConfig(
+            system=system,
+            release=self.terminology.release,
+            shortlist_k=config["target"]["shortlist_k"],
+        )
         self.encoder = TextEncoder(self.pipeline.encoder, precision=self.pipeline.precision)
         self.space = build_label_space(self.encoder, self.terminology, self.pipeline)
         self.lexical = build_lexical(self.terminology, self.space.codes)

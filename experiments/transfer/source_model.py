@@ -2,9 +2,9 @@
 
 Each experiment names its model in its TOML file (a table with ``dir``, ``work``,
 ``fit_documents`` and, optionally, ``split``, ``members``, ``epochs``, ``patience``,
-``index-phrases``; absent ones are ``icdbridge train``'s defaults). The model is trained on
-the CodiEsp **train** split only: its first ``fit_documents`` notes fit the networks, the rest
-stop training early and calibrate. No dev note is seen.
+``index-phrases``, ``shortlist-k``; absent ones are ``icdbridge train``'s defaults). The model
+is trained on the CodiEsp **train** split only: its first ``fit_documents`` notes fit the
+networks, the rest stop training early and calibrate. No dev note is seen.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-OPTIONS = ("members", "epochs", "patience", "index-phrases")
+OPTIONS = ("members", "epochs", "patience", "index-phrases", "shortlist-k")
 
 
 def codiesp_model(

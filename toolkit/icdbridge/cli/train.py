@@ -167,6 +167,14 @@ def train_command(
     pieces: Annotated[
         str, typer.Option(help="How notes are cut: clauses, sentences or windows.")
     ] = _PIPELINE.pieces,
+    shortlist_k: Annotated[
+        int,
+        typer.Option(
+            "--shortlist-k",
+            help="Codes kept in each note's faiss shortlist: those of highest maximum piece "
+            "cosine (chosen by cross-validation on the CodiEsp train split, docs/model.md).",
+        ),
+    ] = _PIPELINE.shortlist_k,
     family_expansion: Annotated[
         int,
         typer.Option(
@@ -294,6 +302,8 @@ def train_command(
         raise typer.BadParameter(f"--loss must be one of {', '.join(LOSSES)} (got {loss!r})")
     if pieces not in PIECE_MODES:
         raise typer.BadParameter(f"--pieces must be one of {', '.join(PIECE_MODES)}")
+    if shortlist_k < 1:
+        raise typer.BadParameter(f"--shortlist-k must be 1 or more (got {shortlist_k})")
     if family_expansion < 0:
         raise typer.BadParameter(f"--family-expansion must be 0 or more (got {family_expansion})")
     if members < 1:
@@ -361,6 +371,7 @@ def train_command(
         gloss_pieces=gloss_pieces,
         pieces=pieces,
         label_space=label_space,
+        shortlist_k=shortlist_k,
         family_expansion=family_expansion,
         overlap_k=overlap_k,
         index_overlap_k=index_overlap_k,
