@@ -81,9 +81,9 @@ class PipelineConfig:
             highest maximum piece cosine. Default 300: against 150, with today's other
             defaults, it brings more unseen gold codes among the candidates and raised the
             harmonic mean of MAP and unseen recall@20 with every training seed, and the
-            three-network ensemble's MAP, in cross-validation over the CodiEsp train split
-            (``experiments/codiesp_zeroshot/cv_shortlist_today.json``, ``docs/model.md``).
-            Models saved with 150 keep it.
+            three-network ensemble's MAP (its harmonic mean 0.002 lower), in cross-validation
+            over the CodiEsp train split (``experiments/codiesp_zeroshot/cv_shortlist_today.json``,
+            ``docs/model.md``). Models saved with 150 keep it.
         family_expansion: The ``N`` best codes of the faiss shortlist, of the lexical matches and
             of the training-neighbour vote whose hierarchy family joins the candidates: parent,
             siblings and children (0: no expansion). A code coded in a new dataset is often the
