@@ -330,7 +330,11 @@ def main(argv: list[str] | None = None) -> None:
         train_model,
     )
     from icdbridge.model.features import FAMILY_FEATURES, OVERLAP_FEATURES, PAIR_FEATURES
-    from icdbridge.model.features.registry import INDEX_OVERLAP_FEATURES, SIBLING_MARGIN_FEATURES
+    from icdbridge.model.features.registry import (
+        INDEX_OVERLAP_FEATURES,
+        SIBLING_MARGIN_FEATURES,
+        SUBSUMPTION_FEATURES,
+    )
     from icdbridge.outputs import write_bytes, write_text
 
     train = load_codiesp(split="train")
@@ -469,6 +473,7 @@ def main(argv: list[str] | None = None) -> None:
             and (variant["overlap_features"] or f not in OVERLAP_FEATURES)
             and (variant["index_overlap_features"] or f not in INDEX_OVERLAP_FEATURES)
             and (variant["sibling_margin_features"] or f not in SIBLING_MARGIN_FEATURES)
+            and (variant["subsumption_features"] or f not in SUBSUMPTION_FEATURES)
         )
         runs = []  # per seed, per fold: (tune raw scores, held-out raw scores, codes seen in fit)
         tuned: dict[int, tuple] = {}  # --tune-once: fold → (its tuned encoder, label space)

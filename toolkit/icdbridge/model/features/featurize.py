@@ -14,6 +14,7 @@ from icdbridge.model.features.registry import (
     LABEL_FEATURES,
     PAIR_FEATURES,
     SIBLING_MARGIN_FEATURES,
+    SUBSUMPTION_FEATURES,
     needs_index_overlap,
     needs_overlap_features,
 )
@@ -23,6 +24,7 @@ from icdbridge.model.lexical.channel import (
     original_gloss,
     original_matches,
 )
+from icdbridge.model.lexical.subsumption import subsumed_everywhere
 
 if TYPE_CHECKING:
     from icdbridge.data import Document
@@ -174,6 +176,9 @@ def featurize(
     margins = frozenset(SIBLING_MARGIN_FEATURES).intersection(
         SIBLING_MARGIN_FEATURES if features is None else features
     )
+    reads_subsumption = use_lexical and (
+        features is None or not set(SUBSUMPTION_FEATURES).isdisjoint(features)
+    )
     reads_originals = lexical is not None and config.reads_originals
     glosses = [original_gloss(doc, space.terminology) if reads_originals else None for doc in docs]
     piece_vectors = [vectors for _, vectors in encoded]
@@ -198,6 +203,13 @@ def featurize(
         originals = original_matches(lexical, doc, space.terminology, gloss) if gloss else {}
         sentences = sentence_words(doc.text, gloss and gloss.text) if use_words else []
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
+        subsumed = (
+            subsumed_everywhere(
+                [{c: m[1] for c, m in matches.items()}, {c: m[1] for c, m in originals.items()}]
+            )
+            if reads_subsumption
+            else frozenset()
+        )
         signals = _Signals(
             shortlist=shortlists[i],
             lexical=combined_lexical_scores(matches, originals),
@@ -207,6 +219,7 @@ def featurize(
             prior=prior,
             family_prior=family_prior,
             gold=frozenset(doc.codes),
+            subsumed=subsumed,
         )
         candidates = _candidates(
             signals, space, config, seen_codes, lexical if use_lexical else None, training
@@ -257,6 +270,7 @@ class _Signals:
     prior: dict[str, float]
     family_prior: dict[str, float]
     gold: frozenset[str]
+    subsumed: frozenset[str] = frozenset()  # codes whose every match is inside a longer one
 
 
 def _candidates(
@@ -336,6 +350,7 @@ def _pair_features(
         "seen": [1.0 if prior.get(code, 0.0) > 0 else 0.0 for code in codes],
         "family_votes": [family_votes.get(family, 0.0) for family in families],
         "family_prior": [family_prior.get(family, 0.0) for family in families],
+        "lexical_subsumed": [1.0 if code in signals.subsumed else 0.0 for code in codes],
     }
     if index_overlap is not None:
         columns["index_overlap"] = index_overlap.best_overlap([signals.words], codes).tolist()

@@ -57,8 +57,20 @@ among the defaults (:data:`DEFAULT_FEATURES`); ``index_sibling_margin`` only wit
 in the lexical channel."""
 
 
+SUBSUMPTION_FEATURES: tuple[str, ...] = ("lexical_subsumed",)
+"""1 when every lexical match of a code lies inside the matches of one other code that covers
+more of the text, in the note and in its original (:mod:`icdbridge.model.lexical.subsumption`):
+the note states a more specific term. Not among the defaults (:data:`DEFAULT_FEATURES`)."""
+
+
 LEXICAL_FEATURES = frozenset(
-    {"lexical", *OVERLAP_FEATURES, *INDEX_OVERLAP_FEATURES, *SIBLING_MARGIN_FEATURES}
+    {
+        "lexical",
+        *OVERLAP_FEATURES,
+        *INDEX_OVERLAP_FEATURES,
+        *SIBLING_MARGIN_FEATURES,
+        *SUBSUMPTION_FEATURES,
+    }
 )
 """The features that come from the lexical channel (dropped without it)."""
 
@@ -78,6 +90,7 @@ PAIR_FEATURES: tuple[str, ...] = (
     *OVERLAP_FEATURES,
     *INDEX_OVERLAP_FEATURES,
     *SIBLING_MARGIN_FEATURES,
+    *SUBSUMPTION_FEATURES,
     "neighbours",
     "prior",
     "seen",
@@ -98,7 +111,9 @@ vote and prior), the best cosine of a piece with one of the label's aliases
 
 
 DEFAULT_FEATURES: tuple[str, ...] = tuple(
-    name for name in PAIR_FEATURES if name not in SIBLING_MARGIN_FEATURES
+    name
+    for name in PAIR_FEATURES
+    if name not in SIBLING_MARGIN_FEATURES and name not in SUBSUMPTION_FEATURES
 )
 """The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them
 but the sibling margins (:data:`SIBLING_MARGIN_FEATURES`, cross-validated in

@@ -21,6 +21,7 @@ from icdbridge.model.features.registry import (
     LABEL_FEATURES,
     OVERLAP_FEATURES,
     SIBLING_MARGIN_FEATURES,
+    SUBSUMPTION_FEATURES,
 )
 from icdbridge.model.net.hierarchy import HierarchyMixer
 from icdbridge.model.net.scorer import LabelAttentionScorer
@@ -32,6 +33,7 @@ INITIAL_FUSION: dict[str, float] = {
     **dict.fromkeys(OVERLAP_FEATURES, 0.0),
     **dict.fromkeys(INDEX_OVERLAP_FEATURES, 0.0),
     **dict.fromkeys(SIBLING_MARGIN_FEATURES, 0.0),
+    **dict.fromkeys(SUBSUMPTION_FEATURES, 0.0),
     "neighbours": 4.0,
     "prior": 1.0,
     "seen": 0.0,
