@@ -446,7 +446,8 @@ def test_fine_tuning_without_mined_pairs_needs_annotated_mentions(tiny):
 
 def test_note_side_fine_tuning_keeps_the_label_space(tiny, tmp_path):
     from icdbridge.errors import IcdbridgeError
-    from icdbridge.model.io import from_pretrained, save_pretrained
+    from icdbridge.model.io import ENCODER_DIR, from_pretrained, save_pretrained
+    from icdbridge.model.text.encoder import TextEncoder
 
     base = tiny["encoder"].fingerprint()
     result = _train(tiny, epochs=1, finetune_epochs=1, finetune_mined=False, finetune_labels=False)
@@ -465,6 +466,18 @@ def test_note_side_fine_tuning_keeps_the_label_space(tiny, tmp_path):
     for a, b in zip(predictor.predict(docs, top_k=20), loaded.predict(docs, top_k=20), strict=True):
         assert list(a.scores) == list(b.scores)
         assert a.scores == pytest.approx(b.scores, abs=1e-6)
+    # ``encoder=`` names the notes' encoder; the label texts keep the untuned one either way
+    untuned = TextEncoder(predictor.config.encoder, precision=predictor.config.precision)
+    assert untuned.fingerprint() != predictor.encoder.fingerprint()
+    for override, notes in (
+        (tmp_path / "model" / ENCODER_DIR, predictor.encoder.fingerprint()),
+        (predictor.config.encoder, untuned.fingerprint()),
+    ):
+        chosen = from_pretrained(
+            tmp_path / "model", encoder=override, label_codes=tiny["space"].codes
+        )
+        assert chosen.encoder.fingerprint() == notes
+        assert torch.allclose(chosen.space.matrix, tiny["space"].matrix, atol=1e-6)
     # a warm start keeps both encoders: the tuned one of notes, the untuned one of label texts
     warm = _train(tiny, epochs=1, init=str(tmp_path / "model")).predictor
     assert warm.encoder.fingerprint() == predictor.encoder.fingerprint()

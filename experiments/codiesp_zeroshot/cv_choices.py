@@ -132,6 +132,13 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   experiments/codiesp_zeroshot/cv_shortlist_today_default.json`` gives seed 13's numbers again).
   Adopted: the library default since is this variant.
 
+- ``today, shortlist 300 and subsumed matches``: today's default whose networks also read the
+  subsumed-match flag (``lexical_subsumed``, ``SUBSUMPTION_FEATURES``: every lexical match of the
+  code lies inside a longer match of another code). In ``cv_subsumed_matches.json``, from
+  ``--variants "today, shortlist 300 and subsumed matches" --train-seeds 13 14 15 --objectives
+  --out experiments/codiesp_zeroshot/cv_subsumed_matches.json``; compare with
+  ``cv_shortlist_today.json``. Not adopted.
+
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
 rank (added with the family-expansion variants; the files written before do not have it).
