@@ -122,7 +122,9 @@ DEFAULT_FEATURES: tuple[str, ...] = tuple(
 """The pair features a model uses unless told otherwise (:class:`ModelConfig`): all of them
 but the sibling margins (:data:`SIBLING_MARGIN_FEATURES`, cross-validated in
 ``experiments/codiesp_zeroshot/cv_sibling_margins.json``: docs/model.md, *What the Index
-contributes*);
+contributes*) and the subsumed-match flag (:data:`SUBSUMPTION_FEATURES`,
+``experiments/codiesp_zeroshot/cv_subsumed_matches.json``: docs/model.md, *Cross-validated
+choices*);
 the components switched off drop theirs
 (:func:`~icdbridge.model.features.registry.model_features`). The Index word overlap
 (:data:`INDEX_OVERLAP_FEATURES`) is among them since the cross-validation over the CodiEsp train

@@ -74,9 +74,6 @@ def subsumed_everywhere(
         ['E11.9']
     """
     flagged = [subsumed_codes(spans) for spans in texts]
-    matched: set[str] = set().union(*(spans.keys() for spans in texts)) if texts else set()
-    return frozenset(
-        code
-        for code in matched
-        if all(code in sub for spans, sub in zip(texts, flagged, strict=True) if code in spans)
-    )
+    pairs = zip(texts, flagged, strict=True)
+    on_their_own = set().union(*(spans.keys() - sub for spans, sub in pairs))
+    return frozenset().union(*flagged) - on_their_own
