@@ -187,31 +187,7 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
             + f" | {shortlist} | {ceiling} | {r['train_seconds']:.0f}"
             + f" | {r['predict_docs_per_s']:.1f} |"
         )
-    for name in ("model",):
-        points = results.get(name, {}).get("operating_points")
-        if not points:
-            continue
-        lines += [
-            "",
-            f"Operating points of {ROW_TITLES[name]}: the unseen-code calibration refitted on "
-            "the tune slice with each validation-MAP tolerance (the grid point with the best "
-            "tune unseen R@20 among those within the tolerance of the best tune MAP), scored on "
-            "dev:",
-            "",
-            "| calibration | tune MAP | tune unseen R@20 | dev MAP | dev unseen R@10/20/50 | "
-            "dev few-shot R@20 | dev frequent R@20 |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for label, point in points.items():
-            unseen = point["recall_by_bucket"]["unseen"]
-            lines.append(
-                f"| {label} | {fmt(point['tune_map'])} | "
-                f"{fmt(point['tune_recall_by_bucket']['unseen']['recall@20'], 2)} | "
-                f"{fmt(point['map'])} | "
-                + "/".join(fmt(unseen[f"recall@{k}"], 2) for k in (10, 20, 50))
-                + f" | {fmt(point['recall_by_bucket']['few-shot']['recall@20'], 2)} | "
-                f"{fmt(point['recall_by_bucket']['frequent']['recall@20'], 2)} |"
-            )
+    lines += default_operating_points(results.get("model", {}))
     lines += operating_point_table(results)
     lines += ["", "Notes:", ""]
     for name in ALL_ROWS:
@@ -222,6 +198,35 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
                 f"(encoder precision {row.get('precision', '?')})"
             )
     write_text(path, "\n".join(lines) + "\n")
+
+
+def default_operating_points(row: dict) -> list[str]:
+    """Row (d) at each calibration objective, with its tune and dev scores in detail."""
+    points = row.get("operating_points")
+    if not points:
+        return []
+    lines = [
+        "",
+        f"Operating points of {ROW_TITLES['model']}: the unseen-code calibration refitted on "
+        "the tune slice with each validation-MAP tolerance (the grid point with the best "
+        "tune unseen R@20 among those within the tolerance of the best tune MAP), scored on "
+        "dev:",
+        "",
+        "| calibration | tune MAP | tune unseen R@20 | dev MAP | dev unseen R@10/20/50 | "
+        "dev few-shot R@20 | dev frequent R@20 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, point in points.items():
+        unseen = point["recall_by_bucket"]["unseen"]
+        lines.append(
+            f"| {label} | {fmt(point['tune_map'])} | "
+            f"{fmt(point['tune_recall_by_bucket']['unseen']['recall@20'], 2)} | "
+            f"{fmt(point['map'])} | "
+            + "/".join(fmt(unseen[f"recall@{k}"], 2) for k in (10, 20, 50))
+            + f" | {fmt(point['recall_by_bucket']['few-shot']['recall@20'], 2)} | "
+            f"{fmt(point['recall_by_bucket']['frequent']['recall@20'], 2)} |"
+        )
+    return lines
 
 
 def operating_point_table(results: dict) -> list[str]:
