@@ -30,6 +30,10 @@ its ablations, through the interface of README.md (``run_model_rows``).
   the drug and neoplasm tables alone;
 - ``model_no_index_overlap``: the full model without the two Index word-overlap features;
 - ``model_index_aliases``: the full model with the Index paths as label aliases too;
+- ``model_no_index_in_original``: the full model whose Index phrases reach the English text
+  only (``PipelineConfig.index_in_original=False``: the word gloss of the Spanish original
+  meets the titles and inclusion terms alone, and the Index word overlap reads the English
+  sentences): what the Index carried across to the Spanish adds (issue 27, item 3);
 - ``model_no_family_expansion``: the full model without the family expansion of the
   candidates (``PipelineConfig.family_expansion=0``); ``model_family_expansion_10``: with the
   family of the 10 best codes instead;
@@ -91,6 +95,7 @@ _FULL: dict[str, Any] = {
     "hidden_codes": _LIBRARY[2].hidden_codes,
     "index_phrases": list(_INDEX.documents),
     "index_aliases": _LIBRARY[0].index_aliases,
+    "index_in_original": _LIBRARY[0].index_in_original,
     "index_overlap_features": not set(INDEX_OVERLAP_FEATURES).isdisjoint(_LIBRARY[1].features),
     "sibling_margin_features": not set(SIBLING_MARGIN_FEATURES).isdisjoint(_LIBRARY[1].features),
     "family_expansion": _LIBRARY[0].family_expansion,
@@ -147,6 +152,7 @@ def run_model_rows(ctx: ExperimentContext, rows: list[str]) -> dict[str, ScoredR
             gloss_pieces=switches["gloss_pieces"],
             index_phrases=list(switches["index_phrases"]),
             index_aliases=switches["index_aliases"],
+            index_in_original=switches["index_in_original"],
             # the family expansion of the candidates reads the code tree: not without hierarchy
             family_expansion=switches["family_expansion"] if switches["use_hierarchy"] else 0,
             index_overlap_k=switches["index_overlap_k"],

@@ -55,6 +55,7 @@ MODEL_ROWS = (
     "model_family_expansion_10",
     "model_no_seventh_character_bases",
     "model_finetuned_notes",
+    "model_no_index_in_original",
 )
 ROW_TITLES = {
     "tfidf": "(a) TF-IDF nearest neighbours",
@@ -79,6 +80,7 @@ ROW_TITLES = {
     "model_family_expansion_10": "(t) model with the family expansion of the 10 best codes",
     "model_no_seventh_character_bases": "(u) model without the 7th-character bases",
     "model_finetuned_notes": "(v) model with note-side fine-tuning on annotated mentions",
+    "model_no_index_in_original": "(w) model without the Index in the Spanish original",
 }
 ALL_ROWS = tuple(ROW_TITLES)
 

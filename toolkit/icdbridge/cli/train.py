@@ -108,6 +108,14 @@ def train_command(
             "shortlist and the alias_cosine feature).",
         ),
     ] = _PIPELINE.index_aliases,
+    index_in_original: Annotated[
+        bool,
+        typer.Option(
+            "--index-in-original/--no-index-in-original",
+            help="With --original and Index phrases: the original's word gloss meets the Index "
+            "phrases too; off: the Index reaches the English text only.",
+        ),
+    ] = _PIPELINE.index_in_original,
     calibration_folds: Annotated[
         int,
         typer.Option(
@@ -380,6 +388,7 @@ def train_command(
         index_phrases=index_choice.documents,
         index_source=str(index_source) if index_source else None,
         index_aliases=index_aliases,
+        index_in_original=index_in_original,
     )
     console.print(
         f"training on {len(train_docs)} documents, validating on {len(dev_docs)}; "

@@ -171,6 +171,14 @@ class PipelineConfig:
             (:func:`~icdbridge.model.lexical.index_choice.resolve_index_phrases`): a saved
             model records the list it used, and carries its Index phrases with it (see *What
             the Index contributes* in docs/model.md).
+        index_in_original: With Index phrases and the original text read
+            (:attr:`use_original`): the original's English word gloss meets the Index phrases
+            too (its matches of them join the candidates and the lexical score, and its words
+            the Index word-overlap features), as it meets the titles. ``False``: the Index
+            reaches the English text only, and the gloss meets the titles and inclusion terms
+            alone (:attr:`LexicalMatcher.without_index
+            <icdbridge.model.lexical.matcher.LexicalMatcher.without_index>`): what the Index
+            carried across languages adds (row (w) of the CodiEsp table, docs/model.md).
         index_source: Folder or file of the Index material (``None``:
             ``$ICDBRIDGE_DATA/icd10cm-index-2025``, where ``icdbridge datasets download
             icd10cm-index`` puts it; :func:`~icdbridge.codes.index.load_index`).
@@ -212,6 +220,7 @@ class PipelineConfig:
     finetuned_labels: bool = True
     gloss_pieces: bool = True
     index_phrases: list[str] | None = None
+    index_in_original: bool = True
     index_source: str | None = None
     index_aliases: bool = False
     precision: str = DEFAULT_PRECISION

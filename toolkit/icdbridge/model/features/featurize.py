@@ -181,6 +181,11 @@ def featurize(
     )
     reads_originals = lexical is not None and config.reads_originals
     glosses = [original_gloss(doc, space.terminology) if reads_originals else None for doc in docs]
+    # the matcher of the originals' glosses: without the Index phrases when they are kept to
+    # the English text (PipelineConfig.index_in_original off)
+    original_lexical = (
+        lexical if config.index_in_original or lexical is None else lexical.without_index
+    )
     piece_vectors = [vectors for _, vectors in encoded]
     original_piece_spans: list[list[tuple[int, int]]] = [[] for _ in docs]
     if config.gloss_pieces:
@@ -200,8 +205,12 @@ def featurize(
     for i, doc in enumerate(docs):
         matches = lexical_matches(lexical, doc.text) if use_lexical else {}
         gloss = glosses[i]
-        originals = original_matches(lexical, doc, space.terminology, gloss) if gloss else {}
-        sentences = sentence_words(doc.text, gloss and gloss.text) if use_words else []
+        originals = (
+            original_matches(original_lexical, doc, space.terminology, gloss) if gloss else {}
+        )
+        english = sentence_words(doc.text) if use_words else []
+        sentences = english + sentence_words(gloss.text) if use_words and gloss else english
+        index_sentences = sentences if config.index_in_original else english
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
         subsumed = (
             subsumed_everywhere(
@@ -215,6 +224,8 @@ def featurize(
             lexical=combined_lexical_scores(matches, originals),
             sentences=sentences,
             words=frozenset().union(*sentences),  # the document's words (document_words)
+            index_sentences=index_sentences,
+            index_words=frozenset().union(*index_sentences),
             votes=votes,
             prior=prior,
             family_prior=family_prior,
@@ -266,6 +277,8 @@ class _Signals:
     lexical: dict[str, float]  # lexical score per code (English text and original)
     sentences: list[frozenset[str]]  # words of each sentence (word overlap)
     words: frozenset[str]  # the document's words
+    index_sentences: list[frozenset[str]]  # sentences the Index phrases read (index_in_original)
+    index_words: frozenset[str]  # their words
     votes: dict[str, float]  # training neighbours' votes per code
     prior: dict[str, float]
     family_prior: dict[str, float]
@@ -297,7 +310,7 @@ def _candidates(
             candidates[code] = RETRIEVED
     # the Index overlap table is built on first use: only when candidates are taken from it
     if config.index_overlap_k and lexical is not None and lexical.index_overlap is not None:
-        for code in lexical.index_overlap.top(signals.words, config.index_overlap_k):
+        for code in lexical.index_overlap.top(signals.index_words, config.index_overlap_k):
             if code in space.row:
                 candidates[code] = RETRIEVED
     for code in votes:
@@ -353,13 +366,13 @@ def _pair_features(
         "lexical_subsumed": [1.0 if code in signals.subsumed else 0.0 for code in codes],
     }
     if index_overlap is not None:
-        columns["index_overlap"] = index_overlap.best_overlap([signals.words], codes).tolist()
+        columns["index_overlap"] = index_overlap.best_overlap([signals.index_words], codes).tolist()
         columns["index_sentence_overlap"] = index_overlap.best_overlap(
-            signals.sentences, codes
+            signals.index_sentences, codes
         ).tolist()
         if "index_sibling_margin" in margins:
             columns["index_sibling_margin"] = index_overlap.sibling_margins(
-                signals.words, codes, space.terminology
+                signals.index_words, codes, space.terminology
             ).tolist()
     if pieces is not None:
         columns["alias_cosine"] = space.alias_cosines(pieces, codes)

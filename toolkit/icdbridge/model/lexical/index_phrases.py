@@ -451,7 +451,8 @@ def _file_record(document: str, index: AlphabeticIndex) -> dict[str, Any]:
 def add_index_phrases(matcher: LexicalMatcher, phrases: IndexPhrases) -> LexicalMatcher:
     """A copy of ``matcher`` whose phrase table also holds ``phrases`` (a phrase the table
     already has keeps its best weight per code) and that carries them
-    (:attr:`LexicalMatcher.index_phrases`)."""
+    (:attr:`LexicalMatcher.index_phrases`) and the phrase table without them
+    (:attr:`LexicalMatcher.title_phrases`, whence :attr:`LexicalMatcher.without_index`)."""
     table: dict[tuple[str, ...], tuple[str, dict[str, float]]] = {
         p.words: (p.text, dict(p.targets)) for p in matcher.phrases
     }
@@ -463,8 +464,11 @@ def add_index_phrases(matcher: LexicalMatcher, phrases: IndexPhrases) -> Lexical
     merged = [
         _Phrase(words, text, tuple(targets.items())) for words, (text, targets) in table.items()
     ]
-    carried = phrases if matcher.index_phrases is None else matcher.index_phrases.combined(phrases)
-    return LexicalMatcher(merged, matcher.codes, matcher.lateral, matcher.measures, carried)
+    if matcher.index_phrases is None:
+        carried, titles = phrases, matcher.phrases
+    else:
+        carried, titles = matcher.index_phrases.combined(phrases), matcher.title_phrases
+    return LexicalMatcher(merged, matcher.codes, matcher.lateral, matcher.measures, carried, titles)
 
 
 def with_index_phrases(

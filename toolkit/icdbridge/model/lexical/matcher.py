@@ -296,6 +296,9 @@ class LexicalMatcher:
             (:class:`~icdbridge.model.lexical.index_phrases.IndexPhrases`, added by
             :func:`~icdbridge.model.lexical.index_phrases.with_index_phrases`; a saved model
             carries them), or ``None``.
+        title_phrases: With ``index_phrases``: the phrase table without them (the titles,
+            synonyms and their forms the Index phrases were added to), from which
+            :attr:`without_index` is built; ``None`` without Index phrases.
     """
 
     def __init__(
@@ -305,12 +308,15 @@ class LexicalMatcher:
         lateral: dict[str, dict[str, str]] | None = None,
         measures: MeasureMatcher | None = None,
         index_phrases: IndexPhrases | None = None,
+        title_phrases: Sequence[_Phrase] | None = None,
     ) -> None:
         self.codes = list(codes)
         self.phrases = list(phrases)
         self.lateral = dict(lateral or {})
         self.measures = measures
         self.index_phrases = index_phrases
+        self.title_phrases = list(title_phrases) if title_phrases is not None else None
+        self._without_index: LexicalMatcher | None = None
         self._exact: dict[tuple[str, ...], list[int]] = {}
         frequency: Counter[str] = Counter()
         for i, phrase in enumerate(self.phrases):
@@ -336,6 +342,20 @@ class LexicalMatcher:
 
             self._index_overlap = WordOverlap.from_index(self.index_phrases, self.codes)
         return self._index_overlap
+
+    @property
+    def without_index(self) -> LexicalMatcher:
+        """This matcher without its Index phrases: the same label space, laterality and
+        measures over :attr:`title_phrases` (built on first use and kept); the matcher itself
+        when it holds no Index phrases. What reads a document's original-language text when
+        :attr:`~icdbridge.model.config.PipelineConfig.index_in_original` is off."""
+        if self.index_phrases is None or self.title_phrases is None:
+            return self
+        if self._without_index is None:
+            self._without_index = LexicalMatcher(
+                self.title_phrases, self.codes, self.lateral, self.measures
+            )
+        return self._without_index
 
     @classmethod
     def build(
