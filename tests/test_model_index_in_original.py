@@ -110,3 +110,24 @@ def test_the_gloss_meets_the_index_only_when_index_in_original(setting) -> None:
         assert features(english, setting_on)["lexical"]["E11.44"] > 0.5
     # a note without an original is featurized the same with the switch on or off
     assert features(english, True) == features(english, False)
+
+
+def test_cli_train_records_the_switch(setting, capsys, tmp_path) -> None:
+    import json
+
+    from cli_harness import run_cli
+
+    rows = synthetic.make_corpus(24)
+    for name, part in (("train", rows[:18]), ("dev", rows[18:])):
+        (tmp_path / f"{name}.jsonl").write_text(
+            "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
+        )
+    args = synthetic.train_args(
+        tmp_path / "train.jsonl", tmp_path / "dev.jsonl", tmp_path / "model", synthetic.SYSTEM,
+        "--encoder", setting["encoder"], "--no-index-in-original",
+        epochs=1, members=1,
+    )  # fmt: skip
+    result = run_cli(args, capsys)
+    assert result.code == 0, result.err
+    config = json.loads((tmp_path / "model" / "config.json").read_text(encoding="utf-8"))
+    assert config["pipeline"]["index_in_original"] is False
