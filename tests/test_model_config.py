@@ -61,6 +61,7 @@ def _train_defaults() -> dict[str, object]:
         "original": pipeline.use_original,
         "gloss_pieces": pipeline.gloss_pieces,
         "index_aliases": pipeline.index_aliases,
+        "index_in_original": pipeline.index_in_original,
         "calibration_folds": train.calibration_folds,
         "hidden_codes": train.hidden_codes,
         "calibration_tolerance": train.calibration_map_tolerance,
