@@ -4,6 +4,7 @@
   codes with plain-English titles (some with synonyms), registered as system ``"synth"``.
 * :func:`make_corpus` — seeded notes, each naming one to three conditions by their titles or
   synonyms amid filler sentences; their gold codes are the codes named.
+* :func:`write_split` — such a corpus as ``train.jsonl`` and ``dev.jsonl`` files;
 * :func:`documents` — corpus rows as :class:`~icdbridge.data.Document` objects;
   :func:`train_one_network` — the small one-network model several tests predict with;
   :func:`train_args` — ``icdbridge train`` arguments of such a model.
@@ -162,6 +163,18 @@ def train_one_network(docs: Sequence, encoder: Path, out_dir: Path) -> None:
         train_config=TrainConfig(epochs=4, negatives=16, batch_size=4, members=1),
         out_dir=out_dir,
     )
+
+
+def write_split(folder: Path, notes: int = 24, train: int = 18) -> tuple[Path, Path]:
+    """Write ``notes`` corpus rows (:func:`make_corpus`) into ``folder`` as ``train.jsonl``
+    (the first ``train``) and ``dev.jsonl`` (the rest); return the two paths."""
+    import json
+
+    rows = make_corpus(notes)
+    paths = folder / "train.jsonl", folder / "dev.jsonl"
+    for path, part in zip(paths, (rows[:train], rows[train:]), strict=True):
+        path.write_text("".join(json.dumps(row) + "\n" for row in part), encoding="utf-8")
+    return paths
 
 
 def train_args(

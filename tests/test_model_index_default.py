@@ -291,12 +291,7 @@ def test_an_explicit_list_without_the_material_is_refused_before_any_work(
 
 def test_cli_train_says_which_index_phrases_it_used(setting, monkeypatch, capsys, tmp_path):
     root = setting["root"]
-    rows = synthetic.make_corpus(24)
-    for name, part in (("train", rows[:18]), ("dev", rows[18:])):
-        (tmp_path / f"{name}.jsonl").write_text(
-            "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
-        )
-    train, dev = tmp_path / "train.jsonl", tmp_path / "dev.jsonl"
+    train, dev = synthetic.write_split(tmp_path)
     args = synthetic.train_args(
         train, dev, tmp_path / "model", synthetic.SYSTEM, "--encoder", setting["encoder"],
         epochs=1, members=1,

@@ -135,13 +135,9 @@ def test_cli_train_says_whether_it_took_the_bases_in(setting, tmp_path, capsys) 
 
     from cli_harness import run_cli
 
-    rows = synthetic.make_corpus(24)
-    for name, part in (("train", rows[:18]), ("dev", rows[18:])):
-        (tmp_path / f"{name}.jsonl").write_text(
-            "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
-        )
+    train, dev = synthetic.write_split(tmp_path)
     args = synthetic.train_args(
-        tmp_path / "train.jsonl", tmp_path / "dev.jsonl", tmp_path / "model", synthetic.SYSTEM,
+        train, dev, tmp_path / "model", synthetic.SYSTEM,
         "--encoder", setting["encoder"], epochs=1, members=1,
     )  # fmt: skip
     result = run_cli(args, capsys)

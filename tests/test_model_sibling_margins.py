@@ -196,16 +196,12 @@ def test_cli_train_sibling_margins_option(setting, tmp_path, capsys) -> None:
 
     from cli_harness import run_cli
 
-    rows = synthetic.make_corpus(24)
-    for name, part in (("train", rows[:18]), ("dev", rows[18:])):
-        (tmp_path / f"{name}.jsonl").write_text(
-            "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
-        )
+    train, dev = synthetic.write_split(tmp_path)
     features = {}
     for option in ("--sibling-margins", "--no-sibling-margins"):
         out = tmp_path / option
         args = synthetic.train_args(
-            tmp_path / "train.jsonl", tmp_path / "dev.jsonl", out, synthetic.SYSTEM,
+            train, dev, out, synthetic.SYSTEM,
             "--encoder", setting["encoder"], option, epochs=1, members=1,
         )  # fmt: skip
         result = run_cli(args, capsys)
