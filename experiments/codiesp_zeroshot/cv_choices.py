@@ -139,6 +139,14 @@ the unseen-code offset and temperature its calibration chose), so that the sprea
   --out experiments/codiesp_zeroshot/cv_subsumed_matches.json``; compare with
   ``cv_shortlist_today.json``. Not adopted.
 
+- ``today, shortlist 300 and note-side fine-tuning on annotated mentions``: today's default with
+  the note side fine-tuned for one epoch on the annotated mentions alone (as ``today, bases and
+  note-side fine-tuning on annotated mentions``, which had the shortlist of 150). In
+  ``cv_finetune_notes_today.json``, from ``--variants "today, shortlist 300 and note-side
+  fine-tuning on annotated mentions" --train-seeds 13 14 15 --objectives --tune-once --out
+  experiments/codiesp_zeroshot/cv_finetune_notes_today.json``; compare with
+  ``cv_shortlist_today.json``.
+
 Every variant also reports its **unseen candidate ceiling** (``unseen_ceiling``): the share of
 the unseen gold pairs of the held-out folds that reached the candidates at all, whatever their
 rank (added with the family-expansion variants; the files written before do not have it).
