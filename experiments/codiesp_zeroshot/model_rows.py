@@ -1,4 +1,4 @@
-"""Model rows (d)-(k) of the CodiEsp zero-shot table: the trained label-embedding model and
+"""Model rows (d)-(w) of the CodiEsp zero-shot table: the trained label-embedding model and
 its ablations, through the interface of README.md (``run_model_rows``).
 
 - ``model``: :func:`icdbridge.model.train.loop.train_model` with every component (frozen encoder,

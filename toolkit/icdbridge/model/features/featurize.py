@@ -210,6 +210,7 @@ def featurize(
         )
         english = sentence_words(doc.text) if use_words else []
         sentences = english + sentence_words(gloss.text) if use_words and gloss else english
+        words = frozenset().union(*sentences)  # the document's words (document_words)
         index_sentences = sentences if config.index_in_original else english
         votes, prior, family_prior = memory_features[i] if memory_features else ({}, {}, {})
         subsumed = (
@@ -223,9 +224,9 @@ def featurize(
             shortlist=shortlists[i],
             lexical=combined_lexical_scores(matches, originals),
             sentences=sentences,
-            words=frozenset().union(*sentences),  # the document's words (document_words)
+            words=words,
             index_sentences=index_sentences,
-            index_words=frozenset().union(*index_sentences),
+            index_words=words if config.index_in_original else frozenset().union(*english),
             votes=votes,
             prior=prior,
             family_prior=family_prior,

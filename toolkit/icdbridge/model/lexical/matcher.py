@@ -348,9 +348,20 @@ class LexicalMatcher:
         """This matcher without its Index phrases: the same label space, laterality and
         measures over :attr:`title_phrases` (built on first use and kept); the matcher itself
         when it holds no Index phrases. What reads a document's original-language text when
-        :attr:`~icdbridge.model.config.PipelineConfig.index_in_original` is off."""
-        if self.index_phrases is None or self.title_phrases is None:
+        :attr:`~icdbridge.model.config.PipelineConfig.index_in_original` is off.
+
+        Raises:
+            ValueError: The matcher holds Index phrases but not the table they were added to
+                (built by hand, not by
+                :func:`~icdbridge.model.lexical.index_phrases.add_index_phrases`).
+        """
+        if self.index_phrases is None:
             return self
+        if self.title_phrases is None:
+            raise ValueError(
+                "this lexical matcher holds Index phrases without the title phrases they were "
+                "added to; build it with add_index_phrases to read originals without the Index"
+            )
         if self._without_index is None:
             self._without_index = LexicalMatcher(
                 self.title_phrases, self.codes, self.lateral, self.measures
